@@ -1,0 +1,223 @@
+"""``basirat``: one command for every operation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+import click
+
+from . import settings
+
+
+def _config(ctx: click.Context) -> dict:
+    return ctx.obj["config"]
+
+
+def _warehouse(ctx: click.Context):
+    from warehouse import connect
+
+    config = _config(ctx)
+    if "warehouse" not in ctx.obj:
+        ctx.obj["warehouse"] = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
+    return ctx.obj["warehouse"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+class FriendlyGroup(click.Group):
+    """Turns the product's own errors into one clear line, not a traceback."""
+
+    def invoke(self, ctx):
+        from warehouse import WarehouseError
+
+        try:
+            return super().invoke(ctx)
+        except (WarehouseError, settings.SettingsError) as exc:
+            _fail(str(exc))
+
+
+@click.group(cls=FriendlyGroup)
+@click.option("--data", metavar="DIR", help="Data folder: embedded warehouse and spool go under it.")
+@click.option("--warehouse", "warehouse_url", metavar="URL", help="Warehouse URL (overrides BASIRAT_WAREHOUSE_URL).")
+@click.pass_context
+def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> None:
+    """Basirat: clickstream in; customer view, recommendations and segments out."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The driver logs each failed connect with a traceback; the product's own
+    # error already says what failed, in one line.
+    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
+    overrides = {}
+    if data:
+        overrides["WAREHOUSE_URL"] = "chdb://" + os.path.abspath(os.path.join(data, "warehouse"))
+        overrides["SPOOL_DIR"] = os.path.join(data, "spool")
+    if warehouse_url:
+        overrides["WAREHOUSE_URL"] = warehouse_url
+    try:
+        ctx.obj = {"config": settings.load(overrides)}
+    except settings.SettingsError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Apply pending schema migrations (safe to run any time)."""
+    from warehouse.migrate import migrate as run
+
+    applied = run(_warehouse(ctx), click.echo)
+    click.echo(f"{len(applied)} migration(s) applied" if applied else "schema is up to date")
+
+
+@main.group()
+def sites() -> None:
+    """Sites (stores) and their keys."""
+
+
+@sites.command("create")
+@click.argument("name")
+@click.option("--domain", "domains", multiple=True, help="A domain of the store (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new site as JSON.")
+@click.pass_context
+def sites_create(ctx: click.Context, name: str, domains: tuple[str, ...], as_json: bool) -> None:
+    """Create a site and print its write key."""
+    from warehouse import sites as store
+    from warehouse.migrate import migrate as run
+
+    if not name.strip():
+        _fail("a site needs a name")
+    wh = _warehouse(ctx.parent)
+    run(wh)
+    site = store.create_site(wh, name.strip(), list(domains))
+    out = {"site_id": site["site_id"], "write_key": site["write_key"], "public_key": site["public_key"]}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"site {out['site_id']} created\nwrite key:  {out['write_key']}\npublic key: {out['public_key']}")
+
+
+@sites.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def sites_list(ctx: click.Context, as_json: bool) -> None:
+    """List sites."""
+    from warehouse import sites as store
+
+    rows = store.list_sites(_warehouse(ctx.parent))
+    if as_json:
+        click.echo(json.dumps([{k: r[k] for k in ("site_id", "name", "domains")} for r in rows]))
+        return
+    for r in rows:
+        click.echo(f"{r['site_id']}  {r['name']}  {' '.join(r['domains'])}")
+
+
+@main.command()
+@click.argument("query")
+@click.option(
+    "--format",
+    "fmt",
+    default="PrettyCompact",
+    show_default=True,
+    type=click.Choice(["CSV", "CSVWithNames", "TSV", "TSVWithNames", "JSONEachRow", "PrettyCompact"]),
+)
+@click.pass_context
+def sql(ctx: click.Context, query: str, fmt: str) -> None:
+    """Run a read-only query against the warehouse."""
+    click.echo(_warehouse(ctx).text(query, fmt, readonly=True), nl=False)
+
+
+@main.command()
+@click.option("--host", help="Listen address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (default 8000).")
+@click.option("--threads", type=int, default=16, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, threads: int) -> None:
+    """Serve collector, recommendations and admin from one process (embedded)."""
+    from .serve import EmbeddedServer
+
+    config = dict(_config(ctx))
+    config["HOST"] = host or config["HOST"]
+    config["PORT"] = port or config["PORT"]
+    click.echo(f"Basirat on http://{config['HOST']}:{config['PORT']}/  (warehouse {config['WAREHOUSE_URL']})")
+    EmbeddedServer(config, threads=threads).run()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Load what is spooled now, then exit.")
+@click.pass_context
+def loader(ctx: click.Context, once: bool) -> None:
+    """Drain the spool into the warehouse (server mode: one per spool folder)."""
+    import signal
+
+    from collector.loader import Loader
+    from warehouse.migrate import migrate as run
+
+    config = _config(ctx)
+    wh = _warehouse(ctx)
+    run(wh)
+    worker = Loader(wh, config["SPOOL_DIR"], int(config["LOADER_BATCH_ROWS"]), float(config["LOADER_INTERVAL"]))
+    if once:
+        click.echo(f"{worker.drain()} rows loaded")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: worker._stop.set())
+    click.echo(f"loading {config['SPOOL_DIR']} into {config['WAREHOUSE_URL']}")
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    worker.drain(timeout=30)
+
+
+@main.group()
+def jobs() -> None:
+    """Mining jobs."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    from recommender.jobs import JOBS
+
+    for job in JOBS:
+        click.echo(f"{job.id:<16} every {job.minutes:>4} min  {job.help}")
+
+
+@jobs.command("run")
+@click.argument("name", required=False)
+@click.pass_context
+def jobs_run(ctx: click.Context, name: str | None) -> None:
+    """Run one job now, or all of them in order."""
+    from recommender.jobs import BY_ID, JOBS
+
+    if name and name not in BY_ID:
+        _fail(f"no job {name!r}; known: {', '.join(BY_ID)}")
+    wh = _warehouse(ctx.parent)
+    for job in [BY_ID[name]] if name else JOBS:
+        job.run(wh, progress=click.echo)
+
+
+@main.command()
+@click.option("--host", help="Listen address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (default 8000).")
+@click.pass_context
+def demo(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the product with a real store's history loaded and mined."""
+    from .demo_run import prepare
+    from .serve import EmbeddedServer
+
+    config = dict(_config(ctx))
+    config["HOST"] = host or config["HOST"]
+    config["PORT"] = port or config["PORT"]
+    click.echo(f"Starting Basirat with the demo store on http://{config['HOST']}:{config['PORT']}/ ...")
+    EmbeddedServer(config, on_ready=lambda: prepare(config, click.echo)).run()
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """Every setting with its default and meaning."""
+    for s in settings.SETTINGS:
+        click.echo(f"BASIRAT_{s.name} (default {s.default!r})\n    {s.help}")

@@ -1,0 +1,121 @@
+"""The demo: a real store's history, sent through the collector as a tracker would.
+
+The Online Retail (France) invoices become Segment events: each order is a
+visit with product views, cart adds, a checkout, a login (identify) and the
+order itself; cancellations become refunds. Customers shop from two devices,
+so identity stitching has real work. Times are shifted so the history ends
+yesterday, keeping "last 30 days" views meaningful; message ids are stable, so
+loading twice stores everything once.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pandas as pd
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+RETAIL = "online_retail/france.csv"
+
+
+def find_data(name: str) -> Path:
+    """A file of the shared real data set, beside the checkout."""
+    for base in (SHARED_DATA, Path.cwd().parent / "shared" / "data", Path.cwd() / "shared" / "data"):
+        if (base / name).exists():
+            return base / name
+    raise FileNotFoundError(f"cannot find {name} under ../shared/data")
+
+
+def read_retail(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": "Int64"})
+    frame = frame.dropna(subset=["CustomerID"])
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"], format="%m/%d/%Y %H:%M")
+    frame["Description"] = frame["Description"].fillna("").str.strip()
+    return frame
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _product(line) -> dict:
+    return {"product_id": line.StockCode, "name": line.Description.title(), "price": float(line.UnitPrice),
+            "quantity": abs(int(line.Quantity)), "currency": "GBP"}
+
+
+def retail_events(frame: pd.DataFrame, end: dt.datetime) -> list[dict]:
+    """Segment messages for every invoice, in time order."""
+    shift = end - frame["InvoiceDate"].max().to_pydatetime()
+    messages = []
+    for invoice, lines in frame.groupby("InvoiceNo", sort=False):
+        first = lines.iloc[0]
+        customer = int(first.CustomerID)
+        at = first.InvoiceDate.to_pydatetime() + shift
+        device = f"anon-{customer}-{int(invoice.lstrip('C')) % 2}"
+        user = f"cust-{customer}"
+        products = [_product(line) for line in lines.itertuples()]
+        total = round(sum(p["price"] * p["quantity"] for p in products), 2)
+        context = {"page": {"url": "https://demo.basirat.shop/", "path": "/", "title": "Gift shop"},
+                   "userAgent": "Mozilla/5.0 (demo)", "locale": "fr-FR",
+                   "library": {"name": "basirat-demo", "version": "1"}}
+
+        def msg(n: int, minutes: float, **fields) -> dict:
+            return {"messageId": f"demo-{invoice}-{n}", "anonymousId": device, "context": context,
+                    "timestamp": _iso(at - dt.timedelta(minutes=minutes)), **fields}
+
+        if invoice.startswith("C"):
+            messages.append(msg(0, 0, type="track", event="Order Refunded", userId=user,
+                                properties={"order_id": invoice, "total": total, "currency": "GBP",
+                                            "products": products}))
+            continue
+        messages.append(msg(0, 25, type="page", name="Home", properties={"title": "Home", "path": "/"}))
+        for i, product in enumerate(products):
+            messages.append(msg(1 + i, 24 - 12 * i / len(products), type="track", event="Product Viewed",
+                                properties=product))
+        messages.append(msg(900, 11, type="track", event="Cart Viewed", properties={"products": products}))
+        for i, product in enumerate(products):
+            messages.append(msg(1000 + i, 10 - 5 * i / len(products), type="track", event="Product Added",
+                                properties=product))
+        messages.append(msg(2000, 4, type="track", event="Checkout Started",
+                            properties={"order_id": invoice, "total": total, "products": products}))
+        messages.append(msg(2001, 3, type="identify", userId=user,
+                            traits={"email": f"customer{customer}@example.com", "country": first.Country}))
+        messages.append(msg(2002, 0, type="track", event="Order Completed", userId=user,
+                            properties={"order_id": invoice, "total": total, "revenue": total, "currency": "GBP",
+                                        "products": products}))
+    messages.sort(key=lambda m: m["timestamp"])
+    return messages
+
+
+def chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def send(url: str, write_key: str, messages: list[dict], progress: Callable[[str], None], batch: int = 200) -> int:
+    """POST messages to /v1/batch, retrying 429/503 as a tracker would."""
+    auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+    sent = 0
+    for part in chunks(messages, batch):
+        body = json.dumps({"batch": part, "sentAt": _iso(dt.datetime.now(dt.timezone.utc))}).encode()
+        request = urllib.request.Request(url.rstrip("/") + "/v1/batch", data=body, method="POST",
+                                         headers={"Authorization": auth, "Content-Type": "application/json"})
+        for attempt in range(10):
+            try:
+                with urllib.request.urlopen(request, timeout=30):
+                    break
+            except urllib.error.HTTPError as exc:
+                if exc.code not in (429, 503) or attempt == 9:
+                    raise
+                time.sleep(1 + attempt)
+        sent += len(part)
+        if sent % 2000 < batch or sent == len(messages):
+            progress(f"demo: sent {sent}/{len(messages)} events")
+    return sent

@@ -1,0 +1,69 @@
+"""What ``basirat demo`` does once the server answers: site, data, jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import time
+import urllib.request
+from typing import Callable
+
+from .demo import RETAIL, find_data, read_retail, retail_events, send
+
+DEMO_SITE = "Demo store"
+
+
+def _wait_healthy(url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("the server did not become healthy")
+
+
+def _demo_site(warehouse) -> dict:
+    from warehouse import sites
+
+    for site in sites.list_sites(warehouse):
+        if site["name"] == DEMO_SITE:
+            return site
+    return sites.create_site(warehouse, DEMO_SITE, ["demo.basirat.shop", "127.0.0.1", "localhost"])
+
+
+def prepare(config: dict, echo: Callable[[str], None]) -> None:
+    try:
+        _prepare(config, echo)
+    except Exception as exc:  # the demo must say why it stopped, then stop
+        echo(f"demo: failed: {exc}")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _prepare(config: dict, echo: Callable[[str], None]) -> None:
+    from recommender.jobs import JOBS
+    from warehouse import connect, events
+
+    url = f"http://{config['HOST']}:{config['PORT']}"
+    _wait_healthy(url)
+    warehouse = connect(config["WAREHOUSE_URL"])
+    site = _demo_site(warehouse)
+    end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
+    messages = retail_events(read_retail(find_data(RETAIL)), end)
+    echo(f"demo: sending {len(messages)} events of the Online Retail (France) store through the collector")
+    send(url, site["write_key"], messages, echo)
+    deadline = time.monotonic() + 120
+    while events.count_events(warehouse, site["site_id"]) < len(messages) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    echo(f"demo: {events.count_events(warehouse, site['site_id'])} events in the warehouse; running jobs")
+    for job in JOBS:
+        job.run(warehouse, progress=echo)
+    data_flag = os.path.dirname(config["SPOOL_DIR"]) or "."
+    echo("")
+    echo(f"Basirat is ready: open {url}/")
+    echo(f"  site {site['site_id']}  write key {site['write_key']}  public key {site['public_key']}")
+    echo("  query it from another terminal:")
+    echo(f"  .venv/bin/basirat --data {data_flag} sql \"SELECT event, count() FROM events GROUP BY event\"")
+    echo("Press Ctrl-C to stop.")

@@ -1,0 +1,85 @@
+"""Every setting, declared once as data.
+
+Each has a name, a default and a line of help. Values come in three layers:
+these defaults, then ``BASIRAT_<NAME>`` environment variables, then explicit
+overrides (CLI options, a test's dict). ``load`` validates the result so a bad
+value stops start-up with a clear message instead of failing later.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+
+SETTINGS = [
+    Setting(
+        "WAREHOUSE_URL",
+        "chdb://./data/warehouse",
+        "Where the data lives: chdb:///folder (embedded, default) or clickhouse://user:pass@host:9000/db.",
+    ),
+    Setting("CLICKHOUSE_CLUSTER", "", "Cluster name from the server's remote_servers; empty for a single server."),
+    Setting("SPOOL_DIR", "./data/spool", "Folder of the durable spool that holds accepted events until loaded."),
+    Setting("SPOOL_MAX_BYTES", 1 << 30, "Disk the spool may use; past it the collector answers 503 with Retry-After."),
+    Setting("LOADER_INTERVAL", 1.0, "Seconds between loader passes (about one insert per second per table)."),
+    Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement."),
+    Setting("MAX_MESSAGE_BYTES", 32 * 1024, "Largest accepted message, as Segment (32 KB)."),
+    Setting("MAX_BATCH_BYTES", 500 * 1024, "Largest accepted request body after decompression, as Segment (500 KB)."),
+    Setting(
+        "MAX_FUTURE_SECONDS", 300, "Event times further ahead than this are clamped to the receive time and flagged."
+    ),
+    Setting("ANONYMIZE_IP", True, "Zero the last octet of IPv4 (and keep a /48 of IPv6) before storage."),
+    Setting("TRUST_PROXY", False, "Take the client IP from X-Forwarded-For (set behind a reverse proxy)."),
+    Setting("KEY_REFRESH_SECONDS", 10.0, "How often collectors reload site keys from the warehouse."),
+    Setting("SECRET_KEY", "", "Signs admin sessions; generated into the data folder when empty."),
+    Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
+    Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
+    Setting("PORT", 8000, "Port `basirat serve` listens on."),
+]
+
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _coerce(setting: Setting, value):
+    kind = type(setting.default)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    text = str(value).strip()
+    try:
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        return kind(text)
+    except ValueError:
+        raise SettingsError(f"BASIRAT_{setting.name}={value!r} is not a valid {kind.__name__}") from None
+
+
+def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
+    """Defaults, then the environment, then ``overrides``; validated."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for setting in SETTINGS:
+        value = setting.default
+        if f"BASIRAT_{setting.name}" in environ:
+            value = environ[f"BASIRAT_{setting.name}"]
+        if overrides and overrides.get(setting.name) is not None:
+            value = overrides[setting.name]
+        values[setting.name] = _coerce(setting, value)
+    unknown = set(overrides or {}) - set(BY_NAME)
+    if unknown:
+        raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return values

@@ -1,0 +1,142 @@
+"""Drains the spool into the warehouse in large batches, exactly once.
+
+One loader runs per spool folder: a thread of ``basirat serve`` (embedded), or
+the ``basirat loader`` process next to gunicorn collectors. Each pass reads up
+to ``LOADER_BATCH_ROWS`` rows, drops message ids already loaded (client
+re-sends, or a pass that inserted but crashed before its checkpoint), inserts
+one statement, then moves the checkpoint. While the warehouse fails it backs
+off, keeping every row in the spool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from warehouse import WarehouseError, events
+
+from . import spool as spool_files
+from .metrics import METRICS
+
+log = logging.getLogger("basirat.loader")
+
+
+def dedupe(warehouse, rows: list[dict]) -> list[dict]:
+    """Rows whose (site, message id) is neither earlier in the batch nor loaded."""
+    seen, fresh = set(), []
+    for row in rows:
+        key = (row["site_id"], row["message_id"])
+        if key not in seen:
+            seen.add(key)
+            fresh.append(row)
+    by_site: dict[str, list[str]] = {}
+    for row in fresh:
+        by_site.setdefault(row["site_id"], []).append(row["message_id"])
+    known = {(site, mid) for site, ids in by_site.items() for mid in events.known_message_ids(warehouse, site, ids)}
+    return [r for r in fresh if (r["site_id"], r["message_id"]) not in known]
+
+
+class Loader:
+    def __init__(self, warehouse, directory: str, batch_rows: int = 50000, interval: float = 1.0):
+        self.warehouse = warehouse
+        self.directory = directory
+        self.batch_rows = batch_rows
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def load_once(self) -> int:
+        """One pass: load what is spooled now (up to a batch). Returns rows inserted."""
+        with self._lock:
+            positions = spool_files.read_checkpoint(self.directory)
+            rows, moved = [], {}
+            for name in spool_files.segments(self.directory):
+                path = os.path.join(self.directory, name)
+                start = positions.get(name, 0)
+                got, end = spool_files.read_records(path, start, self.batch_rows - len(rows))
+                rows.extend(got)
+                moved[name] = end
+                if name.endswith(".seg") and end < os.path.getsize(path) and not got:
+                    log.warning(
+                        "segment %s has %d unreadable bytes at its end (torn write); skipped",
+                        name,
+                        os.path.getsize(path) - end,
+                    )
+                    moved[name] = os.path.getsize(path)
+                if len(rows) >= self.batch_rows:
+                    break
+            if not rows and moved == {k: positions.get(k, 0) for k in moved}:
+                self._forget_loaded(positions)
+                return 0
+            started = time.monotonic()
+            fresh = dedupe(self.warehouse, rows)
+            inserted = events.insert_events(self.warehouse, fresh)
+            METRICS.observe_insert(time.monotonic() - started, inserted, len(rows) - len(fresh))
+            positions.update(moved)
+            spool_files.write_checkpoint(self.directory, positions)
+            self._forget_loaded(positions)
+            return inserted
+
+    def _forget_loaded(self, positions: dict[str, int]) -> None:
+        """Delete closed segments that are fully loaded."""
+        changed = False
+        for name in list(positions):
+            path = os.path.join(self.directory, name)
+            if not os.path.exists(path):
+                del positions[name]
+                changed = True
+            elif name.endswith(".seg") and positions[name] >= os.path.getsize(path):
+                os.unlink(path)
+                del positions[name]
+                changed = True
+        if changed:
+            spool_files.write_checkpoint(self.directory, positions)
+
+    def drain(self, timeout: float = 60.0) -> int:
+        """Load until nothing is left (used on shutdown and by tests)."""
+        total, deadline = 0, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            count = self.load_once()
+            total += count
+            if count == 0 and self.pending_bytes() == 0:
+                break
+        return total
+
+    def pending_bytes(self) -> int:
+        positions = spool_files.read_checkpoint(self.directory)
+        return sum(
+            max(0, os.path.getsize(os.path.join(self.directory, n)) - positions.get(n, 0))
+            for n in spool_files.segments(self.directory)
+        )
+
+    def run(self) -> None:
+        backoff = self.interval
+        while not self._stop.is_set():
+            try:
+                loaded = self.load_once()
+                backoff = self.interval
+                if loaded >= self.batch_rows:
+                    continue
+            except (WarehouseError, OSError) as exc:
+                METRICS.count("loader_errors")
+                log.warning("loader: %s; retrying in %.1fs", exc, backoff)
+                backoff = min(backoff * 2, 30.0)
+            self._stop.wait(backoff)
+
+    def start(self) -> "Loader":
+        self._thread = threading.Thread(target=self.run, name="spool-loader", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, drain: bool = True) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if drain:
+            try:
+                self.drain(timeout=30)
+            except WarehouseError as exc:
+                log.warning("loader: could not drain on stop (%s); rows stay spooled", exc)

@@ -1,0 +1,324 @@
+"""The ingestion pipeline: small named steps from HTTP body to warehouse row.
+
+Each step either returns its result or raises ``Rejected`` with a reason code
+from ``REASONS``; the reason is what the client sees and what is counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import re
+import zlib
+from urllib.parse import parse_qs, urlsplit
+
+REASONS = {
+    "bad_json": 400,
+    "bad_encoding": 400,
+    "bad_schema": 400,
+    "bad_type": 400,
+    "no_identity": 400,
+    "missing_write_key": 401,
+    "unknown_write_key": 401,
+    "message_too_large": 413,
+    "batch_too_large": 413,
+    "rate_limited": 429,
+    "spool_full": 503,
+}
+TYPES = ("track", "page", "identify", "alias", "screen", "group")
+MAX_ID = 512
+MAX_DEPTH = 32
+BOT = re.compile(r"bot|crawl|spider|slurp|headless|phantom|lighthouse|curl/|wget|python-requests|scrapy", re.I)
+
+
+class Rejected(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail, self.status = reason, detail, REASONS[reason]
+
+
+# -- body ---------------------------------------------------------------------
+
+
+def decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
+    """Undo Content-Encoding, refusing to inflate past ``limit`` (gzip bombs)."""
+    encoding = (encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise Rejected("bad_encoding", f"unsupported Content-Encoding {encoding!r}")
+    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        raise Rejected("bad_encoding", "body is not valid gzip") from None
+    if len(out) > limit:
+        raise Rejected("batch_too_large", f"decompressed body is over {limit} bytes")
+    return out
+
+
+def parse_json(body: bytes) -> dict:
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Rejected("bad_json", "body is not valid UTF-8") from None
+    except (ValueError, RecursionError):
+        raise Rejected("bad_json", "body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise Rejected("bad_json", "body must be a JSON object")
+    if _depth(doc) > MAX_DEPTH:
+        raise Rejected("bad_schema", f"body is nested deeper than {MAX_DEPTH} levels")
+    return doc
+
+
+def _depth(value, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max([_depth(v, level + 1) for v in value.values()], default=level + 1)
+    if isinstance(value, list):
+        return max([_depth(v, level + 1) for v in value], default=level + 1)
+    return level
+
+
+def messages_of(doc: dict, route_type: str | None) -> list:
+    """The messages of a request: ``batch`` for /v1/batch, the body itself otherwise."""
+    if route_type is None:
+        batch = doc.get("batch")
+        if not isinstance(batch, list):
+            raise Rejected("bad_schema", "batch must be a list of messages")
+        # A batch-level sentAt (Segment's libraries put it there) applies to each message.
+        sent_at = doc.get("sentAt")
+        if sent_at is not None:
+            batch = [{"sentAt": sent_at, **m} if isinstance(m, dict) else m for m in batch]
+        return batch
+    return [{**doc, "type": route_type}]
+
+
+# -- one message --------------------------------------------------------------
+
+
+def _text_id(value, field: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise Rejected("bad_schema", f"{field} must be a string")
+    text = str(value)
+    if len(text) > MAX_ID:
+        raise Rejected("bad_schema", f"{field} is longer than {MAX_ID} characters")
+    return text
+
+
+def _object(msg: dict, field: str) -> dict:
+    value = msg.get(field)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise Rejected("bad_schema", f"{field} must be an object")
+    return value
+
+
+def validate(msg, max_bytes: int) -> dict:
+    """Check one message against the Segment spec; returns it unchanged."""
+    if not isinstance(msg, dict):
+        raise Rejected("bad_schema", "each message must be a JSON object")
+    if len(json.dumps(msg, separators=(",", ":"), default=str)) > max_bytes:
+        raise Rejected("message_too_large", f"message is over {max_bytes} bytes")
+    kind = msg.get("type")
+    if kind not in TYPES:
+        raise Rejected("bad_type", f"type must be one of {', '.join(TYPES)}")
+    if not (_text_id(msg.get("anonymousId"), "anonymousId") or _text_id(msg.get("userId"), "userId")):
+        raise Rejected("no_identity", "anonymousId or userId is required")
+    if kind == "track" and not (isinstance(msg.get("event"), str) and msg["event"].strip()):
+        raise Rejected("bad_schema", "track needs an event name")
+    if kind == "alias" and not (_text_id(msg.get("previousId"), "previousId") and msg.get("userId")):
+        raise Rejected("bad_schema", "alias needs previousId and userId")
+    for field in ("properties", "traits", "context"):
+        _object(msg, field)
+    for field in ("event", "name"):
+        if msg.get(field) is not None and not isinstance(msg[field], str):
+            raise Rejected("bad_schema", f"{field} must be a string")
+    _text_id(msg.get("messageId"), "messageId")
+    return msg
+
+
+# -- enrichment ---------------------------------------------------------------
+
+
+def parse_time(value) -> dt.datetime | None:
+    """An ISO 8601 time (or epoch milliseconds) as naive UTC, or None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        if isinstance(value, (int, float)):
+            parsed = dt.datetime.fromtimestamp(value / 1000.0, dt.timezone.utc)
+        elif isinstance(value, str) and value:
+            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if not dt.datetime(1971, 1, 1) <= parsed <= dt.datetime(2105, 1, 1):
+        return None
+    return parsed
+
+
+def event_time(msg: dict, received: dt.datetime, max_future: float) -> tuple[dt.datetime, dt.datetime, list[str]]:
+    """When it happened, corrected for the device clock.
+
+    As Segment does: timestamp = receivedAt - (sentAt - originalTimestamp), so
+    a phone whose clock is an hour off still lands at the right moment.
+    Returns (timestamp, original timestamp, flags).
+    """
+    flags = []
+    original = parse_time(msg.get("originalTimestamp")) or parse_time(msg.get("timestamp"))
+    sent = parse_time(msg.get("sentAt"))
+    if original is None:
+        original = received
+        if msg.get("timestamp") or msg.get("originalTimestamp"):
+            flags.append("bad_timestamp")
+    if sent is not None and msg.get("originalTimestamp") is not None:
+        when = received - (sent - original)
+    elif sent is not None and msg.get("timestamp") is None:
+        when = received
+    else:
+        when = original
+    if (when - received).total_seconds() > max_future:
+        flags.append("future_timestamp_clamped")
+        when = received
+    return when, original, flags
+
+
+def anonymize_ip(text: str) -> str:
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return ""
+    if ip.version == 4:
+        return str(ipaddress.ip_network(f"{ip}/24", strict=False).network_address)
+    return str(ipaddress.ip_network(f"{ip}/48", strict=False).network_address)
+
+
+def _str(value, limit: int = 2048) -> str:
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    return str(value)[:limit]
+
+
+def _num(value) -> float:
+    if isinstance(value, bool):
+        return 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if number == number and abs(number) < 1e15 else 0.0
+
+
+def _campaign(context: dict, url: str) -> dict:
+    campaign = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
+    query = parse_qs(urlsplit(url).query) if url else {}
+    out = {}
+    for key in ("source", "medium", "name", "term", "content"):
+        value = campaign.get(key) or (query.get(f"utm_{key if key != 'name' else 'campaign'}") or [""])[0]
+        out[key] = _str(value, 512)
+    return out
+
+
+def _products(props: dict) -> tuple[list[str], list[float], list[int]]:
+    products = props.get("products")
+    if not isinstance(products, list):
+        return [], [], []
+    ids, prices, quantities = [], [], []
+    for item in products[:500]:
+        if not isinstance(item, dict):
+            continue
+        item_id = _str(item.get("product_id") or item.get("id") or item.get("sku"), MAX_ID)
+        if item_id:
+            ids.append(item_id)
+            prices.append(_num(item.get("price")))
+            quantities.append(max(0, min(int(_num(item.get("quantity") or 1)), 1_000_000)))
+    return ids, prices, quantities
+
+
+def to_row(msg: dict, site_id: str, received: dt.datetime, request_ip: str, request_ua: str, settings: dict) -> dict:
+    """The warehouse row for one valid message."""
+    props, traits, context = _object(msg, "properties"), _object(msg, "traits"), _object(msg, "context")
+    page = context.get("page") if isinstance(context.get("page"), dict) else {}
+    kind = msg["type"]
+    if kind == "page":
+        page = {**page, **{k: props[k] for k in ("url", "path", "referrer", "title", "search") if k in props}}
+    library = context.get("library") if isinstance(context.get("library"), dict) else {}
+    when, original, flags = event_time(msg, received, settings["MAX_FUTURE_SECONDS"])
+    user_agent = _str(context.get("userAgent") or request_ua, 1024)
+    ip = _str(context.get("ip") or request_ip, 64)
+    url = _str(page.get("url"))
+    campaign = _campaign(context, url)
+    ids, prices, quantities = _products(props)
+    message_id = _text_id(msg.get("messageId"), "messageId") or content_id(msg)
+    score = props.get("score") if kind == "track" and msg.get("event") == "Feedback Submitted" else None
+    return {
+        "site_id": site_id,
+        "message_id": message_id,
+        "type": kind,
+        "event": _str(msg.get("event"), 256),
+        "name": _str(msg.get("name"), 256),
+        "anonymous_id": _text_id(msg.get("anonymousId"), "anonymousId"),
+        "user_id": _text_id(msg.get("userId"), "userId"),
+        "previous_id": _text_id(msg.get("previousId"), "previousId"),
+        "group_id": _text_id(msg.get("groupId"), "groupId"),
+        "timestamp": when.replace(microsecond=0),
+        "timestamp_ms": when.microsecond // 1000,
+        "original_timestamp": original.replace(microsecond=0),
+        "sent_at": (parse_time(msg.get("sentAt")) or received).replace(microsecond=0),
+        "received_at": received.replace(microsecond=0),
+        "url": url,
+        "path": _str(page.get("path")),
+        "referrer": _str(page.get("referrer")),
+        "title": _str(page.get("title"), 1024),
+        "search": _str(page.get("search")),
+        "user_agent": user_agent,
+        "ip": anonymize_ip(ip) if settings["ANONYMIZE_IP"] else ip,
+        "locale": _str(context.get("locale"), 32),
+        "utm_source": campaign["source"],
+        "utm_medium": campaign["medium"],
+        "utm_campaign": campaign["name"],
+        "utm_term": campaign["term"],
+        "utm_content": campaign["content"],
+        "library_name": _str(library.get("name"), 64),
+        "library_version": _str(library.get("version"), 32),
+        "properties": json.dumps(props, ensure_ascii=False, separators=(",", ":"), default=str),
+        "traits": json.dumps(
+            traits or _object(context, "traits"), ensure_ascii=False, separators=(",", ":"), default=str
+        ),
+        "context": json.dumps(context, ensure_ascii=False, separators=(",", ":"), default=str),
+        "product_id": _str(props.get("product_id") or props.get("sku") or props.get("id"), MAX_ID),
+        "product_name": _str(props.get("name"), 512) if kind == "track" else "",
+        "category": _str(props.get("category"), 256),
+        "price": _num(props.get("price")),
+        "quantity": max(0, min(int(_num(props.get("quantity"))), 1_000_000)),
+        "order_id": _str(props.get("order_id"), MAX_ID),
+        "revenue": _num(props.get("revenue") if props.get("revenue") is not None else props.get("total")),
+        "currency": _str(props.get("currency"), 8).upper(),
+        "query": _str(props.get("query"), 512),
+        "item_ids": ids,
+        "item_prices": prices,
+        "item_quantities": quantities,
+        "score": _num(score) if score is not None and not isinstance(score, (dict, list)) else None,
+        "comment": _str(props.get("comment"), 4096) if score is not None else "",
+        "is_bot": 1 if BOT.search(user_agent) else 0,
+        "flags": flags,
+    }
+
+
+def content_id(msg: dict) -> str:
+    """A message id derived from the content, for senders that set none:
+    a retry of the same message then still deduplicates."""
+    stable = {k: v for k, v in msg.items() if k not in ("sentAt", "writeKey")}
+    digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+    return "h-" + digest[:32]

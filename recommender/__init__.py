@@ -1,0 +1,1 @@
+"""Mining jobs and the recommendation endpoint."""

@@ -1,0 +1,66 @@
+"""Fixtures: both warehouse backends, real and on loopback.
+
+The embedded backend is one chDB folder for the whole run (chDB allows one
+folder per process); the server backend is Debian's clickhouse-server started
+for the run. Tests isolate by creating their own site, never by truncating.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from tests.servers import ClickHouseServer, server_binary
+from warehouse import connect, sites
+from warehouse.migrate import migrate
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["chdb", "server"]
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip when a component is missing, except in CI, where it is a failure."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"{what} is required in CI (CI=true) but is missing", pytrace=False)
+        pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(scope="session")
+def clickhouse_server(tmp_path_factory):
+    require(server_binary() is not None, "clickhouse-server")
+    server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chdb_warehouse(tmp_path_factory):
+    wh = connect("chdb://" + str(tmp_path_factory.mktemp("chdb")))
+    migrate(wh)
+    yield wh
+    wh.close()
+
+
+@pytest.fixture(scope="session")
+def server_warehouse(clickhouse_server):
+    wh = connect(clickhouse_server.url)
+    migrate(wh)
+    yield wh
+    wh.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def warehouse(request):
+    return request.getfixturevalue(f"{request.param}_warehouse")
+
+
+def new_site(warehouse, **kwargs) -> dict:
+    return sites.create_site(warehouse, f"test-{uuid.uuid4().hex[:8]}", **kwargs)
+
+
+@pytest.fixture
+def site(warehouse):
+    return new_site(warehouse, domains=["shop.example"])

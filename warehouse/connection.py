@@ -1,0 +1,110 @@
+"""One interface, backends chosen by URL scheme.
+
+``chdb:///abs/folder`` or ``chdb://./relative/folder`` opens the embedded engine
+(the default); ``clickhouse://user:pass@host:9000/db`` a server over the native
+protocol. ``Warehouse`` is the narrow surface every other room uses.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+import pandas as pd
+
+READONLY_START = re.compile(r"^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b", re.I)
+FORMATS = ("CSV", "CSVWithNames", "TSV", "TSVWithNames", "JSONEachRow", "PrettyCompact", "Pretty")
+
+
+class WarehouseError(Exception):
+    """A statement failed; the message is ClickHouse's own, first line kept."""
+
+
+class WarehouseLocked(WarehouseError):
+    """The embedded folder is owned by another process."""
+
+
+class Warehouse:
+    """What every backend offers.
+
+    ``query`` returns rows as dicts of plain Python values (datetimes are aware,
+    in UTC); ``query_df`` a DataFrame for mining jobs; ``insert`` takes a
+    DataFrame whose columns name the table's columns.
+    """
+
+    url: str
+    database: str
+    version: tuple[int, ...]
+    cluster: str = ""
+
+    def query(self, sql: str, params: dict | None = None) -> list[dict]:
+        raise NotImplementedError
+
+    def query_df(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: dict | None = None) -> None:
+        raise NotImplementedError
+
+    def insert(self, table: str, frame: pd.DataFrame) -> int:
+        raise NotImplementedError
+
+    def text(self, sql: str, fmt: str = "PrettyCompact", readonly: bool = True) -> str:
+        """Run an operator's ad-hoc statement and return it in a text format."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    # Capabilities, decided by version so the same migrations and queries fit
+    # both ClickHouse 18.16 and a current release.
+    @property
+    def features(self) -> dict[str, bool]:
+        v = self.version
+        return {
+            "low_cardinality": v >= (19, 0),
+            "ttl": v >= (19, 6),
+            "lightweight_delete": v >= (23, 3),
+            "window_functions": v >= (21, 3),
+        }
+
+    def scalar(self, sql: str, params: dict | None = None):
+        rows = self.query(sql, params)
+        if not rows:
+            return None
+        return next(iter(rows[0].values()))
+
+
+def check_readonly(sql: str, fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise WarehouseError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if not READONLY_START.match(sql):
+        raise WarehouseError("only read statements are allowed (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS)")
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
+def connect(url: str, cluster: str = "") -> Warehouse:
+    """Open the warehouse named by ``url``."""
+    parts = urlsplit(url)
+    if parts.scheme == "chdb":
+        from .embedded import open_embedded
+
+        path = unquote((parts.netloc or "") + parts.path) or "./data/warehouse"
+        return open_embedded(path)
+    if parts.scheme in ("clickhouse", "clickhouses"):
+        from .server import ServerWarehouse
+
+        return ServerWarehouse(
+            host=parts.hostname or "localhost",
+            port=parts.port or (9440 if parts.scheme == "clickhouses" else 9000),
+            user=unquote(parts.username or "default"),
+            password=unquote(parts.password or ""),
+            database=(parts.path or "/basirat").strip("/") or "basirat",
+            secure=parts.scheme == "clickhouses",
+            cluster=cluster,
+            url=url,
+        )
+    raise WarehouseError(f"unsupported warehouse URL {url!r}: use chdb:///folder or clickhouse://host:9000/db")

@@ -1,0 +1,190 @@
+"""Embedded ClickHouse (chDB): the default backend, no server to run.
+
+chDB lets one process own a data folder. That process serves every other
+caller through a Unix socket inside the folder (mode 0600), so operator
+commands such as ``basirat sql`` keep working while ``basirat serve`` runs.
+A chDB session also mixes up bound parameters of concurrent queries, so each
+statement holds the session lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+
+import pandas as pd
+import pyarrow as pa
+
+from .connection import Warehouse, WarehouseError, WarehouseLocked, check_readonly, parse_version
+from .params import for_chdb
+from .render import render
+
+DATABASE = "basirat"
+SOCKET_NAME = "basirat.sock"
+
+
+def open_embedded(path: str) -> Warehouse:
+    """Talk to the process that owns the folder if one does, else own it."""
+    path = os.path.abspath(path)
+    socket_path = os.path.join(path, SOCKET_NAME)
+    if os.path.exists(socket_path):
+        from .socket_proxy import SocketWarehouse
+
+        try:
+            return SocketWarehouse(socket_path, url=f"chdb://{path}")
+        except WarehouseError:
+            pass  # a socket left by a process that is gone
+    with _OPEN_LOCK:
+        # The engine is one per process: every caller shares one instance and
+        # therefore one statement lock.
+        if path not in _OPEN or _OPEN[path].closed:
+            if any(not w.closed for w in _OPEN.values()):
+                other = next(p for p, w in _OPEN.items() if not w.closed)
+                raise WarehouseError(
+                    f"this process already has the embedded warehouse {other} open; chDB allows one folder per process"
+                )
+            _OPEN[path] = ChdbWarehouse(path)
+        return _OPEN[path]
+
+
+_OPEN: dict[str, "ChdbWarehouse"] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+_ARROW = {
+    "String": pa.string(),
+    "LowCardinality(String)": pa.string(),
+    "Float64": pa.float64(),
+    "UInt32": pa.uint32(),
+    "UInt64": pa.uint64(),
+    "Int64": pa.int64(),
+    "UInt8": pa.uint8(),
+}
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _typed(value, type_: str):
+    if value is None:
+        return None
+    if type_.startswith("Nullable("):
+        return _typed(value, type_[9:-1])
+    if type_.startswith("LowCardinality("):
+        return _typed(value, type_[15:-1])
+    if type_.startswith("DateTime"):
+        return dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+    if type_ == "Date":
+        return dt.date.fromisoformat(value)
+    return value
+
+
+class ChdbWarehouse(Warehouse):
+    def __init__(self, path: str):
+        from chdb import session
+
+        os.makedirs(path, exist_ok=True)
+        self.path = path
+        self.url = f"chdb://{path}"
+        self.database = DATABASE
+        self._lock = threading.RLock()
+        self._column_types: dict[str, dict[str, str]] = {}
+        self.closed = False
+        try:
+            self._session = session.Session(path)
+        except Exception as exc:  # chDB raises a bare RuntimeError here
+            if "lock" in str(exc).lower() or "EmbeddedServer" in str(exc):
+                raise WarehouseLocked(
+                    f"the embedded warehouse {path} is open in another process that does not serve it; "
+                    "stop that process or point BASIRAT_WAREHOUSE_URL elsewhere"
+                ) from exc
+            raise WarehouseError(_first_line(exc)) from exc
+        self._run(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
+        self._run(f"USE {DATABASE}")
+        self.version = parse_version(str(self._run("SELECT version()", fmt="CSV")))
+
+    def _run(self, sql: str, params: dict | None = None, fmt: str = "CSV"):
+        with self._lock:
+            try:
+                return self._session.query(sql, fmt, params=for_chdb(params))
+            except Exception as exc:
+                raise WarehouseError(_first_line(exc)) from exc
+
+    @property
+    def features(self) -> dict[str, bool]:
+        return {**super().features, "embedded": True}
+
+    def _typed_rows(self, sql: str, params: dict | None, readonly: bool = False):
+        settings = "output_format_json_quote_64bit_integers = 0" + (", readonly = 1" if readonly else "")
+        raw = self._run(f"{sql}\nSETTINGS {settings}", params, "JSONCompact")
+        text = raw.bytes() if hasattr(raw, "bytes") else bytes(raw)
+        if not text.strip():
+            return [], [], []
+        doc = json.loads(text)
+        names = [m["name"] for m in doc["meta"]]
+        types = [m["type"] for m in doc["meta"]]
+        rows = [[_typed(v, t) for t, v in zip(types, row)] for row in doc["data"]]
+        return names, types, rows
+
+    def query(self, sql: str, params: dict | None = None) -> list[dict]:
+        names, _, rows = self._typed_rows(sql, params)
+        return [dict(zip(names, row)) for row in rows]
+
+    def query_df(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        frame = self._run(sql, params, "DataFrame")
+        return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
+
+    def execute(self, sql: str, params: dict | None = None) -> None:
+        self._run(sql, params)
+
+    def insert(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        columns = ", ".join(frame.columns)
+        with self._lock:
+            try:
+                # chDB reads the local variable named in Python(...); an Arrow
+                # table carries list columns as arrays, where a DataFrame's
+                # object columns would be guessed as Nullable.
+                basirat_insert_frame = self._arrow(table, frame)  # noqa: F841
+                self._session.query(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(basirat_insert_frame)"
+                )
+            except Exception as exc:
+                raise WarehouseError(_first_line(exc)) from exc
+        return len(frame)
+
+    def _arrow(self, table: str, frame: pd.DataFrame) -> pa.Table:
+        """An Arrow table typed after the target's array columns: an empty
+        list alone would be guessed as a list of nulls."""
+        types = self._column_types.get(table)
+        if types is None:
+            rows = self.query(f"DESCRIBE TABLE {table}")
+            types = self._column_types[table] = {r["name"]: r["type"] for r in rows}
+        fields = []
+        for name in frame.columns:
+            inner = _ARROW.get(types.get(name, "").removeprefix("Array(").removesuffix(")"))
+            if types.get(name, "").startswith("Array(") and inner is not None:
+                fields.append(pa.field(name, pa.list_(inner)))
+            else:
+                fields.append(None)
+        table_ = pa.Table.from_pandas(frame, preserve_index=False)
+        for i, field in enumerate(fields):
+            if field is not None:
+                table_ = table_.set_column(i, field, pa.array(frame[field.name].tolist(), type=field.type))
+        return table_
+
+    def text(self, sql: str, fmt: str = "PrettyCompact", readonly: bool = True) -> str:
+        if readonly:
+            check_readonly(sql, fmt)
+        names, types, rows = self._typed_rows(sql.rstrip().rstrip(";"), None, readonly)
+        return render(names, types, rows, fmt)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.closed:
+                self._session.close()
+                self.closed = True

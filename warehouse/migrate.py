@@ -1,0 +1,80 @@
+"""Forward-only numbered migrations.
+
+Each ``migrations/NNNN_name.sql`` file is applied once, in order, and recorded
+in ``schema_migrations``. Files may use a fixed set of fragments, chosen by the
+server's version and the cluster setting, never by input: ``$LC_STRING``,
+``$ON_CLUSTER``, ``$MergeTree``, ``$ReplacingMergeTree``, ``$SummingMergeTree``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from string import Template
+from typing import Callable
+
+import pandas as pd
+
+from .connection import Warehouse
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
+
+
+def available() -> list[tuple[int, str, Path]]:
+    found = []
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), path))
+    return found
+
+
+def fragments(warehouse: Warehouse) -> dict[str, str]:
+    cluster = warehouse.cluster
+    return {
+        "LC_STRING": "LowCardinality(String)" if warehouse.features["low_cardinality"] else "String",
+        "ON_CLUSTER": f"ON CLUSTER {cluster}" if cluster else "",
+        "MergeTree": "MergeTree",
+        "ReplacingMergeTree": "ReplacingMergeTree",
+        "SummingMergeTree": "SummingMergeTree",
+    }
+
+
+def statements(path: Path, values: dict[str, str]) -> list[str]:
+    text = Template(path.read_text()).substitute(values)
+    text = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def applied(warehouse: Warehouse) -> set[int]:
+    warehouse.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime('UTC')) "
+        "ENGINE = MergeTree ORDER BY version"
+    )
+    return {row["version"] for row in warehouse.query("SELECT version FROM schema_migrations")}
+
+
+def migrate(warehouse: Warehouse, progress: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Apply what is pending; safe to run on every start."""
+    done = applied(warehouse)
+    values = fragments(warehouse)
+    names = []
+    for version, name, path in available():
+        if version in done:
+            continue
+        progress(f"applying {version:04d}_{name}")
+        for sql in statements(path, values):
+            warehouse.execute(sql)
+        warehouse.insert(
+            "schema_migrations",
+            pd.DataFrame(
+                {
+                    "version": [version],
+                    "name": [name],
+                    "applied_at": [pd.Timestamp.now("UTC").floor("s").tz_localize(None)],
+                }
+            ).astype({"version": "uint32", "applied_at": "datetime64[s]"}),
+        )
+        names.append(f"{version:04d}_{name}")
+    return names

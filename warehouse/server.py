@@ -1,0 +1,128 @@
+"""A ClickHouse server over the native protocol (clickhouse-driver)."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pandas as pd
+from clickhouse_driver import Client
+from clickhouse_driver import errors as driver_errors
+
+from .connection import Warehouse, WarehouseError, check_readonly, parse_version
+from .params import for_driver
+
+
+def _message(exc: Exception) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _none_for_nan(values: list) -> list:
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+class ServerWarehouse(Warehouse):
+    """One driver connection per thread: clickhouse-driver clients are not shared."""
+
+    def __init__(self, host, port, user, password, database, secure=False, cluster="", url=""):
+        self.url = url
+        self.database = database
+        self.cluster = cluster
+        self._kwargs = dict(
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            secure=secure,
+            connect_timeout=5,
+            send_receive_timeout=300,
+            settings={"use_numpy": False},
+        )
+        self._local = threading.local()
+        self._nullable_columns: dict[str, set[str]] = {}
+        self._clients: list[Client] = []
+        self._clients_lock = threading.Lock()
+        bootstrap = Client(**self._kwargs)
+        try:
+            on_cluster = f" ON CLUSTER {cluster}" if cluster else ""
+            bootstrap.execute(f"CREATE DATABASE IF NOT EXISTS {database}{on_cluster}")
+            self.version = parse_version(bootstrap.execute("SELECT version()")[0][0])
+        except (driver_errors.Error, OSError, EOFError) as exc:
+            raise WarehouseError(f"cannot reach ClickHouse at {host}:{port}: {_message(exc)}") from exc
+        finally:
+            bootstrap.disconnect()
+
+    @property
+    def _client(self) -> Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = Client(database=self.database, **self._kwargs)
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
+    def _execute(self, sql, params=None, **kwargs):
+        sql, values = for_driver(sql, params)
+        try:
+            return self._client.execute(sql, values, **kwargs)
+        except (driver_errors.Error, OSError, EOFError) as exc:
+            self._client.disconnect()
+            raise WarehouseError(_message(exc)) from exc
+
+    def query(self, sql: str, params: dict | None = None) -> list[dict]:
+        rows, columns = self._execute(sql, params, with_column_types=True)
+        names = [c[0] for c in columns]
+        return [dict(zip(names, row)) for row in rows]
+
+    def query_df(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        data, columns = self._execute(sql, params, with_column_types=True, columnar=True)
+        names = [c[0] for c in columns]
+        if not data:
+            return pd.DataFrame(columns=names)
+        return pd.DataFrame({n: list(col) for n, col in zip(names, data)})
+
+    def execute(self, sql: str, params: dict | None = None) -> None:
+        self._execute(sql, params)
+
+    def insert(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        columns = list(frame.columns)
+        nullable = self._nullable(table)
+        data = [_none_for_nan(frame[c].tolist()) if c in nullable else frame[c].tolist() for c in columns]
+        try:
+            self._client.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", data, columnar=True)
+        except (driver_errors.Error, OSError, EOFError) as exc:
+            self._client.disconnect()
+            raise WarehouseError(_message(exc)) from exc
+        return len(frame)
+
+    def _nullable(self, table: str) -> set[str]:
+        if table not in self._nullable_columns:
+            rows = self.query(f"DESCRIBE TABLE {table}")
+            self._nullable_columns[table] = {r["name"] for r in rows if r["type"].startswith("Nullable(")}
+        return self._nullable_columns[table]
+
+    def text(self, sql: str, fmt: str = "PrettyCompact", readonly: bool = True) -> str:
+        """Fetch rows and render them here: the driver speaks only the native
+        format, so CSV/JSON/pretty output is produced by ``render``."""
+        if readonly:
+            check_readonly(sql, fmt)
+        settings = {"readonly": 1} if readonly else {}
+        sql, values = for_driver(sql, None)
+        try:
+            rows, columns = self._client.execute(sql, values, with_column_types=True, settings=settings)
+        except (driver_errors.Error, OSError, EOFError) as exc:
+            self._client.disconnect()
+            raise WarehouseError(_message(exc)) from exc
+        from .render import render
+
+        return render([c[0] for c in columns], [c[1] for c in columns], rows, fmt)
+
+    def close(self) -> None:
+        with self._clients_lock:
+            for client in self._clients:
+                client.disconnect()
+            self._clients.clear()
+        self._local = threading.local()
