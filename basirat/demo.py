@@ -46,8 +46,13 @@ def _iso(when: dt.datetime) -> str:
 
 
 def _product(line) -> dict:
-    return {"product_id": line.StockCode, "name": line.Description.title(), "price": float(line.UnitPrice),
-            "quantity": abs(int(line.Quantity)), "currency": "GBP"}
+    return {
+        "product_id": line.StockCode,
+        "name": line.Description.title(),
+        "price": float(line.UnitPrice),
+        "quantity": abs(int(line.Quantity)),
+        "currency": "GBP",
+    }
 
 
 def retail_events(frame: pd.DataFrame, end: dt.datetime) -> list[dict]:
@@ -55,43 +60,82 @@ def retail_events(frame: pd.DataFrame, end: dt.datetime) -> list[dict]:
     shift = end - frame["InvoiceDate"].max().to_pydatetime()
     messages = []
     for invoice, lines in frame.groupby("InvoiceNo", sort=False):
-        first = lines.iloc[0]
-        customer = int(first.CustomerID)
-        at = first.InvoiceDate.to_pydatetime() + shift
-        device = f"anon-{customer}-{int(invoice.lstrip('C')) % 2}"
-        user = f"cust-{customer}"
-        products = [_product(line) for line in lines.itertuples()]
-        total = round(sum(p["price"] * p["quantity"] for p in products), 2)
-        context = {"page": {"url": "https://demo.basirat.shop/", "path": "/", "title": "Gift shop"},
-                   "userAgent": "Mozilla/5.0 (demo)", "locale": "fr-FR",
-                   "library": {"name": "basirat-demo", "version": "1"}}
-
-        def msg(n: int, minutes: float, **fields) -> dict:
-            return {"messageId": f"demo-{invoice}-{n}", "anonymousId": device, "context": context,
-                    "timestamp": _iso(at - dt.timedelta(minutes=minutes)), **fields}
-
-        if invoice.startswith("C"):
-            messages.append(msg(0, 0, type="track", event="Order Refunded", userId=user,
-                                properties={"order_id": invoice, "total": total, "currency": "GBP",
-                                            "products": products}))
-            continue
-        messages.append(msg(0, 25, type="page", name="Home", properties={"title": "Home", "path": "/"}))
-        for i, product in enumerate(products):
-            messages.append(msg(1 + i, 24 - 12 * i / len(products), type="track", event="Product Viewed",
-                                properties=product))
-        messages.append(msg(900, 11, type="track", event="Cart Viewed", properties={"products": products}))
-        for i, product in enumerate(products):
-            messages.append(msg(1000 + i, 10 - 5 * i / len(products), type="track", event="Product Added",
-                                properties=product))
-        messages.append(msg(2000, 4, type="track", event="Checkout Started",
-                            properties={"order_id": invoice, "total": total, "products": products}))
-        messages.append(msg(2001, 3, type="identify", userId=user,
-                            traits={"email": f"customer{customer}@example.com", "country": first.Country}))
-        messages.append(msg(2002, 0, type="track", event="Order Completed", userId=user,
-                            properties={"order_id": invoice, "total": total, "revenue": total, "currency": "GBP",
-                                        "products": products}))
+        messages.extend(invoice_events(invoice, lines, shift))
     messages.sort(key=lambda m: m["timestamp"])
     return messages
+
+
+def invoice_events(invoice: str, lines: pd.DataFrame, shift: dt.timedelta) -> list[dict]:
+    """One invoice as the visit that led to it (or, if cancelled, a refund)."""
+    first = lines.iloc[0]
+    customer = int(first.CustomerID)
+    at = first.InvoiceDate.to_pydatetime() + shift
+    device = f"anon-{customer}-{int(invoice.lstrip('C')) % 2}"
+    user = f"cust-{customer}"
+    products = [_product(line) for line in lines.itertuples()]
+    total = round(sum(p["price"] * p["quantity"] for p in products), 2)
+    context = {
+        "page": {"url": "https://demo.basirat.shop/", "path": "/", "title": "Gift shop"},
+        "userAgent": "Mozilla/5.0 (demo)",
+        "locale": "fr-FR",
+        "library": {"name": "basirat-demo", "version": "1"},
+    }
+
+    def msg(n: int, minutes: float, **fields) -> dict:
+        return {
+            "messageId": f"demo-{invoice}-{n}",
+            "anonymousId": device,
+            "context": context,
+            "timestamp": _iso(at - dt.timedelta(minutes=minutes)),
+            **fields,
+        }
+
+    if invoice.startswith("C"):
+        return [
+            msg(
+                0,
+                0,
+                type="track",
+                event="Order Refunded",
+                userId=user,
+                properties={"order_id": invoice, "total": total, "currency": "GBP", "products": products},
+            )
+        ]
+    out = [msg(0, 25, type="page", name="Home", properties={"title": "Home", "path": "/"})]
+    for i, product in enumerate(products):
+        out.append(msg(1 + i, 24 - 12 * i / len(products), type="track", event="Product Viewed", properties=product))
+    out.append(msg(900, 11, type="track", event="Cart Viewed", properties={"products": products}))
+    for i, product in enumerate(products):
+        out.append(msg(1000 + i, 10 - 5 * i / len(products), type="track", event="Product Added", properties=product))
+    out.append(
+        msg(
+            2000,
+            4,
+            type="track",
+            event="Checkout Started",
+            properties={"order_id": invoice, "total": total, "products": products},
+        )
+    )
+    out.append(
+        msg(
+            2001,
+            3,
+            type="identify",
+            userId=user,
+            traits={"email": f"customer{customer}@example.com", "country": first.Country},
+        )
+    )
+    out.append(
+        msg(
+            2002,
+            0,
+            type="track",
+            event="Order Completed",
+            userId=user,
+            properties={"order_id": invoice, "total": total, "revenue": total, "currency": "GBP", "products": products},
+        )
+    )
+    return out
 
 
 def chunks(items: list, size: int) -> Iterator[list]:
@@ -105,8 +149,12 @@ def send(url: str, write_key: str, messages: list[dict], progress: Callable[[str
     sent = 0
     for part in chunks(messages, batch):
         body = json.dumps({"batch": part, "sentAt": _iso(dt.datetime.now(dt.timezone.utc))}).encode()
-        request = urllib.request.Request(url.rstrip("/") + "/v1/batch", data=body, method="POST",
-                                         headers={"Authorization": auth, "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url.rstrip("/") + "/v1/batch",
+            data=body,
+            method="POST",
+            headers={"Authorization": auth, "Content-Type": "application/json"},
+        )
         for attempt in range(10):
             try:
                 with urllib.request.urlopen(request, timeout=30):

@@ -65,5 +65,5 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     echo(f"Basirat is ready: open {url}/")
     echo(f"  site {site['site_id']}  write key {site['write_key']}  public key {site['public_key']}")
     echo("  query it from another terminal:")
-    echo(f"  .venv/bin/basirat --data {data_flag} sql \"SELECT event, count() FROM events GROUP BY event\"")
+    echo(f'  .venv/bin/basirat --data {data_flag} sql "SELECT event, count() FROM events GROUP BY event"')
     echo("Press Ctrl-C to stop.")

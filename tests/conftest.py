@@ -64,3 +64,16 @@ def new_site(warehouse, **kwargs) -> dict:
 @pytest.fixture
 def site(warehouse):
     return new_site(warehouse, domains=["shop.example"])
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the run; each test opens its own context."""
+    from tests.browser import CHROMIUM, FLAGS, chromium_available
+
+    require(chromium_available(), "chromium (/usr/bin/chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield instance
+        instance.close()
