@@ -173,6 +173,66 @@ def loader(ctx: click.Context, once: bool) -> None:
     worker.drain(timeout=30)
 
 
+@main.command()
+@click.option("--host", help="Listen address (default 127.0.0.1; 0.0.0.0 in a container).")
+@click.option("--port", type=int, help="Listen port (default 8000).")
+@click.option("--workers", type=int, help="Worker processes (default BASIRAT_COLLECTOR_WORKERS, 0: two per core).")
+@click.pass_context
+def collector(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the collector alone under gunicorn (server mode; run `basirat loader` beside it)."""
+    config = dict(_config(ctx))
+    overrides = {"HOST": host, "PORT": port, "COLLECTOR_WORKERS": workers}
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    env = {**os.environ, **{f"BASIRAT_{k}": str(v) for k, v in config.items()}}
+    click.echo(f"collector on http://{config['HOST']}:{config['PORT']}/  (spool {config['SPOOL_DIR']})")
+    command = [sys.executable, "-m", "gunicorn", "--config", "python:collector.gunicorn_conf", "collector.wsgi:app"]
+    os.execvpe(command[0], command, env)
+
+
+@main.group()
+def quarantine() -> None:
+    """Messages that parsed but broke the schema, held with the reason."""
+
+
+@quarantine.command("list")
+@click.option("--site", "site_id", default="", help="Only this site.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def quarantine_list(ctx: click.Context, site_id: str, limit: int, as_json: bool) -> None:
+    """Counts by reason, then the newest held messages."""
+    from warehouse import quarantine as store
+
+    wh = _warehouse(ctx.parent)
+    rows = store.list_quarantined(wh, site_id, limit=limit)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps({**row, "received_at": str(row["received_at"])[:19]}))
+        return
+    for row in store.count_by_reason(wh, site_id):
+        click.echo(f"{row['site_id']}  {row['reason']:<18} {row['messages']}")
+    for row in rows:
+        click.echo(f"{str(row['received_at'])[:19]}  {row['quarantine_id']}  {row['reason']}: {row['detail']}")
+        click.echo(f"    {row['raw'][:200]}")
+
+
+@quarantine.command("replay")
+@click.option("--site", "site_id", default="", help="Only this site.")
+@click.pass_context
+def quarantine_replay(ctx: click.Context, site_id: str) -> None:
+    """Run held messages through the pipeline again; load those that now pass."""
+    from collector.quarantine import replay
+    from warehouse.migrate import migrate as run
+
+    wh = _warehouse(ctx.parent)
+    run(wh)
+    result = replay(wh, _config(ctx.parent), site_id)
+    click.echo(
+        f"{result['loaded']} loaded, {result['duplicates']} already loaded, "
+        f"{result['still_rejected']} still rejected (kept in quarantine)"
+    )
+
+
 @main.group()
 def jobs() -> None:
     """Mining jobs."""

@@ -9,6 +9,8 @@ from flask import Flask, jsonify
 from basirat import settings
 
 from .keys import KeyCache
+from .limits import RateLimiter
+from .metrics import METRICS
 from .spool import Spool
 
 
@@ -17,6 +19,15 @@ class CollectorState:
     warehouse: object
     spool: Spool
     keys: KeyCache
+    ip_limit: RateLimiter
+    site_limit: RateLimiter
+
+    def metrics_persist(self) -> None:
+        """Share this process's counts with the other processes' ``/metrics`` (once a second)."""
+        try:
+            METRICS.persist(self.spool.directory)
+        except OSError:
+            pass
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
@@ -41,6 +52,8 @@ def init_app(app: Flask, warehouse=None) -> None:
         warehouse=warehouse,
         spool=Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"])),
         keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"])),
+        ip_limit=RateLimiter(float(config["IP_RATE_LIMIT"])),
+        site_limit=RateLimiter(float(config["SITE_RATE_LIMIT"])),
     )
     app.register_blueprint(bp)
 

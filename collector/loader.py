@@ -15,7 +15,7 @@ import os
 import threading
 import time
 
-from warehouse import WarehouseError, events
+from warehouse import WarehouseError, events, quarantine
 
 from . import spool as spool_files
 from .metrics import METRICS
@@ -39,8 +39,11 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
 
 
 class Loader:
-    def __init__(self, warehouse, directory: str, batch_rows: int = 50000, interval: float = 1.0):
+    def __init__(
+        self, warehouse, directory: str, batch_rows: int = 50000, interval: float = 1.0, max_backoff: float = 30.0
+    ):
         self.warehouse = warehouse
+        self.max_backoff = max_backoff
         self.directory = directory
         self.batch_rows = batch_rows
         self.interval = interval
@@ -71,14 +74,23 @@ class Loader:
             if not rows and moved == {k: positions.get(k, 0) for k in moved}:
                 self._forget_loaded(positions)
                 return 0
-            started = time.monotonic()
-            fresh = dedupe(self.warehouse, rows)
-            inserted = events.insert_events(self.warehouse, fresh)
-            METRICS.observe_insert(time.monotonic() - started, inserted, len(rows) - len(fresh))
+            inserted = self._insert(rows)
             positions.update(moved)
             spool_files.write_checkpoint(self.directory, positions)
             self._forget_loaded(positions)
             return inserted
+
+    def _insert(self, rows: list[dict]) -> int:
+        """Events (deduplicated) and quarantined messages; both retried until they land."""
+        held = [r for r in rows if r.get("_kind") == "quarantine"]
+        rows = [r for r in rows if r.get("_kind") is None]
+        started = time.monotonic()
+        fresh = dedupe(self.warehouse, rows)
+        inserted = events.insert_events(self.warehouse, fresh)
+        if held:
+            quarantine.insert_quarantined(self.warehouse, held)
+        METRICS.observe_insert(time.monotonic() - started, inserted, len(rows) - len(fresh))
+        return inserted
 
     def _forget_loaded(self, positions: dict[str, int]) -> None:
         """Delete closed segments that are fully loaded."""
@@ -106,11 +118,7 @@ class Loader:
         return total
 
     def pending_bytes(self) -> int:
-        positions = spool_files.read_checkpoint(self.directory)
-        return sum(
-            max(0, os.path.getsize(os.path.join(self.directory, n)) - positions.get(n, 0))
-            for n in spool_files.segments(self.directory)
-        )
+        return spool_files.pending_bytes(self.directory)
 
     def run(self) -> None:
         backoff = self.interval
@@ -119,12 +127,20 @@ class Loader:
                 loaded = self.load_once()
                 backoff = self.interval
                 if loaded >= self.batch_rows:
+                    self._persist_metrics()
                     continue
             except (WarehouseError, OSError) as exc:
                 METRICS.count("loader_errors")
                 log.warning("loader: %s; retrying in %.1fs", exc, backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, self.max_backoff)
+            self._persist_metrics()
             self._stop.wait(backoff)
+
+    def _persist_metrics(self) -> None:
+        try:
+            METRICS.persist(self.directory)
+        except OSError:
+            pass
 
     def start(self) -> "Loader":
         self._thread = threading.Thread(target=self.run, name="spool-loader", daemon=True)
