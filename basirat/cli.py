@@ -160,7 +160,13 @@ def loader(ctx: click.Context, once: bool) -> None:
     config = _config(ctx)
     wh = _warehouse(ctx)
     run(wh)
-    worker = Loader(wh, config["SPOOL_DIR"], int(config["LOADER_BATCH_ROWS"]), float(config["LOADER_INTERVAL"]))
+    worker = Loader(
+        wh,
+        config["SPOOL_DIR"],
+        int(config["LOADER_BATCH_ROWS"]),
+        float(config["LOADER_INTERVAL"]),
+        float(config["LOADER_MAX_BACKOFF"]),
+    )
     if once:
         click.echo(f"{worker.drain()} rows loaded")
         return
@@ -183,6 +189,12 @@ def collector(ctx: click.Context, host: str | None, port: int | None, workers: i
     config = dict(_config(ctx))
     overrides = {"HOST": host, "PORT": port, "COLLECTOR_WORKERS": workers}
     config.update({k: v for k, v in overrides.items() if v is not None})
+    url = config["WAREHOUSE_URL"]
+    if url.startswith("chdb://") and not os.path.exists(os.path.join(url[len("chdb://") :], "basirat.sock")):
+        _fail(
+            f"{url} is an embedded warehouse and no `basirat serve` runs on it: start `basirat serve` on the "
+            "same --data (the collector then reaches it through its socket) or pass --warehouse clickhouse://..."
+        )
     env = {**os.environ, **{f"BASIRAT_{k}": str(v) for k, v in config.items()}}
     click.echo(f"collector on http://{config['HOST']}:{config['PORT']}/  (spool {config['SPOOL_DIR']})")
     command = [sys.executable, "-m", "gunicorn", "--config", "python:collector.gunicorn_conf", "collector.wsgi:app"]

@@ -44,7 +44,11 @@ def build(config: dict):
     if rec_api is not None:
         routes["/v1/recommendations"] = rec_api.create_app(config, warehouse=warehouse)
     loader = Loader(
-        warehouse, config["SPOOL_DIR"], int(config["LOADER_BATCH_ROWS"]), float(config["LOADER_INTERVAL"])
+        warehouse,
+        config["SPOOL_DIR"],
+        int(config["LOADER_BATCH_ROWS"]),
+        float(config["LOADER_INTERVAL"]),
+        float(config["LOADER_MAX_BACKOFF"]),
     ).start()
 
     def close():

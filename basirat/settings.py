@@ -30,6 +30,7 @@ SETTINGS = [
     Setting("SPOOL_MAX_BYTES", 1 << 30, "Disk the spool may use; past it the collector answers 503 with Retry-After."),
     Setting("LOADER_INTERVAL", 1.0, "Seconds between loader passes (about one insert per second per table)."),
     Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement."),
+    Setting("LOADER_MAX_BACKOFF", 30.0, "Longest wait, in seconds, between loader retries while ClickHouse fails."),
     Setting("MAX_MESSAGE_BYTES", 32 * 1024, "Largest accepted message, as Segment (32 KB)."),
     Setting("MAX_BATCH_BYTES", 500 * 1024, "Largest accepted request body after decompression, as Segment (500 KB)."),
     Setting(

@@ -204,7 +204,7 @@ def healthz():
     state = current_app.extensions["basirat.collector"]
     used, limit = state.spool.used_bytes(), state.spool.max_bytes
     body = {
-        "ok": used < limit,
+        "ok": state.spool.has_room(),
         "spool_bytes": used,
         "spool_limit_bytes": limit,
         "loader_lag_seconds": spool_files.oldest_pending_age(state.spool.directory),

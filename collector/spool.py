@@ -73,7 +73,9 @@ class Spool:
         self._written = 0  # records written to the current process's segments
         self._synced = 0  # records known to be on disk
         self._syncing = False
+        self.syncs = 0  # fdatasync calls, for tests and the benchmark
         self._used = 0
+        self._refused = 0  # size of the last record refused for room, 0 after a success
         self._measured_at = -1e9
 
     # -- accounting -----------------------------------------------------------
@@ -83,6 +85,14 @@ class Spool:
         with self._cond:
             self._measure(ACCOUNTING_SECONDS)
             return self._used
+
+    def has_room(self) -> bool:
+        """Whether a request like the last refused one would now fit (health checks)."""
+        with self._cond:
+            self._measure(ACCOUNTING_SECONDS)
+            if self._used + max(self._refused, 1) > self.max_bytes:
+                self._measure(0.05)  # the loader may have freed room since
+            return self._used + max(self._refused, 1) <= self.max_bytes
 
     def _measure(self, max_age: float) -> None:
         if time.monotonic() - self._measured_at >= max_age:
@@ -94,6 +104,7 @@ class Spool:
         if self._used + size > self.max_bytes:
             self._measure(0.05)  # the loader may have freed room since
             if self._used + size > self.max_bytes:
+                self._refused = size
                 raise SpoolFull(f"spool at {self.directory} is over its limit of {self.max_bytes} bytes")
 
     # -- writing --------------------------------------------------------------
@@ -110,6 +121,7 @@ class Spool:
             self._write(record)
             self._written += 1
             self._used += len(record)
+            self._refused = 0
             self._sync_through(self._written)
 
     def _write(self, record: bytes) -> None:
@@ -133,6 +145,7 @@ class Spool:
                 self._cond.wait()
                 continue
             self._syncing, target, fd = True, self._written, self._fd
+            self.syncs += 1
             self._cond.release()
             try:
                 os.fdatasync(fd)
@@ -235,9 +248,7 @@ def _size(path: str) -> int:
 def pending_bytes(directory: str) -> int:
     """Bytes spooled and not yet loaded."""
     positions = read_checkpoint(directory)
-    return sum(
-        max(0, _size(os.path.join(directory, n)) - positions.get(n, 0)) for n in segment_names(directory)
-    )
+    return sum(max(0, _size(os.path.join(directory, n)) - positions.get(n, 0)) for n in segment_names(directory))
 
 
 def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:

@@ -1,0 +1,134 @@
+"""Limits and bad input at the collector: spool full, rate limits, quarantine, group commit."""
+
+import base64
+import gzip
+import json
+import threading
+import uuid
+
+import pytest
+
+import collector
+from collector.loader import Loader
+from collector.spool import Spool, read_records, segments
+from tests.live import basirat
+from warehouse import quarantine
+
+
+def auth(key):
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+def track(**extra):
+    return {"type": "track", "event": "Product Viewed", "anonymousId": "a", "messageId": uuid.uuid4().hex, **extra}
+
+
+def make_app(warehouse, tmp_path, **config):
+    return collector.create_app({"TESTING": True, "SPOOL_DIR": str(tmp_path / "spool"), **config}, warehouse=warehouse)
+
+
+def test_concurrent_appends_share_fsyncs(tmp_path):
+    spool = Spool(str(tmp_path))
+    threads = [
+        threading.Thread(target=lambda n=n: [spool.append([{"n": n, "i": i}]) for i in range(50)]) for n in range(16)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    spool.close()
+    rows = [r for name in segments(str(tmp_path)) for r in read_records(str(tmp_path / name), 0, 10**6)[0]]
+    assert sorted((r["n"], r["i"]) for r in rows) == [(n, i) for n in range(16) for i in range(50)]
+    assert 0 < spool.syncs < 800  # 800 appends, fewer syncs: requests shared them
+
+
+def test_full_spool_answers_503_until_loaded(chdb_warehouse, tmp_path):
+    from tests.conftest import new_site
+
+    site = new_site(chdb_warehouse)
+    app = make_app(chdb_warehouse, tmp_path, SPOOL_MAX_BYTES=20_000)
+    client = app.test_client()
+    statuses = [
+        client.post("/v1/batch", json={"batch": [track() for _ in range(10)]}, headers=auth(site["write_key"]))
+        for _ in range(20)
+    ]
+    full = [r for r in statuses if r.status_code == 503]
+    assert full and {r.status_code for r in statuses} == {200, 503}
+    assert all(r.headers["Retry-After"] and r.json["error"] == "spool_full" for r in full)
+    assert client.get("/healthz").status_code == 503
+    accepted = 10 * sum(r.status_code == 200 for r in statuses)
+    assert Loader(chdb_warehouse, app.config["SPOOL_DIR"]).drain() == accepted
+    assert client.get("/healthz").status_code == 200
+    ok = client.post("/v1/batch", json={"batch": [track()]}, headers=auth(site["write_key"]))
+    assert ok.status_code == 200
+    app.extensions["basirat.collector"].spool.close()
+
+
+def test_rate_limits_answer_429_per_ip_and_per_site(chdb_warehouse, tmp_path):
+    from tests.conftest import new_site
+
+    site = new_site(chdb_warehouse)
+    app = make_app(chdb_warehouse, tmp_path, IP_RATE_LIMIT=5, SITE_RATE_LIMIT=0)
+    client = app.test_client()
+    codes = [client.post("/v1/track", json=track(), headers=auth(site["write_key"])).status_code for _ in range(8)]
+    assert codes.count(429) >= 2 and codes[:5] == [200] * 5
+    other_ip = client.post(
+        "/v1/track", json=track(), headers=auth(site["write_key"]), environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert other_ip.status_code == 200
+
+    app = make_app(chdb_warehouse, tmp_path, IP_RATE_LIMIT=0, SITE_RATE_LIMIT=3)
+    client = app.test_client()
+    answers = [client.post("/v1/track", json=track(), headers=auth(site["write_key"])) for _ in range(5)]
+    limited = [a for a in answers if a.status_code == 429]
+    assert limited and all(a.json["error"] == "rate_limited" and a.headers["Retry-After"] for a in limited)
+
+
+@pytest.mark.parametrize(
+    "body, error",
+    [
+        (b'{"batch": [{"type": "track", "event": "\xff\xfe"}]}', "bad_json"),  # invalid UTF-8
+        (b'{"batch": ' + b"[" * 5000 + b"]" * 5000 + b"}", "bad_json"),  # deeper than the parser goes
+        (json.dumps({"batch": [{"a": {"b": {"c": {"d": {}}}}}]}).replace("{}", "[" * 40 + "]" * 40).encode(), None),
+        (b'{"batch": {"not": "a list"}}', "bad_schema"),
+        (gzip.compress(b" " * 5_000_000), "batch_too_large"),  # a gzip bomb
+    ],
+)
+def test_bad_bodies_are_refused_clearly(chdb_warehouse, tmp_path, body, error):
+    from tests.conftest import new_site
+
+    site = new_site(chdb_warehouse)
+    headers = {**auth(site["write_key"]), **({"Content-Encoding": "gzip"} if body[:2] == b"\x1f\x8b" else {})}
+    response = make_app(chdb_warehouse, tmp_path).test_client().post("/v1/batch", data=body, headers=headers)
+    assert 400 <= response.status_code < 500
+    assert response.json["error"] == (error or "bad_schema")
+
+
+def test_schema_breakers_are_quarantined_and_replayable(server_warehouse, clickhouse_server, tmp_path):
+    from tests.conftest import new_site
+
+    site = new_site(server_warehouse)
+    app = make_app(server_warehouse, tmp_path)
+    big = track(properties={"blob": "x" * 40_000})
+    batch = [track(), {"type": "track", "anonymousId": "a"}, big, "not an object"]
+    response = app.test_client().post("/v1/batch", json={"batch": batch}, headers=auth(site["write_key"]))
+    assert response.status_code == 413 and response.json["accepted"] == 1
+    Loader(server_warehouse, app.config["SPOOL_DIR"]).drain()
+    held = quarantine.list_quarantined(server_warehouse, site["site_id"])
+    assert sorted(h["reason"] for h in held) == ["bad_schema", "bad_schema", "message_too_large"]
+    assert any(json.loads(h["raw"]) == big for h in held)
+
+    url = ["--warehouse", clickhouse_server.url]
+    listed = basirat(tmp_path, *url, "quarantine", "list", "--site", site["site_id"]).stdout
+    assert "message_too_large" in listed and "track needs an event name" in listed
+    # The sender's messages were fine after all: allow bigger ones, replay.
+    out = basirat(
+        tmp_path, *url, "quarantine", "replay", "--site", site["site_id"], env={"BASIRAT_MAX_MESSAGE_BYTES": "100000"}
+    ).stdout
+    assert "1 loaded" in out and "2 still rejected" in out
+    ids = server_warehouse.query("SELECT message_id FROM events WHERE site_id = {s:String}", {"s": site["site_id"]})
+    assert big["messageId"] in {r["message_id"] for r in ids} and len(ids) == 2
+    assert len(quarantine.list_quarantined(server_warehouse, site["site_id"])) == 2
+    again = basirat(tmp_path, *url, "quarantine", "replay", "--site", site["site_id"]).stdout
+    assert again.startswith("0 loaded")
+    app.extensions["basirat.collector"].spool.close()
