@@ -147,19 +147,47 @@ def serve(ctx: click.Context, host: str | None, port: int | None, threads: int) 
     EmbeddedServer(config, threads=threads).run()
 
 
+def _open_when_reachable(ctx: click.Context, stop, max_backoff: float):
+    """The migrated warehouse, retried with backoff while ClickHouse is down (the spool waits)."""
+    from warehouse import WarehouseError
+    from warehouse.migrate import migrate as run
+
+    backoff = 0.2
+    while not stop.is_set():
+        try:
+            wh = _warehouse(ctx)
+            run(wh)
+            return wh
+        except WarehouseError as exc:
+            ctx.obj.pop("warehouse", None)
+            click.echo(f"warehouse not reachable ({exc}); retrying in {backoff:.1f}s", err=True)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
+    return None
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="Load what is spooled now, then exit.")
 @click.pass_context
 def loader(ctx: click.Context, once: bool) -> None:
     """Drain the spool into the warehouse (server mode: one per spool folder)."""
     import signal
+    import threading
 
     from collector.loader import Loader
+    from warehouse import WarehouseError
     from warehouse.migrate import migrate as run
 
     config = _config(ctx)
-    wh = _warehouse(ctx)
-    run(wh)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if once:
+        wh = _warehouse(ctx)
+        run(wh)
+    else:
+        wh = _open_when_reachable(ctx, stop, float(config["LOADER_MAX_BACKOFF"]))
+        if wh is None:
+            return
     worker = Loader(
         wh,
         config["SPOOL_DIR"],
@@ -170,13 +198,16 @@ def loader(ctx: click.Context, once: bool) -> None:
     if once:
         click.echo(f"{worker.drain()} rows loaded")
         return
-    signal.signal(signal.SIGTERM, lambda *_: worker._stop.set())
+    worker._stop = stop
     click.echo(f"loading {config['SPOOL_DIR']} into {config['WAREHOUSE_URL']}")
     try:
         worker.run()
     except KeyboardInterrupt:
         pass
-    worker.drain(timeout=30)
+    try:
+        worker.drain(timeout=30)
+    except WarehouseError as exc:
+        click.echo(f"stopped with rows still spooled ({exc}); they load on the next start", err=True)
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from flask import Flask, jsonify
@@ -48,10 +49,11 @@ def init_app(app: Flask, warehouse=None) -> None:
     config = app.config
     if warehouse is None:
         warehouse = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
+    spool = Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"]))
     app.extensions["basirat.collector"] = CollectorState(
         warehouse=warehouse,
-        spool=Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"])),
-        keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"])),
+        spool=spool,
+        keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"]), os.path.join(spool.directory, "keys.json")),
         ip_limit=RateLimiter(float(config["IP_RATE_LIMIT"])),
         site_limit=RateLimiter(float(config["SITE_RATE_LIMIT"])),
     )

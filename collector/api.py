@@ -16,6 +16,7 @@ import uuid
 from flask import Blueprint, current_app, jsonify, request
 
 from . import spool as spool_files
+from .keys import KeysUnavailable
 from .metrics import METRICS, prometheus
 from .pipeline import REASONS, Rejected, anonymize_ip, decode_body, messages_of, parse_json, to_row, validate
 from .spool import SpoolFull
@@ -155,7 +156,10 @@ def receive(kind: str):
         key = _write_key(doc)
         if not key:
             raise Rejected("missing_write_key", "send the write key as the Basic-auth username or as writeKey")
-        site_id = state.keys.site_for_write_key(key)
+        try:
+            site_id = state.keys.site_for_write_key(key)
+        except KeysUnavailable as exc:
+            raise Rejected("keys_unavailable", f"{exc}; retry later") from None
         if site_id is None:
             raise Rejected("unknown_write_key", "unknown write key")
         limited = _limited(state.site_limit, site_id)

@@ -57,18 +57,18 @@ class Loader:
             positions = spool_files.read_checkpoint(self.directory)
             rows, moved = [], {}
             for name in spool_files.segments(self.directory):
-                path = os.path.join(self.directory, name)
-                start = positions.get(name, 0)
+                path, key = os.path.join(self.directory, name), spool_files.stem(name)
+                start = positions.get(key, 0)
                 got, end = spool_files.read_records(path, start, self.batch_rows - len(rows))
                 rows.extend(got)
-                moved[name] = end
+                moved[key] = end
                 if name.endswith(".seg") and end < os.path.getsize(path) and not got:
                     log.warning(
                         "segment %s has %d unreadable bytes at its end (torn write); skipped",
                         name,
                         os.path.getsize(path) - end,
                     )
-                    moved[name] = os.path.getsize(path)
+                    moved[key] = os.path.getsize(path)
                 if len(rows) >= self.batch_rows:
                     break
             if not rows and moved == {k: positions.get(k, 0) for k in moved}:
@@ -93,16 +93,21 @@ class Loader:
         return inserted
 
     def _forget_loaded(self, positions: dict[str, int]) -> None:
-        """Delete closed segments that are fully loaded."""
+        """Delete closed segments that are fully loaded.
+
+        Positions are kept by segment stem, so a segment renamed from
+        ``.open`` to ``.seg`` by its writer keeps its place.
+        """
         changed = False
-        for name in list(positions):
-            path = os.path.join(self.directory, name)
-            if not os.path.exists(path):
-                del positions[name]
-                changed = True
-            elif name.endswith(".seg") and positions[name] >= os.path.getsize(path):
-                os.unlink(path)
-                del positions[name]
+        for key in list(positions):
+            closed = os.path.join(self.directory, key + ".seg")
+            if os.path.exists(closed):
+                if positions[key] >= os.path.getsize(closed):
+                    os.unlink(closed)
+                    del positions[key]
+                    changed = True
+            elif not os.path.exists(os.path.join(self.directory, key + ".open")):
+                del positions[key]
                 changed = True
         if changed:
             spool_files.write_checkpoint(self.directory, positions)

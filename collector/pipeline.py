@@ -26,6 +26,7 @@ REASONS = {
     "batch_too_large": 413,
     "rate_limited": 429,
     "spool_full": 503,
+    "keys_unavailable": 503,
 }
 TYPES = ("track", "page", "identify", "alias", "screen", "group")
 MAX_ID = 512

@@ -183,12 +183,22 @@ class Spool:
 # -- reading (the loader's side) -------------------------------------------------
 
 
+def stem(name: str) -> str:
+    """A segment's name without ``.open``/``.seg``: its key in the checkpoint."""
+    return name.rsplit(".", 1)[0]
+
+
 def read_checkpoint(directory: str) -> dict[str, int]:
+    """Loaded bytes per segment stem."""
     try:
         with open(os.path.join(directory, "checkpoint.json")) as fh:
-            return json.load(fh)
+            saved = json.load(fh)
     except (FileNotFoundError, ValueError):
         return {}
+    positions: dict[str, int] = {}
+    for name, offset in saved.items():
+        positions[stem(name)] = max(positions.get(stem(name), 0), int(offset))
+    return positions
 
 
 def write_checkpoint(directory: str, positions: dict[str, int]) -> None:
@@ -248,7 +258,7 @@ def _size(path: str) -> int:
 def pending_bytes(directory: str) -> int:
     """Bytes spooled and not yet loaded."""
     positions = read_checkpoint(directory)
-    return sum(max(0, _size(os.path.join(directory, n)) - positions.get(n, 0)) for n in segment_names(directory))
+    return sum(max(0, _size(os.path.join(directory, n)) - positions.get(stem(n), 0)) for n in segment_names(directory))
 
 
 def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
@@ -256,7 +266,7 @@ def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
     positions = read_checkpoint(directory)
     for name in segment_names(directory):
         path = os.path.join(directory, name)
-        start = positions.get(name, 0)
+        start = positions.get(stem(name), 0)
         if _size(path) <= start:
             continue
         try:

@@ -132,3 +132,27 @@ def test_schema_breakers_are_quarantined_and_replayable(server_warehouse, clickh
     again = basirat(tmp_path, *url, "quarantine", "replay", "--site", site["site_id"]).stdout
     assert again.startswith("0 loaded")
     app.extensions["basirat.collector"].spool.close()
+
+
+def test_a_segment_closed_after_loading_is_not_read_again(chdb_warehouse, tmp_path):
+    from collector.metrics import METRICS
+
+    spool, loader = Spool(str(tmp_path)), Loader(chdb_warehouse, str(tmp_path))
+    before = METRICS.snapshot()["counters"].get("duplicates_dropped", 0)
+    rows = [{**r, "site_id": "s_rename", "message_id": uuid.uuid4().hex} for r in [_row()] * 3]
+    spool.append(rows)
+    assert loader.load_once() == 3
+    spool.close()  # the writer renames its .open segment to .seg
+    assert loader.load_once() == 0 and loader.pending_bytes() == 0
+    assert METRICS.snapshot()["counters"].get("duplicates_dropped", 0) == before
+    assert segments(str(tmp_path)) == []
+
+
+def _row():
+    import datetime as dt
+
+    from collector.pipeline import to_row
+
+    now = dt.datetime(2026, 1, 1)
+    config = {"MAX_FUTURE_SECONDS": 300, "ANONYMIZE_IP": True}
+    return to_row(track(), "s_rename", now, "127.0.0.1", "test", config)
