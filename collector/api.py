@@ -124,14 +124,16 @@ def _quarantine_row(msg, exc: Rejected, site_id: str, received, ip: str, agent: 
     }
 
 
-def _rows_of(messages: list, site_id: str, config) -> tuple[list[dict], list[dict], list[dict]]:
+def _rows_of(messages: list, site_id: str, config, body_bytes: int) -> tuple[list[dict], list[dict], list[dict]]:
     """(event rows, quarantine rows, rejections for the answer)."""
+    limit = config["MAX_MESSAGE_BYTES"]
+    check_size = body_bytes > limit  # no message of a smaller body can be over the limit
     received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     ip, agent = _client_ip(), request.headers.get("User-Agent", "")
     rows, held, rejected = [], [], []
     for index, msg in enumerate(messages):
         try:
-            rows.append(to_row(validate(msg, config["MAX_MESSAGE_BYTES"]), site_id, received, ip, agent, config))
+            rows.append(to_row(validate(msg, limit, check_size), site_id, received, ip, agent, config))
         except Rejected as exc:
             METRICS.reject(exc.reason)
             if exc.reason in QUARANTINED:
@@ -152,7 +154,8 @@ def receive(kind: str):
     if limited is not None:
         return limited
     try:
-        doc = parse_json(_read_body(config["MAX_BATCH_BYTES"]))
+        body = _read_body(config["MAX_BATCH_BYTES"])
+        doc = parse_json(body)
         key = _write_key(doc)
         if not key:
             raise Rejected("missing_write_key", "send the write key as the Basic-auth username or as writeKey")
@@ -170,7 +173,7 @@ def receive(kind: str):
         METRICS.reject(exc.reason)
         return _error(exc.status, exc.reason, exc.detail)
 
-    rows, held, rejected = _rows_of(messages, site_id, config)
+    rows, held, rejected = _rows_of(messages, site_id, config, len(body))
     if rows or held:
         try:
             state.spool.append(rows + held)

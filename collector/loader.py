@@ -21,6 +21,7 @@ from . import spool as spool_files
 from .metrics import METRICS
 
 log = logging.getLogger("basirat.loader")
+LOOKUP_CHARS = 150_000  # ClickHouse refuses queries over max_query_size (256 KiB by default)
 
 
 def dedupe(warehouse, rows: list[dict]) -> list[dict]:
@@ -34,8 +35,26 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
     by_site: dict[str, list[str]] = {}
     for row in fresh:
         by_site.setdefault(row["site_id"], []).append(row["message_id"])
-    known = {(site, mid) for site, ids in by_site.items() for mid in events.known_message_ids(warehouse, site, ids)}
+    known = {
+        (site, mid)
+        for site, ids in by_site.items()
+        for chunk in _chunks(ids)
+        for mid in events.known_message_ids(warehouse, site, chunk)
+    }
     return [r for r in fresh if (r["site_id"], r["message_id"]) not in known]
+
+
+def _chunks(ids: list[str], max_chars: int = LOOKUP_CHARS):
+    """Id lists small enough for a server's query size limit (ids are inlined by the driver)."""
+    chunk, size = [], 0
+    for mid in ids:
+        if chunk and size + len(mid) + 4 > max_chars:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(mid)
+        size += len(mid) + 4
+    if chunk:
+        yield chunk
 
 
 class Loader:

@@ -7,6 +7,7 @@ from ``REASONS``; the reason is what the client sees and what is counted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import json
@@ -76,13 +77,16 @@ def parse_json(body: bytes) -> dict:
 
 
 def _depth(value, level: int = 0) -> int:
+    """Nesting depth of a dict or list, walking only containers and stopping past the limit."""
     if level > MAX_DEPTH:
         return level
-    if isinstance(value, dict):
-        return max([_depth(v, level + 1) for v in value.values()], default=level + 1)
-    if isinstance(value, list):
-        return max([_depth(v, level + 1) for v in value], default=level + 1)
-    return level
+    deepest = level + 1
+    for child in value.values() if isinstance(value, dict) else value:
+        if isinstance(child, (dict, list)):
+            deepest = max(deepest, _depth(child, level + 1))
+            if deepest > MAX_DEPTH:
+                break
+    return deepest
 
 
 def messages_of(doc: dict, route_type: str | None) -> list:
@@ -122,11 +126,15 @@ def _object(msg: dict, field: str) -> dict:
     return value
 
 
-def validate(msg, max_bytes: int) -> dict:
-    """Check one message against the Segment spec; returns it unchanged."""
+def validate(msg, max_bytes: int, check_size: bool = True) -> dict:
+    """Check one message against the Segment spec; returns it unchanged.
+
+    ``check_size=False`` skips measuring the message when the whole body is
+    already known to be under ``max_bytes``.
+    """
     if not isinstance(msg, dict):
         raise Rejected("bad_schema", "each message must be a JSON object")
-    if len(json.dumps(msg, separators=(",", ":"), default=str)) > max_bytes:
+    if check_size and len(json.dumps(msg, separators=(",", ":"), default=str)) > max_bytes:
         raise Rejected("message_too_large", f"message is over {max_bytes} bytes")
     kind = msg.get("type")
     if kind not in TYPES:
@@ -195,6 +203,7 @@ def event_time(msg: dict, received: dt.datetime, max_future: float) -> tuple[dt.
     return when, original, flags
 
 
+@functools.lru_cache(maxsize=4096)
 def anonymize_ip(text: str) -> str:
     try:
         ip = ipaddress.ip_address(text.strip())

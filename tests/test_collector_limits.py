@@ -156,3 +156,11 @@ def _row():
     now = dt.datetime(2026, 1, 1)
     config = {"MAX_FUTURE_SECONDS": 300, "ANONYMIZE_IP": True}
     return to_row(track(), "s_rename", now, "127.0.0.1", "test", config)
+
+
+def test_a_large_batch_dedupes_within_the_server_query_limit(server_warehouse):
+    from collector.loader import dedupe
+
+    site_id = "s_" + uuid.uuid4().hex[:12]
+    rows = [{"site_id": site_id, "message_id": f"{uuid.uuid4().hex}-{'m' * 60}"} for _ in range(12_000)]
+    assert len(dedupe(server_warehouse, rows + rows[:5])) == 12_000  # ~1.1 MB of ids: several lookups
