@@ -200,6 +200,7 @@ def loader(ctx: click.Context, once: bool) -> None:
         int(config["LOADER_BATCH_ROWS"]),
         float(config["LOADER_INTERVAL"]),
         float(config["LOADER_MAX_BACKOFF"]),
+        config=config,
     )
     if once:
         click.echo(f"{worker.drain()} rows loaded")

@@ -49,6 +49,7 @@ def build(config: dict):
         int(config["LOADER_BATCH_ROWS"]),
         float(config["LOADER_INTERVAL"]),
         float(config["LOADER_MAX_BACKOFF"]),
+        config=config,
     ).start()
 
     def close():

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
-import uuid
 
 from flask import Blueprint, current_app, jsonify, request
 
 from . import spool as spool_files
 from .keys import KeysUnavailable
 from .metrics import METRICS, prometheus
-from .pipeline import REASONS, Rejected, anonymize_ip, decode_body, messages_of, parse_json, to_row, validate
+from .pipeline import REASONS, Rejected, anonymize_ip, decode_body, messages_of, parse_json, validate
+from .records import held_row, request_record
 from .spool import SpoolFull
 
 bp = Blueprint("collector", __name__)
@@ -107,40 +106,38 @@ def _limited(limiter, key: str):
     return response
 
 
-def _quarantine_row(msg, exc: Rejected, site_id: str, received, ip: str, agent: str) -> dict:
-    if current_app.config["ANONYMIZE_IP"]:
-        ip = anonymize_ip(ip)
-    raw = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), default=str)
-    return {
-        "_kind": "quarantine",
-        "site_id": site_id,
-        "quarantine_id": uuid.uuid4().hex,
-        "received_at": received.replace(microsecond=0),
-        "reason": exc.reason,
-        "detail": exc.detail,
-        "raw": raw,
-        "ip": ip,
-        "user_agent": agent[:1024],
-    }
+def _accept(messages: list, site_id: str, config, body_bytes: int) -> tuple[list, list[dict], list[dict]]:
+    """(valid messages, quarantine rows, rejections for the answer).
 
-
-def _rows_of(messages: list, site_id: str, config, body_bytes: int) -> tuple[list[dict], list[dict], list[dict]]:
-    """(event rows, quarantine rows, rejections for the answer)."""
+    Only the checks that decide the answer run here; enrichment into
+    warehouse rows (``to_row``) runs in the loader, off the request path.
+    """
     limit = config["MAX_MESSAGE_BYTES"]
     check_size = body_bytes > limit  # no message of a smaller body can be over the limit
-    received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    ip, agent = _client_ip(), request.headers.get("User-Agent", "")
-    rows, held, rejected = [], [], []
+    valid, held, rejected = [], [], []
     for index, msg in enumerate(messages):
         try:
-            rows.append(to_row(validate(msg, limit, check_size), site_id, received, ip, agent, config))
+            valid.append(validate(msg, limit, check_size))
         except Rejected as exc:
             METRICS.reject(exc.reason)
             if exc.reason in QUARANTINED:
-                held.append(_quarantine_row(msg, exc, site_id, received, ip, agent))
+                held.append(held_row(msg, exc.reason, exc.detail, site_id, _received(), _ip(config), _agent()))
             message_id = msg.get("messageId") if isinstance(msg, dict) else None
             rejected.append({"index": index, "messageId": message_id, "error": exc.reason, "message": exc.detail})
-    return rows, held, rejected
+    return valid, held, rejected
+
+
+def _received() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _ip(config) -> str:
+    ip = _client_ip()
+    return anonymize_ip(ip) if config["ANONYMIZE_IP"] else ip
+
+
+def _agent() -> str:
+    return request.headers.get("User-Agent", "")[:1024]
 
 
 @bp.route("/v1/<kind>", methods=["POST"])
@@ -173,19 +170,20 @@ def receive(kind: str):
         METRICS.reject(exc.reason)
         return _error(exc.status, exc.reason, exc.detail)
 
-    rows, held, rejected = _rows_of(messages, site_id, config, len(body))
+    valid, held, rejected = _accept(messages, site_id, config, len(body))
+    rows = [request_record(valid, site_id, _received(), _ip(config), _agent())] if valid else []
     if rows or held:
         try:
             state.spool.append(rows + held)
         except SpoolFull as exc:
-            METRICS.reject("spool_full", len(rows))
+            METRICS.reject("spool_full", len(valid))
             return _error(503, "spool_full", str(exc))
-        METRICS.count("accepted", len(rows))
+        METRICS.count("accepted", len(valid))
         METRICS.count("quarantined", len(held))
     if rejected:
         # Valid messages of the batch are kept; the answer names each one refused.
         worst = max(rejected, key=lambda r: REASONS[r["error"]])
-        return _error(REASONS[worst["error"]], worst["error"], worst["message"], accepted=len(rows), rejected=rejected)
+        return _error(REASONS[worst["error"]], worst["error"], worst["message"], accepted=len(valid), rejected=rejected)
     return jsonify({"success": True})
 
 

@@ -15,8 +15,10 @@ import os
 import threading
 import time
 
+from basirat import settings
 from warehouse import WarehouseError, events, quarantine
 
+from . import records
 from . import spool as spool_files
 from .metrics import METRICS
 
@@ -59,9 +61,16 @@ def _chunks(ids: list[str], max_chars: int = LOOKUP_CHARS):
 
 class Loader:
     def __init__(
-        self, warehouse, directory: str, batch_rows: int = 50000, interval: float = 1.0, max_backoff: float = 30.0
+        self,
+        warehouse,
+        directory: str,
+        batch_rows: int = 50000,
+        interval: float = 1.0,
+        max_backoff: float = 30.0,
+        config: dict | None = None,
     ):
         self.warehouse = warehouse
+        self.config = config or settings.load()
         self.max_backoff = max_backoff
         self.directory = directory
         self.batch_rows = batch_rows
@@ -78,8 +87,8 @@ class Loader:
             for name in spool_files.segments(self.directory):
                 path, key = os.path.join(self.directory, name), spool_files.stem(name)
                 start = positions.get(key, 0)
-                got, end = spool_files.read_records(path, start, self.batch_rows - len(rows))
-                rows.extend(got)
+                got, end = spool_files.read_records(path, start, self.batch_rows - len(rows), records.weight)
+                rows.extend(records.expand(got, self.config))
                 moved[key] = end
                 if name.endswith(".seg") and end < os.path.getsize(path) and not got:
                     log.warning(
@@ -101,7 +110,7 @@ class Loader:
 
     def _insert(self, rows: list[dict]) -> int:
         """Events (deduplicated) and quarantined messages; both retried until they land."""
-        held = [r for r in rows if r.get("_kind") == "quarantine"]
+        held = [r for r in rows if r.get("_kind") == records.QUARANTINE]
         rows = [r for r in rows if r.get("_kind") is None]
         started = time.monotonic()
         fresh = dedupe(self.warehouse, rows)

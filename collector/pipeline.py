@@ -151,6 +151,8 @@ def validate(msg, max_bytes: int, check_size: bool = True) -> dict:
         if msg.get(field) is not None and not isinstance(msg[field], str):
             raise Rejected("bad_schema", f"{field} must be a string")
     _text_id(msg.get("messageId"), "messageId")
+    for field in ("previousId", "groupId"):
+        _text_id(msg.get(field), field)
     return msg
 
 

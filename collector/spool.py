@@ -275,18 +275,19 @@ def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
             continue
         stamps = [r.get("received_at") for r in rows if isinstance(r, dict) and r.get("received_at")]
         if stamps:
-            received = dt.datetime.strptime(min(stamps), "%Y-%m-%d %H:%M:%S")
+            received = dt.datetime.fromisoformat(min(stamps))
             now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
             return max(0.0, (now - received).total_seconds())
     return 0.0
 
 
-def read_records(path: str, offset: int, max_rows: int) -> tuple[list[dict], int]:
-    """Rows from ``offset`` up to about ``max_rows``; stops at a torn or partial tail."""
+def read_records(path: str, offset: int, max_rows: int, weight=lambda item: 1) -> tuple[list[dict], int]:
+    """Items from ``offset`` up to about ``max_rows`` (as counted by ``weight``); stops at a torn or partial tail."""
     rows: list[dict] = []
+    counted = 0
     with open(path, "rb") as fh:
         fh.seek(offset)
-        while len(rows) < max_rows:
+        while counted < max_rows:
             header = fh.read(HEADER.size)
             if len(header) < HEADER.size:
                 break
@@ -294,6 +295,8 @@ def read_records(path: str, offset: int, max_rows: int) -> tuple[list[dict], int
             payload = fh.read(length)
             if len(payload) < length or zlib.crc32(payload) != crc:
                 break
-            rows.extend(json.loads(payload))
+            items = json.loads(payload)
+            rows.extend(items)
+            counted += sum(weight(item) for item in items)
             offset += HEADER.size + length
     return rows, offset

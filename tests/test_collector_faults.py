@@ -130,7 +130,7 @@ def test_resent_batches_are_stored_once(killable_server, site, processes):
 
 
 def test_full_spool_answers_503_and_loses_nothing(killable_server, site, processes):
-    collector = processes(CollectorProcess, env={"BASIRAT_SPOOL_MAX_BYTES": "400000"})
+    collector = processes(CollectorProcess, env={"BASIRAT_SPOOL_MAX_BYTES": "150000"})
     batches = make_batches(120)
     statuses = send(collector.url, site["write_key"], batches, threads=2)
     no_server_errors(statuses)
