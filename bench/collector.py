@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +69,9 @@ def stop(process: subprocess.Popen) -> None:
 
 def wrk(port: int, size: int, auth: str, args) -> dict:
     script = ROOT / "bench" / "post_events.lua"
+    run_id = uuid.uuid4().hex  # message ids unique across runs
     command = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.seconds}s",
-               "--latency", "-s", str(script), f"http://127.0.0.1:{port}", "--", str(size), auth]  # fmt: skip
+               "--latency", "-s", str(script), f"http://127.0.0.1:{port}", "--", str(size), auth, run_id]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + 60, check=True).stdout
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -85,17 +88,18 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def measure(name: str, command: list[str], env: dict, auth: str, work: Path, args) -> dict:
-    results = {}
+def measure(name: str, command: list[str], env: dict, auth: str, work: Path, args) -> tuple[dict, dict]:
+    """(measured run, warm-up run) per request size."""
+    results, warm = {}, {}
     for size in (20, 1):
         port = free_port()
         process = start(command, {**env, "BASIRAT_PORT": str(port)}, port, work / f"{name}.log")
         try:
-            wrk(port, size, auth, argparse.Namespace(**{**vars(args), "seconds": 2}))  # warm-up
+            warm[size] = wrk(port, size, auth, argparse.Namespace(**{**vars(args), "seconds": 2}))
             results[size] = wrk(port, size, auth, args)
         finally:
             stop(process)
-    return results
+    return results, warm
 
 
 def main() -> None:
@@ -105,6 +109,7 @@ def main() -> None:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: two per core)")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (spool, logs) for inspection")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian package wrk; scripts/system-deps installs it)")
@@ -114,7 +119,10 @@ def main() -> None:
         run(server, work, args)
     finally:
         server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def run(server, work: Path, args) -> None:
@@ -135,8 +143,8 @@ def run(server, work: Path, args) -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; wrk -t{args.wrk_threads} "
           f"-c{args.connections} -d{args.seconds}s; gunicorn gthread, {args.workers or 2 * os.cpu_count()} workers "
           f"x {args.threads} threads")  # fmt: skip
-    bare = measure("bare", [*GUNICORN, "bench.bare_app:app"], env, auth, work, args)
-    ours = measure("collector", [*GUNICORN, "collector.wsgi:app"], env, auth, work, args)
+    bare, _ = measure("bare", [*GUNICORN, "bench.bare_app:app"], env, auth, work, args)
+    ours, ours_warmup = measure("collector", [*GUNICORN, "collector.wsgi:app"], env, auth, work, args)
     print(f"\n{'':<30}{'req/s':>9}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>9}{'of bare':>9}")
     for size, label in ((20, "20-event batches"), (1, "single events")):
         for name, result in (("bare Flask", bare[size]), ("collector", ours[size])):
@@ -144,13 +152,14 @@ def run(server, work: Path, args) -> None:
             print(f"{label + ', ' + name:<30}", end="")
             print(f"{result['rps']:>9.0f}{result['rps'] * size:>10.0f}{result['p50']:>8.1f}{result['p99']:>8.1f}"
                   f"{result['non2xx'] + result['errors']:>9}{ratio:>9}")  # fmt: skip
-    acknowledged = sum((r["requests"] - r["non2xx"]) * size for size, r in ours.items())
+    runs = [*ours.items(), *ours_warmup.items()]
+    acknowledged = sum((r["requests"] - r["non2xx"]) * size for size, r in runs)
     verify(wh, site["site_id"], work, env, acknowledged)
     wh.close()
 
 
 def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int) -> None:
-    """Load the spool and check the acknowledged events are all there (warm-up runs included)."""
+    """Load the spool and check that the acknowledged events are all there, once (warm-ups included)."""
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "basirat", "loader", "--once"], env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
@@ -161,8 +170,11 @@ def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int) -> None:
     rows = wh.query("SELECT count() AS n, uniqExact(message_id) AS u FROM events WHERE site_id = {s:String}",
                     {"s": site_id})[0]  # fmt: skip
     print(f"\nloader: {out} in {seconds:.1f}s ({rows['n'] / seconds:.0f} rows/s)")
-    print(f"in ClickHouse: {rows['n']} rows, {rows['u']} distinct message ids; the measured runs acknowledged "
-          f"{acknowledged} events (warm-ups come on top)")
+    files = (work / "spool" / "metrics").glob("*.json")
+    accepted = sum(json.loads(path.read_text())["counters"].get("accepted", 0) for path in files)
+    verdict = "all there, once" if rows["n"] == rows["u"] == accepted >= acknowledged else "MISMATCH"
+    print(f"collector answered 200 for {accepted} events (wrk saw {acknowledged}; the rest were in flight when wrk "
+          f"stopped); in ClickHouse {rows['n']} rows, {rows['u']} distinct ids: {verdict}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,18 +1,21 @@
 -- wrk script: every request a fresh batch of Segment track events with unique
--- message ids. Arguments: events per request, write key.
+-- message ids. Arguments: events per request, write key, a run id unique to this
+-- wrk run (message ids are "<run id>-<thread>-<counter>").
 local counter = 0
 local thread_tag = ""
 local size = 20
 local auth = ""
+local threads = 0
 
 function setup(thread)
-  thread:set("tag", tostring(math.random(1, 1000000000)))
+  threads = threads + 1
+  thread:set("thread_number", threads)
 end
 
 function init(args)
   size = tonumber(args[1]) or 20
   auth = args[2] or ""
-  thread_tag = tag or "t"
+  thread_tag = (args[3] or "run") .. "-" .. tostring(thread_number)
 end
 
 local function event(n)
