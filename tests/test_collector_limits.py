@@ -164,3 +164,21 @@ def test_a_large_batch_dedupes_within_the_server_query_limit(server_warehouse):
     site_id = "s_" + uuid.uuid4().hex[:12]
     rows = [{"site_id": site_id, "message_id": f"{uuid.uuid4().hex}-{'m' * 60}"} for _ in range(12_000)]
     assert len(dedupe(server_warehouse, rows + rows[:5])) == 12_000  # ~1.1 MB of ids: several lookups
+
+
+def test_bots_and_future_times_are_flagged_after_loading(chdb_warehouse, tmp_path):
+    from tests.conftest import new_site
+
+    site = new_site(chdb_warehouse)
+    app = make_app(chdb_warehouse, tmp_path)
+    headers = {**auth(site["write_key"]), "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1)"}
+    future = track(timestamp="2099-01-01T00:00:00Z")
+    assert app.test_client().post("/v1/batch", json={"batch": [future]}, headers=headers).status_code == 200
+    Loader(chdb_warehouse, app.config["SPOOL_DIR"]).drain()
+    row = chdb_warehouse.query(
+        "SELECT is_bot, flags, user_agent, timestamp < now() + 600 AS clamped FROM events WHERE site_id = {s:String}",
+        {"s": site["site_id"]},
+    )[0]
+    assert row["is_bot"] == 1 and "Googlebot" in row["user_agent"]
+    assert row["flags"] == ["future_timestamp_clamped"] and row["clamped"] == 1
+    app.extensions["basirat.collector"].spool.close()
