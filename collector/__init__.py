@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass
 
 from flask import Flask, jsonify
@@ -24,11 +26,28 @@ class CollectorState:
     site_limit: RateLimiter
 
     def metrics_persist(self) -> None:
-        """Share this process's counts with the other processes' ``/metrics`` (once a second)."""
+        """Share this process's counts with the other processes' ``/metrics``.
+
+        Starts (once per process, after gunicorn's fork) a daemon thread that
+        writes them every second, so the counts of a worker's last requests
+        show up even if it serves no more.
+        """
+        if _persisting.get(self.spool.directory) == os.getpid():
+            return
+        _persisting[self.spool.directory] = os.getpid()
+        threading.Thread(target=_persist_forever, args=(self.spool.directory,), daemon=True).start()
+
+
+_persisting: dict[str, int] = {}
+
+
+def _persist_forever(directory: str) -> None:
+    while True:
         try:
-            METRICS.persist(self.spool.directory)
+            METRICS.persist(directory, force=True)
         except OSError:
             pass
+        time.sleep(1.0)
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
