@@ -6,6 +6,7 @@ tests kill and restart. In each case: every event answered 200 is in
 ClickHouse exactly once, and no answer is a 5xx other than the spool's 503.
 """
 
+import os
 import random
 import threading
 import time
@@ -144,3 +145,37 @@ def test_full_spool_answers_503_and_loses_nothing(killable_server, site, process
     time.sleep(1.2)
     later = make_batches(3)
     assert send(collector.url, site["write_key"], later) == [200] * 3
+
+
+def test_embedded_server_killed_mid_load(tmp_path):
+    """The same with ``basirat serve`` (one process: collector, loader and chDB) SIGKILLed."""
+    import json
+    import signal
+
+    from tests.live import LiveServer, basirat
+
+    env = {"BASIRAT_IP_RATE_LIMIT": "0", "BASIRAT_SITE_RATE_LIMIT": "0"}
+    site = json.loads(basirat(tmp_path, "sites", "create", "Killed shop", "--json").stdout)
+    live = LiveServer(tmp_path, env=env).start()
+    batches = make_batches(400)
+    first: list = [None] * len(batches)
+    sender = threading.Thread(target=send, args=(live.url, site["write_key"], batches), kwargs={"results": first})
+    sender.start()
+    deadline = time.monotonic() + 30
+    while sum(s is not None for s in first) < 150 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(live.process.pid, signal.SIGKILL)
+    live.process.wait(timeout=10)
+    live.stop()
+    sender.join()
+    no_server_errors(first)
+    live = LiveServer(tmp_path, env=env).start()
+    try:
+        retry = [i for i, s in enumerate(first) if s != 200]
+        assert send(live.url, site["write_key"], [batches[i] for i in retry]) == [200] * len(retry)
+        query = "SELECT count() AS n, uniqExact(message_id) AS u FROM events WHERE site_id = '%s'" % site["site_id"]
+        rows = live.wait_for(query, lambda r: r and int(r[0]["u"]) >= len(batches) * 20, timeout=60)
+        assert int(rows[0]["n"]) == int(rows[0]["u"]) == len(batches) * 20
+        assert 0 < len(retry) < len(batches)
+    finally:
+        live.stop()
