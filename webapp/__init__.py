@@ -65,6 +65,14 @@ def _switch_url(site_id: str) -> str:
     return url_for("dashboard.index", site_id=site_id)
 
 
+def _mark_active(items: list[dict]) -> None:
+    """The entry for this endpoint, else the first entry of this page family."""
+    exact = [i for i in items if i["endpoint"] == request.endpoint]
+    family = [i for i in items if request.blueprint and i["endpoint"].split(".")[0] == request.blueprint]
+    for item in (exact or family)[:1]:
+        item["active"] = True
+
+
 def _layout_context() -> dict:
     from flask import current_app
 
@@ -83,9 +91,7 @@ def _layout_context() -> dict:
         if item.site_scoped and site is None:
             continue
         url = url_for(item.endpoint, site_id=site["site_id"]) if item.site_scoped else url_for(item.endpoint)
-        active = request.endpoint == item.endpoint or (
-            request.blueprint is not None and item.endpoint.split(".")[0] == request.blueprint
-        )
-        items.append({"label": item.label, "url": url, "active": active})
+        items.append({"label": item.label, "url": url, "endpoint": item.endpoint, "active": False})
+    _mark_active(items)
     switch = [{"site": s, "url": _switch_url(s["site_id"])} for s in sites]
     return {"user": user, "nav": items, "site": site, "sites": switch}

@@ -18,6 +18,13 @@
     return window.uPlot.paths && window.uPlot.paths.bars ? window.uPlot.paths.bars({ size: [0.7, 40] }) : null;
   }
 
+  /* Half a step of room on each side so the first and last bars are whole. */
+  function padRange(u, min, max) {
+    var xs = u.data[0];
+    var step = xs.length > 1 ? xs[1] - xs[0] : 1;
+    return [min - step / 2, max + step / 2];
+  }
+
   function drawChart(el) {
     var data = readData(el.getAttribute("data-chart"));
     if (!data || !window.uPlot) { return; }
@@ -37,7 +44,7 @@
     var opts = {
       width: Math.max(el.clientWidth, 200), height: height, series: series,
       legend: { show: series.length > 2 },
-      scales: { x: { time: data.time !== false } },
+      scales: { x: { time: data.time !== false, range: bars ? padRange : null } },
       axes: [
         { stroke: "#64748b", grid: { show: false }, ticks: { stroke: "#e2e8f0" } },
         { stroke: "#64748b", grid: { stroke: "#eef2f7" }, ticks: { show: false }, size: 56 }
