@@ -128,7 +128,8 @@ def test_dashboard_shows_the_sites_own_figures(warehouse):
     client = signed_in(app, *make_user(warehouse, "analyst", [mine["site_id"]]))
     page = client.get(f"/s/{mine['site_id']}/").get_data(as_text=True)
     figures = re.findall(r'figure-value">([^<]+)<', page)
-    assert figures == ["3", "2", "2", "42.50 EUR"]
+    assert [f.strip() for f in figures] == ["3", "2", "2", "42.50"]
+    assert '<span class="figure-unit">EUR</span>' in page
     assert 'type="application/json" id="daily-events"' in page
 
 
@@ -144,3 +145,20 @@ def test_home_goes_to_a_visible_sites_dashboard(warehouse, site):
     lonely = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", []))
     assert lonely.get("/").headers["Location"] == "/sites"
     assert "Ask an admin" in lonely.get("/sites").get_data(as_text=True)
+
+
+def test_pagination_macro_links_pages_and_keeps_url_arguments(warehouse, site):
+    from flask import render_template_string
+
+    from webapp.pages import paginate
+
+    app = make_app(warehouse)
+    template = '{% import "macros.html" as ui %}{{ ui.pagination(page, "dashboard.index", site_id=sid) }}'
+    with app.test_request_context("/?page=2"):
+        html = render_template_string(template, page=paginate(120, per_page=50), sid=site["site_id"])
+    assert "51–100 of 120" in html and "Page 2 of 3" in html
+    assert f'href="/s/{site["site_id"]}/?page=1"' in html and f'href="/s/{site["site_id"]}/?page=3"' in html
+    with app.test_request_context("/?page=99"):
+        assert paginate(120, per_page=50).page == 3
+    with app.test_request_context("/?page=x"):
+        assert paginate(0).page == 1
