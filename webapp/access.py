@@ -99,7 +99,10 @@ def _load_user() -> None:
 
 def _guard():
     """Default deny: sign-in for every view not marked public, then the site check."""
-    if request.endpoint is None or request.endpoint == "static":
+    if request.endpoint == "static":
+        return None
+    if request.endpoint is None:  # a 404: keep the layout's navigation for a signed-in user
+        _load_user()
         return None
     view = current_app.view_functions.get(request.endpoint)
     if view is not None and getattr(view, "public", False):
