@@ -119,6 +119,24 @@ def test_throttle_locks_an_account_after_repeated_failures(warehouse):
     assert sign_in(app.test_client(), other, other_password).status_code == 302
 
 
+def test_throttle_per_address_behind_a_trusted_proxy(chdb_warehouse):
+    warehouse = chdb_warehouse
+    app = make_app(warehouse, TRUST_PROXY=True)
+    app.extensions["basirat.throttle"] = Throttle(per_account=5, per_ip=4)
+    client = app.test_client()
+    attacker = {"X-Forwarded-For": "198.51.100.7"}
+    token = csrf_token(client)
+    for n in range(4):
+        form = {"email": f"guess{n}@example.com", "password": "wrong password!", "csrf_token": token}
+        assert client.post("/login", data=form, headers=attacker).status_code == 401
+    email, password = make_user(warehouse)
+    form = {"email": email, "password": password, "csrf_token": token}
+    assert client.post("/login", data=form, headers=attacker).status_code == 429
+    spoofed = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7"}
+    assert client.post("/login", data=form, headers=spoofed).status_code == 429
+    assert client.post("/login", data=form, headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 302
+
+
 def test_throttle_counts_per_address_across_accounts():
     now = [0.0]
     throttle = Throttle(per_account=5, per_ip=3, window=60, clock=lambda: now[0])

@@ -87,6 +87,9 @@ def test_every_page_in_chromium(browser, live):
     page.goto(server.url + f"/s/{sid}/settings")
     snippet = page.locator("#snippet").inner_text()
     assert f'data-write-key="{site["write_key"]}"' in snippet and f"{server.url}/t.js" in snippet
+    page.click("details.switcher summary")
+    page.wait_for_selector("details.switcher[open] ul a")
+    screenshot(page, "admin-site-switcher")
     page.click("text=Sign out")
     page.wait_for_url(re.compile("/login"))
     context.close()

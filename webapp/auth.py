@@ -25,6 +25,15 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _client_ip() -> str:
+    """The address to throttle: behind a trusted proxy, the hop the proxy itself appended."""
+    if current_app.config.get("TRUST_PROXY"):
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.remote_addr or ""
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
@@ -33,7 +42,7 @@ def login():
         return render_template("auth/login.html", first_run=first_run, email="")
     throttle = current_app.extensions["basirat.throttle"]
     email = request.form.get("email", "").strip().lower()[:254]
-    ip = request.remote_addr or ""
+    ip = _client_ip()
     wait = throttle.retry_after(email, ip)
     if wait:
         flash(f"Too many failed sign-ins. Try again in {max(1, wait // 60)} minute(s).", "error")

@@ -9,6 +9,7 @@ authenticated JSON endpoints, which carry no cookie).
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import os
 import secrets
@@ -81,6 +82,7 @@ def install(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(app.config.get("SECURE_COOKIES")),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
     )
     app.before_request(_check_csrf)
     app.after_request(_headers)
