@@ -166,6 +166,10 @@ class Loader:
                 METRICS.count("loader_errors")
                 log.warning("loader: %s; retrying in %.1fs", exc, backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+            except Exception:  # the loop must outlive any one bad pass; the rows stay spooled
+                METRICS.count("loader_errors")
+                log.exception("loader: unexpected error; retrying in %.1fs", backoff)
+                backoff = min(backoff * 2, self.max_backoff)
             self._persist_metrics()
             self._stop.wait(backoff)
 

@@ -35,6 +35,9 @@ MAX_DEPTH = 32
 BOT = re.compile(r"bot|crawl|spider|slurp|headless|phantom|lighthouse|curl/|wget|python-requests|scrapy", re.I)
 
 
+EARLIEST = dt.datetime(1971, 1, 1)
+
+
 class Rejected(Exception):
     def __init__(self, reason: str, detail: str):
         super().__init__(detail)
@@ -202,6 +205,10 @@ def event_time(msg: dict, received: dt.datetime, max_future: float) -> tuple[dt.
     if (when - received).total_seconds() > max_future:
         flags.append("future_timestamp_clamped")
         when = received
+    if when < EARLIEST:
+        # A skew correction can land before what a DateTime column holds.
+        flags.append("bad_timestamp")
+        when = original
     return when, original, flags
 
 

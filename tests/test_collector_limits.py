@@ -182,3 +182,17 @@ def test_bots_and_future_times_are_flagged_after_loading(chdb_warehouse, tmp_pat
     assert row["is_bot"] == 1 and "Googlebot" in row["user_agent"]
     assert row["flags"] == ["future_timestamp_clamped"] and row["clamped"] == 1
     app.extensions["basirat.collector"].spool.close()
+
+
+def test_a_skew_correction_before_1971_does_not_block_the_loader(warehouse, tmp_path):
+    from tests.conftest import new_site
+
+    site = new_site(warehouse)
+    app = make_app(warehouse, tmp_path)
+    odd = track(originalTimestamp="1971-01-02T00:00:00Z", sentAt="2105-01-01T00:00:00Z")
+    response = app.test_client().post("/v1/batch", json={"batch": [odd, track()]}, headers=auth(site["write_key"]))
+    assert response.status_code == 200
+    assert Loader(warehouse, app.config["SPOOL_DIR"]).drain() == 2
+    rows = warehouse.query("SELECT flags FROM events WHERE site_id = {s:String} ORDER BY flags", {"s": site["site_id"]})
+    assert [r["flags"] for r in rows] == [[], ["bad_timestamp"]]
+    app.extensions["basirat.collector"].spool.close()
