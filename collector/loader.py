@@ -10,6 +10,7 @@ off, keeping every row in the spool.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
@@ -114,11 +115,41 @@ class Loader:
         rows = [r for r in rows if r.get("_kind") is None]
         started = time.monotonic()
         fresh = dedupe(self.warehouse, rows)
-        inserted = events.insert_events(self.warehouse, fresh)
+        inserted = self._insert_events(fresh, held)
         if held:
             quarantine.insert_quarantined(self.warehouse, held)
         METRICS.observe_insert(time.monotonic() - started, inserted, len(rows) - len(fresh))
         return inserted
+
+    def _insert_events(self, rows: list[dict], held: list[dict]) -> int:
+        """Insert; when ClickHouse is up but refuses the batch, find the rows it refuses.
+
+        Halves are retried (deduplicated again, in case part of a batch landed)
+        down to single rows; a row refused on its own goes to ``held`` (the
+        quarantine) as ``insert_failed``, so one bad row never stalls the spool.
+        """
+        try:
+            return events.insert_events(self.warehouse, rows)
+        except Exception as exc:
+            if not self._reachable():
+                raise
+            if len(rows) == 1:
+                log.warning("loader: ClickHouse refused a row (%s); quarantined", exc)
+                METRICS.reject("insert_failed")
+                row = rows[0]
+                received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                reason = f"{type(exc).__name__}: {exc}"[:500]
+                held.append(records.held_row(row, "insert_failed", reason, row["site_id"], received, row["ip"], ""))
+                return 0
+        middle = len(rows) // 2
+        return sum(self._insert_events(dedupe(self.warehouse, half), held) for half in (rows[:middle], rows[middle:]))
+
+    def _reachable(self) -> bool:
+        try:
+            self.warehouse.query("SELECT 1 AS one")
+            return True
+        except Exception:
+            return False
 
     def _forget_loaded(self, positions: dict[str, int]) -> None:
         """Delete closed segments that are fully loaded.

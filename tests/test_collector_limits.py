@@ -196,3 +196,15 @@ def test_a_skew_correction_before_1971_does_not_block_the_loader(warehouse, tmp_
     rows = warehouse.query("SELECT flags FROM events WHERE site_id = {s:String} ORDER BY flags", {"s": site["site_id"]})
     assert [r["flags"] for r in rows] == [[], ["bad_timestamp"]]
     app.extensions["basirat.collector"].spool.close()
+
+
+def test_a_row_clickhouse_refuses_is_quarantined_not_retried_forever(server_warehouse, tmp_path):
+    import datetime as dt
+
+    site_id = "s_" + uuid.uuid4().hex[:12]
+    good, bad = {**_row(), "site_id": site_id}, {**_row(), "site_id": site_id}
+    bad["timestamp"] = dt.datetime(1800, 1, 1)  # before what a DateTime column holds
+    Spool(str(tmp_path)).append([good, bad])
+    assert Loader(server_warehouse, str(tmp_path)).drain(timeout=60) == 1
+    held = quarantine.list_quarantined(server_warehouse, site_id)
+    assert [h["reason"] for h in held] == ["insert_failed"] and bad["message_id"] in held[0]["raw"]
