@@ -5,7 +5,8 @@ the ``basirat loader`` process next to gunicorn collectors. Each pass reads up
 to ``LOADER_BATCH_ROWS`` rows, drops message ids already loaded (client
 re-sends, or a pass that inserted but crashed before its checkpoint), inserts
 one statement, then moves the checkpoint. While the warehouse fails it backs
-off, keeping every row in the spool.
+off, keeping every row in the spool. The loader also turns spooled requests
+into warehouse rows (``records.expand``), so that work stays off the HTTP path.
 """
 
 from __future__ import annotations
