@@ -27,7 +27,7 @@ test: venv system-deps
 
 # The server backend becomes a ZooKeeper-backed cluster of Debian servers
 # (2 shards x 2 replicas on loopback), started and stopped by the tests.
-CLUSTER_SUITE ?= tests/test_warehouse_contract.py tests/test_collector.py tests/test_cluster.py
+CLUSTER_SUITE ?= tests/test_warehouse_contract.py tests/test_collector.py tests/test_retention.py tests/test_cluster.py
 test-cluster: venv system-deps
 	CLUSTER_TESTS=1 $(BIN)/pytest $(CLUSTER_SUITE)
 

@@ -40,6 +40,15 @@ SETTINGS = [
     Setting("KEY_REFRESH_SECONDS", 10.0, "How often collectors reload site keys from the warehouse."),
     Setting("SECRET_KEY", "", "Signs admin sessions; generated into the data folder when empty."),
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
+    Setting(
+        "RETENTION_DAYS",
+        0,
+        "Keep raw events this many days (0 keeps them forever): a TTL where the server has one, else a daily delete.",
+    ),
+    Setting(
+        "HONOUR_DNT", True, "Strip IP, user agent and lasting identifiers of events sent with DNT: 1 or Sec-GPC: 1."
+    ),
+    Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
 ]
