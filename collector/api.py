@@ -13,6 +13,7 @@ import datetime as dt
 
 from flask import Blueprint, current_app, jsonify, request
 
+from . import pipeline
 from .metrics import METRICS
 from .pipeline import REASONS, Rejected, decode_body, messages_of, parse_json, to_row, validate
 from .spool import SpoolFull
@@ -90,10 +91,12 @@ def receive(kind: str):
 
     received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     ip, agent = _client_ip(), request.headers.get("User-Agent", "")
+    opt_out = pipeline.opted_out(request.headers)
     rows, rejected = [], []
     for index, msg in enumerate(messages):
         try:
-            rows.append(to_row(validate(msg, config["MAX_MESSAGE_BYTES"]), site_id, received, ip, agent, config))
+            row = to_row(validate(msg, config["MAX_MESSAGE_BYTES"]), site_id, received, ip, agent, config)
+            rows.append(pipeline.protect(row, config, opt_out))
         except Rejected as exc:
             METRICS.reject(exc.reason)
             message_id = msg.get("messageId") if isinstance(msg, dict) else None
