@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 
 import click
 
-from . import settings
+from . import logs, settings
 
 
 def _config(ctx: click.Context) -> dict:
@@ -48,10 +47,6 @@ class FriendlyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> None:
     """Basirat: clickstream in; customer view, recommendations and segments out."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # The driver logs each failed connect with a traceback; the product's own
-    # error already says what failed, in one line.
-    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
     overrides = {}
     if data:
         overrides["WAREHOUSE_URL"] = "chdb://" + os.path.abspath(os.path.join(data, "warehouse"))
@@ -60,6 +55,7 @@ def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> Non
         overrides["WAREHOUSE_URL"] = warehouse_url
     try:
         ctx.obj = {"config": settings.load(overrides)}
+        logs.configure(ctx.obj["config"]["LOG_FORMAT"])
     except settings.SettingsError as exc:
         _fail(str(exc))
 
@@ -221,3 +217,32 @@ def show_settings() -> None:
     """Every setting with its default and meaning."""
     for s in settings.SETTINGS:
         click.echo(f"BASIRAT_{s.name} (default {s.default!r})\n    {s.help}")
+
+
+@main.command()
+@click.argument("dest", metavar="ARCHIVE")
+@click.pass_context
+def backup(ctx: click.Context, dest: str) -> None:
+    """Archive the embedded warehouse and spool (stop `basirat serve` first)."""
+    from .backup import BackupError
+    from .backup import backup as run
+
+    try:
+        click.echo(run(_config(ctx), dest))
+    except BackupError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@click.argument("src", metavar="ARCHIVE")
+@click.option("--force", is_flag=True, help="Replace existing data (it is moved aside, not deleted).")
+@click.pass_context
+def restore(ctx: click.Context, src: str, force: bool) -> None:
+    """Restore the embedded warehouse and spool from a `basirat backup` archive."""
+    from .backup import BackupError
+    from .backup import restore as run
+
+    try:
+        click.echo(run(_config(ctx), src, force))
+    except BackupError as exc:
+        _fail(str(exc))
