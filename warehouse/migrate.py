@@ -62,8 +62,11 @@ def laid_out(warehouse: Warehouse, sqls: list[str], tables: set[str]) -> list[st
 
 
 def applied(warehouse: Warehouse) -> set[int]:
-    for sql in laid_out(warehouse, [Template(LEDGER).substitute(fragments(warehouse))], set()):
-        warehouse.execute(sql)
+    # Checked first: on a cluster, DDL waits for every node, and a start with
+    # nothing to apply must not depend on all of them being up.
+    if not warehouse.scalar("EXISTS TABLE schema_migrations"):
+        for sql in laid_out(warehouse, [Template(LEDGER).substitute(fragments(warehouse))], set()):
+            warehouse.execute(sql)
     return {row["version"] for row in warehouse.query("SELECT version FROM schema_migrations")}
 
 
@@ -72,8 +75,7 @@ def plan(warehouse: Warehouse) -> list[tuple[int, str, list[str]]]:
     ones are laid out too: later views and ALTERs name their tables."""
     values, tables = fragments(warehouse), set()
     return [
-        (version, name, laid_out(warehouse, statements(path, values), tables))
-        for version, name, path in available()
+        (version, name, laid_out(warehouse, statements(path, values), tables)) for version, name, path in available()
     ]
 
 

@@ -57,8 +57,12 @@ class ServerWarehouse(Warehouse):
         self._clients_lock = threading.Lock()
         bootstrap = Client(**self._kwargs)
         try:
-            on_cluster = f" ON CLUSTER {cluster}" if cluster else ""
-            bootstrap.execute(f"CREATE DATABASE IF NOT EXISTS {database}{on_cluster}")
+            # ON CLUSTER DDL waits for every node: issued only when needed, a
+            # process can start while one node of the cluster is down.
+            exists = bootstrap.execute("SELECT count() FROM system.databases WHERE name = %(db)s", {"db": database})
+            if not exists[0][0]:
+                on_cluster = f" ON CLUSTER {cluster}" if cluster else ""
+                bootstrap.execute(f"CREATE DATABASE IF NOT EXISTS {database}{on_cluster}")
             self.version = parse_version(bootstrap.execute("SELECT version()")[0][0])
         except (driver_errors.Error, OSError, EOFError) as exc:
             raise WarehouseError(f"cannot reach ClickHouse at {host}:{port}: {_message(exc)}") from exc
