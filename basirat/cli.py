@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 
@@ -22,6 +23,12 @@ def _warehouse(ctx: click.Context):
     if "warehouse" not in ctx.obj:
         ctx.obj["warehouse"] = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
     return ctx.obj["warehouse"]
+
+
+def _data_settings(data: str) -> dict:
+    """Where the embedded warehouse and the spool live under a data folder."""
+    return {"WAREHOUSE_URL": "chdb://" + os.path.abspath(os.path.join(data, "warehouse")),
+            "SPOOL_DIR": os.path.join(data, "spool")}
 
 
 def _fail(message: str) -> None:
@@ -47,10 +54,11 @@ class FriendlyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> None:
     """Basirat: clickstream in; customer view, recommendations and segments out."""
-    overrides = {}
-    if data:
-        overrides["WAREHOUSE_URL"] = "chdb://" + os.path.abspath(os.path.join(data, "warehouse"))
-        overrides["SPOOL_DIR"] = os.path.join(data, "spool")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The driver logs each failed connect with a traceback; the product's own
+    # error already says what failed, in one line.
+    logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
+    overrides = _data_settings(data) if data else {}
     if warehouse_url:
         overrides["WAREHOUSE_URL"] = warehouse_url
     try:
@@ -130,13 +138,16 @@ def sql(ctx: click.Context, query: str, fmt: str) -> None:
 @main.command()
 @click.option("--host", help="Listen address (default 127.0.0.1).")
 @click.option("--port", type=int, help="Listen port (default 8000).")
+@click.option("--data", metavar="DIR", help="Data folder (same as the global --data).")
 @click.option("--threads", type=int, default=16, show_default=True)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, threads: int) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, data: str | None, threads: int) -> None:
     """Serve collector, recommendations and admin from one process (embedded)."""
     from .serve import EmbeddedServer
 
     config = dict(_config(ctx))
+    if data:
+        config.update(_data_settings(data))
     config["HOST"] = host or config["HOST"]
     config["PORT"] = port or config["PORT"]
     click.echo(f"Basirat on http://{config['HOST']}:{config['PORT']}/  (warehouse {config['WAREHOUSE_URL']})")
