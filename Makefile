@@ -27,7 +27,9 @@ test: venv system-deps
 
 # The server backend becomes a ZooKeeper-backed cluster of Debian servers
 # (2 shards x 2 replicas on loopback), started and stopped by the tests.
-CLUSTER_SUITE ?= tests/test_warehouse_contract.py tests/test_collector.py tests/test_retention.py tests/test_cluster.py
+# `make test-cluster CLUSTER_SUITE=tests` runs the whole suite against it.
+CLUSTER_SUITE ?= tests/test_warehouse_contract.py tests/test_collector.py tests/test_privacy.py \
+                 tests/test_retention.py tests/test_cluster.py
 test-cluster: venv system-deps
 	CLUSTER_TESTS=1 $(BIN)/pytest $(CLUSTER_SUITE)
 
