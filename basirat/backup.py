@@ -48,8 +48,8 @@ def owned(warehouse: Path):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise BackupError(
-                f"{warehouse} is in use (basirat serve is running on it); stop it first: "
-                "a copy taken while it writes would not be consistent"
+                f"{warehouse} is in use (basirat serve is running on it, or another basirat command has it "
+                "open); stop it first: a copy taken while it writes would not be consistent"
             ) from None
         yield
     finally:
