@@ -120,6 +120,51 @@ def sites_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{r['site_id']}  {r['name']}  {' '.join(r['domains'])}")
 
 
+@main.group()
+def users() -> None:
+    """Admin users (who may sign in to the web app)."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "analyst"]), required=True)
+@click.option("--site", "site_ids", multiple=True, help="A site the user may see (repeatable; admins default to all).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of generating one.")
+@click.pass_context
+def users_create(ctx: click.Context, email: str, role: str, site_ids: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a user; prints a generated password unless --password-stdin."""
+    from warehouse import sites as site_store
+    from warehouse.migrate import migrate as run
+    from webapp import accounts
+
+    wh = _warehouse(ctx.parent)
+    run(wh)
+    known = {s["site_id"] for s in site_store.list_sites(wh)}
+    unknown = [s for s in site_ids if s not in known]
+    if unknown:
+        _fail(f"no site {unknown[0]!r}; see `basirat sites list`")
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else accounts.new_password()
+    try:
+        user = accounts.create(wh, email, role, password, list(site_ids))
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"user {user['email']} ({role}) created")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List users."""
+    from warehouse import users as store
+
+    for u in store.list_users(_warehouse(ctx.parent)):
+        sites = ",".join(u["site_ids"]) or ("all sites" if u["role"] == "admin" else "no sites")
+        state = "active" if u["active"] else "deactivated"
+        click.echo(f"{u['email']}  {u['role']}  {state}  {sites}")
+
+
 @main.command()
 @click.argument("query")
 @click.option(
