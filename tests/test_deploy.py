@@ -123,6 +123,19 @@ def test_services_start_after_the_schema_is_migrated():
             assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
 
 
+def test_readme_production_commands_exist():
+    """The copy-paste of the README's production section names real services and commands."""
+    section = (ROOT / "README.md").read_text().split("## Production", 1)[1].split("\n## ", 1)[0]
+    calls = re.findall(r"docker compose exec (\w+) basirat (\w+)(?: (\w+))?", section)
+    assert calls
+    commands = cli_commands()
+    for service, command, sub in calls:
+        assert service in APP_SERVICES and command in commands, (service, command)
+        if sub:
+            out = subprocess.run([sys.executable, "-m", "basirat", command, sub, "--help"], capture_output=True)
+            assert out.returncode == 0, (command, sub)
+
+
 def test_dockerfile_copies_every_package_and_runs_unprivileged():
     copied = set(re.findall(r"^COPY (\w+) \1$", DOCKERFILE, re.M))
     packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists() and p.name != "tests"}
