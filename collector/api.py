@@ -91,7 +91,7 @@ def receive(kind: str):
 
     received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     ip, agent = _client_ip(), request.headers.get("User-Agent", "")
-    opt_out = pipeline.opted_out(request.headers)
+    opt_out = pipeline.opted_out(request.headers, config)
     rows, rejected = [], []
     for index, msg in enumerate(messages):
         try:

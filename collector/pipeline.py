@@ -330,8 +330,12 @@ OPT_OUT_HEADERS = (("DNT", "1"), ("Sec-GPC", "1"))
 _IDENTIFYING_CONTEXT = ("ip", "userAgent", "traits", "device")
 
 
-def opted_out(headers) -> bool:
-    """The browser says its user does not want to be tracked (DNT: 1 or Sec-GPC: 1)."""
+def opted_out(headers, settings: dict | None = None) -> bool:
+    """The browser says its user does not want to be tracked (DNT: 1 or
+    Sec-GPC: 1), and ``BASIRAT_HONOUR_DNT`` is on. Decided at request time:
+    the answer travels with the request's events to wherever rows are built."""
+    if settings is not None and not settings.get("HONOUR_DNT", True):
+        return False
     return any((headers.get(name) or "").strip() == value for name, value in OPT_OUT_HEADERS)
 
 
@@ -339,7 +343,7 @@ def protect(row: dict, settings: dict, opt_out: bool) -> dict:
     """The privacy step, last before the spool: the IP inside the stored
     context JSON is anonymized like the ``ip`` column, and an opted-out
     event loses what identifies its sender."""
-    if opt_out and settings.get("HONOUR_DNT", True):
+    if opt_out:
         return honour_opt_out(row, settings.get("SECRET_KEY", ""))
     if settings["ANONYMIZE_IP"] and '"ip"' in row["context"]:
         context = json.loads(row["context"])

@@ -125,7 +125,7 @@ def test_services_start_after_the_schema_is_migrated():
 
 def test_readme_production_commands_exist():
     """The copy-paste of the README's production section names real services and commands."""
-    section = (ROOT / "README.md").read_text().split("## Production", 1)[1].split("\n## ", 1)[0]
+    section = re.split(r"^## Production$", (ROOT / "README.md").read_text(), flags=re.M)[1].split("\n## ", 1)[0]
     calls = re.findall(r"docker compose exec (\w+) basirat (\w+)(?: (\w+))?", section)
     assert calls
     commands = cli_commands()
