@@ -34,8 +34,13 @@ def require(condition: bool, what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def clickhouse_server(tmp_path_factory):
+def clickhouse_server(request, tmp_path_factory):
     require(server_binary() is not None, "clickhouse-server")
+    if CLUSTER:
+        # The server backend is the cluster: a test reaching "the server" by
+        # URL (a CLI subprocess) gets its first node, where the same tables are.
+        yield request.getfixturevalue("clickhouse_cluster").nodes[0]
+        return
     server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse")).start()
     yield server
     server.stop()
