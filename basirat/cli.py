@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from . import settings
+from . import logs, settings
 
 
 def _config(ctx: click.Context) -> dict:
@@ -63,6 +63,7 @@ def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> Non
         overrides["WAREHOUSE_URL"] = warehouse_url
     try:
         ctx.obj = {"config": settings.load(overrides)}
+        logs.configure(ctx.obj["config"]["LOG_FORMAT"])
     except settings.SettingsError as exc:
         _fail(str(exc))
 
@@ -376,3 +377,32 @@ def show_settings() -> None:
     """Every setting with its default and meaning."""
     for s in settings.SETTINGS:
         click.echo(f"BASIRAT_{s.name} (default {s.default!r})\n    {s.help}")
+
+
+@main.command()
+@click.argument("dest", metavar="ARCHIVE")
+@click.pass_context
+def backup(ctx: click.Context, dest: str) -> None:
+    """Archive the embedded warehouse and spool (stop `basirat serve` first)."""
+    from .backup import BackupError
+    from .backup import backup as run
+
+    try:
+        click.echo(run(_config(ctx), dest))
+    except BackupError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@click.argument("src", metavar="ARCHIVE")
+@click.option("--force", is_flag=True, help="Replace existing data (it is moved aside, not deleted).")
+@click.pass_context
+def restore(ctx: click.Context, src: str, force: bool) -> None:
+    """Restore the embedded warehouse and spool from a `basirat backup` archive."""
+    from .backup import BackupError
+    from .backup import restore as run
+
+    try:
+        click.echo(run(_config(ctx), src, force))
+    except BackupError as exc:
+        _fail(str(exc))

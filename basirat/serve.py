@@ -14,6 +14,8 @@ import threading
 
 from gunicorn.app.base import BaseApplication
 
+from .logs import gunicorn_logconfig
+
 log = logging.getLogger("basirat.serve")
 
 
@@ -95,6 +97,9 @@ class EmbeddedServer(BaseApplication):
         cfg.set("graceful_timeout", 30)
         cfg.set("accesslog", None)
         cfg.set("control_socket_disable", True)
+        logconfig = gunicorn_logconfig(self.basirat_config.get("LOG_FORMAT", "text"))
+        if logconfig is not None:
+            cfg.set("logconfig_dict", logconfig)
         server = self
 
         def worker_exit(_server, _worker):

@@ -47,6 +47,15 @@ SETTINGS = [
     Setting("SECURE_COOKIES", False, "Mark admin session cookies Secure; set when the admin is served over https."),
     Setting("COLLECTOR_URL", "", "Public URL of the collector for tracking snippets; empty: the admin's address."),
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
+    Setting(
+        "RETENTION_DAYS",
+        0,
+        "Keep raw events this many days (0 keeps them forever): a TTL where the server has one, else a daily delete.",
+    ),
+    Setting(
+        "HONOUR_DNT", True, "Strip IP, user agent and lasting identifiers of events sent with DNT: 1 or Sec-GPC: 1."
+    ),
+    Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
 ]

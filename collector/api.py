@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, jsonify, request
 from . import spool as spool_files
 from .keys import KeysUnavailable
 from .metrics import METRICS, prometheus
-from .pipeline import REASONS, Rejected, anonymize_ip, decode_body, messages_of, parse_json, validate
+from .pipeline import REASONS, Rejected, anonymize_ip, decode_body, messages_of, opted_out, parse_json, validate
 from .records import held_row, request_record
 from .spool import SpoolFull
 
@@ -132,11 +132,15 @@ def _received() -> dt.datetime:
 
 
 def _ip(config) -> str:
+    if opted_out(request.headers, config):
+        return ""
     ip = _client_ip()
     return anonymize_ip(ip) if config["ANONYMIZE_IP"] else ip
 
 
 def _agent() -> str:
+    if opted_out(request.headers, current_app.config):
+        return ""
     return request.headers.get("User-Agent", "")[:1024]
 
 
@@ -171,7 +175,8 @@ def receive(kind: str):
         return _error(exc.status, exc.reason, exc.detail)
 
     valid, held, rejected = _accept(messages, site_id, config, len(body))
-    rows = [request_record(valid, site_id, _received(), _ip(config), _agent())] if valid else []
+    opt_out = opted_out(request.headers, config)
+    rows = [request_record(valid, site_id, _received(), _ip(config), _agent(), opt_out)] if valid else []
     if rows or held:
         try:
             state.spool.append(rows + held)

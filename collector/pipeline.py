@@ -341,3 +341,63 @@ def content_id(msg: dict) -> str:
     stable = {k: v for k, v in msg.items() if k not in ("sentAt", "writeKey")}
     digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
     return "h-" + digest[:32]
+
+
+# -- opt-out (Do-Not-Track / Global Privacy Control) --------------------------
+
+OPT_OUT_HEADERS = (("DNT", "1"), ("Sec-GPC", "1"))
+_IDENTIFYING_CONTEXT = ("ip", "userAgent", "traits", "device")
+
+
+def opted_out(headers, settings: dict | None = None) -> bool:
+    """The browser says its user does not want to be tracked (DNT: 1 or
+    Sec-GPC: 1), and ``BASIRAT_HONOUR_DNT`` is on. Decided at request time:
+    the answer travels with the request's events to wherever rows are built."""
+    if settings is not None and not settings.get("HONOUR_DNT", True):
+        return False
+    return any((headers.get(name) or "").strip() == value for name, value in OPT_OUT_HEADERS)
+
+
+def protect(row: dict, settings: dict, opt_out: bool) -> dict:
+    """The privacy step, last before the spool: the IP inside the stored
+    context JSON is anonymized like the ``ip`` column, and an opted-out
+    event loses what identifies its sender."""
+    if opt_out:
+        return honour_opt_out(row, settings.get("SECRET_KEY", ""))
+    if settings["ANONYMIZE_IP"] and '"ip"' in row["context"]:
+        context = json.loads(row["context"])
+        if isinstance(context.get("ip"), str):
+            context["ip"] = anonymize_ip(context["ip"])
+            row = {**row, "context": json.dumps(context, ensure_ascii=False, separators=(",", ":"), default=str)}
+    return row
+
+
+def honour_opt_out(row: dict, salt: str = "") -> dict:
+    """Keep the event for the store's aggregate figures, but not the person.
+
+    IP, user agent, traits and device ids are dropped; user, previous and
+    group ids are cleared; the anonymous id becomes a pseudonym that changes
+    every day, so a visit still hangs together (session recommendations,
+    funnels) but no profile builds up across days. The row is flagged
+    ``opt_out``.
+    """
+    day = row["received_at"].strftime("%Y-%m-%d")
+    seed = f"{day}|{row['site_id']}|{row['anonymous_id'] or row['user_id']}|{salt}"
+    try:
+        context = json.loads(row["context"])
+    except ValueError:
+        context = {}
+    for key in _IDENTIFYING_CONTEXT:
+        context.pop(key, None)
+    return {
+        **row,
+        "anonymous_id": "optout-" + hashlib.sha256(seed.encode()).hexdigest()[:24],
+        "user_id": "",
+        "previous_id": "",
+        "group_id": "",
+        "ip": "",
+        "user_agent": "",
+        "traits": "{}",
+        "context": json.dumps(context, ensure_ascii=False, separators=(",", ":"), default=str),
+        "flags": [*row["flags"], "opt_out"],
+    }

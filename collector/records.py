@@ -12,13 +12,19 @@ import datetime as dt
 import json
 import uuid
 
-from .pipeline import Rejected, to_row
+from .pipeline import Rejected, protect, to_row
 
 REQUEST, QUARANTINE = "request", "quarantine"
 
 
-def request_record(messages: list[dict], site_id: str, received: dt.datetime, ip: str, agent: str) -> dict:
+def request_record(messages: list[dict], site_id: str, received: dt.datetime, ip: str, agent: str,
+                   opt_out: bool = False) -> dict:
+    """A request's accepted messages, spooled raw; the loader builds rows.
+
+    ``opt_out`` (DNT / GPC) is decided from the request's headers and travels
+    with the record, since the loader no longer sees the request."""
     return {
+        "opt_out": opt_out,
         "_kind": REQUEST,
         "site_id": site_id,
         "received_at": received.isoformat(sep=" "),
@@ -58,7 +64,8 @@ def expand(items: list[dict], config: dict) -> list[dict]:
         received = dt.datetime.fromisoformat(item["received_at"])
         for msg in item["messages"]:
             try:
-                rows.append(to_row(msg, item["site_id"], received, item["ip"], item["user_agent"], config))
+                row = to_row(msg, item["site_id"], received, item["ip"], item["user_agent"], config)
+                rows.append(protect(row, config, item.get("opt_out", False)))
             except (Rejected, KeyError, TypeError, ValueError) as exc:
                 reason, detail = getattr(exc, "reason", "bad_schema"), getattr(exc, "detail", str(exc))
                 rows.append(held_row(msg, reason, detail, item["site_id"], received, item["ip"], item["user_agent"]))
