@@ -33,6 +33,7 @@ def init_app(app: Flask, warehouse=None) -> None:
     from warehouse import connect
 
     from .api import bp
+    from .tracker_file import bp as tracker_bp
 
     config = app.config
     if warehouse is None:
@@ -43,6 +44,7 @@ def init_app(app: Flask, warehouse=None) -> None:
         keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"])),
     )
     app.register_blueprint(bp)
+    app.register_blueprint(tracker_bp)
 
     @app.errorhandler(404)
     def not_found(_):
