@@ -20,6 +20,7 @@ log = logging.getLogger("basirat.serve")
 def build(config: dict):
     """Open the warehouse and compose the apps; returns (wsgi, closer)."""
     import collector
+    import storefront
     import webapp
     from collector.loader import Loader
     from warehouse import connect
@@ -43,6 +44,7 @@ def build(config: dict):
         rec_api = None
     if rec_api is not None:
         routes["/v1/recommendations"] = rec_api.create_app(config, warehouse=warehouse)
+    routes["/store"] = storefront.create_app(config, warehouse=warehouse)
     loader = Loader(
         warehouse, config["SPOOL_DIR"], int(config["LOADER_BATCH_ROWS"]), float(config["LOADER_INTERVAL"])
     ).start()

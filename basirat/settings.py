@@ -42,6 +42,10 @@ SETTINGS = [
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
+    Setting("STOREFRONT_SITE", "Demo store", "Name of the site whose keys the demo storefront (/store/) embeds."),
+    Setting(
+        "STOREFRONT_COLLECTOR_URL", "", "Collector origin the demo storefront's pages send to; empty: the same server."
+    ),
 ]
 
 BY_NAME = {s.name: s for s in SETTINGS}
