@@ -35,26 +35,31 @@
   };
 
   // -- storage: localStorage when allowed, otherwise this page's memory ----
-  const mem = {};
+  const mem = {
+    setItem(k, v) {
+      this[k] = v;
+    },
+    removeItem(k) {
+      delete this[k];
+    },
+  };
   let ls;
   try {
     ls = w.localStorage;
   } catch (e) {}
   const optOut = nav.doNotTrack == "1" || nav.globalPrivacyControl || "cookieless" in conf;
-  let persist = !!ls && (!optOut || ls.getItem(PREFIX + "c") == "1");
-  const box = () => (persist ? ls : mem);
+  let store = ls && (!optOut || ls.getItem(PREFIX + "c") == "1") ? ls : mem;
   const get = (k) => {
     try {
-      return JSON.parse(box()[k]);
+      return JSON.parse(store[k]);
     } catch (e) {}
   };
   const set = (k, v) => {
     try {
-      if (v == null) persist ? ls.removeItem(k) : delete mem[k];
-      else persist ? ls.setItem(k, JSON.stringify(v)) : (mem[k] = JSON.stringify(v));
+      v == null ? store.removeItem(k) : store.setItem(k, JSON.stringify(v));
     } catch (e) {}
   };
-  const ours = (p) => Object.keys(box()).filter((k) => !k.indexOf(p || PREFIX));
+  const ours = (p) => Object.keys(store).filter((k) => !k.indexOf(p || PREFIX));
 
   let anon = get(PREFIX + "a") || uuid();
   let user = get(PREFIX + "u");
@@ -123,8 +128,9 @@
 
   // Claims what is due (own events, or another tab's whose lease ran out),
   // then sends what is still ours a moment later: a tab that claimed the same
-  // event meanwhile wins, so two tabs rarely send one event twice.
-  const flush = (unload) => {
+  // event meanwhile wins, so two tabs rarely send one event twice. A new page
+  // and a network back online retry at once, whatever the backoff said.
+  const flush = (unload, retry) => {
     clearTimeout(timer);
     if (nav.onLine === false) return;
     const t = now();
@@ -132,7 +138,7 @@
     let wait = 0;
     ours(EVENT).forEach((k) => {
       const e = get(k);
-      if (!e || inflight[key(e)] || e.r > t || (unload && e.n) || (e.o != TAB && e.l > t) || batch[49]) return;
+      if (!e || inflight[key(e)] || (e.r > t && !retry) || (unload && e.n) || (e.o != TAB && e.l > t) || batch[49]) return;
       if (e.o != TAB) wait = 300;
       e.o = TAB;
       e.l = t + LEASE;
@@ -167,14 +173,14 @@
     // Granted: what this page holds moves to localStorage; withdrawn: every
     // key of ours leaves it and the page goes on from memory.
     consent: (granted) => {
-      if (!ls) return;
-      const from = box();
+      const from = store;
       const keys = ours();
-      persist = !!granted;
-      keys.forEach((k) => {
-        const v = from[k];
-        persist ? ls.setItem(k, v) : ((mem[k] = v), ls.removeItem(k));
-      });
+      store = granted && ls ? ls : mem;
+      if (from != store)
+        for (const k of keys) {
+          store.setItem(k, from[k]);
+          from.removeItem(k);
+        }
       set(PREFIX + "c", granted ? 1 : null);
     },
     feedback: (score, comment, properties) =>
@@ -236,7 +242,7 @@
   on(w, "scroll", () => {
     depth = Math.max(depth, Math.round((100 * (scrollY + innerHeight)) / d.documentElement.scrollHeight));
   });
-  on(w, "online", () => flush());
+  on(w, "online", () => flush(0, 1));
   const hide = () => {
     engagement();
     flush(1);
@@ -253,11 +259,7 @@
     const el = ev.target;
     if (!el.closest) return;
     const named = el.closest("[data-basirat-event]");
-    if (named) {
-      const props = {};
-      for (const a of named.attributes) if (!a.name.indexOf("data-basirat-prop-")) props[a.name.slice(18)] = a.value;
-      api.track(named.getAttribute("data-basirat-event"), props);
-    }
+    if (named) api.track(named.getAttribute("data-basirat-event"));
     const item = el.closest("[data-basirat-item]");
     if (item && attr(item, "rec-id"))
       api.track("Recommendation Clicked", {
@@ -296,5 +298,5 @@
   queued.forEach(api.push);
   queued.push = api.push;
   scan();
-  flush();
+  flush(0, 1);
 })(window, document);
