@@ -52,9 +52,9 @@ def _hook_pages(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         # No inline script anywhere: the snippet is a plain <script src>.
-        origin = collector or "'self'"
+        origin = f" {collector}" if collector else ""
         response.headers["Content-Security-Policy"] = (
-            f"default-src 'self'; script-src 'self' {origin}; connect-src 'self' {origin}; "
+            f"default-src 'self'; script-src 'self'{origin}; connect-src 'self'{origin}; "
             "img-src 'self' data:; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
