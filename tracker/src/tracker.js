@@ -28,11 +28,6 @@
   const uuid = () => [...crypto.getRandomValues(new Uint32Array(4))].map((x) => x.toString(36)).join("-");
   const TAB = uuid();
   const inflight = {};
-  let timer;
-  const later = (f, ms) => {
-    clearTimeout(timer);
-    timer = setTimeout(f, ms);
-  };
 
   // -- storage: localStorage when allowed, otherwise this page's memory ----
   const mem = {
@@ -90,7 +85,8 @@
     if (user) m.userId = user;
     // Bounded, as Snowplow's queue: while 100 events wait, new ones are dropped.
     if (ours(EVENT).length < 100) set(EVENT + m.messageId, { m, n: 0, r: 0, o: TAB, l: now() + 5e3 });
-    later(flush, 500);
+    // Each event schedules a flush; the first one takes every event due.
+    setTimeout(flush, 500);
     return m.messageId;
   };
 
@@ -111,7 +107,7 @@
       e.l = 0;
       if (get(key(e))) set(key(e), e);
     });
-    later(flush, delay + 50);
+    setTimeout(flush, delay + 50);
   };
 
   const post = (batch, unload) => {
@@ -131,7 +127,6 @@
   // event meanwhile wins, so two tabs rarely send one event twice. A new page
   // and a network back online retry at once, whatever the backoff said.
   const flush = (unload, retry) => {
-    clearTimeout(timer);
     if (nav.onLine === false) return;
     const t = now();
     const batch = [];
@@ -153,7 +148,7 @@
         unload
       );
     unload ? go() : setTimeout(go, wait * Math.random());
-    if (batch[49]) later(flush, 500);
+    if (batch[49]) setTimeout(flush, 500);
   };
 
   // -- public API ---------------------------------------------------------
