@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from tests.live import LiveServer, basirat
+from tests.test_tracker_build import STATIC
 
 COLUMNS = (
     "type, event, name, message_id, url, path, referrer, title, product_id, product_name, category, price, "
@@ -24,8 +25,9 @@ READY = """() => new Promise(r => {
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
     data = tmp_path_factory.mktemp("shop")
-    basirat(data, "sites", "create", "Demo store", "--domain", "127.0.0.1")
+    site = json.loads(basirat(data, "sites", "create", "Demo store", "--domain", "127.0.0.1", "--json").stdout)
     live = LiveServer(data).start()
+    live.site = site
     yield live
     live.stop()
 
@@ -248,3 +250,21 @@ def test_recommendations_shown_and_clicked(shop, context):
     assert json.loads(outbound["properties"])["url"].startswith("https://archive.ics.uci.edu/")
     [download] = named(rows, "File Downloaded")
     assert json.loads(download["properties"])["url"].endswith("/store/static/delivery-terms.txt")
+
+
+def test_the_pasted_snippet_keeps_calls_made_before_the_tracker_loads(shop, context):
+    snippet = (STATIC / "snippet.js").read_text().replace("HOST", shop.url).replace("WRITE_KEY", shop.site["write_key"])
+    html = f"""<!doctype html><title>Another shop</title><script>{snippet}
+    basirat.identify("cust-77", {{plan: "gold"}});
+    basirat.track("Queued Early", {{n: 1}});
+    </script><a href="https://example.org/elsewhere">partner</a>"""
+    page = context.new_page()
+    page.route(shop.url + "/elsewhere-shop", lambda route: route.fulfill(body=html, content_type="text/html"))
+    anon = visit(page, shop.url + "/elsewhere-shop")
+    rows = events(shop, anon, lambda rows: has("Queued Early")(rows) and any(r["type"] == "page" for r in rows))
+    [early] = named(rows, "Queued Early")
+    assert early["title"] == "Another shop" and json.loads(early["properties"]) == {"n": 1}
+    identify = [r for r in rows if r["type"] == "identify"]
+    assert len(identify) == 1 and early["library_name"] == "basirat.js"
+    stored = shop.sql(f"SELECT user_id FROM events WHERE message_id = '{early['message_id']}'")
+    assert stored == [{"user_id": "cust-77"}]  # identify, queued first, applied first
