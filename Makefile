@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO_DATA ?= demo-data
 PORT ?= 8000
 
-.PHONY: demo test test-cluster venv system-deps lint bench clean
+.PHONY: demo test test-cluster venv system-deps lint bench clean tracker
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +15,20 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# The tracker's build tools (terser), from the npm registry, as locked.
+tracker/node_modules/.package-lock.json: tracker/package-lock.json
+	cd tracker && npm ci --no-audit --no-fund --loglevel=error
+
+tracker: tracker/node_modules/.package-lock.json
+	cd tracker && node build.mjs
+
 system-deps:
 	scripts/system-deps
 
 demo: venv
 	$(BIN)/basirat --data $(DEMO_DATA) demo --port $(PORT)
 
-test: venv system-deps
+test: venv system-deps tracker/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -22,6 +22,7 @@ log = logging.getLogger("basirat.serve")
 def build(config: dict):
     """Open the warehouse and compose the apps; returns (wsgi, closer)."""
     import collector
+    import storefront
     import webapp
     from collector.loader import Loader
     from warehouse import connect
@@ -46,6 +47,7 @@ def build(config: dict):
         rec_api = None
     if rec_api is not None:
         routes["/v1/recommendations"] = rec_api.create_app(config, warehouse=warehouse)
+    routes["/store"] = storefront.create_app(config, warehouse=warehouse)
     loader = Loader(
         warehouse,
         config["SPOOL_DIR"],

@@ -64,6 +64,7 @@ def init_app(app: Flask, warehouse=None) -> None:
     from warehouse import connect
 
     from .api import bp
+    from .tracker_file import bp as tracker_bp
 
     config = app.config
     if warehouse is None:
@@ -77,6 +78,7 @@ def init_app(app: Flask, warehouse=None) -> None:
         site_limit=RateLimiter(float(config["SITE_RATE_LIMIT"])),
     )
     app.register_blueprint(bp)
+    app.register_blueprint(tracker_bp)
 
     @app.errorhandler(404)
     def not_found(_):
