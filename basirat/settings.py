@@ -40,6 +40,8 @@ SETTINGS = [
     Setting("KEY_REFRESH_SECONDS", 10.0, "How often collectors reload site keys from the warehouse."),
     Setting("SECRET_KEY", "", "Signs admin sessions; generated into the data folder when empty."),
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
+    Setting("LATE_EVENTS_MINUTES", 60, "Incremental jobs re-read events received this long before their last run."),
+    Setting("IDENTITY_MAX_IDS", 200, "Most identities (devices, user ids, emails) one person may gather."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
 ]

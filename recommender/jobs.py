@@ -40,7 +40,17 @@ def run_popularity(warehouse, progress: Callable[[str], None] = print) -> dict:
     return {"items": written, "model_version": version}
 
 
+def run_sessions(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from basirat import settings
+
+    from .sessions import run_sessions as run
+
+    config = settings.load()
+    return run(warehouse, progress, int(config["SESSION_TIMEOUT_MINUTES"]), int(config["LATE_EVENTS_MINUTES"]))
+
+
 JOBS = [
     Job("popularity", run_popularity, 15, "Popular products per site (views, carts, orders), for cold start."),
+    Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
 ]
 BY_ID = {job.id: job for job in JOBS}
