@@ -30,7 +30,7 @@ def event(site_id: str, minute: float, anon: str = "a1", **fields) -> dict:
     )
     for key in ("traits", "properties", "context"):
         if isinstance(fields.get(key), dict):
-            fields[key] = json.dumps(fields[key])
+            fields[key] = json.dumps(fields[key], separators=(",", ":"))
     row.update(fields)
     return row
 

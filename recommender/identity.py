@@ -1,0 +1,185 @@
+"""Identity stitching: which anonymous ids, user ids and emails are one person.
+
+Identities are strings ``kind:value``: ``anon:<anonymousId>``, ``user:<userId>``
+(the store's customer id, also the id of imported orders) and
+``email:<sha256 of the trimmed, lowercased address>``. A link says two
+identities belong together and why (``identify``, ``login``, ``alias``,
+``email``, ``import``, ``manual``) and which message showed it.
+
+Links are applied in a canonical order (manual merges first, then by time),
+so the result does not depend on the order rows arrived in, and a link is
+refused when it would:
+
+- join two different known customers (two ``user:`` ids): a shared device or a
+  ``reset()`` that did not happen must not merge a household into one person;
+  only a manual merge may do that;
+- join two identities an operator separated (a manual unmerge);
+- grow a person past ``max_ids`` identities (a runaway merge).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pandas as pd
+
+KNOWN = "user:"
+MANUAL = "manual"
+ASSIGNMENT_COLUMNS = ["identity", "person_id", "via", "reason", "message_id", "linked_at"]
+REFUSED_COLUMNS = ["a", "b", "reason", "message_id", "at", "refused"]
+
+
+@dataclass
+class Stitched:
+    """Who is who (one row per identity) and the links that were refused."""
+
+    assignment: pd.DataFrame
+    refused: pd.DataFrame
+
+
+def email_identity(email: str) -> str:
+    """The identity of an email address: hashed, so matching needs no raw address."""
+    return "email:" + hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def person_id_of(anchor: str) -> str:
+    return "p_" + hashlib.sha256(anchor.encode("utf-8")).hexdigest()[:16]
+
+
+def canonical_links(links: pd.DataFrame) -> pd.DataFrame:
+    """One row per unordered pair, keeping its earliest evidence, in apply order."""
+    frame = links.loc[links["a"] != links["b"], ["a", "b", "reason", "message_id", "at"]].reset_index(drop=True)
+    swap = frame["a"] > frame["b"]
+    frame.loc[swap, ["a", "b"]] = frame.loc[swap, ["b", "a"]].to_numpy()
+    frame["manual"] = (frame["reason"] != MANUAL).astype("int8")
+    frame = frame.sort_values(["manual", "at", "a", "b", "reason", "message_id"], kind="stable")
+    frame = frame.drop_duplicates(["a", "b"], keep="first")
+    return frame.reset_index(drop=True)
+
+
+class _Forest:
+    """Union-find over integer ids with the guard rails' per-person counters."""
+
+    def __init__(self, names: list[str], blocks: dict[int, set[int]]):
+        self.parent = list(range(len(names)))
+        self.size = [1] * len(names)
+        self.users = [1 if n.startswith(KNOWN) else 0 for n in names]
+        self.blocks = blocks
+        self.blocked = {i: {i} for i in blocks}
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def refusal(self, ra: int, rb: int, manual: bool, max_ids: int) -> str:
+        if not manual and self.users[ra] and self.users[rb]:
+            return "two_known_customers"
+        if self.size[ra] + self.size[rb] > max_ids:
+            return "too_many_ids"
+        left, right = self.blocked.get(ra, ()), self.blocked.get(rb, ())
+        if left and right:
+            for member in left if len(left) <= len(right) else right:
+                other = rb if member in left else ra
+                if any(self.find(x) == other for x in self.blocks[member]):
+                    return "unmerged"
+        return ""
+
+    def union(self, ra: int, rb: int) -> None:
+        if self.size[ra] < self.size[rb]:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.size[ra] += self.size[rb]
+        self.users[ra] += self.users[rb]
+        if rb in self.blocked:
+            self.blocked.setdefault(ra, set()).update(self.blocked.pop(rb))
+
+
+def stitch_identities(links: pd.DataFrame, blocks: pd.DataFrame | None = None, max_ids: int = 200) -> Stitched:
+    """Group identities into people.
+
+    Parameters
+    ----------
+    links : DataFrame
+        Columns ``a, b, reason, message_id, at``: evidence that ``a`` and ``b``
+        are the same person. Duplicates and either order are fine.
+    blocks : DataFrame, optional
+        Columns ``a, b``: pairs an operator separated; never in one person.
+    max_ids : int
+        Most identities one person may hold.
+
+    Returns
+    -------
+    Stitched
+        ``assignment``: one row per identity with its ``person_id`` and the
+        link that joined it (``via`` the other identity, ``reason``,
+        ``message_id``, ``linked_at``; empty for a person of one identity).
+        The person id derives from the person's earliest identity, so it is
+        stable while the person grows. ``refused``: links not applied, why.
+    """
+    ordered = canonical_links(links)
+    names = sorted(set(ordered["a"]) | set(ordered["b"]))
+    index = {name: i for i, name in enumerate(names)}
+    forest = _Forest(names, _block_index(blocks, index))
+    a_ids = [index[x] for x in ordered["a"]]
+    b_ids = [index[x] for x in ordered["b"]]
+    manual = (ordered["manual"] == 0).tolist()
+    accepted, refused = [], []
+    for row, (ia, ib, is_manual) in enumerate(zip(a_ids, b_ids, manual)):
+        ra, rb = forest.find(ia), forest.find(ib)
+        if ra == rb:
+            continue
+        why = forest.refusal(ra, rb, is_manual, max_ids)
+        if why:
+            refused.append((row, why))
+            continue
+        forest.union(ra, rb)
+        accepted.append(row)
+    return Stitched(_assignment(ordered, accepted, names, forest), _refused(ordered, refused))
+
+
+def _block_index(blocks: pd.DataFrame | None, index: dict[str, int]) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    if blocks is None or blocks.empty:
+        return out
+    for a, b in zip(blocks["a"], blocks["b"]):
+        if a in index and b in index and a != b:
+            out.setdefault(index[a], set()).add(index[b])
+            out.setdefault(index[b], set()).add(index[a])
+    return out
+
+
+def _assignment(ordered: pd.DataFrame, accepted: list[int], names: list[str], forest: _Forest) -> pd.DataFrame:
+    edges = ordered.iloc[accepted]
+    # Each identity's reason is the earliest accepted link touching it.
+    both = pd.concat(
+        [
+            edges.rename(columns={"a": "identity", "b": "via"}),
+            edges.rename(columns={"b": "identity", "a": "via"}),
+        ]
+    ).sort_values(["at", "identity", "via"], kind="stable")
+    first = both.drop_duplicates("identity", keep="first").set_index("identity")
+    frame = pd.DataFrame({"identity": pd.Series(names, dtype=object)})
+    frame["root"] = [forest.find(i) for i in range(len(names))]
+    for column in ("via", "reason", "message_id"):
+        known = first[column].to_dict()
+        frame[column] = pd.Series([str(known.get(n, "")) for n in names], dtype=object)
+    at = first["at"].to_dict()
+    frame["at"] = pd.to_datetime(pd.Series([at.get(n) for n in names], dtype=object))
+    anchors = frame.sort_values(["at", "identity"], kind="stable", na_position="last").drop_duplicates("root")
+    anchor_of = dict(zip(anchors["root"], anchors["identity"]))
+    frame["person_id"] = [person_id_of(anchor_of[r]) for r in frame["root"]]
+    frame = frame.rename(columns={"at": "linked_at"})
+    return frame[ASSIGNMENT_COLUMNS].sort_values("identity").reset_index(drop=True)
+
+
+def _refused(ordered: pd.DataFrame, refused: list[tuple[int, str]]) -> pd.DataFrame:
+    if not refused:
+        return pd.DataFrame(columns=REFUSED_COLUMNS)
+    rows, why = zip(*refused)
+    frame = ordered.iloc[list(rows)][["a", "b", "reason", "message_id", "at"]].copy()
+    frame["refused"] = list(why)
+    return frame.reset_index(drop=True)
