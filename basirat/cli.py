@@ -221,3 +221,9 @@ def show_settings() -> None:
     """Every setting with its default and meaning."""
     for s in settings.SETTINGS:
         click.echo(f"BASIRAT_{s.name} (default {s.default!r})\n    {s.help}")
+
+
+from .cli_people import import_group, people  # noqa: E402  (commands that need the group above)
+
+main.add_command(import_group)
+main.add_command(people)

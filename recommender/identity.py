@@ -1,7 +1,8 @@
 """Identity stitching: which anonymous ids, user ids and emails are one person.
 
 Identities are strings ``kind:value``: ``anon:<anonymousId>``, ``user:<userId>``
-(the store's customer id, also the id of imported orders) and
+(the web store's customer id), ``customer:<id>`` (a customer id of an imported
+channel: a till, a phone line, a marketplace) and
 ``email:<sha256 of the trimmed, lowercased address>``. A link says two
 identities belong together and why (``identify``, ``login``, ``alias``,
 ``email``, ``import``, ``manual``) and which message showed it.
@@ -10,21 +11,25 @@ Links are applied in a canonical order (manual merges first, then by time),
 so the result does not depend on the order rows arrived in, and a link is
 refused when it would:
 
-- join two different known customers (two ``user:`` ids): a shared device or a
-  ``reset()`` that did not happen must not merge a household into one person;
-  only a manual merge may do that;
+- join two different known customers (two ``user:`` ids, or two ``customer:``
+  ids): a shared device or a ``reset()`` that did not happen must not merge a
+  household into one person; only a manual merge may do that. A web user and
+  an imported customer with one email are one person known in two systems;
 - join two identities an operator separated (a manual unmerge);
 - grow a person past ``max_ids`` identities (a runaway merge).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
 
-KNOWN = "user:"
+from warehouse.identity import email_identity, person_id_of
+
+__all__ = ["Stitched", "email_identity", "person_id_of", "stitch_identities"]
+
+KNOWN = ("user:", "customer:")
 MANUAL = "manual"
 ASSIGNMENT_COLUMNS = ["identity", "person_id", "via", "reason", "message_id", "linked_at"]
 REFUSED_COLUMNS = ["a", "b", "reason", "message_id", "at", "refused"]
@@ -36,15 +41,6 @@ class Stitched:
 
     assignment: pd.DataFrame
     refused: pd.DataFrame
-
-
-def email_identity(email: str) -> str:
-    """The identity of an email address: hashed, so matching needs no raw address."""
-    return "email:" + hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
-
-
-def person_id_of(anchor: str) -> str:
-    return "p_" + hashlib.sha256(anchor.encode("utf-8")).hexdigest()[:16]
 
 
 def canonical_links(links: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +60,8 @@ class _Forest:
     def __init__(self, names: list[str], blocks: dict[int, set[int]]):
         self.parent = list(range(len(names)))
         self.size = [1] * len(names)
-        self.users = [1 if n.startswith(KNOWN) else 0 for n in names]
+        self.users = [1 if n.startswith(KNOWN[0]) else 0 for n in names]
+        self.customers = [1 if n.startswith(KNOWN[1]) else 0 for n in names]
         self.blocks = blocks
         self.blocked = {i: {i} for i in blocks}
 
@@ -76,7 +73,7 @@ class _Forest:
         return i
 
     def refusal(self, ra: int, rb: int, manual: bool, max_ids: int) -> str:
-        if not manual and self.users[ra] and self.users[rb]:
+        if not manual and ((self.users[ra] and self.users[rb]) or (self.customers[ra] and self.customers[rb])):
             return "two_known_customers"
         if self.size[ra] + self.size[rb] > max_ids:
             return "too_many_ids"
@@ -94,6 +91,7 @@ class _Forest:
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
         self.users[ra] += self.users[rb]
+        self.customers[ra] += self.customers[rb]
         if rb in self.blocked:
             self.blocked.setdefault(ra, set()).update(self.blocked.pop(rb))
 

@@ -10,7 +10,10 @@ from recommender.identity import email_identity, stitch_identities
 
 T0 = dt.datetime(2026, 1, 1)
 IDS = st.sampled_from(
-    [f"anon:d{i}" for i in range(6)] + [f"user:u{i}" for i in range(4)] + [f"email:e{i}" for i in range(3)]
+    [f"anon:d{i}" for i in range(6)]
+    + [f"user:u{i}" for i in range(4)]
+    + [f"customer:c{i}" for i in range(2)]
+    + [f"email:e{i}" for i in range(3)]
 )
 LINK = st.tuples(IDS, IDS, st.sampled_from(["identify", "login", "alias", "email"]), st.integers(0, 50))
 
@@ -31,8 +34,9 @@ def people(assignment: pd.DataFrame) -> set[frozenset]:
 @given(st.lists(LINK, max_size=25))
 def test_two_known_customers_are_never_merged(links):
     result = stitch_identities(frame(links)).assignment
-    users = result[result["identity"].str.startswith("user:")]
-    assert (users.groupby("person_id").size() <= 1).all()
+    for kind in ("user:", "customer:"):
+        known = result[result["identity"].str.startswith(kind)]
+        assert (known.groupby("person_id").size() <= 1).all()
 
 
 @settings(max_examples=40, deadline=None)

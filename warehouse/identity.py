@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 
 import pandas as pd
 
 from .connection import Warehouse
+
+
+def email_identity(email: str) -> str:
+    """The identity of an email address: hashed, so matching needs no raw address."""
+    return "email:" + hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+def person_id_of(anchor: str) -> str:
+    """A person's id, derived from its earliest identity (stable while it grows)."""
+    return "p_" + hashlib.sha256(anchor.encode("utf-8")).hexdigest()[:16]
+
 
 _WINDOW = (
     "site_id = {site_id:String} AND is_bot = 0 "
@@ -16,10 +28,14 @@ _WINDOW = (
 EMAIL = r"lowerUTF8(replaceRegexpAll(visitParamExtractString(traits, 'email'), '^\\s+|\\s+$', ''))"
 
 # Three kinds of evidence: a message carrying both ids (identify, a logged-in
-# event, an import), an alias, and an email address in traits (hashed here).
+# event), an alias, and an email address in traits (hashed here). An imported
+# row's user id is a customer id of its channel unless flagged ``web_ids``.
+KNOWN_ID = (
+    "if(has(flags, 'imported') AND NOT has(flags, 'web_ids'), concat('customer:', user_id), concat('user:', user_id))"
+)
 _LINKS = f"""
     SELECT site_id, a, b, reason, argMin(message_id, timestamp) AS first_message, min(timestamp) AS first_at FROM (
-        SELECT site_id, concat('anon:', anonymous_id) AS a, concat('user:', user_id) AS b,
+        SELECT site_id, concat('anon:', anonymous_id) AS a, {KNOWN_ID} AS b,
                multiIf(type = 'identify', 'identify', type = 'alias', 'alias',
                        library_name = 'basirat-import', 'import', 'login') AS reason, message_id, timestamp
         FROM events WHERE {_WINDOW} AND anonymous_id != '' AND user_id != ''
@@ -28,10 +44,10 @@ _LINKS = f"""
                'alias' AS reason, message_id, timestamp
         FROM events WHERE {_WINDOW} AND type = 'alias' AND previous_id != '' AND user_id != ''
         UNION ALL
-        SELECT site_id, if(user_id != '', concat('user:', user_id), concat('anon:', anonymous_id)) AS a,
+        SELECT site_id, if(user_id != '', {KNOWN_ID}, concat('anon:', anonymous_id)) AS a,
                concat('email:', lower(hex(SHA256(email)))) AS b,
                if(library_name = 'basirat-import', 'import', 'email') AS reason, message_id, timestamp
-        FROM (SELECT site_id, user_id, anonymous_id, library_name, message_id, timestamp, {EMAIL} AS email
+        FROM (SELECT site_id, user_id, anonymous_id, library_name, flags, message_id, timestamp, {EMAIL} AS email
               FROM events WHERE {_WINDOW} AND traits != '{{}}')
         WHERE email != ''
     )

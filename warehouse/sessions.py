@@ -92,7 +92,7 @@ _VISITS = f"""
            argMin(e.10, e.1) AS utm_campaign,
            multiIf(utm_source != '', utm_source, referrer != '', domain(referrer), 'direct') AS source,
            argMin(e.11, e.1) AS ua,
-           {DEVICE} AS device,
+           if(utm_medium = 'offline', 'offline', {DEVICE}) AS device,
            groupUniqArrayIf(e.12, e.12 != '') AS user_ids,
            arrayMap(p -> p.2, arraySort(groupArrayIf(200)(tuple(e.1, if(e.6 != '', e.6, e.5)), e.3 = 'page')))
                AS pages,
