@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 
 from basirat import settings
 
+from .blocklist import Blocklist
 from .keys import KeyCache
 from .spool import Spool
 
@@ -17,6 +18,7 @@ class CollectorState:
     warehouse: object
     spool: Spool
     keys: KeyCache
+    blocklist: Blocklist | None = None
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
@@ -41,6 +43,7 @@ def init_app(app: Flask, warehouse=None) -> None:
         warehouse=warehouse,
         spool=Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"])),
         keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"])),
+        blocklist=Blocklist(warehouse, float(config["KEY_REFRESH_SECONDS"])),
     )
     app.register_blueprint(bp)
 

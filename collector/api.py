@@ -98,6 +98,11 @@ def receive(kind: str):
             METRICS.reject(exc.reason)
             message_id = msg.get("messageId") if isinstance(msg, dict) else None
             rejected.append({"index": index, "messageId": message_id, "error": exc.reason, "message": exc.detail})
+    if rows and state.blocklist is not None:
+        kept = [row for row in rows if not state.blocklist.is_blocked(row)]
+        if len(kept) < len(rows):
+            METRICS.count("blocked", len(rows) - len(kept))
+        rows = kept
     if rows:
         try:
             state.spool.append(rows)
