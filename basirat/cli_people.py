@@ -60,10 +60,11 @@ def _import_options(func):
 @_import_options
 @click.option(
     "--preset",
-    type=click.Choice(["online_retail", "cdnow"]),
+    type=click.Choice(["online_retail", "cdnow", "custom"]),
     default="online_retail",
     show_default=True,
-    help="Column layout: UCI Online Retail CSV, or CDNOW's blank-separated customer/date/cds/dollars.",
+    help="Column layout: UCI Online Retail CSV, CDNOW's blank-separated customer/date/cds/dollars, "
+    "or custom (every field from --map).",
 )
 @click.option("--currency", default="USD", show_default=True)
 @click.pass_context

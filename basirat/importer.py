@@ -76,7 +76,8 @@ class Mapping:
 
 
 def mapping_for(preset: str | None, overrides: dict[str, str], **options) -> Mapping:
-    base = dict(PRESETS.get(preset or "online_retail", {}))
+    """The columns of each field: a preset's (none for ``custom``) overridden by ``overrides``."""
+    base = dict(PRESETS.get(preset or "custom", {}))
     columns = {**base.get("columns", {}), **overrides}
     unknown = set(overrides) - set(FIELDS)
     if unknown:
