@@ -53,10 +53,16 @@ def seen(warehouse: Warehouse, site_id: str, identity: str) -> bool:
     if kind not in ("anon", "user", "customer") or not value:
         return False
     visitor = value if kind == "anon" else "user:" + value
-    return bool(
+    if warehouse.scalar(
+        "SELECT count() FROM sessions WHERE site_id = {site_id:String} AND visitor_id = {v:String}",
+        {"site_id": site_id, "v": visitor},
+    ):
+        return True
+    # Not sessionized yet: an anonymous id is still one primary-key lookup in the events.
+    return kind == "anon" and bool(
         warehouse.scalar(
-            "SELECT count() FROM sessions WHERE site_id = {site_id:String} AND visitor_id = {v:String}",
-            {"site_id": site_id, "v": visitor},
+            "SELECT count() FROM events WHERE site_id = {site_id:String} AND anonymous_id = {v:String}",
+            {"site_id": site_id, "v": value},
         )
     )
 
