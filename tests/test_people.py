@@ -119,3 +119,13 @@ def test_collector_drops_events_of_erased_people(app, warehouse, site):
     Loader(warehouse, app.config["SPOOL_DIR"]).drain()
     stored = warehouse.query("SELECT anonymous_id FROM events WHERE site_id = {s:String}", {"s": sid})
     assert [r["anonymous_id"] for r in stored] == ["kept"]
+
+
+def test_totals_from_visits_match_the_totals_query(warehouse, site):
+    sid = site["site_id"]
+    shop(warehouse, sid)
+    who = people.identities(warehouse, sid, people.resolve(warehouse, sid, "alice"))
+    visitors = people.visitor_ids(who)
+    from warehouse import sessions
+
+    assert people.totals_of(sessions.visits(warehouse, sid, visitors)) == people.totals(warehouse, sid, visitors)

@@ -144,12 +144,33 @@ def write_map(warehouse: Warehouse, site_id: str, changed: pd.DataFrame, version
 
 
 def person_identities(warehouse: Warehouse, site_id: str, person_id: str) -> list[dict]:
-    """The identities of one person with the link that joined each."""
-    return warehouse.query(
-        f"SELECT identity, person_id, via, reason, message_id, linked_at FROM ({_CURRENT}) "
-        "WHERE person_id = {person_id:String} ORDER BY linked_at, identity",
-        {"site_id": site_id, "as_of": LATEST, "person_id": person_id},
+    """The identities of one person with the link that joined each.
+
+    Candidates come from the by-person copy (a primary-key lookup); the
+    current map then keeps those still assigned to this person.
+    """
+    rows = warehouse.query(
+        """
+        SELECT identity, argMax(person_id, version) AS person, argMax(via, version) AS via_identity,
+               argMax(reason, version) AS why, argMax(message_id, version) AS evidence,
+               argMax(linked_at, version) AS since
+        FROM identity_map
+        WHERE site_id = {site_id:String} AND identity IN (
+            SELECT identity FROM identity_by_person WHERE site_id = {site_id:String} AND person_id = {person_id:String})
+        GROUP BY identity
+        HAVING person = {person_id:String}
+        ORDER BY since, identity
+        """,
+        {"site_id": site_id, "person_id": person_id},
     )
+    names = {
+        "person": "person_id",
+        "via_identity": "via",
+        "why": "reason",
+        "evidence": "message_id",
+        "since": "linked_at",
+    }
+    return [{names.get(k, k): v for k, v in row.items()} for row in rows]
 
 
 def person_of(warehouse: Warehouse, site_id: str, identity: str) -> str | None:
