@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from warehouse.identity import email_identity, person_id_of
@@ -57,7 +58,7 @@ def canonical_links(links: pd.DataFrame) -> pd.DataFrame:
 class _Forest:
     """Union-find over integer ids with the guard rails' per-person counters."""
 
-    def __init__(self, names: list[str], blocks: dict[int, set[int]]):
+    def __init__(self, names, blocks: dict[int, set[int]]):
         self.parent = list(range(len(names)))
         self.size = [1] * len(names)
         self.users = [1 if n.startswith(KNOWN[0]) else 0 for n in names]
@@ -119,11 +120,14 @@ def stitch_identities(links: pd.DataFrame, blocks: pd.DataFrame | None = None, m
         stable while the person grows. ``refused``: links not applied, why.
     """
     ordered = canonical_links(links)
-    names = sorted(set(ordered["a"]) | set(ordered["b"]))
+    a_text = ordered["a"].to_numpy(dtype=object)
+    b_text = ordered["b"].to_numpy(dtype=object)
+    codes, uniques = pd.factorize(np.concatenate([a_text, b_text]), sort=True)
+    names = uniques.to_numpy(dtype=object) if hasattr(uniques, "to_numpy") else np.asarray(uniques, dtype=object)
     index = {name: i for i, name in enumerate(names)}
     forest = _Forest(names, _block_index(blocks, index))
-    a_ids = [index[x] for x in ordered["a"]]
-    b_ids = [index[x] for x in ordered["b"]]
+    half = len(ordered)
+    a_ids, b_ids = codes[:half].tolist(), codes[half:].tolist()
     manual = (ordered["manual"] == 0).tolist()
     accepted, refused = [], []
     for row, (ia, ib, is_manual) in enumerate(zip(a_ids, b_ids, manual)):
@@ -136,7 +140,8 @@ def stitch_identities(links: pd.DataFrame, blocks: pd.DataFrame | None = None, m
             continue
         forest.union(ra, rb)
         accepted.append(row)
-    return Stitched(_assignment(ordered, accepted, names, forest), _refused(ordered, refused))
+    edges = (codes[:half], codes[half:], np.asarray(accepted, dtype=np.int64))
+    return Stitched(_assignment(ordered, edges, names, forest), _refused(ordered, refused))
 
 
 def _block_index(blocks: pd.DataFrame | None, index: dict[str, int]) -> dict[int, set[int]]:
@@ -150,28 +155,47 @@ def _block_index(blocks: pd.DataFrame | None, index: dict[str, int]) -> dict[int
     return out
 
 
-def _assignment(ordered: pd.DataFrame, accepted: list[int], names: list[str], forest: _Forest) -> pd.DataFrame:
-    edges = ordered.iloc[accepted]
-    # Each identity's reason is the earliest accepted link touching it.
-    both = pd.concat(
-        [
-            edges.rename(columns={"a": "identity", "b": "via"}),
-            edges.rename(columns={"b": "identity", "a": "via"}),
-        ]
-    ).sort_values(["at", "identity", "via"], kind="stable")
-    first = both.drop_duplicates("identity", keep="first").set_index("identity")
-    frame = pd.DataFrame({"identity": pd.Series(names, dtype=object)})
-    frame["root"] = [forest.find(i) for i in range(len(names))]
-    for column in ("via", "reason", "message_id"):
-        known = first[column].to_dict()
-        frame[column] = pd.Series([str(known.get(n, "")) for n in names], dtype=object)
-    at = first["at"].to_dict()
-    frame["at"] = pd.to_datetime(pd.Series([at.get(n) for n in names], dtype=object))
-    anchors = frame.sort_values(["at", "identity"], kind="stable", na_position="last").drop_duplicates("root")
-    anchor_of = dict(zip(anchors["root"], anchors["identity"]))
-    frame["person_id"] = [person_id_of(anchor_of[r]) for r in frame["root"]]
-    frame = frame.rename(columns={"at": "linked_at"})
-    return frame[ASSIGNMENT_COLUMNS].sort_values("identity").reset_index(drop=True)
+def _assignment(ordered: pd.DataFrame, edges: tuple, names: np.ndarray, forest: _Forest) -> pd.DataFrame:
+    """Vectorized: each identity's person and the earliest accepted link (in apply order) touching it."""
+    a_ids, b_ids, accepted = edges
+    n = len(names)
+    parent = np.asarray(forest.parent, dtype=np.int64)
+    roots = parent.copy()
+    while True:  # pointer jumping until every id points at its root
+        jumped = parent[roots]
+        if np.array_equal(jumped, roots):
+            break
+        roots = jumped
+    none = np.iinfo(np.int64).max
+    first = np.full(n, none, dtype=np.int64)
+    np.minimum.at(first, a_ids[accepted], accepted)
+    np.minimum.at(first, b_ids[accepted], accepted)
+    linked = first != none
+    row = np.where(linked, first, 0)
+    other = np.where(a_ids[row] == np.arange(n), b_ids[row], a_ids[row])
+    # The anchor (whose id names the person) is the identity linked earliest, then the smallest.
+    order = np.lexsort((np.arange(n), first, roots))
+    is_head = np.ones(n, dtype=bool)
+    is_head[1:] = roots[order][1:] != roots[order][:-1]
+    anchor_of_root = dict(zip(roots[order][is_head].tolist(), names[order][is_head].tolist()))
+    person_of_root = {root: person_id_of(anchor) for root, anchor in anchor_of_root.items()}
+    reasons = ordered["reason"].to_numpy(dtype=object)
+    messages = ordered["message_id"].to_numpy(dtype=object)
+    times = pd.to_datetime(ordered["at"]).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "identity": names,
+            "person_id": np.array([person_of_root[r] for r in roots.tolist()], dtype=object),
+            "via": np.where(linked, names[other], ""),
+            "reason": np.where(linked, reasons[row] if len(reasons) else "", ""),
+            "message_id": np.where(linked, messages[row] if len(messages) else "", ""),
+            "linked_at": pd.Series(np.where(linked, times[row] if len(times) else None, np.datetime64("NaT"))),
+        }
+    )
+    for column in ("identity", "person_id", "via", "reason", "message_id"):
+        frame[column] = frame[column].astype(object)
+    frame["linked_at"] = pd.to_datetime(frame["linked_at"])
+    return frame[ASSIGNMENT_COLUMNS]
 
 
 def _refused(ordered: pd.DataFrame, refused: list[tuple[int, str]]) -> pd.DataFrame:
