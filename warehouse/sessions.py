@@ -41,11 +41,23 @@ _BOUNDARIES = f"""
     GROUP BY visitor_id
 """
 
+# What an event counts as in a visit, as a number (cheaper to carry than names).
+KIND = (
+    "toUInt8(multiIf(type = 'page', 1, event IN ('Product Viewed', 'Product Clicked'), 2, "
+    "event = 'Product Added', 3, event = 'Checkout Started', 4, event = 'Order Completed', 5, 0))"
+)
+
+# What an event counts as in a visit, as a number (cheaper to carry than names).
+KIND = (
+    "toUInt8(multiIf(type = 'page', 1, event IN ('Product Viewed', 'Product Clicked'), 2, "
+    "event = 'Product Added', 3, event = 'Checkout Started', 4, event = 'Order Completed', 5, 0))"
+)
+
 _EVENTS = f"""
-    SELECT visitor_id, e FROM (
-        SELECT {VISITOR} AS visitor_id, timestamp,
-               tuple(toUInt64(timestamp) * 1000 + timestamp_ms, message_id, type, event, url, path, referrer,
-                     utm_source, utm_medium, utm_campaign, user_agent, user_id, product_id,
+    SELECT visitor_id, e, user_agent FROM (
+        SELECT {VISITOR} AS visitor_id, timestamp, user_agent,
+               tuple(toUInt64(timestamp) * 1000 + timestamp_ms, {KIND}, if(path != '', path, url), referrer,
+                     utm_source, utm_medium, utm_campaign, user_id, product_id,
                      price * greatest(quantity, 1), order_id, revenue) AS e
         FROM events
         WHERE site_id = {{site_id:String}} AND is_bot = 0
@@ -56,13 +68,22 @@ _EVENTS = f"""
     WHERE timestamp >= boundary
 """
 
+DEVICE = (
+    "multiIf(ua = '', 'unknown', match(ua, '(?i)ipad|tablet|kindle'), 'tablet', "
+    "match(ua, '(?i)mobi|iphone|android'), 'mobile', match(ua, '(?i)bot|crawl|spider'), 'bot', 'desktop')"
+)
+
 # Visit numbers per event. A visit starts at the first event, after a gap
 # longer than the timeout, or when a campaign (utm source|campaign) differs
-# from the last one seen: ``nonempty[k - 1]`` is the previous campaign.
+# from the last one seen: ``nonempty[k - 1]`` is the previous campaign. The
+# device is the visitor's (an anonymous id is one browser), so its regexes
+# run once per visitor, not once per event.
 _NUMBERED = f"""
-    SELECT visitor_id, evs, arrayCumSum(starts) AS visit_no FROM (
+    SELECT visitor_id, device, evs, arrayCumSum(starts) AS visit_no FROM (
         SELECT visitor_id, arraySort(groupArray(e)) AS evs,
-               arrayMap(x -> concat(x.8, '|', x.10), evs) AS camp,
+               argMin(user_agent, e.1) AS ua,
+               if(argMin(e.6, e.1) = 'offline', 'offline', {DEVICE}) AS device,
+               arrayMap(x -> concat(x.5, '|', x.7), evs) AS camp,
                arrayFilter(c -> c != '|', camp) AS nonempty,
                arrayCumSum(arrayMap(c -> c != '|', camp)) AS cum,
                arrayMap((i, g, c, k) -> i = 1 OR g > {{timeout_ms:UInt64}}
@@ -73,36 +94,31 @@ _NUMBERED = f"""
     )
 """
 
-DEVICE = (
-    "multiIf(ua = '', 'unknown', match(ua, '(?i)ipad|tablet|kindle'), 'tablet', "
-    "match(ua, '(?i)mobi|iphone|android'), 'mobile', match(ua, '(?i)bot|crawl|spider'), 'bot', 'desktop')"
-)
-
+# Tuple fields: 1 time (ms), 2 kind, 3 page, 4 referrer, 5-7 utm source/medium/campaign,
+# 8 user id, 9 product id, 10 line value, 11 order id, 12 revenue.
 _VISITS = f"""
     SELECT {{site_id:String}} AS site_id, visitor_id,
            toDateTime(intDiv(min(e.1), 1000), 'UTC') AS started_at,
            toDateTime(intDiv(max(e.1), 1000), 'UTC') AS ended_at,
            toUInt32(ended_at - started_at) AS duration_seconds,
            toUInt32(count()) AS events,
-           toUInt32(countIf(e.3 = 'page')) AS pageviews,
-           argMin(if(e.6 != '', e.6, e.5), e.1) AS landing_page,
-           argMin(e.7, e.1) AS referrer,
-           argMin(e.8, e.1) AS utm_source,
-           argMin(e.9, e.1) AS utm_medium,
-           argMin(e.10, e.1) AS utm_campaign,
+           toUInt32(countIf(e.2 = 1)) AS pageviews,
+           argMin(e.3, e.1) AS landing_page,
+           argMin(e.4, e.1) AS referrer,
+           argMin(e.5, e.1) AS utm_source,
+           argMin(e.6, e.1) AS utm_medium,
+           argMin(e.7, e.1) AS utm_campaign,
            multiIf(utm_source != '', utm_source, referrer != '', domain(referrer), 'direct') AS source,
-           argMin(e.11, e.1) AS ua,
-           if(utm_medium = 'offline', 'offline', {DEVICE}) AS device,
-           groupUniqArrayIf(e.12, e.12 != '') AS user_ids,
-           arrayMap(p -> p.2, arraySort(groupArrayIf(200)(tuple(e.1, if(e.6 != '', e.6, e.5)), e.3 = 'page')))
-               AS pages,
-           groupUniqArrayIf(e.13, e.4 IN ('Product Viewed', 'Product Clicked') AND e.13 != '') AS products_viewed,
-           toUInt32(countIf(e.4 = 'Product Added')) AS cart_adds,
-           sumIf(e.14, e.4 = 'Product Added') AS cart_value,
-           toUInt32(countIf(e.4 = 'Checkout Started')) AS checkouts,
-           toUInt32(countIf(e.4 = 'Order Completed')) AS orders,
-           sumIf(e.16, e.4 = 'Order Completed') AS revenue,
-           groupUniqArrayIf(e.15, e.4 = 'Order Completed' AND e.15 != '') AS order_ids,
+           any(device) AS device,
+           groupUniqArrayIf(e.8, e.8 != '') AS user_ids,
+           arrayMap(p -> p.2, arraySort(groupArrayIf(200)(tuple(e.1, e.3), e.2 = 1))) AS pages,
+           groupUniqArrayIf(e.9, e.2 = 2 AND e.9 != '') AS products_viewed,
+           toUInt32(countIf(e.2 = 3)) AS cart_adds,
+           sumIf(e.10, e.2 = 3) AS cart_value,
+           toUInt32(countIf(e.2 = 4)) AS checkouts,
+           toUInt32(countIf(e.2 = 5)) AS orders,
+           sumIf(e.12, e.2 = 5) AS revenue,
+           groupUniqArrayIf(e.11, e.2 = 5 AND e.11 != '') AS order_ids,
            toUInt8(0) AS deleted,
            {{version:UInt64}} AS version
     FROM ({_NUMBERED}) ARRAY JOIN evs AS e, visit_no AS n
