@@ -65,6 +65,9 @@ def test_every_page_in_chromium(browser, live):
         "admin-site-settings": f"/s/{sid}/settings",
         "admin-rotate-key": f"/s/{sid}/keys/write_key/rotate",
         "admin-users": "/users",
+        "admin-visitors": f"/s/{sid}/visitors",
+        "admin-visitor-search": f"/s/{sid}/visitors?q=o6",
+        "admin-visitor-profile": f"/s/{sid}/people/anon:anon-1",
         "admin-user-new": "/users/new",
         "admin-not-found": "/no/such/page",
     }
