@@ -221,3 +221,51 @@ def show_settings() -> None:
     """Every setting with its default and meaning."""
     for s in settings.SETTINGS:
         click.echo(f"BASIRAT_{s.name} (default {s.default!r})\n    {s.help}")
+
+
+@main.command()
+@click.option("--run-now", is_flag=True, help="Run every job once at start, then on its interval.")
+@click.pass_context
+def scheduler(ctx: click.Context, run_now: bool) -> None:
+    """Run the mining jobs on their intervals (exactly one scheduler per warehouse)."""
+    from recommender.jobs import JOBS
+    from recommender.scheduler import build_scheduler
+    from warehouse.migrate import migrate as run
+
+    wh = _warehouse(ctx)
+    run(wh)
+    for job in JOBS:
+        click.echo(f"scheduled {job.id} every {job.minutes} min")
+    try:
+        build_scheduler(wh, background=False, run_now=run_now).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON, one object per strategy.")
+@click.option("--sessions", type=int, default=0, help="Use only the first N training and test sessions (0: all).")
+@click.option("--clv", is_flag=True, help="Also run the customer lifetime value report.")
+@click.option("--no-store", is_flag=True, help="Do not record the evaluation in the warehouse.")
+@click.pass_context
+def evaluate(ctx: click.Context, as_json: bool, sessions: int, clv: bool, no_store: bool) -> None:
+    """Offline evaluation on YOOCHOOSE (next-item, HR/MRR/coverage/popularity @20)."""
+    from .evaluate_run import run_clv, run_evaluation
+
+    progress = (lambda m: click.echo(m, err=True)) if as_json else click.echo
+    if clv:
+        report = run_clv(progress, _fail)
+        click.echo(json.dumps(report, default=str) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+        return
+    store = None if no_store else (lambda: _warehouse(ctx))
+    rows = run_evaluation(progress, sessions=sessions, store=store, fail=_fail)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    click.echo(f"{'strategy':<14}{'HR@20':>8}{'MRR@20':>8}{'cov@20':>8}{'pop@20':>8}")
+    for row in rows:
+        mark = "  <- shipped" if row["shipped"] else ""
+        click.echo(
+            f"{row['strategy']:<14}{row['hr@20']:>8.3f}{row['mrr@20']:>8.3f}"
+            f"{row['coverage@20']:>8.3f}{row['popularity@20']:>8.3f}{mark}"
+        )

@@ -42,6 +42,13 @@ SETTINGS = [
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
+    Setting(
+        "SCHEDULER_IN_SERVE",
+        True,
+        "Run the job scheduler inside `basirat serve` (embedded mode); turn off when `basirat scheduler` runs instead.",
+    ),
+    Setting("RECOMMENDER_POLL_SECONDS", 5.0, "How often the recommendation endpoint looks for newer models and keys."),
+    Setting("RECOMMENDER_TAIL_SECONDS", 1.0, "How often the endpoint reads newly loaded events into live sessions."),
 ]
 
 BY_NAME = {s.name: s for s in SETTINGS}
