@@ -160,13 +160,15 @@ def person_items(
 def catalog_changes(tracked: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``tracked`` that are new or differ from the stored catalogue.
 
-    Writing only changes keeps a stock flag set by hand until events say
-    something different about the product.
+    Writing only changes, and keeping the stored stock flag where events
+    say nothing about stock (``out_of_stock`` -1), keeps a flag set by hand
+    until events say something different about the product.
     """
     columns = ["site_id", "product_id", "name", "category", "price", "out_of_stock"]
-    if current.empty:
-        return tracked[columns].reset_index(drop=True)
     merged = tracked[columns].merge(current[columns], on=["site_id", "product_id"], how="left", suffixes=("", "_old"))
+    unknown = merged["out_of_stock"].astype(int) < 0
+    merged.loc[unknown, "out_of_stock"] = merged.loc[unknown, "out_of_stock_old"].fillna(0)
+    merged["out_of_stock"] = merged["out_of_stock"].astype(int)
     changed = merged["name_old"].isna()
     for column in ("name", "category", "price", "out_of_stock"):
         changed |= merged[column] != merged[column + "_old"]

@@ -152,7 +152,10 @@ def stan_scores(index: SessionIndex, current: np.ndarray, now: float, params: St
     norm = np.sqrt(float(np.sum(np.square(list(weight_of.values())))))
     sizes = np.array([len(index.session_sets[s]) for s in ids], dtype=np.float64)
     sims = shared / (norm * np.sqrt(sizes))
-    sims *= np.exp(-np.abs(now - index.session_time[ids]) / params.recency)
+    # Ages relative to the freshest candidate: the same ranking as ages from
+    # ``now``, without underflow when a shop's last sessions are months old.
+    age = np.abs(now - index.session_time[ids])
+    sims *= np.exp(-(age - age.min()) / params.recency)
     current_set = set(weight_of)
     neighbours, neighbour_sims = _top(ids, sims, params.k)
     parts_item, parts_weight, parts_owner = [], [], []

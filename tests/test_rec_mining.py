@@ -144,5 +144,7 @@ def test_catalog_changes_keep_unchanged_rows_out():
     current = pd.DataFrame(
         {"site_id": ["s"], "product_id": ["a"], "name": ["A"], "category": ["c"], "price": [1.0], "out_of_stock": [1]}
     )
-    tracked = pd.concat([current.assign(out_of_stock=1), current.assign(product_id="b")], ignore_index=True)
+    # -1: the events said nothing about stock, so the stored flag stands.
+    tracked = pd.concat([current.assign(out_of_stock=-1), current.assign(product_id="b")], ignore_index=True)
     assert catalog_changes(tracked, current)["product_id"].tolist() == ["b"]
+    assert catalog_changes(current.assign(out_of_stock=0), current)["out_of_stock"].tolist() == [0]

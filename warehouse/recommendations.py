@@ -143,12 +143,19 @@ def catalog_version(warehouse: Warehouse) -> int:
 
 
 def tracked_products(warehouse: Warehouse, since_days: int = 180) -> pd.DataFrame:
-    """What events say about each product: latest name, category, price, stock flag."""
+    """What events say about each product: latest name, category, price, stock flag.
+
+    ``out_of_stock`` is -1 when no event carried the property: events that say
+    nothing about stock leave the stored flag alone.
+    """
     frame = warehouse.query_df(
         """
         SELECT site_id, product_id, argMax(product_name, timestamp) AS name,
                argMax(category, timestamp) AS category, argMax(price, timestamp) AS price,
-               toUInt8(argMax(visitParamExtractBool(properties, 'out_of_stock'), timestamp)) AS out_of_stock
+               if(max(visitParamHas(properties, 'out_of_stock')) = 1,
+                  toInt8(argMaxIf(visitParamExtractBool(properties, 'out_of_stock'), timestamp,
+                                  visitParamHas(properties, 'out_of_stock') = 1)),
+                  toInt8(-1)) AS out_of_stock
         FROM events
         WHERE type = 'track' AND event IN ('Product Viewed', 'Product Clicked', 'Product Added')
           AND product_id != '' AND timestamp >= now() - toIntervalDay({days:UInt32})
@@ -282,14 +289,14 @@ FROM (
         FROM events
         WHERE site_id = {site:String} AND type = 'track' AND event = 'Recommendation Clicked'
           AND timestamp >= now() - toIntervalDay({days:UInt32})
-    )
+    ) AS recommendation_clicks
     ALL INNER JOIN (
         SELECT anonymous_id, message_id AS order_key, toUInt32(timestamp) AS order_time,
                item_ids, item_prices, item_quantities
         FROM events
         WHERE site_id = {site:String} AND type = 'track' AND event = 'Order Completed'
           AND timestamp >= now() - toIntervalDay({days:UInt32})
-    ) USING anonymous_id
+    ) AS orders_placed USING anonymous_id
     WHERE order_time >= click_time AND order_time <= click_time + {window:UInt32} AND has(item_ids, item_id)
 )
 GROUP BY order_key, item_id
@@ -303,24 +310,24 @@ def recommendation_performance(warehouse: Warehouse, site_id: str, days: int = 3
     the tracker's events (the answer's context when the tracker sent none).
     """
     sql = f"""
-    SELECT strategy, slot, sum(shown) AS impressions, sum(clicks) AS clicks,
-           if(sum(shown) > 0, sum(clicks) / sum(shown), 0) AS ctr,
-           sum(orders) AS orders, sum(revenue) AS revenue, count() AS served
+    SELECT strategy, slot, sum(n_shown) AS impressions, sum(n_clicks) AS clicks,
+           if(impressions > 0, clicks / impressions, 0) AS ctr,
+           sum(n_orders) AS orders, sum(n_revenue) AS revenue, count() AS served
     FROM (
         SELECT recommendation_id, strategy, if(event_slot != '', event_slot, served_context) AS slot,
-               shown, clicks, revenue, orders
+               shown AS n_shown, clicks AS n_clicks, revenue AS n_revenue, orders AS n_orders
         FROM (
             SELECT recommendation_id, any(strategy) AS strategy, any(context) AS served_context
             FROM rec_served
             WHERE site_id = {{site:String}} AND served_at >= now() - toIntervalDay({{days:UInt32}})
             GROUP BY recommendation_id
-        )
+        ) AS served
         ANY LEFT JOIN (
             SELECT recommendation_id, max(event_slot) AS event_slot, sum(shown) AS shown, sum(clicks) AS clicks,
                    sum(revenue) AS revenue, sum(orders) AS orders
             FROM ({_FEEDBACK} UNION ALL {_ATTRIBUTED})
             GROUP BY recommendation_id
-        ) USING recommendation_id
+        ) AS feedback USING recommendation_id
     )
     GROUP BY strategy, slot
     ORDER BY revenue DESC, clicks DESC, strategy, slot
