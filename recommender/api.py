@@ -190,7 +190,7 @@ def _allowed_origin(state: RecommenderState, origin: str, site_id: str | None) -
 
 
 def _routes(app: Flask, state: RecommenderState) -> None:
-    @app.get("/v1/recommendations")
+    @app.get("/v1/recommendations", provide_automatic_options=False)
     def recommendations():
         site_id = _site_for(state)
         context = request.args.get("context", "home")
@@ -202,7 +202,7 @@ def _routes(app: Flask, state: RecommenderState) -> None:
         answer = recommend(state.index.site(site_id), req)
         return _answer(state, site_id, answer, context, anonymous_id, user_id)
 
-    @app.get("/v1/recommendations/items/<item_id>")
+    @app.get("/v1/recommendations/items/<item_id>", provide_automatic_options=False)
     def item_to_item(item_id: str):
         site_id = _site_for(state)
         kind = request.args.get("kind", "also_viewed")
