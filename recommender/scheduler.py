@@ -40,11 +40,11 @@ def job_specs(warehouse, jobs: list[Job] = JOBS, progress: Callable[[str], None]
 
 
 def build_scheduler(warehouse, background: bool, jobs: list[Job] = JOBS, run_now: bool = False):
-    """A scheduler with every job added; ``run_now`` also fires each once at start."""
+    """A scheduler with every job added; ``run_now`` also fires each once, a second after start."""
     import datetime as dt
 
     scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone="UTC")
-    start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)
+    start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
     for spec in job_specs(warehouse, jobs):
         if run_now:
             spec["next_run_time"] = start
