@@ -269,3 +269,19 @@ def evaluate(ctx: click.Context, as_json: bool, sessions: int, clv: bool, no_sto
             f"{row['strategy']:<14}{row['hr@20']:>8.3f}{row['mrr@20']:>8.3f}"
             f"{row['coverage@20']:>8.3f}{row['popularity@20']:>8.3f}{mark}"
         )
+
+
+@main.command()
+@click.option("--host", help="Listen address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (default 8000).")
+@click.option("--workers", type=int, default=2, show_default=True, help="Processes (one per core).")
+@click.pass_context
+def recommend(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
+    """Serve only /v1/recommendations, in several processes (reads the warehouse in the background)."""
+    from .recommend_serve import RecommendServer
+
+    config = dict(_config(ctx))
+    config["HOST"] = host or config["HOST"]
+    config["PORT"] = port or config["PORT"]
+    click.echo(f"recommendations on http://{config['HOST']}:{config['PORT']}/v1/recommendations ({workers} workers)")
+    RecommendServer(config, workers=workers).run()

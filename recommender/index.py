@@ -35,6 +35,7 @@ class SiteModels:
     """One site's models as plain dicts and arrays."""
 
     versions: dict = field(default_factory=dict)
+    generation: int = 0  # changes on every reload: answers cached under it expire with it
     neighbors: dict = field(default_factory=dict)  # relation -> item -> [(neighbor, score)]
     sessions: SessionIndex | None = None
     person: dict = field(default_factory=dict)  # person -> [(item, score)]
@@ -91,6 +92,7 @@ class Index:
         self.keys = {"public": {}, "domains": {}}
         self._seen: dict = {}
         self._catalog_version = -1
+        self._generation = 0
         self._lock = threading.Lock()
 
     def refresh(self, force: bool = False) -> int:
@@ -116,7 +118,10 @@ class Index:
             for name, v in versions.items()
             if name in MODELS
         }
-        self.sites[site] = build_site(frames, store.catalog(self.warehouse, site), versions)
+        models = build_site(frames, store.catalog(self.warehouse, site), versions)
+        self._generation += 1
+        models.generation = self._generation
+        self.sites[site] = models
         log.info("recommendations: loaded site %s at version %s", site, self.sites[site].model_version)
 
     def _load_links(self) -> None:

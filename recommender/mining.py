@@ -116,7 +116,12 @@ def recent_sessions(interactions: pd.DataFrame, per_site: int = 50_000, max_item
 
 
 def person_items(
-    history: pd.DataFrame, neighbors: pd.DataFrame, now: float, per_person: int = 50, max_history: int = 50
+    history: pd.DataFrame,
+    neighbors: pd.DataFrame,
+    now: float,
+    per_person: int = 20,
+    max_history: int = 20,
+    per_item: int = 20,
 ) -> pd.DataFrame:
     """Recommendations from a person's whole history, on every device.
 
@@ -132,6 +137,9 @@ def person_items(
         Items kept per person.
     max_history : int
         Most recent distinct items of a person that vote.
+    per_item : int
+        Best neighbours of each history item that receive a vote; the three
+        limits bound the work to people x 400 rows whatever the catalogue.
 
     Returns
     -------
@@ -145,7 +153,8 @@ def person_items(
     )
     votes = votes.sort_values("time").groupby(["site_id", "person_id", "item_id"], as_index=False)["weight"].sum()
     votes = votes.groupby(["site_id", "person_id"], sort=False).tail(max_history)
-    joined = votes.merge(neighbors, on=["site_id", "item_id"])
+    best = neighbors.sort_values("score", ascending=False).groupby(["site_id", "item_id"], sort=False).head(per_item)
+    joined = votes.merge(best, on=["site_id", "item_id"])
     joined["score"] = joined["weight"] * joined["score"]
     scored = joined.groupby(["site_id", "person_id", "neighbor_id"], as_index=False)["score"].sum()
     bought = history[history["kind"] == "purchase"][["site_id", "person_id", "item_id"]].drop_duplicates()

@@ -40,7 +40,11 @@ def basket_matrix(baskets: pd.DataFrame) -> pd.DataFrame:
 
 
 def basket_rules(
-    baskets: pd.DataFrame, min_count: int = 2, min_confidence: float = 0.01, max_baskets: int | None = None
+    baskets: pd.DataFrame,
+    min_count: int = 2,
+    min_confidence: float = 0.01,
+    max_baskets: int | None = None,
+    max_items: int = 2000,
 ) -> pd.DataFrame:
     """Item → item rules with support, confidence and lift.
 
@@ -56,6 +60,10 @@ def basket_rules(
     max_baskets : int, optional
         Keep only baskets with at least two items (single-item baskets
         contribute no pair) and at most this many of them.
+    max_items : int
+        Only the most frequent items take part. FP-growth in mlxtend is
+        pure Python and its cost grows with the frequent items; a rule about
+        an item bought twice is better served by session co-occurrence.
 
     Returns
     -------
@@ -63,7 +71,11 @@ def basket_rules(
         ``antecedent, consequent, support, confidence, lift``, best first per
         antecedent (by confidence, then lift).
     """
-    sizes = baskets.groupby("basket_id")["item_id"].transform("nunique")
+    baskets = baskets[["basket_id", "item_id"]].drop_duplicates()
+    counts = baskets["item_id"].value_counts()
+    frequent = counts[counts >= max(min_count, 1)].head(max_items).index
+    baskets = baskets[baskets["item_id"].isin(frequent)]
+    sizes = baskets.groupby("basket_id")["item_id"].transform("size")
     baskets = baskets[sizes >= 2]
     if max_baskets is not None:
         keep = baskets["basket_id"].drop_duplicates().tail(max_baskets)

@@ -49,6 +49,11 @@ class SessionIndex:
         self.session_time = frame["time"].to_numpy(np.float64)[bounds[1:] - 1] if len(frame) else np.zeros(0)
         self.session_sets = [np.unique(s) for s in self.session_items]
         self.item_sessions = _item_sessions(self.session_sets, self.session_time, len(self.items), sample)
+        # Flat arrays so a request gathers its neighbours' items without a Python loop.
+        self.flat = codes
+        self.starts = bounds[:-1]
+        self.lengths = np.diff(bounds)
+        self.set_sizes = np.array([len(s) for s in self.session_sets], dtype=np.float64)
         self.popularity = np.bincount(codes, minlength=len(self.items)).astype(np.float64)
 
     @property
@@ -114,8 +119,7 @@ def sknn_scores(index: SessionIndex, current: np.ndarray, k: int = 100) -> np.nd
     scores = np.zeros(len(index.items))
     if not len(ids):
         return scores
-    sizes = np.array([len(index.session_sets[s]) for s in ids], dtype=np.float64)
-    sims = shared / np.sqrt(sizes * len(unique))
+    sims = shared / np.sqrt(index.set_sizes[ids] * len(unique))
     for session, sim in zip(*_top(ids, sims, k)):
         scores[index.session_sets[session]] += sim
     return scores
@@ -150,22 +154,17 @@ def stan_scores(index: SessionIndex, current: np.ndarray, now: float, params: St
         return scores
     weight_of = dict(zip(current.tolist(), position_weight.tolist()))
     norm = np.sqrt(float(np.sum(np.square(list(weight_of.values())))))
-    sizes = np.array([len(index.session_sets[s]) for s in ids], dtype=np.float64)
-    sims = shared / (norm * np.sqrt(sizes))
+    sims = shared / (norm * np.sqrt(index.set_sizes[ids]))
     # Ages relative to the freshest candidate: the same ranking as ages from
     # ``now``, without underflow when a shop's last sessions are months old.
     age = np.abs(now - index.session_time[ids])
     sims *= np.exp(-(age - age.min()) / params.recency)
-    current_set = set(weight_of)
     neighbours, neighbour_sims = _top(ids, sims, params.k)
-    parts_item, parts_weight, parts_owner = [], [], []
-    for owner, (session, sim) in enumerate(zip(neighbours, neighbour_sims)):
-        items = index.session_items[session]
-        distance = np.abs(np.arange(len(items)) - _last_shared(items, current_set))
-        parts_item.append(items)
-        parts_weight.append(sim * np.exp(-distance / params.distance))
-        parts_owner.append(np.full(len(items), owner))
-    item, weight, owner = (np.concatenate(p) for p in (parts_item, parts_weight, parts_owner))
+    item, offset, owner = _gather(index, neighbours)
+    # Distance to the last item a neighbour shares with the current session.
+    starts = np.cumsum(index.lengths[neighbours]) - index.lengths[neighbours]
+    anchor = np.maximum.reduceat(np.where(np.isin(item, current), offset, -1), starts)
+    weight = neighbour_sims[owner] * np.exp(-np.abs(offset - anchor[owner]) / params.distance)
     # An item seen twice in one neighbour counts once, at its nearest position.
     order = np.lexsort((-weight, item, owner))
     item, weight, owner = item[order], weight[order], owner[order]
@@ -173,11 +172,12 @@ def stan_scores(index: SessionIndex, current: np.ndarray, now: float, params: St
     return np.bincount(item[first], weights=weight[first], minlength=len(index.items))
 
 
-def _last_shared(items: np.ndarray, current: set) -> int:
-    for pos in range(len(items) - 1, -1, -1):
-        if int(items[pos]) in current:
-            return pos
-    return len(items) - 1
+def _gather(index: SessionIndex, sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items of ``sessions`` back to back, each with its position and owner (0..len-1)."""
+    lengths = index.lengths[sessions]
+    owner = np.repeat(np.arange(len(sessions)), lengths)
+    offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return index.flat[np.repeat(index.starts[sessions], lengths) + offset], offset, owner
 
 
 def top_items(scores: np.ndarray, n: int, exclude: np.ndarray | None = None) -> np.ndarray:
