@@ -65,6 +65,7 @@ def test_every_page_in_chromium(browser, live):
         "admin-site-settings": f"/s/{sid}/settings",
         "admin-rotate-key": f"/s/{sid}/keys/write_key/rotate",
         "admin-users": "/users",
+        "admin-recommendations": f"/s/{sid}/recommendations",
         "admin-user-new": "/users/new",
         "admin-not-found": "/no/such/page",
     }

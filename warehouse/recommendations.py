@@ -333,3 +333,15 @@ def recommendation_performance(warehouse: Warehouse, site_id: str, days: int = 3
     ORDER BY revenue DESC, clicks DESC, strategy, slot
     """
     return warehouse.query(sql, {"site": site_id, "days": days, "window": window_days * 86400})
+
+
+def model_status(warehouse: Warehouse, site_id: str) -> list[dict]:
+    """Each model's newest version for a site: when it was computed and how many rows."""
+    return warehouse.query(
+        """
+        SELECT model, max(v) AS model_version, argMax(n, v) AS rows, argMax(at, v) AS computed_at
+        FROM (SELECT model, model_version AS v, rows AS n, computed_at AS at FROM rec_models WHERE site_id = {site:String})
+        GROUP BY model ORDER BY model
+        """,
+        {"site": site_id},
+    )
