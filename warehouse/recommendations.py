@@ -340,7 +340,10 @@ def model_status(warehouse: Warehouse, site_id: str) -> list[dict]:
     return warehouse.query(
         """
         SELECT model, max(v) AS model_version, argMax(n, v) AS rows, argMax(at, v) AS computed_at
-        FROM (SELECT model, model_version AS v, rows AS n, computed_at AS at FROM rec_models WHERE site_id = {site:String})
+        FROM (
+            SELECT model, model_version AS v, rows AS n, computed_at AS at
+            FROM rec_models WHERE site_id = {site:String}
+        )
         GROUP BY model ORDER BY model
         """,
         {"site": site_id},
