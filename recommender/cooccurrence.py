@@ -64,6 +64,8 @@ def cooccurrence(
         if left.empty or right.empty:
             continue
         pairs = _pairs(left, right.drop(columns="weight"))
+        if pairs.empty:
+            continue
         count_left = left.groupby("item_id")["weight"].sum()
         count_right = right.groupby("item_id")["weight"].sum()
         denominator = np.sqrt(pairs["item_id"].map(count_left) * pairs["item_id_other"].map(count_right))

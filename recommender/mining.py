@@ -77,7 +77,7 @@ def context_popularity(
         ``site_id, context, item_id, score`` where context is ``overall``,
         ``trending`` or ``category:<name>``; best first.
     """
-    frame = interactions.assign(weight=interactions["kind"].map(KIND_WEIGHTS).fillna(1.0))
+    frame = interactions.assign(weight=interactions["kind"].map(KIND_WEIGHTS).astype("float64").fillna(1.0))
     frame["decayed"] = frame["weight"] * session_decay(frame["time"], now, 30.0)
     overall = (
         frame.groupby(["site_id", "item_id"], as_index=False)["decayed"].sum().rename(columns={"decayed": "score"})
@@ -108,6 +108,8 @@ def recent_sessions(interactions: pd.DataFrame, per_site: int = 50_000, max_item
         ``site_id, session_id, item_ids, last_seen`` (unix seconds).
     """
     views = interactions[interactions["kind"].isin(["view", "cart"])].sort_values("time", kind="stable")
+    if views.empty:
+        return pd.DataFrame(columns=["site_id", "session_id", "item_ids", "last_seen"])
     grouped = views.groupby(["site_id", "session_id"], sort=False)
     out = grouped.agg(item_ids=("item_id", lambda s: list(s)[-max_items:]), last_seen=("time", "max")).reset_index()
     out = out[out["item_ids"].map(lambda items: len(set(items)) >= 2)]
@@ -149,7 +151,8 @@ def person_items(
     if history.empty or neighbors.empty:
         return pd.DataFrame(columns=["site_id", "person_id", "item_id", "score"])
     votes = history.assign(
-        weight=history["kind"].map(KIND_WEIGHTS).fillna(1.0) * session_decay(history["time"], now, 30.0)
+        weight=history["kind"].map(KIND_WEIGHTS).astype("float64").fillna(1.0)
+        * session_decay(history["time"], now, 30.0)
     )
     votes = votes.sort_values("time").groupby(["site_id", "person_id", "item_id"], as_index=False)["weight"].sum()
     votes = votes.groupby(["site_id", "person_id"], sort=False).tail(max_history)

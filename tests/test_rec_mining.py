@@ -6,7 +6,7 @@ import pytest
 
 from recommender.cooccurrence import cooccurrence
 from recommender.evaluate import next_item_metrics
-from recommender.mining import baskets, catalog_changes, context_popularity, person_items, sessionize
+from recommender.mining import baskets, catalog_changes, context_popularity, person_items, recent_sessions, sessionize
 from recommender.rules import basket_rules
 from recommender.session_knn import SessionIndex, sknn_scores, stan_scores, top_items
 
@@ -148,3 +148,18 @@ def test_catalog_changes_keep_unchanged_rows_out():
     tracked = pd.concat([current.assign(out_of_stock=-1), current.assign(product_id="b")], ignore_index=True)
     assert catalog_changes(tracked, current)["product_id"].tolist() == ["b"]
     assert catalog_changes(current.assign(out_of_stock=0), current)["out_of_stock"].tolist() == [0]
+
+
+def test_a_session_of_one_item_has_no_neighbours():
+    events = pd.DataFrame({"session_id": ["s"], "item_id": ["x"], "kind": ["view"], "time": [0.0]})
+    assert cooccurrence(events, now=0.0).empty
+
+
+def test_mining_functions_take_empty_input():
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="str") for c in ("site_id", "anonymous_id", "item_id", "kind")}
+        | {"time": pd.Series(dtype="int64")}
+    )
+    sessions = sessionize(empty)
+    assert context_popularity(empty, empty.assign(category=""), now=0.0).empty
+    assert recent_sessions(sessions).empty and baskets(sessions).empty
