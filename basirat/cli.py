@@ -246,7 +246,10 @@ def jobs_run(ctx: click.Context, name: str | None) -> None:
 
     if name and name not in BY_ID:
         _fail(f"no job {name!r}; known: {', '.join(BY_ID)}")
+    from warehouse.migrate import migrate as run
+
     wh = _warehouse(ctx.parent)
+    run(wh)
     for job in [BY_ID[name]] if name else JOBS:
         job.run(wh, progress=click.echo)
 
@@ -295,7 +298,9 @@ def scheduler(ctx: click.Context, run_now: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON, one object per strategy.")
-@click.option("--sessions", type=int, default=0, help="Use only the first N training and test sessions (0: all).")
+@click.option(
+    "--sessions", type=click.IntRange(min=0), default=0, help="Use only the first N test sessions (0: all)."
+)
 @click.option("--clv", is_flag=True, help="Also run the customer lifetime value report.")
 @click.option("--no-store", is_flag=True, help="Do not record the evaluation in the warehouse.")
 @click.pass_context

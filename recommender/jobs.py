@@ -161,8 +161,9 @@ def run_person(warehouse, progress: Callable[[str], None] = print) -> dict:
         for (site, model), version in latest.items()
         if model in ("rules", "cooccurrence")
     ]
-    neighbors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "item_id"])
-    out = person_items(history, neighbors[["site_id", "item_id", "neighbor_id", "score"]], now=time.time())
+    columns = ["site_id", "item_id", "neighbor_id", "score"]
+    neighbors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    out = person_items(history, neighbors[columns], now=time.time())
     version = _now_version()
     written = rec_store.write_model(warehouse, "rec_person_items", "person", out, version)
     progress(f"person: {written:,} recommendations for {out['person_id'].nunique():,} people (model_version {version})")
