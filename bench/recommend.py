@@ -83,8 +83,10 @@ def load_and_mine(data: Path, total: int) -> dict:
 
 
 def wrk(url: str, seconds: int, connections: int = 16) -> dict:
+    """Client figures from wrk; server-side ones from each answer's Server-Timing header."""
+    script = Path(__file__).with_name("server_timing.lua")
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
@@ -92,10 +94,13 @@ def wrk(url: str, seconds: int, connections: int = 16) -> dict:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = {p: _ms(v) for p, v in re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    server = re.search(r"SERVER n=\d+ p50=([\d.]+) p99=([\d.]+)", out)
     return {
         "rps": rps,
         "p50_ms": latency.get("50"),
         "p99_ms": latency.get("99"),
+        "server_p50_ms": float(server.group(1)) if server else None,
+        "server_p99_ms": float(server.group(2)) if server else None,
         "non2xx": int(errors.group(1)) if errors else 0,
     }
 
@@ -178,8 +183,11 @@ def main() -> None:
 
 
 def _figures(found: dict) -> str:
+    server = ""
+    if found["server_p99_ms"] is not None:
+        server = f" (in the app: p50 {found['server_p50_ms']:.3f} ms, p99 {found['server_p99_ms']:.3f} ms)"
     return (
-        f"{found['rps']:,.0f} req/s, p50 {found['p50_ms']:.2f} ms, p99 {found['p99_ms']:.2f} ms,"
+        f"{found['rps']:,.0f} req/s, wrk p50 {found['p50_ms']:.2f} ms, p99 {found['p99_ms']:.2f} ms{server},"
         f" non-2xx {found['non2xx']}"
     )
 

@@ -63,7 +63,9 @@ def test_bad_parameters_are_clear_400s(endpoint, params):
 
 def test_unknown_visitor_gets_popular_in_context(endpoint):
     client, state, site = endpoint
-    body = get(client, site, anonymousId="never-seen", limit=3).get_json()
+    response = get(client, site, anonymousId="never-seen", limit=3)
+    assert response.headers["Server-Timing"].startswith("app;dur=")
+    body = response.get_json()
     assert body["strategy"] in ("trending", "popular") and len(body["items"]) == 3
     assert set(body["items"][0]) == {"itemId", "score", "reason"}
     assert body["recommendationId"].startswith("r_") and int(body["modelVersion"]) > 0
