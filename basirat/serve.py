@@ -14,12 +14,15 @@ import threading
 
 from gunicorn.app.base import BaseApplication
 
+from .logs import gunicorn_logconfig
+
 log = logging.getLogger("basirat.serve")
 
 
 def build(config: dict):
     """Open the warehouse and compose the apps; returns (wsgi, closer)."""
     import collector
+    import storefront
     import webapp
     from collector.loader import Loader
     from warehouse import connect
@@ -44,6 +47,7 @@ def build(config: dict):
         rec_api = None
     if rec_api is not None:
         routes["/v1/recommendations"] = rec_api.create_app(config, warehouse=warehouse)
+    routes["/store"] = storefront.create_app(config, warehouse=warehouse)
     scheduler = None
     if config.get("SCHEDULER_IN_SERVE") and isinstance(warehouse, ChdbWarehouse):
         # The embedded warehouse is owned by this process, so its jobs run here.
@@ -52,7 +56,12 @@ def build(config: dict):
         scheduler = build_scheduler(warehouse, background=True)
         scheduler.start()
     loader = Loader(
-        warehouse, config["SPOOL_DIR"], int(config["LOADER_BATCH_ROWS"]), float(config["LOADER_INTERVAL"])
+        warehouse,
+        config["SPOOL_DIR"],
+        int(config["LOADER_BATCH_ROWS"]),
+        float(config["LOADER_INTERVAL"]),
+        float(config["LOADER_MAX_BACKOFF"]),
+        config=config,
     ).start()
 
     def close():
@@ -102,6 +111,9 @@ class EmbeddedServer(BaseApplication):
         cfg.set("graceful_timeout", 30)
         cfg.set("accesslog", None)
         cfg.set("control_socket_disable", True)
+        logconfig = gunicorn_logconfig(self.basirat_config.get("LOG_FORMAT", "text"))
+        if logconfig is not None:
+            cfg.set("logconfig_dict", logconfig)
         server = self
 
         def worker_exit(_server, _worker):
