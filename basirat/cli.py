@@ -351,7 +351,10 @@ def jobs_run(ctx: click.Context, name: str | None) -> None:
 
     if name and name not in BY_ID:
         _fail(f"no job {name!r}; known: {', '.join(BY_ID)}")
+    from warehouse.migrate import migrate as run
+
     wh = _warehouse(ctx.parent)
+    run(wh)
     for job in [BY_ID[name]] if name else JOBS:
         job.run(wh, progress=click.echo)
 
@@ -410,3 +413,69 @@ from .cli_people import import_group, people  # noqa: E402  (commands that need 
 
 main.add_command(import_group)
 main.add_command(people)
+
+
+@main.command()
+@click.option("--run-now", is_flag=True, help="Run every job once at start, then on its interval.")
+@click.pass_context
+def scheduler(ctx: click.Context, run_now: bool) -> None:
+    """Run the mining jobs on their intervals (exactly one scheduler per warehouse)."""
+    from recommender.jobs import JOBS
+    from recommender.scheduler import build_scheduler
+    from warehouse.migrate import migrate as run
+
+    wh = _warehouse(ctx)
+    run(wh)
+    for job in JOBS:
+        click.echo(f"scheduled {job.id} every {job.minutes} min")
+    try:
+        build_scheduler(wh, background=False, run_now=run_now).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON, one object per strategy.")
+@click.option(
+    "--sessions", type=click.IntRange(min=0), default=0, help="Use only the first N test sessions (0: all)."
+)
+@click.option("--clv", is_flag=True, help="Also run the customer lifetime value report.")
+@click.option("--no-store", is_flag=True, help="Do not record the evaluation in the warehouse.")
+@click.pass_context
+def evaluate(ctx: click.Context, as_json: bool, sessions: int, clv: bool, no_store: bool) -> None:
+    """Offline evaluation on YOOCHOOSE (next-item, HR/MRR/coverage/popularity @20)."""
+    from .evaluate_run import run_clv, run_evaluation
+
+    progress = (lambda m: click.echo(m, err=True)) if as_json else click.echo
+    if clv:
+        report = run_clv(progress, _fail)
+        click.echo(json.dumps(report, default=str) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+        return
+    store = None if no_store else (lambda: _warehouse(ctx))
+    rows = run_evaluation(progress, sessions=sessions, store=store, fail=_fail)
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    click.echo(f"{'strategy':<14}{'HR@20':>8}{'MRR@20':>8}{'cov@20':>8}{'pop@20':>8}")
+    for row in rows:
+        mark = "  <- shipped" if row["shipped"] else ""
+        click.echo(
+            f"{row['strategy']:<14}{row['hr@20']:>8.3f}{row['mrr@20']:>8.3f}"
+            f"{row['coverage@20']:>8.3f}{row['popularity@20']:>8.3f}{mark}"
+        )
+
+
+@main.command()
+@click.option("--host", help="Listen address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (default 8000).")
+@click.option("--workers", type=int, default=2, show_default=True, help="Processes (one per core).")
+@click.pass_context
+def recommend(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
+    """Serve only /v1/recommendations, in several processes (reads the warehouse in the background)."""
+    from .recommend_serve import RecommendServer
+
+    config = dict(_config(ctx))
+    config["HOST"] = host or config["HOST"]
+    config["PORT"] = port or config["PORT"]
+    click.echo(f"recommendations on http://{config['HOST']}:{config['PORT']}/v1/recommendations ({workers} workers)")
+    RecommendServer(config, workers=workers).run()

@@ -48,6 +48,13 @@ def build(config: dict):
     if rec_api is not None:
         routes["/v1/recommendations"] = rec_api.create_app(config, warehouse=warehouse)
     routes["/store"] = storefront.create_app(config, warehouse=warehouse)
+    scheduler = None
+    if config.get("SCHEDULER_IN_SERVE") and isinstance(warehouse, ChdbWarehouse):
+        # The embedded warehouse is owned by this process, so its jobs run here.
+        from recommender.scheduler import build_scheduler
+
+        scheduler = build_scheduler(warehouse, background=True)
+        scheduler.start()
     loader = Loader(
         warehouse,
         config["SPOOL_DIR"],
@@ -60,6 +67,11 @@ def build(config: dict):
     def close():
         public.extensions["basirat.collector"].spool.close()
         loader.stop(drain=True)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        rec_app = routes.get("/v1/recommendations")
+        if rec_app is not None:
+            rec_app.extensions["basirat.recommender"].stop()
         if socket_server is not None:
             socket_server.shutdown()
             socket_server.server_close()

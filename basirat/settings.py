@@ -64,6 +64,13 @@ SETTINGS = [
     Setting(
         "STOREFRONT_COLLECTOR_URL", "", "Collector origin the demo storefront's pages send to; empty: the same server."
     ),
+    Setting(
+        "SCHEDULER_IN_SERVE",
+        True,
+        "Run the job scheduler inside `basirat serve` (embedded mode); turn off when `basirat scheduler` runs instead.",
+    ),
+    Setting("RECOMMENDER_POLL_SECONDS", 5.0, "How often the recommendation endpoint looks for newer models and keys."),
+    Setting("RECOMMENDER_TAIL_SECONDS", 1.0, "How often the endpoint reads newly loaded events into live sessions."),
 ]
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -38,7 +38,8 @@ def run_popularity(warehouse, progress: Callable[[str], None] = print) -> dict:
     scored["model_version"] = scored["model_version"].astype("uint64")
     written = popularity_store.write_popularity(warehouse, scored)
     progress(f"popularity: {written} items scored across {scored['site_id'].nunique()} sites")
-    return {"items": written, "model_version": version}
+    contexts = run_context_popularity(warehouse, progress)
+    return {"items": written, "model_version": version, "contexts": contexts["items"]}
 
 
 def run_sessions(warehouse, progress: Callable[[str], None] = print) -> dict:
@@ -64,5 +65,153 @@ JOBS = [
     Job("retention", run_retention, 1440, "Expire raw events past BASIRAT_RETENTION_DAYS (TTL, or a delete)."),
     Job("identity", run_identity, 5, "Stitch anonymous ids, user ids and emails into people (versioned map)."),
     Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
+]
+BY_ID = {job.id: job for job in JOBS}
+
+
+# Recommendation models: each job loads interactions, calls the pure mining
+# functions and writes a new model_version (see warehouse/recommendations.py).
+def _now_version() -> int:
+    return time.time_ns()
+
+
+def _sessions(warehouse) -> pd.DataFrame:
+    from warehouse import recommendations as rec_store
+
+    from .mining import sessionize
+
+    return sessionize(rec_store.interactions(warehouse))
+
+
+def run_catalog(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from warehouse import recommendations as rec_store
+
+    from .mining import catalog_changes
+
+    progress("catalog: reading products seen in events")
+    changes = catalog_changes(rec_store.tracked_products(warehouse), rec_store.current_products(warehouse))
+    written = rec_store.write_products(warehouse, changes) if len(changes) else 0
+    progress(f"catalog: {written} products new or changed")
+    return {"products": written}
+
+
+def run_rules(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from warehouse import recommendations as rec_store
+
+    from .mining import baskets
+    from .rules import basket_rules, top_rules
+
+    progress("rules: reading orders and carts")
+    found = baskets(_sessions(warehouse))
+    frames = []
+    for site_id, group in found.groupby("site_id"):
+        count = group["basket_id"].nunique()
+        # A pair must recur in a share of baskets, not just twice, once a
+        # store has tens of thousands of baskets: the rules stay meaningful
+        # and FP-growth stays within the job's time.
+        min_count = max(2, count // 3000)
+        progress(f"rules: {site_id}: FP-growth over {count:,} baskets, pairs in >= {min_count}")
+        rules = top_rules(basket_rules(group, min_count=min_count, min_confidence=0.01, max_items=1000))
+        frames.append(rules.assign(site_id=site_id))
+    rules = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "antecedent"])
+    out = pd.DataFrame(
+        {
+            "site_id": rules["site_id"],
+            "relation": "bought_together",
+            "item_id": rules["antecedent"],
+            "neighbor_id": rules.get("consequent"),
+            "score": rules.get("confidence"),
+            "support": rules.get("support"),
+            "lift": rules.get("lift"),
+        }
+    )
+    version = _now_version()
+    written = rec_store.write_model(warehouse, "rec_item_neighbors", "rules", out, version)
+    progress(f"rules: {written:,} rules written (model_version {version})")
+    return {"rules": written, "model_version": version}
+
+
+def run_cooccurrence(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from warehouse import recommendations as rec_store
+
+    from .cooccurrence import cooccurrence
+
+    progress("cooccurrence: reading sessions")
+    events = _sessions(warehouse)
+    events = events.assign(kind=events["kind"].replace({"cart": "view"}))
+    now = time.time()
+    frames = []
+    for site_id, group in events.groupby("site_id"):
+        progress(f"cooccurrence: {site_id}: {group['session_id'].nunique():,} sessions")
+        frames.append(cooccurrence(group, now=now).assign(site_id=site_id))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "score"])
+    out = out.assign(support=0.0, lift=0.0)
+    version = _now_version()
+    written = rec_store.write_model(warehouse, "rec_item_neighbors", "cooccurrence", out, version)
+    progress(f"cooccurrence: {written:,} neighbours written (model_version {version})")
+    return {"neighbors": written, "model_version": version}
+
+
+def run_sessions(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from warehouse import recommendations as rec_store
+
+    from .mining import recent_sessions
+
+    progress("sessions: indexing recent sessions for session-kNN")
+    out = recent_sessions(_sessions(warehouse))
+    out["last_seen"] = pd.to_datetime(out["last_seen"], unit="s").astype("datetime64[s]")
+    version = _now_version()
+    written = rec_store.write_model(warehouse, "rec_sessions", "sessions", out, version)
+    progress(f"sessions: {written:,} sessions written (model_version {version})")
+    return {"sessions": written, "model_version": version}
+
+
+def run_person(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from warehouse import recommendations as rec_store
+
+    from .mining import person_items
+
+    progress("person: reading histories and identities")
+    history = rec_store.interactions(warehouse)
+    links = rec_store.person_links(warehouse)
+    history = history.merge(links, on=["site_id", "anonymous_id"], how="left")
+    history["person_id"] = history["person_id"].fillna(history["user_id"].where(history["user_id"] != ""))
+    history["person_id"] = history["person_id"].fillna(history["anonymous_id"])
+    latest = rec_store.latest_versions(warehouse)
+    frames = [
+        rec_store.load_model(warehouse, "rec_item_neighbors", site, version).assign(site_id=site)
+        for (site, model), version in latest.items()
+        if model in ("rules", "cooccurrence")
+    ]
+    columns = ["site_id", "item_id", "neighbor_id", "score"]
+    neighbors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    out = person_items(history, neighbors[columns], now=time.time())
+    version = _now_version()
+    written = rec_store.write_model(warehouse, "rec_person_items", "person", out, version)
+    progress(f"person: {written:,} recommendations for {out['person_id'].nunique():,} people (model_version {version})")
+    return {"items": written, "model_version": version}
+
+
+def run_context_popularity(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from warehouse import recommendations as rec_store
+
+    from .mining import context_popularity
+
+    progress("popularity: overall, per category and trending")
+    events = rec_store.interactions(warehouse)
+    categories = rec_store.current_products(warehouse).rename(columns={"product_id": "item_id"})
+    out = context_popularity(events, categories, now=time.time())
+    version = _now_version()
+    written = rec_store.write_model(warehouse, "rec_popularity", "popularity", out, version)
+    progress(f"popularity: {written:,} items over {out['context'].nunique() if len(out) else 0} contexts")
+    return {"items": written, "model_version": version}
+
+
+JOBS += [
+    Job("catalog", run_catalog, 15, "Products' category, price and stock flag from events, for business filters."),
+    Job("rules", run_rules, 60, "Frequently bought together: mlxtend FP-growth rules over orders and carts."),
+    Job("cooccurrence", run_cooccurrence, 30, "Also viewed / viewed-then-bought neighbours with time decay."),
+    Job("sessions", run_sessions, 10, "Recent sessions indexed for session-kNN (STAN) scoring at request time."),
+    Job("person", run_person, 60, "Per-person recommendations from the whole stitched history."),
 ]
 BY_ID = {job.id: job for job in JOBS}

@@ -31,10 +31,6 @@ SERVICES = COMPOSE["services"]
 APP_SERVICES = {name: s for name, s in SERVICES.items() if s.get("build") or s.get("image", "").startswith("basirat")}
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 VARIABLE = re.compile(r"\bBASIRAT_([A-Z0-9_]+)")
-# Commands built on branches not merged here yet: `collector.wsgi` (issue 4) and
-# `basirat scheduler` (issue 6). Strict: once merged, the check passes and this
-# mark turns it red until the names are removed from here.
-NOT_MERGED_YET = {"scheduler"}
 
 
 def cli_commands() -> set[str]:
@@ -67,15 +63,7 @@ def gunicorn_parts(command: list[str]) -> tuple[str | None, str]:
     return config, positional[0]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="built on another branch"))
-        if n in NOT_MERGED_YET
-        else n
-        for n in sorted(APP_SERVICES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
 def test_every_service_command_exists_in_the_project(name):
     command = APP_SERVICES[name]["command"]
     if command[0] == "basirat":

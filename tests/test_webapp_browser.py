@@ -68,6 +68,7 @@ def test_every_page_in_chromium(browser, live):
         "admin-visitors": f"/s/{sid}/visitors",
         "admin-visitor-search": f"/s/{sid}/visitors?q=o6",
         "admin-visitor-profile": f"/s/{sid}/people/anon:anon-1",
+        "admin-recommendations": f"/s/{sid}/recommendations",
         "admin-user-new": "/users/new",
         "admin-not-found": "/no/such/page",
     }

@@ -1,0 +1,54 @@
+"""``basirat evaluate``: find the data, run the offline evaluation, record it."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Callable
+
+TRAIN = "yoochoose/yoochoose-clicks-100k_train_full.txt"
+TEST = "yoochoose/yoochoose-clicks-100k_test.txt"
+
+
+def _first_sessions(frame, count: int):
+    if not count:
+        return frame
+    keep = frame["session_id"].drop_duplicates().head(count)
+    return frame[frame["session_id"].isin(keep)]
+
+
+def run_evaluation(progress: Callable[[str], None], sessions: int, store, fail: Callable[[str], None]) -> list[dict]:
+    """Evaluate every strategy; ``store`` (a callable giving the warehouse) records the run."""
+    from recommender.evaluate import evaluate, read_sessions
+
+    from .demo import find_data
+
+    try:
+        train_path, test_path = find_data(TRAIN), find_data(TEST)
+    except FileNotFoundError as exc:
+        fail(f"{exc}: the YOOCHOOSE sample is needed (see ../shared/data/README.md)")
+    progress(f"reading {train_path.parent}")
+    train = _first_sessions(read_sessions(train_path), sessions * 5)
+    test = _first_sessions(read_sessions(test_path), sessions)
+    rows = evaluate(train, test, progress)
+    rows = [{k: (float(v) if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
+    if store is not None:
+        from warehouse import recommendations as rec_store
+        from warehouse.migrate import migrate
+
+        warehouse = store()
+        migrate(warehouse)
+        rec_store.write_evaluation(warehouse, "yoochoose-100k" + (f"-{sessions}" if sessions else ""), rows)
+        progress(f"evaluation recorded in the warehouse at {time.strftime('%H:%M:%S')}")
+    return rows
+
+
+def run_clv(progress: Callable[[str], None], fail: Callable[[str], None]) -> dict:
+    """The customer lifetime value report, if that module is installed."""
+    try:
+        module = importlib.import_module("recommender.clv_report")
+    except ModuleNotFoundError as exc:
+        if exc.name != "recommender.clv_report":
+            raise
+        fail("the CLV report (recommender.clv_report) is not part of this installation")
+    return module.run(progress)

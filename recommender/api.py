@@ -1,0 +1,121 @@
+"""``GET /v1/recommendations``: the storefront's endpoint, answered from memory.
+
+Auth is the site's public key (``key`` query parameter or the HTTP Basic
+username); a write key is refused here just as a public key is refused by the
+collector. Models, keys and the visitors' live sessions are kept in memory
+and refreshed by background threads, so a request never waits on the
+warehouse. Every answer gets a ``recommendationId``; the id with its strategy
+and context is logged in batches so clicks can be attributed later.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Flask, Response, jsonify, request
+
+from basirat import settings
+from warehouse import WarehouseError, connect
+from warehouse import recommendations as store
+
+from .cache import AnswerCache
+from .endpoint import FastPath, allowed_origin
+from .index import Index, Poller
+from .live import LiveSessions, Tail
+
+
+class RecommenderState:
+    """What the endpoint keeps in memory, and the threads that keep it fresh."""
+
+    def __init__(self, warehouse, config: dict):
+        self.warehouse = warehouse
+        self.index = Index(warehouse)
+        self.live = LiveSessions(float(config["SESSION_TIMEOUT_MINUTES"]))
+        self.tail = Tail(warehouse, self.live)
+        self.cache = AnswerCache()
+        self._served: list[dict] = []
+        self._served_lock = threading.Lock()
+        self._last_wake = 0.0
+        self.index.refresh(force=True)
+        self.tail()  # start with the visits in progress, not an empty memory
+        self.pollers = [
+            Poller([self.index.refresh], float(config["RECOMMENDER_POLL_SECONDS"]), "basirat-rec-index"),
+            Poller([self.tail, self.flush], float(config["RECOMMENDER_TAIL_SECONDS"]), "basirat-rec-tail"),
+        ]
+
+    def start(self) -> "RecommenderState":
+        for poller in self.pollers:
+            poller.start()
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        try:
+            self.flush()
+        except WarehouseError:
+            pass
+
+    def key_missed(self) -> None:
+        """An unknown key may belong to a site created a moment ago: reload soon, at most once a second."""
+        now = time.monotonic()
+        if now - self._last_wake > 1.0:
+            self._last_wake = now
+            self.pollers[0].wake()
+
+    def answer(self, key: tuple, compute):
+        """The cached answer for ``key``, computed on a miss."""
+        found = self.cache.get(key)
+        if found is None:
+            found = compute()
+            self.cache.put(key, found)
+        return found
+
+    def served(self, row: dict) -> None:
+        with self._served_lock:
+            self._served.append(row)
+
+    def flush(self) -> int:
+        """Write the logged answers (one insert per second at most, from the tail thread)."""
+        with self._served_lock:
+            rows, self._served = self._served, []
+        return store.write_served(self.warehouse, rows)
+
+
+def create_app(config: dict | None = None, warehouse=None, start: bool = True) -> Flask:
+    """The endpoint app; mounted at ``/v1/recommendations`` by ``basirat serve``."""
+    app = Flask(__name__)
+    app.config.from_mapping(settings.load())
+    if config:
+        app.config.from_mapping(config)
+    if warehouse is None:
+        warehouse = connect(app.config["WAREHOUSE_URL"], cluster=app.config["CLICKHOUSE_CLUSTER"])
+    state = RecommenderState(warehouse, app.config)
+    app.extensions["basirat.recommender"] = state.start() if start else state
+    _routes(app, state)
+    app.wsgi_app = FastPath(state, app.wsgi_app)
+    return app
+
+
+def _routes(app: Flask, state: RecommenderState) -> None:
+    @app.route("/v1/recommendations", methods=["OPTIONS"])
+    @app.route("/v1/recommendations/items/<item_id>", methods=["OPTIONS"])
+    def preflight(item_id: str | None = None):
+        response = Response(status=204)
+        origin = request.headers.get("Origin", "")
+        if allowed_origin(state, origin, None):
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization"
+            response.headers["Access-Control-Max-Age"] = "86400"
+        response.headers["Vary"] = "Origin"
+        return response
+
+    @app.errorhandler(404)
+    def not_found(_):
+        return jsonify({"error": "not_found", "message": "no such endpoint"}), 404
+
+    @app.errorhandler(405)
+    def not_allowed(_):
+        return jsonify({"error": "method_not_allowed", "message": "method not allowed"}), 405

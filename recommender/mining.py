@@ -1,0 +1,187 @@
+"""Pure mining steps shared by the jobs: sessions, baskets, context popularity, people.
+
+Every function takes and returns DataFrames; the jobs in ``jobs.py`` do the
+reading and writing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .cooccurrence import session_decay
+
+KIND_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0}
+
+
+def sessionize(events: pd.DataFrame, timeout_minutes: float = 30.0) -> pd.DataFrame:
+    """Add ``session_id``: a visitor's events with no gap longer than the timeout.
+
+    Parameters
+    ----------
+    events : DataFrame
+        At least ``site_id, anonymous_id, time`` (unix seconds).
+    timeout_minutes : float
+        Inactivity that ends a visit.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by site, visitor and time, with ``session_id`` as
+        ``"<anonymous_id>#<n>"`` (unique within a site).
+    """
+    frame = events.sort_values(["site_id", "anonymous_id", "time"], kind="stable").reset_index(drop=True)
+    if frame.empty:
+        return frame.assign(session_id=pd.Series(dtype="str"))
+    times = frame["time"].to_numpy(np.float64)
+    visitor = (frame["site_id"] + "\x00" + frame["anonymous_id"]).to_numpy()
+    new = np.r_[True, (visitor[1:] != visitor[:-1]) | (np.diff(times) > timeout_minutes * 60)]
+    frame["session_id"] = frame["anonymous_id"] + "#" + pd.Series(np.cumsum(new), dtype="str")
+    return frame
+
+
+def baskets(interactions: pd.DataFrame) -> pd.DataFrame:
+    """``site_id, basket_id, item_id``: each session's purchases, and its cart adds.
+
+    A purchase basket is what one visit bought; a cart basket is what one
+    visit put in the cart, bought or not, so stores with few orders still get
+    "bought together" rules from intent.
+    """
+    chosen = interactions[interactions["kind"].isin(["cart", "purchase"])]
+    out = chosen.assign(basket_id=chosen["kind"] + ":" + chosen["session_id"])
+    return out[["site_id", "basket_id", "item_id"]].drop_duplicates().reset_index(drop=True)
+
+
+def context_popularity(
+    interactions: pd.DataFrame, categories: pd.DataFrame, now: float, trending_days: float = 3.0, per_context: int = 100
+) -> pd.DataFrame:
+    """Popular items overall, per category and trending, per site.
+
+    Parameters
+    ----------
+    interactions : DataFrame
+        ``site_id, item_id, kind, time``.
+    categories : DataFrame
+        ``site_id, item_id, category`` (empty categories are ignored).
+    now : float
+        Reference time (unix seconds).
+    trending_days : float
+        The recent window; trending compares its daily rate with the rate
+        before it, so a steady best-seller does not trend.
+    per_context : int
+        Items kept per context.
+
+    Returns
+    -------
+    DataFrame
+        ``site_id, context, item_id, score`` where context is ``overall``,
+        ``trending`` or ``category:<name>``; best first.
+    """
+    frame = interactions.assign(weight=interactions["kind"].map(KIND_WEIGHTS).astype("float64").fillna(1.0))
+    frame["decayed"] = frame["weight"] * session_decay(frame["time"], now, 30.0)
+    overall = (
+        frame.groupby(["site_id", "item_id"], as_index=False)["decayed"].sum().rename(columns={"decayed": "score"})
+    )
+    parts = [overall.assign(context="overall")]
+    recent_cut = now - trending_days * 86400
+    recent = frame[frame["time"] >= recent_cut].groupby(["site_id", "item_id"])["weight"].sum()
+    older = frame[frame["time"] < recent_cut]
+    span = max((recent_cut - older["time"].min()) / 86400.0, 1.0) if len(older) else 1.0
+    before = older.groupby(["site_id", "item_id"])["weight"].sum().reindex(recent.index, fill_value=0.0)
+    trending = (recent / trending_days) / (1.0 + before / span)
+    trending = trending[recent >= 2].rename("score").reset_index()
+    parts.append(trending.assign(context="trending"))
+    named = categories[categories["category"] != ""]
+    by_category = overall.merge(named[["site_id", "item_id", "category"]], on=["site_id", "item_id"])
+    parts.append(by_category.assign(context="category:" + by_category["category"]).drop(columns="category"))
+    out = pd.concat(parts, ignore_index=True)
+    out = out.sort_values(["site_id", "context", "score", "item_id"], ascending=[True, True, False, True])
+    return out.groupby(["site_id", "context"], sort=False).head(per_context)[["site_id", "context", "item_id", "score"]]
+
+
+def recent_sessions(interactions: pd.DataFrame, per_site: int = 50_000, max_items: int = 50) -> pd.DataFrame:
+    """The latest sessions with two or more viewed items, as arrays, for session-kNN.
+
+    Returns
+    -------
+    DataFrame
+        ``site_id, session_id, item_ids, last_seen`` (unix seconds).
+    """
+    views = interactions[interactions["kind"].isin(["view", "cart"])].sort_values("time", kind="stable")
+    if views.empty:
+        return pd.DataFrame(columns=["site_id", "session_id", "item_ids", "last_seen"])
+    grouped = views.groupby(["site_id", "session_id"], sort=False)
+    out = grouped.agg(item_ids=("item_id", lambda s: list(s)[-max_items:]), last_seen=("time", "max")).reset_index()
+    out = out[out["item_ids"].map(lambda items: len(set(items)) >= 2)]
+    out = out.sort_values(["site_id", "last_seen"]).groupby("site_id", sort=False).tail(per_site)
+    return out.reset_index(drop=True)
+
+
+def person_items(
+    history: pd.DataFrame,
+    neighbors: pd.DataFrame,
+    now: float,
+    per_person: int = 20,
+    max_history: int = 20,
+    per_item: int = 20,
+) -> pd.DataFrame:
+    """Recommendations from a person's whole history, on every device.
+
+    Parameters
+    ----------
+    history : DataFrame
+        ``site_id, person_id, item_id, kind, time``.
+    neighbors : DataFrame
+        ``site_id, item_id, neighbor_id, score`` (any relations).
+    now : float
+        Reference time; older history counts less (30-day half-life).
+    per_person : int
+        Items kept per person.
+    max_history : int
+        Most recent distinct items of a person that vote.
+    per_item : int
+        Best neighbours of each history item that receive a vote; the three
+        limits bound the work to people x 400 rows whatever the catalogue.
+
+    Returns
+    -------
+    DataFrame
+        ``site_id, person_id, item_id, score``, never an item the person bought.
+    """
+    if history.empty or neighbors.empty:
+        return pd.DataFrame(columns=["site_id", "person_id", "item_id", "score"])
+    votes = history.assign(
+        weight=history["kind"].map(KIND_WEIGHTS).astype("float64").fillna(1.0)
+        * session_decay(history["time"], now, 30.0)
+    )
+    votes = votes.sort_values("time").groupby(["site_id", "person_id", "item_id"], as_index=False)["weight"].sum()
+    votes = votes.groupby(["site_id", "person_id"], sort=False).tail(max_history)
+    best = neighbors.sort_values("score", ascending=False).groupby(["site_id", "item_id"], sort=False).head(per_item)
+    joined = votes.merge(best, on=["site_id", "item_id"])
+    joined["score"] = joined["weight"] * joined["score"]
+    scored = joined.groupby(["site_id", "person_id", "neighbor_id"], as_index=False)["score"].sum()
+    bought = history[history["kind"] == "purchase"][["site_id", "person_id", "item_id"]].drop_duplicates()
+    scored = scored.rename(columns={"neighbor_id": "item_id"}).merge(
+        bought.assign(bought=1), on=["site_id", "person_id", "item_id"], how="left"
+    )
+    scored = scored[scored["bought"].isna()].drop(columns="bought")
+    scored = scored.sort_values(["site_id", "person_id", "score", "item_id"], ascending=[True, True, False, True])
+    return scored.groupby(["site_id", "person_id"], sort=False).head(per_person).reset_index(drop=True)
+
+
+def catalog_changes(tracked: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``tracked`` that are new or differ from the stored catalogue.
+
+    Writing only changes, and keeping the stored stock flag where events
+    say nothing about stock (``out_of_stock`` -1), keeps a flag set by hand
+    until events say something different about the product.
+    """
+    columns = ["site_id", "product_id", "name", "category", "price", "out_of_stock"]
+    merged = tracked[columns].merge(current[columns], on=["site_id", "product_id"], how="left", suffixes=("", "_old"))
+    unknown = merged["out_of_stock"].astype(int) < 0
+    merged.loc[unknown, "out_of_stock"] = merged.loc[unknown, "out_of_stock_old"].fillna(0)
+    merged["out_of_stock"] = merged["out_of_stock"].astype(int)
+    changed = merged["name_old"].isna()
+    for column in ("name", "category", "price", "out_of_stock"):
+        changed |= merged[column] != merged[column + "_old"]
+    return merged.loc[changed, columns].reset_index(drop=True)

@@ -1,0 +1,102 @@
+"""The recommender's commands and processes: scheduler, evaluate, and a real ``basirat serve``."""
+
+import base64
+import json
+import threading
+import time
+import urllib.request
+
+from recommender.jobs import JOBS, Job
+from recommender.scheduler import build_scheduler, job_specs
+from tests.live import LiveServer, basirat
+from tests.recfactory import store_history
+
+
+def test_jobs_are_declared_as_data_for_apscheduler():
+    specs = {spec["id"]: spec for spec in job_specs(object())}
+    assert set(specs) == {job.id for job in JOBS}
+    assert all(s["replace_existing"] and s["max_instances"] == 1 and s["coalesce"] for s in specs.values())
+
+
+def test_scheduler_runs_a_job():
+    ran = threading.Event()
+    scheduler = build_scheduler(
+        "wh", background=True, jobs=[Job("probe", lambda wh, progress: ran.set(), 60, "probe")], run_now=True
+    )
+    scheduler.start()
+    try:
+        assert ran.wait(10)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_evaluate_prints_json_per_strategy(tmp_path):
+    out = basirat(tmp_path, "evaluate", "--sessions", "150", "--json")
+    rows = {row["strategy"]: row for row in json.loads(out.stdout)}
+    assert {"popularity", "ar", "sknn", "stan"} <= set(rows)
+    assert all({"hr@20", "mrr@20", "coverage@20", "popularity@20"} <= set(r) for r in rows.values())
+    assert rows["stan"]["shipped"] and 0 < rows["stan"]["hr@20"] <= 1
+    assert "testing on" in out.stderr  # progress goes to stderr, the JSON alone to stdout
+    stored = basirat(tmp_path, "sql", "SELECT count() AS n FROM rec_evaluations", "--format", "CSV").stdout
+    assert stored.strip() == str(len(rows))
+
+
+def test_evaluate_clv_without_the_module_is_one_clear_line(tmp_path):
+    out = basirat(tmp_path, "evaluate", "--clv", check=False)
+    assert out.returncode == 1 and "clv_report" in out.stderr and "Traceback" not in out.stderr
+
+
+def _post(url: str, key: str, payload: dict) -> None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
+        },
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def _segment(row: dict) -> dict:
+    message = {
+        "type": row["type"],
+        "messageId": row["message_id"],
+        "anonymousId": row["anonymous_id"],
+        "timestamp": row["timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if row["user_id"]:
+        message["userId"] = row["user_id"]
+    if row["type"] == "track":
+        message["event"] = row["event"]
+        props = {"product_id": row["product_id"], "category": row["category"], "price": row["price"]}
+        if row["event"] == "Order Completed":
+            props = {
+                "order_id": row["order_id"],
+                "products": [{"product_id": i, "price": 10.0, "quantity": 1} for i in row["item_ids"]],
+            }
+        message["properties"] = props
+    return message
+
+
+def test_serve_mines_and_answers_from_memory(tmp_path):
+    server = LiveServer(tmp_path, env={"BASIRAT_RECOMMENDER_POLL_SECONDS": "0.5"}).start()
+    try:
+        site = json.loads(basirat(tmp_path, "sites", "create", "Shop", "--domain", "shop.example", "--json").stdout)
+        batch = [_segment(r) for r in store_history(site["site_id"]) if r["type"] == "track"]
+        _post(server.url + "/v1/batch", site["write_key"], {"batch": batch})
+        server.wait_for("SELECT count() AS n FROM events", lambda rows: rows[0]["n"] >= len(batch))
+        ran = basirat(tmp_path, "jobs", "run")
+        assert "rules:" in ran.stdout and "sessions:" in ran.stdout
+        url = f"{server.url}/v1/recommendations?key={site['public_key']}&context=cart&itemId=lamp"
+        deadline = time.monotonic() + 20
+        while True:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                body = json.loads(response.read())
+            if body["strategy"] == "bought_together" or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert body["strategy"] == "bought_together" and body["items"][0]["itemId"] == "bulb"
+    finally:
+        server.stop()
+    assert "Scheduler started" in (tmp_path / "serve.log").read_text()
