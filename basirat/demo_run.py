@@ -1,4 +1,8 @@
-"""What ``basirat demo`` does once the server answers: site, data, jobs."""
+"""What ``basirat demo`` does once the server answers: site, data, jobs.
+
+This runs in a thread of the serving worker, started once its app is loaded;
+on failure it stops the whole server (gunicorn's master) with a message.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,10 @@ import signal
 import time
 import urllib.request
 from typing import Callable
+
+from recommender.jobs import JOBS
+from warehouse import connect, events, sites, users
+from webapp import accounts
 
 from .demo import RETAIL, find_data, read_retail, retail_events, send
 
@@ -27,8 +35,6 @@ def _wait_healthy(url: str, timeout: float = 120.0) -> None:
 
 
 def _demo_site(warehouse) -> dict:
-    from warehouse import sites
-
     for site in sites.list_sites(warehouse):
         if site["name"] == DEMO_SITE:
             return site
@@ -37,9 +43,6 @@ def _demo_site(warehouse) -> dict:
 
 def _demo_admin(warehouse) -> str:
     """The demo's admin, with a fresh password printed at every start."""
-    from warehouse import users
-    from webapp import accounts
-
     password = accounts.new_password()
     user = users.find_by_email(warehouse, DEMO_ADMIN)
     if user is None:
@@ -55,13 +58,10 @@ def prepare(config: dict, echo: Callable[[str], None]) -> None:
         _prepare(config, echo)
     except Exception as exc:  # the demo must say why it stopped, then stop
         echo(f"demo: failed: {exc}")
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getppid(), signal.SIGTERM)
 
 
 def _prepare(config: dict, echo: Callable[[str], None]) -> None:
-    from recommender.jobs import JOBS
-    from warehouse import connect, events
-
     url = f"http://{config['HOST']}:{config['PORT']}"
     _wait_healthy(url)
     warehouse = connect(config["WAREHOUSE_URL"])

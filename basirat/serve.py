@@ -122,9 +122,14 @@ class EmbeddedServer(BaseApplication):
 
         cfg.set("worker_exit", worker_exit)
         if self.on_ready is not None:
-            # when_ready runs in the master; the callback must reach the
-            # warehouse through HTTP or the owner's socket, never open it.
-            cfg.set("when_ready", lambda _server: threading.Thread(target=self.on_ready, daemon=True).start())
+            # Started in the worker once its app is loaded, never in the
+            # master: a master thread caught in an import or codec lookup at
+            # fork time would leave the worker a lock nobody releases. The
+            # callback reaches the warehouse through HTTP or the owner's socket.
+            def post_worker_init(_worker):
+                threading.Thread(target=self.on_ready, name="on-ready", daemon=True).start()
+
+            cfg.set("post_worker_init", post_worker_init)
 
     def load(self):
         app, self._close = build(self.basirat_config)
