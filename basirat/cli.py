@@ -221,3 +221,35 @@ def show_settings() -> None:
     """Every setting with its default and meaning."""
     for s in settings.SETTINGS:
         click.echo(f"BASIRAT_{s.name} (default {s.default!r})\n    {s.help}")
+
+
+@main.group()
+def segments() -> None:
+    """Segments: sizes, members and CSV export."""
+
+
+@segments.command("list")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.pass_context
+def segments_list(ctx: click.Context, site_id: str) -> None:
+    """Every segment of a site with its current size."""
+    from warehouse import segments as store
+
+    for row in store.segment_sizes(_warehouse(ctx.parent), site_id):
+        click.echo(f"{row['segment']:<24} {row['size']:>8}  value {row['value']:.2f}")
+
+
+@segments.command("export")
+@click.argument("name")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.pass_context
+def segments_export(ctx: click.Context, name: str, site_id: str) -> None:
+    """Current members of segment NAME as CSV (person_id, entered_at, value)."""
+    from recommender.export import to_csv
+    from warehouse import segments as store
+
+    wh = _warehouse(ctx.parent)
+    known = {row["segment"] for row in store.segment_sizes(wh, site_id)}
+    if name not in known:
+        _fail(f"segment {name!r} has no members on site {site_id!r}; see `basirat segments list --site {site_id}`")
+    click.echo(to_csv(store.segment_members(wh, site_id, name)), nl=False)

@@ -40,7 +40,16 @@ def run_popularity(warehouse, progress: Callable[[str], None] = print) -> dict:
     return {"items": written, "model_version": version}
 
 
+def run_segments(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from .membership import refresh_all
+
+    progress("segments: recomputing RFM cells and behaviour segments")
+    moved = refresh_all(warehouse, progress)
+    return {site: len(changes) for site, changes in moved.items()}
+
+
 JOBS = [
     Job("popularity", run_popularity, 15, "Popular products per site (views, carts, orders), for cold start."),
+    Job("segments", run_segments, 60, "RFM cells and behaviour segments with entry/exit history."),
 ]
 BY_ID = {job.id: job for job in JOBS}

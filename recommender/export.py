@@ -1,0 +1,33 @@
+"""CSV export of segments and audiences, safe to open in a spreadsheet.
+
+Person ids and other tracked values are attacker-controlled: a cell starting
+with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return) would run as a
+formula in a spreadsheet, so such text cells get a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """The frame as CSV with a header; text cells defused, times as ``YYYY-MM-DD HH:MM:SS``."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = pd.to_datetime(out[column], utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
+        elif out[column].dtype == object:
+            out[column] = out[column].map(defuse)
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
