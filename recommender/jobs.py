@@ -48,8 +48,36 @@ def run_segments(warehouse, progress: Callable[[str], None] = print) -> dict:
     return {site: len(changes) for site, changes in moved.items()}
 
 
+def run_scores(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from warehouse import scores as score_store
+    from warehouse import sites
+
+    from .membership import naive_times, site_facts
+    from .scoring import person_scores
+
+    version, written = time.time_ns(), 0
+    for site in sites.list_sites(warehouse):
+        facts, as_of = site_facts(warehouse, site["site_id"])
+        if as_of is None:
+            continue
+        progress(
+            f"scores: site {site['site_id']}: fitting BG/NBD + Gamma-Gamma on {int((facts['orders'] > 0).sum())} buyers"
+        )
+        orders = naive_times(score_store.order_days(warehouse, site["site_id"]), ["when"])
+        frame = person_scores(facts, orders, score_store.feedback(warehouse, site["site_id"]), as_of)
+        frame.insert(0, "model_version", version)
+        frame.insert(0, "site_id", site["site_id"])
+        frame["model_version"] = frame["model_version"].astype("uint64")
+        frame["computed_at"] = pd.Timestamp.now("UTC").floor("s").tz_localize(None)
+        frame["computed_at"] = frame["computed_at"].astype("datetime64[s]")
+        written += score_store.write_scores(warehouse, frame)
+    progress(f"scores: {written} people scored")
+    return {"people": written, "model_version": version}
+
+
 JOBS = [
     Job("popularity", run_popularity, 15, "Popular products per site (views, carts, orders), for cold start."),
+    Job("scores", run_scores, 60, "Per person: predicted value, churn risk (BG/NBD + Gamma-Gamma), RFM, satisfaction."),
     Job("segments", run_segments, 60, "RFM cells and behaviour segments with entry/exit history."),
 ]
 BY_ID = {job.id: job for job in JOBS}
