@@ -253,3 +253,16 @@ def segments_export(ctx: click.Context, name: str, site_id: str) -> None:
     if name not in known:
         _fail(f"segment {name!r} has no members on site {site_id!r}; see `basirat segments list --site {site_id}`")
     click.echo(to_csv(store.segment_members(wh, site_id, name)), nl=False)
+
+
+@segments.command("audience")
+@click.argument("product_id")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.pass_context
+def segments_audience(ctx: click.Context, product_id: str, site_id: str, limit: int) -> None:
+    """People most likely to buy PRODUCT_ID next, as CSV (person_id, score, because_of, last_interaction)."""
+    from recommender.audience import site_audience
+    from recommender.export import to_csv
+
+    click.echo(to_csv(site_audience(_warehouse(ctx.parent), site_id, product_id, limit)), nl=False)

@@ -26,7 +26,7 @@ def to_csv(frame: pd.DataFrame) -> str:
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = pd.to_datetime(out[column], utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
-        elif out[column].dtype == object:
+        elif pd.api.types.is_object_dtype(out[column]) or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(defuse)
     buffer = io.StringIO()
     out.to_csv(buffer, index=False, lineterminator="\n")
