@@ -42,6 +42,13 @@ SETTINGS = [
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
+    Setting(
+        "WEBHOOK_ALLOW_PRIVATE",
+        False,
+        "Let segment webhooks call private, loopback and link-local addresses (off: only public hosts).",
+    ),
+    Setting("WEBHOOK_TIMEOUT", 5.0, "Seconds a segment webhook may take to answer one attempt."),
+    Setting("WEBHOOK_MAX_ATTEMPTS", 3, "Attempts per segment webhook delivery (5xx, 429 and network errors retry)."),
 ]
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -40,11 +40,23 @@ def run_popularity(warehouse, progress: Callable[[str], None] = print) -> dict:
     return {"items": written, "model_version": version}
 
 
-def run_segments(warehouse, progress: Callable[[str], None] = print) -> dict:
-    from .membership import refresh_all
+def run_segments(warehouse, progress: Callable[[str], None] = print, webhook_options=None) -> dict:
+    from basirat import settings
+    from warehouse import webhooks as hook_store
 
+    from .membership import refresh_all
+    from .webhooks import WebhookOptions, notify
+
+    options = webhook_options or WebhookOptions.from_settings(settings.load())
     progress("segments: recomputing RFM cells and behaviour segments")
     moved = refresh_all(warehouse, progress)
+    for site_id, changes in moved.items():
+        hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
+        records = notify(hooks, site_id, changes, options)
+        hook_store.record_deliveries(warehouse, records)
+        failed = [r for r in records if r["error"]]
+        if records:
+            progress(f"segments: site {site_id}: {len(records)} webhook deliveries, {len(failed)} failed")
     return {site: len(changes) for site, changes in moved.items()}
 
 
