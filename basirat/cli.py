@@ -311,3 +311,44 @@ def webhooks_remove(ctx: click.Context, webhook_id: str, site_id: str) -> None:
     if not store.remove_webhook(_warehouse(ctx.parent), site_id, webhook_id):
         _fail(f"no webhook {webhook_id!r} on site {site_id!r}")
     click.echo(f"webhook {webhook_id} removed")
+
+
+@segments.command("define")
+@click.argument("name")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.option(
+    "--where",
+    "where",
+    required=True,
+    help='Conditions as JSON, e.g. \'[{"field": "orders", "op": ">=", "value": 2}]\'.',
+)
+@click.pass_context
+def segments_define(ctx: click.Context, name: str, site_id: str, where: str) -> None:
+    """Define (or replace) custom segment NAME from conditions; members follow on the next segments run."""
+    from recommender.membership import define_custom
+    from warehouse.conditions import ConditionError
+
+    try:
+        definition = json.loads(where)
+        count = define_custom(_warehouse(ctx.parent), site_id, name, definition)
+    except json.JSONDecodeError as exc:
+        _fail(f"--where is not valid JSON: {exc}")
+    except ConditionError as exc:
+        _fail(str(exc))
+    click.echo(f"segment {name} defined: {count} people match now")
+
+
+@segments.command("drop")
+@click.argument("name")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.pass_context
+def segments_drop(ctx: click.Context, name: str, site_id: str) -> None:
+    """Remove custom segment NAME; its members leave on the next segments run."""
+    from warehouse import conditions
+
+    wh = _warehouse(ctx.parent)
+    found = [s for s in conditions.custom_segments(wh, site_id) if s["name"] == name]
+    if not found:
+        _fail(f"no custom segment {name!r} on site {site_id!r}")
+    conditions.define_segment(wh, site_id, name, found[0]["conditions"], deleted=1)
+    click.echo(f"segment {name} dropped")
