@@ -352,3 +352,17 @@ def segments_drop(ctx: click.Context, name: str, site_id: str) -> None:
         _fail(f"no custom segment {name!r} on site {site_id!r}")
     conditions.define_segment(wh, site_id, name, found[0]["conditions"], deleted=1)
     click.echo(f"segment {name} dropped")
+
+
+@main.command()
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (UTC).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (UTC), inclusive.")
+@click.option("--segment", help="Only current members of this segment.")
+@click.pass_context
+def kpis(ctx: click.Context, site_id: str, start, end, segment: str | None) -> None:
+    """The dashboard's KPIs for a date range, as JSON."""
+    from warehouse import kpis as store
+
+    board = store.dashboard(_warehouse(ctx), site_id, start.date(), end.date(), segment)
+    click.echo(json.dumps(board, default=str, indent=1))
