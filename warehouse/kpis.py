@@ -199,3 +199,10 @@ def dashboard(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, 
         value = panel(warehouse, site_id, start, end, segment)
         out[name] = value.to_dict("records") if isinstance(value, pd.DataFrame) else value
     return out
+
+
+def raw_activity(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Every event's person and time in the range: what a dashboard computed in Python would have to fetch."""
+    return warehouse.query_df(
+        f"SELECT {PERSON} AS person_id, timestamp FROM events WHERE {RANGE}", _params(site_id, start, end, None)
+    )
