@@ -123,3 +123,8 @@ def test_job_records_entries_and_exits_with_history(warehouse, site):
     sizes = {r["segment"]: r["size"] for r in store.segment_sizes(warehouse, sid)}
     assert sizes["repeat_buyers"] == 1 and "cart_abandoners" not in sizes
     assert membership.refresh_site(warehouse, sid).empty
+    end = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
+    trend = store.segment_trend(warehouse, sid, "cart_abandoners", end, days=2)
+    assert [r["size"] for r in trend] == [0, 0]
+    trend = store.segment_trend(warehouse, sid, "repeat_buyers", end, days=2)
+    assert [r["size"] for r in trend] == [0, 1]
