@@ -1,5 +1,11 @@
 """The store's KPIs, computed in ClickHouse: one query per dashboard panel.
 
+Panels that need only per-day counts (visitors, revenue, new vs returning,
+retention, repeat purchases) read ``activity_days``, the daily rollup a
+materialized view keeps; sessions, the funnel and satisfaction need event
+times or scores and read ``events``. An order is counted once per
+``Order Completed`` event with its own id.
+
 Every function takes a site, an inclusive date range (UTC days) and an
 optional segment: with a segment, only its current members' events count.
 Filters are fixed fragments; values are bound parameters.
@@ -15,7 +21,6 @@ from .connection import Warehouse
 from .segments import person_expr
 
 PERSON = person_expr()
-ORDER_KEY = "if(order_id != '', order_id, message_id)"
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 FUNNEL_WINDOW_SECONDS = 7 * 86400
 SESSION_GAP_SECONDS = 30 * 60
@@ -31,8 +36,16 @@ IN_SEGMENT = f"""
     HAVING argMax(left_at, version) = toDateTime(0, 'UTC'))"""
 
 
+DAYS = "site_id = {site_id:String} AND date >= {start:Date} AND date <= {end:Date}"
+
+
 def _filter(segment: str | None) -> str:
     return RANGE + (IN_SEGMENT if segment else "")
+
+
+def _days(segment: str | None) -> str:
+    """The same filter on the daily rollup (``activity_days``)."""
+    return DAYS + (IN_SEGMENT if segment else "")
 
 
 def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, **extra) -> dict:
@@ -43,8 +56,8 @@ def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
     """Distinct people and events per day."""
     return warehouse.query_df(
         f"""
-        SELECT toDate(timestamp) AS date, uniqExact({PERSON}) AS visitors, count() AS events
-        FROM events WHERE {_filter(segment)}
+        SELECT date, uniqExact({PERSON}) AS visitors, sum(event_count) AS events
+        FROM activity_days WHERE {_days(segment)}
         GROUP BY date ORDER BY date
         """,
         _params(site_id, start, end, segment),
@@ -99,9 +112,10 @@ def revenue(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, se
         f"""
         SELECT date, orders, sales AS revenue, sales / orders AS average_order_value
         FROM (
-            SELECT toDate(timestamp) AS date, uniqExact({ORDER_KEY}) AS orders, sum(revenue) AS sales
-            FROM events WHERE {_filter(segment)} AND event = 'Order Completed'
+            SELECT date, sum(order_count) AS orders, sum(order_revenue) AS sales
+            FROM activity_days WHERE {_days(segment)}
             GROUP BY date
+            HAVING orders > 0
         )
         ORDER BY date
         """,
@@ -115,12 +129,12 @@ def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt
         f"""
         SELECT date, countIf(date = first_day) AS new_visitors, countIf(date > first_day) AS returning_visitors
         FROM (
-            SELECT DISTINCT toDate(timestamp) AS date, {PERSON} AS person_id
-            FROM events WHERE {_filter(segment)}
+            SELECT DISTINCT date, {PERSON} AS person_id
+            FROM activity_days WHERE {_days(segment)}
         ) AS days
         ANY LEFT JOIN (
-            SELECT {PERSON} AS person_id, min(toDate(timestamp)) AS first_day
-            FROM events WHERE site_id = {{site_id:String}} AND is_bot = 0
+            SELECT {PERSON} AS person_id, min(date) AS first_day
+            FROM activity_days WHERE site_id = {{site_id:String}}
             GROUP BY person_id
         ) AS firsts USING person_id
         GROUP BY date ORDER BY date
@@ -137,10 +151,10 @@ def retention(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, 
         SELECT cohort, toRelativeMonthNum(month) - toRelativeMonthNum(cohort) AS months_later,
                count() AS customers
         FROM (
-            SELECT {PERSON} AS person_id, min(toStartOfMonth(timestamp)) AS cohort,
-                   groupUniqArray(toStartOfMonth(timestamp)) AS months
-            FROM events
-            WHERE site_id = {{site_id:String}} AND is_bot = 0 AND event = 'Order Completed'{segment_filter}
+            SELECT {PERSON} AS person_id, min(toStartOfMonth(date)) AS cohort,
+                   groupUniqArray(toStartOfMonth(date)) AS months
+            FROM activity_days
+            WHERE site_id = {{site_id:String}} AND order_count > 0{segment_filter}
             GROUP BY person_id
             HAVING cohort >= toStartOfMonth({{start:Date}}) AND cohort <= {{end:Date}}
         )
@@ -158,8 +172,8 @@ def repeat_purchase_rate(warehouse: Warehouse, site_id: str, start: dt.date, end
         SELECT count() AS buyers, countIf(orders >= 2) AS repeat_buyers,
                if(count() = 0, 0, countIf(orders >= 2) / count()) AS rate
         FROM (
-            SELECT {PERSON} AS person_id, uniqExact({ORDER_KEY}) AS orders
-            FROM events WHERE {_filter(segment)} AND event = 'Order Completed'
+            SELECT {PERSON} AS person_id, sum(order_count) AS orders
+            FROM activity_days WHERE {_days(segment)} AND order_count > 0
             GROUP BY person_id
         )
         """,
