@@ -235,7 +235,10 @@ def segments_list(ctx: click.Context, site_id: str) -> None:
     """Every segment of a site with its current size."""
     from warehouse import segments as store
 
-    for row in store.segment_sizes(_warehouse(ctx.parent), site_id):
+    rows = store.segment_sizes(_warehouse(ctx.parent), site_id)
+    if not rows:
+        click.echo(f"no segment has members on site {site_id} yet: run `basirat jobs run segments`")
+    for row in rows:
         click.echo(f"{row['segment']:<24} {row['size']:>8}  value {row['value']:.2f}")
 
 
