@@ -25,6 +25,12 @@ def _warehouse(ctx: click.Context):
     return ctx.obj["warehouse"]
 
 
+def _data_settings(data: str) -> dict:
+    """Where the embedded warehouse and the spool live under a data folder."""
+    return {"WAREHOUSE_URL": "chdb://" + os.path.abspath(os.path.join(data, "warehouse")),
+            "SPOOL_DIR": os.path.join(data, "spool")}
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
@@ -52,10 +58,7 @@ def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> Non
     # The driver logs each failed connect with a traceback; the product's own
     # error already says what failed, in one line.
     logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
-    overrides = {}
-    if data:
-        overrides["WAREHOUSE_URL"] = "chdb://" + os.path.abspath(os.path.join(data, "warehouse"))
-        overrides["SPOOL_DIR"] = os.path.join(data, "spool")
+    overrides = _data_settings(data) if data else {}
     if warehouse_url:
         overrides["WAREHOUSE_URL"] = warehouse_url
     try:
@@ -116,6 +119,51 @@ def sites_list(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{r['site_id']}  {r['name']}  {' '.join(r['domains'])}")
 
 
+@main.group()
+def users() -> None:
+    """Admin users (who may sign in to the web app)."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "analyst"]), required=True)
+@click.option("--site", "site_ids", multiple=True, help="A site the user may see (repeatable; admins default to all).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of generating one.")
+@click.pass_context
+def users_create(ctx: click.Context, email: str, role: str, site_ids: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a user; prints a generated password unless --password-stdin."""
+    from warehouse import sites as site_store
+    from warehouse.migrate import migrate as run
+    from webapp import accounts
+
+    wh = _warehouse(ctx.parent)
+    run(wh)
+    known = {s["site_id"] for s in site_store.list_sites(wh)}
+    unknown = [s for s in site_ids if s not in known]
+    if unknown:
+        _fail(f"no site {unknown[0]!r}; see `basirat sites list`")
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else accounts.new_password()
+    try:
+        user = accounts.create(wh, email, role, password, list(site_ids))
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"user {user['email']} ({role}) created")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List users."""
+    from warehouse import users as store
+
+    for u in store.list_users(_warehouse(ctx.parent)):
+        sites = ",".join(u["site_ids"]) or ("all sites" if u["role"] == "admin" else "no sites")
+        state = "active" if u["active"] else "deactivated"
+        click.echo(f"{u['email']}  {u['role']}  {state}  {sites}")
+
+
 @main.command()
 @click.argument("query")
 @click.option(
@@ -134,13 +182,16 @@ def sql(ctx: click.Context, query: str, fmt: str) -> None:
 @main.command()
 @click.option("--host", help="Listen address (default 127.0.0.1).")
 @click.option("--port", type=int, help="Listen port (default 8000).")
+@click.option("--data", metavar="DIR", help="Data folder (same as the global --data).")
 @click.option("--threads", type=int, default=16, show_default=True)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, threads: int) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, data: str | None, threads: int) -> None:
     """Serve collector, recommendations and admin from one process (embedded)."""
     from .serve import EmbeddedServer
 
     config = dict(_config(ctx))
+    if data:
+        config.update(_data_settings(data))
     config["HOST"] = host or config["HOST"]
     config["PORT"] = port or config["PORT"]
     click.echo(f"Basirat on http://{config['HOST']}:{config['PORT']}/  (warehouse {config['WAREHOUSE_URL']})")

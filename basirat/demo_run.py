@@ -12,6 +12,7 @@ from typing import Callable
 from .demo import RETAIL, find_data, read_retail, retail_events, send
 
 DEMO_SITE = "Demo store"
+DEMO_ADMIN = "admin@demo.basirat"
 
 
 def _wait_healthy(url: str, timeout: float = 120.0) -> None:
@@ -34,6 +35,21 @@ def _demo_site(warehouse) -> dict:
     return sites.create_site(warehouse, DEMO_SITE, ["demo.basirat.shop", "127.0.0.1", "localhost"])
 
 
+def _demo_admin(warehouse) -> str:
+    """The demo's admin, with a fresh password printed at every start."""
+    from warehouse import users
+    from webapp import accounts
+
+    password = accounts.new_password()
+    user = users.find_by_email(warehouse, DEMO_ADMIN)
+    if user is None:
+        accounts.create(warehouse, DEMO_ADMIN, "admin", password)
+    else:
+        accounts.set_password(warehouse, user["user_id"], password)
+        users.update_user(warehouse, user["user_id"], active=1)
+    return password
+
+
 def prepare(config: dict, echo: Callable[[str], None]) -> None:
     try:
         _prepare(config, echo)
@@ -50,6 +66,7 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     _wait_healthy(url)
     warehouse = connect(config["WAREHOUSE_URL"])
     site = _demo_site(warehouse)
+    password = _demo_admin(warehouse)
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
     messages = retail_events(read_retail(find_data(RETAIL)), end)
     echo(f"demo: sending {len(messages)} events of the Online Retail (France) store through the collector")
@@ -63,6 +80,7 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     data_flag = os.path.dirname(config["SPOOL_DIR"]) or "."
     echo("")
     echo(f"Basirat is ready: open {url}/")
+    echo(f"  sign in as {DEMO_ADMIN}  password {password}")
     echo(f"  site {site['site_id']}  write key {site['write_key']}  public key {site['public_key']}")
     echo("  query it from another terminal:")
     echo(f'  .venv/bin/basirat --data {data_flag} sql "SELECT event, count() FROM events GROUP BY event"')

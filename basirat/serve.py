@@ -31,6 +31,7 @@ def build(config: dict):
 
     warehouse = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
     migrate(warehouse, log.info)
+    _first_run_hint(warehouse)
     socket_server = None
     if isinstance(warehouse, ChdbWarehouse):
         socket_server = serve_socket(warehouse, os.path.join(warehouse.path, SOCKET_NAME))
@@ -60,6 +61,13 @@ def build(config: dict):
         warehouse.close()
 
     return Dispatcher(admin, public, routes), close
+
+
+def _first_run_hint(warehouse) -> None:
+    from warehouse import users
+
+    if users.count_users(warehouse, active_only=True) == 0:
+        log.warning("no admin users yet: run `basirat users create you@example.com --role admin` to sign in")
 
 
 class EmbeddedServer(BaseApplication):

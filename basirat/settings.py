@@ -39,6 +39,8 @@ SETTINGS = [
     Setting("TRUST_PROXY", False, "Take the client IP from X-Forwarded-For (set behind a reverse proxy)."),
     Setting("KEY_REFRESH_SECONDS", 10.0, "How often collectors reload site keys from the warehouse."),
     Setting("SECRET_KEY", "", "Signs admin sessions; generated into the data folder when empty."),
+    Setting("SECURE_COOKIES", False, "Mark admin session cookies Secure; set when the admin is served over https."),
+    Setting("COLLECTOR_URL", "", "Public URL of the collector for tracking snippets; empty: the admin's address."),
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),

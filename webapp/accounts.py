@@ -1,0 +1,71 @@
+"""Accounts: Argon2id password hashing around ``warehouse.users``.
+
+Used by the sign-in page, the users pages and ``basirat users``. Unknown
+emails are verified against a fixed hash so a missing account takes as long
+as a wrong password.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from warehouse import users as store
+
+MIN_PASSWORD = 10
+_hasher = PasswordHasher()
+_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    pass
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def create(warehouse, email: str, role: str, password: str, site_ids: list[str] | None = None) -> dict:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise AccountError("enter an email address like name@example.com")
+    if role not in store.ROLES:
+        raise AccountError(f"role must be one of {', '.join(store.ROLES)}")
+    check_password_rules(password)
+    existing = store.find_by_email(warehouse, email)
+    if existing is not None:
+        raise AccountError(f"a user {email} already exists")
+    return store.create_user(warehouse, email, _hasher.hash(password), role, site_ids)
+
+
+def set_password(warehouse, user_id: str, password: str) -> dict | None:
+    check_password_rules(password)
+    return store.update_user(warehouse, user_id, password_hash=_hasher.hash(password))
+
+
+def authenticate(warehouse, email: str, password: str) -> dict | None:
+    """The active user with this email and password, or None."""
+    user = store.find_by_email(warehouse, email)
+    try:
+        _hasher.verify(user["password_hash"] if user else _DUMMY, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user["active"]:
+        return None
+    if _hasher.check_needs_rehash(user["password_hash"]):
+        store.update_user(warehouse, user["user_id"], password_hash=_hasher.hash(password))
+    return user
+
+
+def may_see(user: dict, site_id: str) -> bool:
+    """Admins with no site list see every site; everyone else only their list."""
+    if user["role"] == "admin" and not list(user["site_ids"]):
+        return True
+    return site_id in list(user["site_ids"])

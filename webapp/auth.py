@@ -1,0 +1,69 @@
+"""Sign in and sign out, with throttling per account and per address."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+
+from warehouse import users as user_store
+
+from . import accounts
+from .access import password_stamp, public, warehouse
+
+bp = Blueprint("auth", __name__)
+NAV: list = []
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect after sign-in helps phishing."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return url_for("home")
+    return target
+
+
+def _client_ip() -> str:
+    """The address to throttle: behind a trusted proxy, the hop the proxy itself appended."""
+    if current_app.config.get("TRUST_PROXY"):
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.remote_addr or ""
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    first_run = user_store.count_users(warehouse(), active_only=True) == 0
+    if request.method == "GET":
+        return render_template("auth/login.html", first_run=first_run, email="")
+    throttle = current_app.extensions["basirat.throttle"]
+    email = request.form.get("email", "").strip().lower()[:254]
+    ip = _client_ip()
+    wait = throttle.retry_after(email, ip)
+    if wait:
+        flash(f"Too many failed sign-ins. Try again in {max(1, wait // 60)} minute(s).", "error")
+        page = render_template("auth/login.html", first_run=first_run, email=email)
+        return page, 429, {"Retry-After": str(wait)}
+    user = accounts.authenticate(warehouse(), email, request.form.get("password", ""))
+    if user is None:
+        throttle.failed(email, ip)
+        flash("Wrong email or password.", "error")
+        return render_template("auth/login.html", first_run=first_run, email=email), 401
+    throttle.succeeded(email)
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user["user_id"]
+    session["pw"] = password_stamp(user)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    session.clear()
+    g.user = None
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,38 @@
+"""The site dashboard: last 30 days' headline figures and daily events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, render_template
+
+from warehouse import overview
+
+from .access import current_site, warehouse
+from .pages import NavItem
+
+bp = Blueprint("dashboard", __name__)
+NAV = [NavItem("Dashboard", "dashboard.index", order=10)]
+DAYS = 30
+
+
+def _daily_chart(rows: list[dict], days: int) -> dict:
+    """Every day of the window (zeros included) as a chart data block."""
+    counts = {str(r["day"]): int(r["events"]) for r in rows}
+    today = dt.datetime.now(dt.timezone.utc).date()
+    span = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    epoch = dt.date(1970, 1, 1)
+    return {
+        "kind": "bars",
+        "x": [(d - epoch).days * 86400 for d in span],
+        "series": [{"label": "Events", "values": [counts.get(str(d), 0) for d in span]}],
+    }
+
+
+@bp.route("/s/<site_id>/")
+def index(site_id: str):
+    site = current_site()
+    figures = overview.summary(warehouse(), site["site_id"], DAYS)
+    chart = _daily_chart(overview.daily_events(warehouse(), site["site_id"], DAYS), DAYS)
+    currency = overview.currency(warehouse(), site["site_id"])
+    return render_template("dashboard/index.html", figures=figures, chart=chart, days=DAYS, currency=currency)

@@ -1,0 +1,41 @@
+"""One error page for every failure: a status, a sentence, a way back; never a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("basirat.webapp")
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    401: ("Sign in needed", "Sign in to continue."),
+    403: ("Not allowed", "Your account may not open this page. Ask an admin for access."),
+    404: ("Not found", "There is nothing at this address. It may have been removed, or the link is wrong."),
+    405: ("Not allowed", "This address does not accept that kind of request."),
+    429: ("Too many attempts", "Wait a while before trying again."),
+    500: ("Something went wrong", "The error was logged. Try again in a moment."),
+}
+
+
+def _render(error: HTTPException):
+    code = error.code or 500
+    title, default = MESSAGES.get(code, (error.name, error.description))
+    message = error.description if code in (400, 429) and error.description else default
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error=title, message=message), code
+    return render_template("error.html", code=code, title=title, message=message), code
+
+
+def _unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return _render(error)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _render(InternalServerError())
+
+
+def install(app) -> None:
+    app.register_error_handler(HTTPException, _render)
+    app.register_error_handler(Exception, _unexpected)

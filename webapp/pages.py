@@ -1,0 +1,68 @@
+"""What a page family declares: its navigation entries, and pagination.
+
+A page family is a module ``webapp/<name>.py`` with a blueprint ``bp`` and a
+list ``NAV`` of ``NavItem``; ``webapp.PAGES`` lists the modules. Site-scoped
+entries link to the current site (their endpoint takes ``site_id``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    order: int = 50
+    site_scoped: bool = True
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """One page of a list: ``limit``/``offset`` for the query, links for the macro."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def limit(self) -> int:
+        return self.per_page
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_item(self) -> int:
+        return min(self.total, self.offset + 1)
+
+    @property
+    def last_item(self) -> int:
+        return min(self.total, self.offset + self.per_page)
+
+
+def paginate(total: int, per_page: int = 50) -> Pagination:
+    """The page asked for by ``?page=N`` (clamped to what exists)."""
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    pages = max(1, -(-total // per_page))
+    return Pagination(page=min(max(1, page), pages), per_page=per_page, total=total)

@@ -1,0 +1,105 @@
+"""Sites: list, create with domains, keys and the tracking snippet, key rotation."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from warehouse import sites as site_store
+
+from .access import current_site, role_required, visible_sites, warehouse
+from .pages import NavItem, paginate
+
+bp = Blueprint("sites", __name__)
+NAV = [
+    NavItem("Settings", "sites.show", order=80),
+    NavItem("All sites", "sites.index", order=90, site_scoped=False),
+]
+KEYS = {"write_key": "write key", "public_key": "public key"}
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}(:\d{{1,5}})?$")
+
+
+def parse_domains(text: str) -> list[str]:
+    """Domains from a comma/space/newline separated field, lower-cased; ValueError names a bad one."""
+    found = []
+    for part in re.split(r"[\s,]+", text.strip().lower()):
+        part = part.removeprefix("https://").removeprefix("http://").rstrip("/")
+        if not part:
+            continue
+        if not _DOMAIN.match(part):
+            raise ValueError(f"{part!r} is not a domain name (like shop.example.com)")
+        if part not in found:
+            found.append(part)
+    return found
+
+
+def collector_url() -> str:
+    from flask import current_app
+
+    return (current_app.config.get("COLLECTOR_URL") or request.host_url).rstrip("/")
+
+
+@bp.route("/sites")
+def index():
+    sites = visible_sites()
+    page = paginate(len(sites), per_page=25)
+    return render_template("sites/index.html", rows=sites[page.offset : page.offset + page.limit], page=page)
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@role_required("admin")
+def create():
+    name = request.form.get("name", "").strip()
+    domains_text = request.form.get("domains", "")
+    if request.method == "POST":
+        try:
+            if not name or len(name) > 200:
+                raise ValueError("A site needs a name (at most 200 characters).")
+            domains = parse_domains(domains_text)
+        except ValueError as exc:
+            flash(str(exc), "error")
+            return render_template("sites/new.html", name=name, domains=domains_text), 400
+        site = site_store.create_site(warehouse(), name, domains)
+        flash(f"Site {name} created. Paste the snippet below into every page of the store.", "success")
+        return redirect(url_for("sites.show", site_id=site["site_id"]))
+    return render_template("sites/new.html", name=name, domains=domains_text)
+
+
+@bp.route("/s/<site_id>/settings")
+def show(site_id: str):
+    site = current_site()
+    url = collector_url()
+    snippet = f'<script async src="{url}/t.js" data-write-key="{site["write_key"]}" data-host="{url}"></script>'
+    return render_template("sites/show.html", snippet=snippet, keys=KEYS)
+
+
+@bp.route("/s/<site_id>/settings/domains", methods=["POST"])
+@role_required("admin")
+def update_domains(site_id: str):
+    site = current_site()
+    try:
+        domains = parse_domains(request.form.get("domains", ""))
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("sites.show", site_id=site["site_id"]))
+    site_store.update_site(warehouse(), site["site_id"], domains=domains)
+    flash("Domains saved.", "success")
+    return redirect(url_for("sites.show", site_id=site["site_id"]))
+
+
+@bp.route("/s/<site_id>/keys/<which>/rotate", methods=["GET", "POST"])
+@role_required("admin")
+def rotate(site_id: str, which: str):
+    site = current_site()
+    if which not in KEYS:
+        abort(404)
+    if request.method == "POST":
+        if request.form.get("confirm") != site["name"]:
+            flash("Type the site's name exactly to confirm.", "error")
+            return render_template("sites/rotate.html", which=which, label=KEYS[which]), 400
+        site_store.rotate_key(warehouse(), site["site_id"], which)
+        flash(f"The {KEYS[which]} was replaced. Update the store before events are lost.", "success")
+        return redirect(url_for("sites.show", site_id=site["site_id"]))
+    return render_template("sites/rotate.html", which=which, label=KEYS[which])

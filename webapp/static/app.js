@@ -1,0 +1,92 @@
+/* Basirat admin behaviour. No inline script anywhere (CSP script-src 'self'):
+ * pages emit data, this file acts on it.
+ *  - Charts: <div class="chart" data-chart="ID"> + <script type="application/json" id="ID">
+ *    {"kind": "line"|"bars", "x": [unix seconds...], "series": [{"label": "...", "values": [...]}]}
+ *  - Copy buttons: <button data-copy="ELEMENT_ID">
+ */
+(function () {
+  "use strict";
+  var COLORS = ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6"];
+
+  function readData(id) {
+    var block = document.getElementById(id);
+    if (!block) { return null; }
+    try { return JSON.parse(block.textContent); } catch (e) { return null; }
+  }
+
+  function barsPath() {
+    return window.uPlot.paths && window.uPlot.paths.bars ? window.uPlot.paths.bars({ size: [0.7, 40] }) : null;
+  }
+
+  /* Half a step of room on each side so the first and last bars are whole. */
+  function padRange(u, min, max) {
+    var xs = u.data[0];
+    var step = xs.length > 1 ? xs[1] - xs[0] : 1;
+    return [min - step / 2, max + step / 2];
+  }
+
+  function drawChart(el) {
+    var data = readData(el.getAttribute("data-chart"));
+    if (!data || !window.uPlot) { return; }
+    var bars = data.kind === "bars";
+    var series = [{}];
+    var columns = [data.x];
+    (data.series || []).forEach(function (s, i) {
+      var color = s.color || COLORS[i % COLORS.length];
+      series.push({
+        label: s.label, stroke: color, width: bars ? 0 : 2,
+        fill: bars ? color + "cc" : color + "1a",
+        paths: bars ? barsPath() : undefined, points: { show: !bars && data.x.length < 40 }
+      });
+      columns.push(s.values);
+    });
+    var height = parseInt(el.getAttribute("data-height") || "240", 10);
+    var opts = {
+      width: Math.max(el.clientWidth, 200), height: height, series: series,
+      legend: { show: series.length > 2 },
+      scales: { x: { time: data.time !== false, range: bars ? padRange : null } },
+      axes: [
+        { stroke: "#64748b", grid: { show: false }, ticks: { stroke: "#e2e8f0" } },
+        { stroke: "#64748b", grid: { stroke: "#eef2f7" }, ticks: { show: false }, size: 56 }
+      ],
+      cursor: { drag: { x: false, y: false } }
+    };
+    var plot = new window.uPlot(opts, columns, el);
+    window.addEventListener("resize", function () {
+      plot.setSize({ width: Math.max(el.clientWidth, 200), height: height });
+    });
+  }
+
+  function copy(button) {
+    var target = document.getElementById(button.getAttribute("data-copy"));
+    if (!target) { return; }
+    var text = target.textContent;
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(target);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      try { document.execCommand("copy"); done(); } catch (e) { /* selection stays for manual copy */ }
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-chart]").forEach(drawChart);
+    document.querySelectorAll("[data-copy]").forEach(function (b) {
+      b.addEventListener("click", function () { copy(b); });
+    });
+    document.addEventListener("click", function (event) {
+      document.querySelectorAll("details.switcher[open]").forEach(function (d) {
+        if (!d.contains(event.target)) { d.removeAttribute("open"); }
+      });
+    });
+  });
+}());
