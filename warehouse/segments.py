@@ -124,14 +124,16 @@ def segment_trend(warehouse: Warehouse, site_id: str, segment: str, end: dt.date
     )
 
 
-def segment_members(warehouse: Warehouse, site_id: str, segment: str, limit: int = 1_000_000) -> pd.DataFrame:
+def segment_members(
+    warehouse: Warehouse, site_id: str, segment: str, limit: int = 1_000_000, offset: int = 0
+) -> pd.DataFrame:
     """Current members, most valuable first (value is the cart for abandoners, spend for RFM cells)."""
     return warehouse.query_df(
         f"""
         SELECT person_id, entered_at, value FROM ({_OPEN}) WHERE segment = {{segment:String}}
-        ORDER BY value DESC, person_id LIMIT {{limit:UInt32}}
+        ORDER BY value DESC, person_id LIMIT {{offset:UInt32}}, {{limit:UInt32}}
         """,
-        {"site_id": site_id, "segment": segment, "limit": limit},
+        {"site_id": site_id, "segment": segment, "limit": limit, "offset": offset},
     )
 
 
