@@ -21,7 +21,11 @@ def defuse(value):
 
 
 def to_csv(frame: pd.DataFrame) -> str:
-    """The frame as CSV with a header; text cells defused, times as ``YYYY-MM-DD HH:MM:SS``."""
+    """The frame as CSV with a header.
+
+    Text cells are defused, times written as ``YYYY-MM-DD HH:MM:SS`` and numbers
+    to 10 significant digits (sums of prices print as 12288.22, not 12288.220000000001).
+    """
     out = frame.copy()
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
@@ -29,5 +33,5 @@ def to_csv(frame: pd.DataFrame) -> str:
         elif pd.api.types.is_object_dtype(out[column]) or pd.api.types.is_string_dtype(out[column]):
             out[column] = out[column].map(defuse)
     buffer = io.StringIO()
-    out.to_csv(buffer, index=False, lineterminator="\n")
+    out.to_csv(buffer, index=False, lineterminator="\n", float_format="%.10g")
     return buffer.getvalue()

@@ -49,7 +49,7 @@ def test_audience_ranks_associated_and_interested_people_and_skips_buyers():
 
 def test_csv_defuses_formulas():
     text = to_csv(pd.DataFrame({"person_id": ["=HYPERLINK(1)", "ok"], "value": [1.5, 2.0]}))
-    assert text == "person_id,value\n'=HYPERLINK(1),1.5\nok,2.0\n"
+    assert text == "person_id,value\n'=HYPERLINK(1),1.5\nok,2\n"
 
 
 def test_audience_from_the_warehouse(warehouse, site):
@@ -90,7 +90,7 @@ def test_cli_exports_segments_and_audiences(clickhouse_server, server_warehouse,
     exported = basirat(tmp_path, *url, "segments", "export", "cart_abandoners", "--site", sid).stdout
     assert exported.splitlines() == [
         "person_id,entered_at,value",
-        f"'=cmd,{exported.splitlines()[1].split(',')[1]},5.0",
+        f"'=cmd,{exported.splitlines()[1].split(',')[1]},5",
     ]
     found = basirat(tmp_path, *url, "segments", "audience", "tea", "--site", sid).stdout.splitlines()
     assert found[0] == "person_id,score,because_of,last_interaction" and found[1].startswith("'=cmd,")
