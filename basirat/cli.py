@@ -479,3 +479,149 @@ def recommend(ctx: click.Context, host: str | None, port: int | None, workers: i
     config["PORT"] = port or config["PORT"]
     click.echo(f"recommendations on http://{config['HOST']}:{config['PORT']}/v1/recommendations ({workers} workers)")
     RecommendServer(config, workers=workers).run()
+@main.group()
+def segments() -> None:
+    """Segments: sizes, members and CSV export."""
+
+
+@segments.command("list")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.pass_context
+def segments_list(ctx: click.Context, site_id: str) -> None:
+    """Every segment of a site with its current size."""
+    from warehouse import segments as store
+
+    rows = store.segment_sizes(_warehouse(ctx.parent), site_id)
+    if not rows:
+        click.echo(f"no segment has members on site {site_id} yet: run `basirat jobs run segments`")
+    for row in rows:
+        click.echo(f"{row['segment']:<24} {row['size']:>8}  value {row['value']:.2f}")
+
+
+@segments.command("export")
+@click.argument("name")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.pass_context
+def segments_export(ctx: click.Context, name: str, site_id: str) -> None:
+    """Current members of segment NAME as CSV (person_id, entered_at, value)."""
+    from recommender.export import to_csv
+    from warehouse import segments as store
+
+    wh = _warehouse(ctx.parent)
+    known = {row["segment"] for row in store.segment_sizes(wh, site_id)}
+    if name not in known:
+        _fail(f"segment {name!r} has no members on site {site_id!r}; see `basirat segments list --site {site_id}`")
+    click.echo(to_csv(store.segment_members(wh, site_id, name)), nl=False)
+
+
+@segments.command("audience")
+@click.argument("product_id")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=1000, show_default=True)
+@click.pass_context
+def segments_audience(ctx: click.Context, product_id: str, site_id: str, limit: int) -> None:
+    """People most likely to buy PRODUCT_ID next, as CSV (person_id, score, because_of, last_interaction)."""
+    from recommender.audience import site_audience
+    from recommender.export import to_csv
+
+    click.echo(to_csv(site_audience(_warehouse(ctx.parent), site_id, product_id, limit)), nl=False)
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhooks told when people enter or leave segments."""
+
+
+@webhooks.command("add")
+@click.argument("url")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.option("--segment", "segment_names", multiple=True, help="Only moves in this segment (repeatable).")
+@click.pass_context
+def webhooks_add(ctx: click.Context, url: str, site_id: str, segment_names: tuple[str, ...]) -> None:
+    """Subscribe URL; prints the secret that signs every delivery (shown once)."""
+    from recommender.webhooks import WebhookRefused, validate_target
+    from warehouse import webhooks as store
+
+    try:
+        validate_target(url, _config(ctx.parent)["WEBHOOK_ALLOW_PRIVATE"])
+    except WebhookRefused as exc:
+        _fail(str(exc))
+    hook = store.add_webhook(_warehouse(ctx.parent), site_id, url, list(segment_names))
+    click.echo(f"webhook {hook['webhook_id']} added\nsigning secret: {hook['secret']}")
+
+
+@webhooks.command("list")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.pass_context
+def webhooks_list(ctx: click.Context, site_id: str) -> None:
+    from warehouse import webhooks as store
+
+    for hook in store.list_webhooks(_warehouse(ctx.parent), site_id):
+        click.echo(f"{hook['webhook_id']}  {hook['url']}  {' '.join(hook['segments']) or '(all segments)'}")
+
+
+@webhooks.command("remove")
+@click.argument("webhook_id")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.pass_context
+def webhooks_remove(ctx: click.Context, webhook_id: str, site_id: str) -> None:
+    from warehouse import webhooks as store
+
+    if not store.remove_webhook(_warehouse(ctx.parent), site_id, webhook_id):
+        _fail(f"no webhook {webhook_id!r} on site {site_id!r}")
+    click.echo(f"webhook {webhook_id} removed")
+
+
+@segments.command("define")
+@click.argument("name")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.option(
+    "--where",
+    "where",
+    required=True,
+    help='Conditions as JSON, e.g. \'[{"field": "orders", "op": ">=", "value": 2}]\'.',
+)
+@click.pass_context
+def segments_define(ctx: click.Context, name: str, site_id: str, where: str) -> None:
+    """Define (or replace) custom segment NAME from conditions; members follow on the next segments run."""
+    from recommender.membership import define_custom
+    from warehouse.conditions import ConditionError
+
+    try:
+        definition = json.loads(where)
+        count = define_custom(_warehouse(ctx.parent), site_id, name, definition)
+    except json.JSONDecodeError as exc:
+        _fail(f"--where is not valid JSON: {exc}")
+    except ConditionError as exc:
+        _fail(str(exc))
+    click.echo(f"segment {name} defined: {count} people match now")
+
+
+@segments.command("drop")
+@click.argument("name")
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.pass_context
+def segments_drop(ctx: click.Context, name: str, site_id: str) -> None:
+    """Remove custom segment NAME; its members leave on the next segments run."""
+    from warehouse import conditions
+
+    wh = _warehouse(ctx.parent)
+    found = [s for s in conditions.custom_segments(wh, site_id) if s["name"] == name]
+    if not found:
+        _fail(f"no custom segment {name!r} on site {site_id!r}")
+    conditions.define_segment(wh, site_id, name, found[0]["conditions"], deleted=1)
+    click.echo(f"segment {name} dropped")
+
+
+@main.command()
+@click.option("--site", "site_id", required=True, help="Site id.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (UTC).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (UTC), inclusive.")
+@click.option("--segment", help="Only current members of this segment.")
+@click.pass_context
+def kpis(ctx: click.Context, site_id: str, start, end, segment: str | None) -> None:
+    """The dashboard's KPIs for a date range, as JSON."""
+    from warehouse import kpis as store
+
+    board = store.dashboard(_warehouse(ctx), site_id, start.date(), end.date(), segment)
+    click.echo(json.dumps(board, default=str, indent=1))

@@ -71,6 +71,13 @@ SETTINGS = [
     ),
     Setting("RECOMMENDER_POLL_SECONDS", 5.0, "How often the recommendation endpoint looks for newer models and keys."),
     Setting("RECOMMENDER_TAIL_SECONDS", 1.0, "How often the endpoint reads newly loaded events into live sessions."),
+    Setting(
+        "WEBHOOK_ALLOW_PRIVATE",
+        False,
+        "Let segment webhooks call private, loopback and link-local addresses (off: only public hosts).",
+    ),
+    Setting("WEBHOOK_TIMEOUT", 5.0, "Seconds a segment webhook may take to answer one attempt."),
+    Setting("WEBHOOK_MAX_ATTEMPTS", 3, "Attempts per segment webhook delivery (5xx, 429 and network errors retry)."),
 ]
 
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -60,13 +60,51 @@ def run_identity(warehouse, progress: Callable[[str], None] = print) -> dict:
     return run(warehouse, progress, int(config["IDENTITY_MAX_IDS"]), int(config["LATE_EVENTS_MINUTES"]))
 
 
-JOBS = [
-    Job("popularity", run_popularity, 15, "Popular products per site (views, carts, orders), for cold start."),
-    Job("retention", run_retention, 1440, "Expire raw events past BASIRAT_RETENTION_DAYS (TTL, or a delete)."),
-    Job("identity", run_identity, 5, "Stitch anonymous ids, user ids and emails into people (versioned map)."),
-    Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
-]
-BY_ID = {job.id: job for job in JOBS}
+def run_segments(warehouse, progress: Callable[[str], None] = print, webhook_options=None) -> dict:
+    from basirat import settings
+    from warehouse import webhooks as hook_store
+
+    from .membership import refresh_all
+    from .webhooks import WebhookOptions, notify
+
+    options = webhook_options or WebhookOptions.from_settings(settings.load())
+    progress("segments: recomputing RFM cells and behaviour segments")
+    moved = refresh_all(warehouse, progress)
+    for site_id, changes in moved.items():
+        hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
+        records = notify(hooks, site_id, changes, options)
+        hook_store.record_deliveries(warehouse, records)
+        failed = [r for r in records if r["error"]]
+        if records:
+            progress(f"segments: site {site_id}: {len(records)} webhook deliveries, {len(failed)} failed")
+    return {site: len(changes) for site, changes in moved.items()}
+
+
+def run_scores(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from warehouse import scores as score_store
+    from warehouse import sites
+
+    from .membership import naive_times, site_facts
+    from .scoring import person_scores
+
+    version, written = time.time_ns(), 0
+    for site in sites.list_sites(warehouse):
+        facts, as_of = site_facts(warehouse, site["site_id"])
+        if as_of is None:
+            continue
+        progress(
+            f"scores: site {site['site_id']}: fitting BG/NBD + Gamma-Gamma on {int((facts['orders'] > 0).sum())} buyers"
+        )
+        orders = naive_times(score_store.order_days(warehouse, site["site_id"]), ["when"])
+        frame = person_scores(facts, orders, score_store.feedback(warehouse, site["site_id"]), as_of)
+        frame.insert(0, "model_version", version)
+        frame.insert(0, "site_id", site["site_id"])
+        frame["model_version"] = frame["model_version"].astype("uint64")
+        frame["computed_at"] = pd.Timestamp.now("UTC").floor("s").tz_localize(None)
+        frame["computed_at"] = frame["computed_at"].astype("datetime64[s]")
+        written += score_store.write_scores(warehouse, frame)
+    progress(f"scores: {written} people scored")
+    return {"people": written, "model_version": version}
 
 
 # Recommendation models: each job loads interactions, calls the pure mining
@@ -152,7 +190,7 @@ def run_cooccurrence(warehouse, progress: Callable[[str], None] = print) -> dict
     return {"neighbors": written, "model_version": version}
 
 
-def run_sessions(warehouse, progress: Callable[[str], None] = print) -> dict:
+def run_session_index(warehouse, progress: Callable[[str], None] = print) -> dict:
     from warehouse import recommendations as rec_store
 
     from .mining import recent_sessions
@@ -207,11 +245,19 @@ def run_context_popularity(warehouse, progress: Callable[[str], None] = print) -
     return {"items": written, "model_version": version}
 
 
-JOBS += [
+# In dependency order: people and visits first, then what is mined from them.
+JOBS = [
+    Job("identity", run_identity, 5, "Stitch anonymous ids, user ids and emails into people (versioned map)."),
+    Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
+    Job("popularity", run_popularity, 15, "Popular products per site (views, carts, orders), for cold start."),
     Job("catalog", run_catalog, 15, "Products' category, price and stock flag from events, for business filters."),
     Job("rules", run_rules, 60, "Frequently bought together: mlxtend FP-growth rules over orders and carts."),
     Job("cooccurrence", run_cooccurrence, 30, "Also viewed / viewed-then-bought neighbours with time decay."),
-    Job("sessions", run_sessions, 10, "Recent sessions indexed for session-kNN (STAN) scoring at request time."),
+    Job("session_index", run_session_index, 10,
+        "Recent sessions indexed for session-kNN (STAN) scoring at request time."),
     Job("person", run_person, 60, "Per-person recommendations from the whole stitched history."),
+    Job("scores", run_scores, 60, "Per person: predicted value, churn risk (BG/NBD + Gamma-Gamma), RFM, satisfaction."),
+    Job("segments", run_segments, 60, "RFM cells and behaviour segments with entry/exit history."),
+    Job("retention", run_retention, 1440, "Expire raw events past BASIRAT_RETENTION_DAYS (TTL, or a delete)."),
 ]
 BY_ID = {job.id: job for job in JOBS}

@@ -1,5 +1,6 @@
 """The recommender's commands and processes: scheduler, evaluate, and a real ``basirat serve``."""
 
+import ast
 import base64
 import json
 import threading
@@ -41,9 +42,15 @@ def test_evaluate_prints_json_per_strategy(tmp_path):
     assert stored.strip() == str(len(rows))
 
 
-def test_evaluate_clv_without_the_module_is_one_clear_line(tmp_path):
-    out = basirat(tmp_path, "evaluate", "--clv", check=False)
-    assert out.returncode == 1 and "clv_report" in out.stderr and "Traceback" not in out.stderr
+def test_evaluate_clv_reports_the_cdnow_fit(tmp_path):
+    out = basirat(tmp_path, "evaluate", "--clv")
+    lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
+    fitted = ast.literal_eval(lines["bgnbd"])
+    # Close to the published BG/NBD fit on CDNOW (Fader, Hardie and Lee 2005).
+    for name, published, tolerance in (("r", 0.243, 0.05), ("alpha", 4.414, 1.0), ("a", 0.793, 0.15),
+                                       ("b", 2.426, 0.5)):
+        assert abs(fitted[name] - published) < tolerance, (name, fitted[name])
+    assert float(lines["mae"]) < float(lines["baseline_mae"])
 
 
 def _post(url: str, key: str, payload: dict) -> None:
@@ -100,3 +107,9 @@ def test_serve_mines_and_answers_from_memory(tmp_path):
     finally:
         server.stop()
     assert "Scheduler started" in (tmp_path / "serve.log").read_text()
+
+
+def test_job_ids_are_unique():
+    """The scheduler replaces a job by id: two jobs with one id would lose one."""
+    ids = [job.id for job in JOBS]
+    assert len(ids) == len(set(ids))

@@ -71,6 +71,9 @@ def test_every_page_in_chromium(browser, live):
         "admin-recommendations": f"/s/{sid}/recommendations",
         "admin-user-new": "/users/new",
         "admin-not-found": "/no/such/page",
+        "insights-kpis": f"/s/{sid}/kpis",
+        "insights-segments": f"/s/{sid}/segments",
+        "insights-audience": f"/s/{sid}/audience?product=p1",
     }
     for name, path in pages.items():
         response = page.goto(server.url + path)

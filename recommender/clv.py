@@ -1,0 +1,154 @@
+"""Customer lifetime value: BG/NBD for purchases, Gamma-Gamma for spend.
+
+The likelihoods of Fader, Hardie and Lee (BG/NBD, 2005; Gamma-Gamma, 2005)
+are fitted here directly with scipy: the maintained alternatives either wrap
+a full probabilistic-programming stack (pymc-marketing) or are unmaintained
+(lifetimes) or a beta that pins old libraries (btyd). The closed forms are
+short, vectorised, and checked against the published CDNOW parameters by
+``clv_report``.
+
+Inputs are one row per customer: ``frequency`` (repeat purchase periods),
+``recency`` (first to last purchase) and ``T`` (first purchase to the end of
+observation), in one time unit, and ``monetary_value`` (mean repeat spend).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import betaln, expit, gammaln, hyp2f1
+
+
+@dataclass(frozen=True)
+class BgNbd:
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    p: float
+    q: float
+    v: float
+
+
+def rfm_summary(transactions: pd.DataFrame, as_of: pd.Timestamp, unit_days: float = 1.0) -> pd.DataFrame:
+    """Frequency, recency, T and mean repeat spend per customer.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        ``customer, when, value``; purchases on the same day count as one.
+    as_of : Timestamp
+        End of the observation; later transactions are ignored.
+    unit_days : float
+        Length of the time unit in days (7 for weeks, as in the CDNOW papers).
+    """
+    frame = transactions[transactions["when"] <= as_of].copy()
+    frame["day"] = frame["when"].dt.floor("D")
+    daily = frame.groupby(["customer", "day"], as_index=False)["value"].sum()
+    first = daily.groupby("customer")["day"].transform("min")
+    repeat = daily[daily["day"] > first]
+    grouped = daily.groupby("customer")
+    out = pd.DataFrame(
+        {
+            "frequency": grouped.size() - 1,
+            "recency": (grouped["day"].max() - grouped["day"].min()).dt.days / unit_days,
+            "T": (as_of.floor("D") - grouped["day"].min()).dt.days / unit_days,
+        }
+    )
+    out["monetary_value"] = repeat.groupby("customer")["value"].mean().reindex(out.index).fillna(0.0)
+    return out
+
+
+def _bgnbd_loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    r, alpha, a, b = params
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = betaln(a, b + x) - betaln(a, b)
+    a3 = -(r + x) * np.log(alpha + T)
+    a4 = np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(alpha + t_x)
+    return a1 + a2 + np.logaddexp(a3, np.where(x > 0, a4, -np.inf))
+
+
+def _fit(loglik, start: np.ndarray, columns: tuple, weights: np.ndarray) -> np.ndarray:
+    def objective(log_params):
+        return -(weights * loglik(np.exp(log_params), *columns)).sum() / weights.sum()
+
+    result = minimize(
+        objective, np.log(start), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10}
+    )
+    return np.exp(result.x)
+
+
+def fit_bgnbd(summary: pd.DataFrame) -> BgNbd:
+    """Maximum-likelihood BG/NBD parameters (identical customers are counted once, weighted)."""
+    grouped = summary.groupby(["frequency", "recency", "T"]).size().reset_index(name="n")
+    columns = tuple(grouped[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
+    with np.errstate(divide="ignore"):
+        r, alpha, a, b = _fit(_bgnbd_loglik, np.ones(4), columns, grouped["n"].to_numpy(dtype="float64"))
+    return BgNbd(float(r), float(alpha), float(a), float(b))
+
+
+def p_alive(m: BgNbd, x, t_x, T) -> np.ndarray:
+    """Probability the customer has not dropped out, given their history."""
+    x, t_x, T = (np.asarray(v, dtype="float64") for v in (x, t_x, T))
+    log_odds = (
+        np.log(m.a) - np.log(m.b + np.maximum(x, 1) - 1) + (m.r + x) * (np.log(m.alpha + T) - np.log(m.alpha + t_x))
+    )
+    return np.where(x > 0, expit(-log_odds), 1.0)
+
+
+def expected_purchases(m: BgNbd, t: float, x, t_x, T) -> np.ndarray:
+    """Expected purchases in the next ``t`` units (Fader et al. 2005, eq. 10)."""
+    x, t_x, T = (np.asarray(v, dtype="float64") for v in (x, t_x, T))
+    z = t / (m.alpha + T + t)
+    hyp = hyp2f1(m.r + x, m.b + x, m.a + m.b + x - 1, z)
+    head = (m.a + m.b + x - 1) / (m.a - 1)
+    body = 1 - np.exp((m.r + x) * (np.log(m.alpha + T) - np.log(m.alpha + T + t))) * hyp
+    return head * body * p_alive(m, x, t_x, T)
+
+
+def _gg_loglik(params: np.ndarray, x: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    p, q, v = params
+    px = p * x
+    return (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(v)
+        + (px - 1) * np.log(mean)
+        + px * np.log(x)
+        - (px + q) * np.log(x * mean + v)
+    )
+
+
+def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
+    """Gamma-Gamma spend parameters from the customers with repeat purchases."""
+    repeaters = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    columns = (repeaters["frequency"].to_numpy(dtype="float64"), repeaters["monetary_value"].to_numpy(dtype="float64"))
+    p, q, v = _fit(_gg_loglik, np.ones(3), columns, np.ones(len(repeaters)))
+    return GammaGamma(float(p), float(q), float(v))
+
+
+def expected_spend(m: GammaGamma, x, mean) -> np.ndarray:
+    """Expected value of a future transaction; the population mean for one-off buyers."""
+    x, mean = np.asarray(x, dtype="float64"), np.asarray(mean, dtype="float64")
+    return (m.p * (m.v + x * mean)) / (m.p * x + m.q - 1)
+
+
+def customer_value(summary: pd.DataFrame, horizon: float) -> tuple[pd.DataFrame, BgNbd, GammaGamma]:
+    """Fit both models and predict purchases, value and churn risk over ``horizon`` units."""
+    bg = fit_bgnbd(summary)
+    gg = fit_gamma_gamma(summary)
+    x, t_x, T = summary["frequency"], summary["recency"], summary["T"]
+    out = pd.DataFrame(index=summary.index)
+    out["predicted_purchases"] = expected_purchases(bg, horizon, x, t_x, T)
+    out["p_alive"] = p_alive(bg, x, t_x, T)
+    out["churn_risk"] = 1 - out["p_alive"]
+    out["predicted_value"] = out["predicted_purchases"] * expected_spend(gg, x, summary["monetary_value"])
+    return out, bg, gg

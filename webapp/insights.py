@@ -1,0 +1,168 @@
+"""Analytics pages: the KPI dashboard, segments with members and export, product audiences."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from recommender.audience import site_audience
+from recommender.export import to_csv
+from warehouse import kpis as kpi_store
+from warehouse import segments as segment_store
+
+from .access import current_site, warehouse
+from .pages import NavItem, paginate
+
+bp = Blueprint("insights", __name__)
+NAV = [
+    NavItem("KPIs", "insights.kpis", order=15),
+    NavItem("Segments", "insights.segments", order=25),
+    NavItem("Audiences", "insights.audience", order=26),
+]
+EPOCH = dt.date(1970, 1, 1)
+MAX_DAYS = 731
+
+
+def _unix(day) -> int:
+    return (dt.date.fromisoformat(str(day)[:10]) - EPOCH).days * 86400
+
+
+def _date_arg(name: str, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return default
+
+
+def _range() -> tuple[dt.date, dt.date]:
+    """``?from=&to=`` (last 30 days by default), ordered and at most two years long."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    end = _date_arg("to", today)
+    start = _date_arg("from", end - dt.timedelta(days=29))
+    start, end = min(start, end), max(start, end)
+    return max(start, end - dt.timedelta(days=MAX_DAYS)), end
+
+
+def daily_chart(frame, columns: dict, start: dt.date, end: dt.date, kind: str = "line") -> dict:
+    """Per-day series over every day of the range, zeros where nothing happened."""
+    days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    by_day = {str(r["date"])[:10]: r for r in frame.to_dict("records")}
+    series = [
+        {"label": label, "values": [float(by_day.get(d.isoformat(), {}).get(col, 0) or 0) for d in days]}
+        for col, label in columns.items()
+    ]
+    return {"kind": kind, "x": [_unix(d) for d in days], "series": series}
+
+
+def satisfaction_chart(frame) -> dict:
+    """Answers per score, one bar series per score, by month."""
+    months = sorted({str(m)[:10] for m in frame["month"]})
+    scores = sorted({float(s) for s in frame["score"]})
+    counts = {(str(r["month"])[:10], float(r["score"])): int(r["answers"]) for r in frame.to_dict("records")}
+    series = [{"label": f"Score {s:g}", "values": [counts.get((m, s), 0) for m in months]} for s in scores]
+    return {"kind": "bars", "x": [_unix(m) for m in months], "series": series}
+
+
+def retention_table(frame) -> list[dict]:
+    """One row per cohort: its size and the share still ordering each month after."""
+    rows: dict[str, dict] = {}
+    for r in frame.to_dict("records"):
+        row = rows.setdefault(str(r["cohort"])[:7], {"cohort": str(r["cohort"])[:7], "cells": {}})
+        row["cells"][int(r["months_later"])] = int(r["customers"])
+    for row in rows.values():
+        size = row["cells"].get(0, 0) or 1
+        row["size"] = row["cells"].get(0, 0)
+        row["shares"] = [round(100 * row["cells"].get(k, 0) / size) for k in range(max(row["cells"]) + 1)]
+    return list(rows.values())
+
+
+@bp.route("/s/<site_id>/kpis")
+def kpis(site_id: str):
+    site = current_site()
+    start, end = _range()
+    segments = [r["segment"] for r in segment_store.segment_sizes(warehouse(), site["site_id"])]
+    segment = request.args.get("segment") or None
+    if segment and segment not in segments:
+        segment = None
+    args = (warehouse(), site["site_id"], start, end, segment)
+    visitors, sessions, revenue = kpi_store.visitors(*args), kpi_store.sessions(*args), kpi_store.revenue(*args)
+    traffic = visitors.merge(sessions, on="date", how="outer") if len(sessions) else visitors.assign(sessions=0)
+    context = {
+        "start": start,
+        "end": end,
+        "segment": segment,
+        "segments": segments,
+        "orders": int(revenue["orders"].sum()) if len(revenue) else 0,
+        "revenue": float(revenue["revenue"].sum()) if len(revenue) else 0.0,
+        "repeat": kpi_store.repeat_purchase_rate(*args),
+        "funnel": kpi_store.funnel(*args),
+        "traffic_chart": daily_chart(traffic, {"visitors": "Visitors", "sessions": "Sessions"}, start, end),
+        "revenue_chart": daily_chart(revenue, {"revenue": "Revenue"}, start, end, "bars"),
+        "aov_chart": daily_chart(revenue, {"average_order_value": "Average order value"}, start, end),
+        "new_chart": daily_chart(
+            kpi_store.new_vs_returning(*args),
+            {"new_visitors": "New", "returning_visitors": "Returning"},
+            start,
+            end,
+            "bars",
+        ),
+        "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args)),
+        "retention": retention_table(kpi_store.retention(*args)),
+    }
+    return render_template("insights/kpis.html", **context)
+
+
+@bp.route("/s/<site_id>/segments")
+def segments(site_id: str):
+    site = current_site()
+    rows = segment_store.segment_sizes(warehouse(), site["site_id"])
+    return render_template("insights/segments.html", rows=rows)
+
+
+@bp.route("/s/<site_id>/segments/<name>")
+def segment(site_id: str, name: str):
+    site = current_site()
+    sizes = {r["segment"]: r for r in segment_store.segment_sizes(warehouse(), site["site_id"])}
+    if name not in sizes:
+        abort(404)
+    page = paginate(int(sizes[name]["size"]), per_page=50)
+    members = segment_store.segment_members(warehouse(), site["site_id"], name, page.limit, page.offset)
+    end = dt.datetime.now(dt.timezone.utc)
+    trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, days=30)
+    chart = {
+        "kind": "line",
+        "x": [_unix(r["date"]) for r in trend],
+        "series": [{"label": "Members", "values": [int(r["size"]) for r in trend]}],
+    }
+    return render_template(
+        "insights/segment.html",
+        name=name,
+        size=sizes[name],
+        members=members.to_dict("records"),
+        page=page,
+        chart=chart,
+    )
+
+
+@bp.route("/s/<site_id>/segments/<name>/export.csv")
+def segment_export(site_id: str, name: str):
+    site = current_site()
+    if name not in {r["segment"] for r in segment_store.segment_sizes(warehouse(), site["site_id"])}:
+        abort(404)
+    return _csv(to_csv(segment_store.segment_members(warehouse(), site["site_id"], name)), f"segment-{name}")
+
+
+@bp.route("/s/<site_id>/audience")
+def audience(site_id: str):
+    site = current_site()
+    product = request.args.get("product", "").strip()[:200]
+    rows = site_audience(warehouse(), site["site_id"], product, 100).to_dict("records") if product else []
+    if product and request.args.get("format") == "csv":
+        return _csv(to_csv(site_audience(warehouse(), site["site_id"], product, 100_000)), "audience")
+    return render_template("insights/audience.html", product=product, rows=rows)
+
+
+def _csv(text: str, stem: str) -> Response:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:80]
+    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
