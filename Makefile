@@ -24,6 +24,7 @@ demo: venv
 test: venv system-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	@echo "screenshots and reports: test-artifacts/ (kept between runs)"
 
 lint: venv
 	$(BIN)/ruff check .
