@@ -18,6 +18,11 @@ from ..access import warehouse
 from ..accounts import may_see
 from ..tokens import bearer, hash_token
 
+NEEDS_TOKEN = (
+    "Send Authorization: Bearer <token>; create a token on the API tokens page or with "
+    "`basirat users token EMAIL`. Site keys are not API tokens."
+)
+
 
 def authenticate() -> dict:
     """The active user behind ``Authorization: Bearer``, or a 401."""
@@ -25,7 +30,7 @@ def authenticate() -> dict:
     row = api_tokens.find_by_hash(warehouse(), hash_token(token)) if token else None
     user = user_store.get_user(warehouse(), row["user_id"]) if row else None
     if user is None or not user["active"]:
-        abort(401)
+        abort(401, description=NEEDS_TOKEN)
     g.user = user
     return user
 
