@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO_DATA ?= demo-data
 PORT ?= 8000
 
-.PHONY: demo test venv system-deps lint bench clean
+.PHONY: demo test test-cluster venv system-deps lint bench clean tracker
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,16 +15,31 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# The tracker's build tools (terser), from the npm registry, as locked.
+tracker/node_modules/.package-lock.json: tracker/package-lock.json
+	cd tracker && npm ci --no-audit --no-fund --loglevel=error
+
+tracker: tracker/node_modules/.package-lock.json
+	cd tracker && node build.mjs
+
 system-deps:
 	scripts/system-deps
 
 demo: venv
 	$(BIN)/basirat --data $(DEMO_DATA) demo --port $(PORT)
 
-test: venv system-deps
+test: venv system-deps tracker/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 	@echo "screenshots and reports: test-artifacts/ (kept between runs)"
+
+# The server backend becomes a ZooKeeper-backed cluster of Debian servers
+# (2 shards x 2 replicas on loopback), started and stopped by the tests.
+# `make test-cluster CLUSTER_SUITE=tests` runs the whole suite against it.
+CLUSTER_SUITE ?= tests/test_warehouse_contract.py tests/test_collector.py tests/test_privacy.py \
+                 tests/test_retention.py tests/test_cluster.py
+test-cluster: venv system-deps
+	CLUSTER_TESTS=1 $(BIN)/pytest $(CLUSTER_SUITE)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from . import settings
+from . import logs, settings
 
 
 def _config(ctx: click.Context) -> dict:
@@ -63,6 +63,7 @@ def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> Non
         overrides["WAREHOUSE_URL"] = warehouse_url
     try:
         ctx.obj = {"config": settings.load(overrides)}
+        logs.configure(ctx.obj["config"]["LOG_FORMAT"])
     except settings.SettingsError as exc:
         _fail(str(exc))
 
@@ -218,30 +219,134 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data: str | No
     EmbeddedServer(config, threads=threads).run()
 
 
+def _open_when_reachable(ctx: click.Context, stop, max_backoff: float):
+    """The migrated warehouse, retried with backoff while ClickHouse is down (the spool waits)."""
+    from warehouse import WarehouseError
+    from warehouse.migrate import migrate as run
+
+    backoff = 0.2
+    while not stop.is_set():
+        try:
+            wh = _warehouse(ctx)
+            run(wh)
+            return wh
+        except WarehouseError as exc:
+            ctx.obj.pop("warehouse", None)
+            click.echo(f"warehouse not reachable ({exc}); retrying in {backoff:.1f}s", err=True)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
+    return None
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="Load what is spooled now, then exit.")
 @click.pass_context
 def loader(ctx: click.Context, once: bool) -> None:
     """Drain the spool into the warehouse (server mode: one per spool folder)."""
     import signal
+    import threading
 
     from collector.loader import Loader
+    from warehouse import WarehouseError
     from warehouse.migrate import migrate as run
 
     config = _config(ctx)
-    wh = _warehouse(ctx)
-    run(wh)
-    worker = Loader(wh, config["SPOOL_DIR"], int(config["LOADER_BATCH_ROWS"]), float(config["LOADER_INTERVAL"]))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if once:
+        wh = _warehouse(ctx)
+        run(wh)
+    else:
+        wh = _open_when_reachable(ctx, stop, float(config["LOADER_MAX_BACKOFF"]))
+        if wh is None:
+            return
+    worker = Loader(
+        wh,
+        config["SPOOL_DIR"],
+        int(config["LOADER_BATCH_ROWS"]),
+        float(config["LOADER_INTERVAL"]),
+        float(config["LOADER_MAX_BACKOFF"]),
+        config=config,
+    )
     if once:
         click.echo(f"{worker.drain()} rows loaded")
         return
-    signal.signal(signal.SIGTERM, lambda *_: worker._stop.set())
+    worker._stop = stop
     click.echo(f"loading {config['SPOOL_DIR']} into {config['WAREHOUSE_URL']}")
     try:
         worker.run()
     except KeyboardInterrupt:
         pass
-    worker.drain(timeout=30)
+    try:
+        worker.drain(timeout=30)
+    except WarehouseError as exc:
+        click.echo(f"stopped with rows still spooled ({exc}); they load on the next start", err=True)
+
+
+@main.command()
+@click.option("--host", help="Listen address (default 127.0.0.1; 0.0.0.0 in a container).")
+@click.option("--port", type=int, help="Listen port (default 8000).")
+@click.option("--workers", type=int, help="Worker processes (default BASIRAT_COLLECTOR_WORKERS, 0: two per core).")
+@click.pass_context
+def collector(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the collector alone under gunicorn (server mode; run `basirat loader` beside it)."""
+    config = dict(_config(ctx))
+    overrides = {"HOST": host, "PORT": port, "COLLECTOR_WORKERS": workers}
+    config.update({k: v for k, v in overrides.items() if v is not None})
+    url = config["WAREHOUSE_URL"]
+    if url.startswith("chdb://") and not os.path.exists(os.path.join(url[len("chdb://") :], "basirat.sock")):
+        _fail(
+            f"{url} is an embedded warehouse and no `basirat serve` runs on it: start `basirat serve` on the "
+            "same --data (the collector then reaches it through its socket) or pass --warehouse clickhouse://..."
+        )
+    env = {**os.environ, **{f"BASIRAT_{k}": str(v) for k, v in config.items()}}
+    click.echo(f"collector on http://{config['HOST']}:{config['PORT']}/  (spool {config['SPOOL_DIR']})")
+    command = [sys.executable, "-m", "gunicorn", "--config", "python:collector.gunicorn_conf", "collector.wsgi:app"]
+    os.execvpe(command[0], command, env)
+
+
+@main.group()
+def quarantine() -> None:
+    """Messages that parsed but broke the schema, held with the reason."""
+
+
+@quarantine.command("list")
+@click.option("--site", "site_id", default="", help="Only this site.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def quarantine_list(ctx: click.Context, site_id: str, limit: int, as_json: bool) -> None:
+    """Counts by reason, then the newest held messages."""
+    from warehouse import quarantine as store
+
+    wh = _warehouse(ctx.parent)
+    rows = store.list_quarantined(wh, site_id, limit=limit)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps({**row, "received_at": str(row["received_at"])[:19]}))
+        return
+    for row in store.count_by_reason(wh, site_id):
+        click.echo(f"{row['site_id']}  {row['reason']:<18} {row['messages']}")
+    for row in rows:
+        click.echo(f"{str(row['received_at'])[:19]}  {row['quarantine_id']}  {row['reason']}: {row['detail']}")
+        click.echo(f"    {row['raw'][:200]}")
+
+
+@quarantine.command("replay")
+@click.option("--site", "site_id", default="", help="Only this site.")
+@click.pass_context
+def quarantine_replay(ctx: click.Context, site_id: str) -> None:
+    """Run held messages through the pipeline again; load those that now pass."""
+    from collector.quarantine import replay
+    from warehouse.migrate import migrate as run
+
+    wh = _warehouse(ctx.parent)
+    run(wh)
+    result = replay(wh, _config(ctx.parent), site_id)
+    click.echo(
+        f"{result['loaded']} loaded, {result['duplicates']} already loaded, "
+        f"{result['still_rejected']} still rejected (kept in quarantine)"
+    )
 
 
 @main.group()
@@ -292,3 +397,32 @@ def show_settings() -> None:
     """Every setting with its default and meaning."""
     for s in settings.SETTINGS:
         click.echo(f"BASIRAT_{s.name} (default {s.default!r})\n    {s.help}")
+
+
+@main.command()
+@click.argument("dest", metavar="ARCHIVE")
+@click.pass_context
+def backup(ctx: click.Context, dest: str) -> None:
+    """Archive the embedded warehouse and spool (stop `basirat serve` first)."""
+    from .backup import BackupError
+    from .backup import backup as run
+
+    try:
+        click.echo(run(_config(ctx), dest))
+    except BackupError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@click.argument("src", metavar="ARCHIVE")
+@click.option("--force", is_flag=True, help="Replace existing data (it is moved aside, not deleted).")
+@click.pass_context
+def restore(ctx: click.Context, src: str, force: bool) -> None:
+    """Restore the embedded warehouse and spool from a `basirat backup` archive."""
+    from .backup import BackupError
+    from .backup import restore as run
+
+    try:
+        click.echo(run(_config(ctx), src, force))
+    except BackupError as exc:
+        _fail(str(exc))

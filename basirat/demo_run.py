@@ -81,7 +81,13 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     echo("")
     echo(f"Basirat is ready: open {url}/")
     echo(f"  sign in as {DEMO_ADMIN}  password {password}")
+    echo(f"  demo store: {url}/store/  (shop there, then see your visit with the query below)")
     echo(f"  site {site['site_id']}  write key {site['write_key']}  public key {site['public_key']}")
     echo("  query it from another terminal:")
     echo(f'  .venv/bin/basirat --data {data_flag} sql "SELECT event, count() FROM events GROUP BY event"')
+    echo("  and your own clicks in the demo store, newest first:")
+    echo(
+        f'  .venv/bin/basirat --data {data_flag} sql "SELECT timestamp, type, event, path FROM events '
+        f"WHERE library_name = 'basirat.js' ORDER BY timestamp DESC LIMIT 20\""
+    )
     echo("Press Ctrl-C to stop.")

@@ -14,12 +14,15 @@ import threading
 
 from gunicorn.app.base import BaseApplication
 
+from .logs import gunicorn_logconfig
+
 log = logging.getLogger("basirat.serve")
 
 
 def build(config: dict):
     """Open the warehouse and compose the apps; returns (wsgi, closer)."""
     import collector
+    import storefront
     import webapp
     from collector.loader import Loader
     from warehouse import connect
@@ -44,8 +47,14 @@ def build(config: dict):
         rec_api = None
     if rec_api is not None:
         routes["/v1/recommendations"] = rec_api.create_app(config, warehouse=warehouse)
+    routes["/store"] = storefront.create_app(config, warehouse=warehouse)
     loader = Loader(
-        warehouse, config["SPOOL_DIR"], int(config["LOADER_BATCH_ROWS"]), float(config["LOADER_INTERVAL"])
+        warehouse,
+        config["SPOOL_DIR"],
+        int(config["LOADER_BATCH_ROWS"]),
+        float(config["LOADER_INTERVAL"]),
+        float(config["LOADER_MAX_BACKOFF"]),
+        config=config,
     ).start()
 
     def close():
@@ -90,6 +99,9 @@ class EmbeddedServer(BaseApplication):
         cfg.set("graceful_timeout", 30)
         cfg.set("accesslog", None)
         cfg.set("control_socket_disable", True)
+        logconfig = gunicorn_logconfig(self.basirat_config.get("LOG_FORMAT", "text"))
+        if logconfig is not None:
+            cfg.set("logconfig_dict", logconfig)
         server = self
 
         def worker_exit(_server, _worker):

@@ -30,6 +30,7 @@ SETTINGS = [
     Setting("SPOOL_MAX_BYTES", 1 << 30, "Disk the spool may use; past it the collector answers 503 with Retry-After."),
     Setting("LOADER_INTERVAL", 1.0, "Seconds between loader passes (about one insert per second per table)."),
     Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement."),
+    Setting("LOADER_MAX_BACKOFF", 30.0, "Longest wait, in seconds, between loader retries while ClickHouse fails."),
     Setting("MAX_MESSAGE_BYTES", 32 * 1024, "Largest accepted message, as Segment (32 KB)."),
     Setting("MAX_BATCH_BYTES", 500 * 1024, "Largest accepted request body after decompression, as Segment (500 KB)."),
     Setting(
@@ -37,13 +38,30 @@ SETTINGS = [
     ),
     Setting("ANONYMIZE_IP", True, "Zero the last octet of IPv4 (and keep a /48 of IPv6) before storage."),
     Setting("TRUST_PROXY", False, "Take the client IP from X-Forwarded-For (set behind a reverse proxy)."),
+    Setting("IP_RATE_LIMIT", 200.0, "Requests a second one client IP may send to a collector process (0: no limit)."),
+    Setting("SITE_RATE_LIMIT", 2000.0, "Requests a second one site may send to each collector process (0: no limit)."),
+    Setting("COLLECTOR_WORKERS", 0, "gunicorn worker processes of `basirat collector` (0: two per core)."),
+    Setting("COLLECTOR_THREADS", 8, "Threads per collector worker; concurrent requests share each spool fsync."),
     Setting("KEY_REFRESH_SECONDS", 10.0, "How often collectors reload site keys from the warehouse."),
     Setting("SECRET_KEY", "", "Signs admin sessions; generated into the data folder when empty."),
     Setting("SECURE_COOKIES", False, "Mark admin session cookies Secure; set when the admin is served over https."),
     Setting("COLLECTOR_URL", "", "Public URL of the collector for tracking snippets; empty: the admin's address."),
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
+    Setting(
+        "RETENTION_DAYS",
+        0,
+        "Keep raw events this many days (0 keeps them forever): a TTL where the server has one, else a daily delete.",
+    ),
+    Setting(
+        "HONOUR_DNT", True, "Strip IP, user agent and lasting identifiers of events sent with DNT: 1 or Sec-GPC: 1."
+    ),
+    Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
+    Setting("STOREFRONT_SITE", "Demo store", "Name of the site whose keys the demo storefront (/store/) embeds."),
+    Setting(
+        "STOREFRONT_COLLECTOR_URL", "", "Collector origin the demo storefront's pages send to; empty: the same server."
+    ),
 ]
 
 BY_NAME = {s.name: s for s in SETTINGS}

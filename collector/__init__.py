@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import dataclass
 
 from flask import Flask, jsonify
@@ -9,6 +12,8 @@ from flask import Flask, jsonify
 from basirat import settings
 
 from .keys import KeyCache
+from .limits import RateLimiter
+from .metrics import METRICS
 from .spool import Spool
 
 
@@ -17,6 +22,32 @@ class CollectorState:
     warehouse: object
     spool: Spool
     keys: KeyCache
+    ip_limit: RateLimiter
+    site_limit: RateLimiter
+
+    def metrics_persist(self) -> None:
+        """Share this process's counts with the other processes' ``/metrics``.
+
+        Starts (once per process, after gunicorn's fork) a daemon thread that
+        writes them every second, so the counts of a worker's last requests
+        show up even if it serves no more.
+        """
+        if _persisting.get(self.spool.directory) == os.getpid():
+            return
+        _persisting[self.spool.directory] = os.getpid()
+        threading.Thread(target=_persist_forever, args=(self.spool.directory,), daemon=True).start()
+
+
+_persisting: dict[str, int] = {}
+
+
+def _persist_forever(directory: str) -> None:
+    while True:
+        try:
+            METRICS.persist(directory, force=True)
+        except OSError:
+            pass
+        time.sleep(1.0)
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
@@ -33,16 +64,21 @@ def init_app(app: Flask, warehouse=None) -> None:
     from warehouse import connect
 
     from .api import bp
+    from .tracker_file import bp as tracker_bp
 
     config = app.config
     if warehouse is None:
         warehouse = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
+    spool = Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"]))
     app.extensions["basirat.collector"] = CollectorState(
         warehouse=warehouse,
-        spool=Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"])),
-        keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"])),
+        spool=spool,
+        keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"]), os.path.join(spool.directory, "keys.json")),
+        ip_limit=RateLimiter(float(config["IP_RATE_LIMIT"])),
+        site_limit=RateLimiter(float(config["SITE_RATE_LIMIT"])),
     )
     app.register_blueprint(bp)
+    app.register_blueprint(tracker_bp)
 
     @app.errorhandler(404)
     def not_found(_):

@@ -5,22 +5,27 @@ the ``basirat loader`` process next to gunicorn collectors. Each pass reads up
 to ``LOADER_BATCH_ROWS`` rows, drops message ids already loaded (client
 re-sends, or a pass that inserted but crashed before its checkpoint), inserts
 one statement, then moves the checkpoint. While the warehouse fails it backs
-off, keeping every row in the spool.
+off, keeping every row in the spool. The loader also turns spooled requests
+into warehouse rows (``records.expand``), so that work stays off the HTTP path.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
 import time
 
-from warehouse import WarehouseError, events
+from basirat import settings
+from warehouse import WarehouseError, events, quarantine
 
+from . import records
 from . import spool as spool_files
 from .metrics import METRICS
 
 log = logging.getLogger("basirat.loader")
+LOOKUP_CHARS = 150_000  # ClickHouse refuses queries over max_query_size (256 KiB by default)
 
 
 def dedupe(warehouse, rows: list[dict]) -> list[dict]:
@@ -34,13 +39,41 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
     by_site: dict[str, list[str]] = {}
     for row in fresh:
         by_site.setdefault(row["site_id"], []).append(row["message_id"])
-    known = {(site, mid) for site, ids in by_site.items() for mid in events.known_message_ids(warehouse, site, ids)}
+    known = {
+        (site, mid)
+        for site, ids in by_site.items()
+        for chunk in _chunks(ids)
+        for mid in events.known_message_ids(warehouse, site, chunk)
+    }
     return [r for r in fresh if (r["site_id"], r["message_id"]) not in known]
 
 
+def _chunks(ids: list[str], max_chars: int = LOOKUP_CHARS):
+    """Id lists small enough for a server's query size limit (ids are inlined by the driver)."""
+    chunk, size = [], 0
+    for mid in ids:
+        if chunk and size + len(mid) + 4 > max_chars:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(mid)
+        size += len(mid) + 4
+    if chunk:
+        yield chunk
+
+
 class Loader:
-    def __init__(self, warehouse, directory: str, batch_rows: int = 50000, interval: float = 1.0):
+    def __init__(
+        self,
+        warehouse,
+        directory: str,
+        batch_rows: int = 50000,
+        interval: float = 1.0,
+        max_backoff: float = 30.0,
+        config: dict | None = None,
+    ):
         self.warehouse = warehouse
+        self.config = config or settings.load()
+        self.max_backoff = max_backoff
         self.directory = directory
         self.batch_rows = batch_rows
         self.interval = interval
@@ -54,43 +87,87 @@ class Loader:
             positions = spool_files.read_checkpoint(self.directory)
             rows, moved = [], {}
             for name in spool_files.segments(self.directory):
-                path = os.path.join(self.directory, name)
-                start = positions.get(name, 0)
-                got, end = spool_files.read_records(path, start, self.batch_rows - len(rows))
-                rows.extend(got)
-                moved[name] = end
+                path, key = os.path.join(self.directory, name), spool_files.stem(name)
+                start = positions.get(key, 0)
+                got, end = spool_files.read_records(path, start, self.batch_rows - len(rows), records.weight)
+                rows.extend(records.expand(got, self.config))
+                moved[key] = end
                 if name.endswith(".seg") and end < os.path.getsize(path) and not got:
                     log.warning(
                         "segment %s has %d unreadable bytes at its end (torn write); skipped",
                         name,
                         os.path.getsize(path) - end,
                     )
-                    moved[name] = os.path.getsize(path)
+                    moved[key] = os.path.getsize(path)
                 if len(rows) >= self.batch_rows:
                     break
             if not rows and moved == {k: positions.get(k, 0) for k in moved}:
                 self._forget_loaded(positions)
                 return 0
-            started = time.monotonic()
-            fresh = dedupe(self.warehouse, rows)
-            inserted = events.insert_events(self.warehouse, fresh)
-            METRICS.observe_insert(time.monotonic() - started, inserted, len(rows) - len(fresh))
+            inserted = self._insert(rows)
             positions.update(moved)
             spool_files.write_checkpoint(self.directory, positions)
             self._forget_loaded(positions)
             return inserted
 
+    def _insert(self, rows: list[dict]) -> int:
+        """Events (deduplicated) and quarantined messages; both retried until they land."""
+        held = [r for r in rows if r.get("_kind") == records.QUARANTINE]
+        rows = [r for r in rows if r.get("_kind") is None]
+        started = time.monotonic()
+        fresh = dedupe(self.warehouse, rows)
+        inserted = self._insert_events(fresh, held)
+        if held:
+            quarantine.insert_quarantined(self.warehouse, held)
+        METRICS.observe_insert(time.monotonic() - started, inserted, len(rows) - len(fresh))
+        return inserted
+
+    def _insert_events(self, rows: list[dict], held: list[dict]) -> int:
+        """Insert; when ClickHouse is up but refuses the batch, find the rows it refuses.
+
+        Halves are retried (deduplicated again, in case part of a batch landed)
+        down to single rows; a row refused on its own goes to ``held`` (the
+        quarantine) as ``insert_failed``, so one bad row never stalls the spool.
+        """
+        try:
+            return events.insert_events(self.warehouse, rows)
+        except Exception as exc:
+            if not self._reachable():
+                raise
+            if len(rows) == 1:
+                log.warning("loader: ClickHouse refused a row (%s); quarantined", exc)
+                METRICS.reject("insert_failed")
+                row = rows[0]
+                received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                reason = f"{type(exc).__name__}: {exc}"[:500]
+                held.append(records.held_row(row, "insert_failed", reason, row["site_id"], received, row["ip"], ""))
+                return 0
+        middle = len(rows) // 2
+        return sum(self._insert_events(dedupe(self.warehouse, half), held) for half in (rows[:middle], rows[middle:]))
+
+    def _reachable(self) -> bool:
+        try:
+            self.warehouse.query("SELECT 1 AS one")
+            return True
+        except Exception:
+            return False
+
     def _forget_loaded(self, positions: dict[str, int]) -> None:
-        """Delete closed segments that are fully loaded."""
+        """Delete closed segments that are fully loaded.
+
+        Positions are kept by segment stem, so a segment renamed from
+        ``.open`` to ``.seg`` by its writer keeps its place.
+        """
         changed = False
-        for name in list(positions):
-            path = os.path.join(self.directory, name)
-            if not os.path.exists(path):
-                del positions[name]
-                changed = True
-            elif name.endswith(".seg") and positions[name] >= os.path.getsize(path):
-                os.unlink(path)
-                del positions[name]
+        for key in list(positions):
+            closed = os.path.join(self.directory, key + ".seg")
+            if os.path.exists(closed):
+                if positions[key] >= os.path.getsize(closed):
+                    os.unlink(closed)
+                    del positions[key]
+                    changed = True
+            elif not os.path.exists(os.path.join(self.directory, key + ".open")):
+                del positions[key]
                 changed = True
         if changed:
             spool_files.write_checkpoint(self.directory, positions)
@@ -106,11 +183,7 @@ class Loader:
         return total
 
     def pending_bytes(self) -> int:
-        positions = spool_files.read_checkpoint(self.directory)
-        return sum(
-            max(0, os.path.getsize(os.path.join(self.directory, n)) - positions.get(n, 0))
-            for n in spool_files.segments(self.directory)
-        )
+        return spool_files.pending_bytes(self.directory)
 
     def run(self) -> None:
         backoff = self.interval
@@ -119,12 +192,24 @@ class Loader:
                 loaded = self.load_once()
                 backoff = self.interval
                 if loaded >= self.batch_rows:
+                    self._persist_metrics()
                     continue
             except (WarehouseError, OSError) as exc:
                 METRICS.count("loader_errors")
                 log.warning("loader: %s; retrying in %.1fs", exc, backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, self.max_backoff)
+            except Exception:  # the loop must outlive any one bad pass; the rows stay spooled
+                METRICS.count("loader_errors")
+                log.exception("loader: unexpected error; retrying in %.1fs", backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            self._persist_metrics()
             self._stop.wait(backoff)
+
+    def _persist_metrics(self) -> None:
+        try:
+            METRICS.persist(self.directory)
+        except OSError:
+            pass
 
     def start(self) -> "Loader":
         self._thread = threading.Thread(target=self.run, name="spool-loader", daemon=True)

@@ -7,6 +7,7 @@ from ``REASONS``; the reason is what the client sees and what is counted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import json
@@ -26,11 +27,15 @@ REASONS = {
     "batch_too_large": 413,
     "rate_limited": 429,
     "spool_full": 503,
+    "keys_unavailable": 503,
 }
 TYPES = ("track", "page", "identify", "alias", "screen", "group")
 MAX_ID = 512
 MAX_DEPTH = 32
 BOT = re.compile(r"bot|crawl|spider|slurp|headless|phantom|lighthouse|curl/|wget|python-requests|scrapy", re.I)
+
+
+EARLIEST = dt.datetime(1971, 1, 1)
 
 
 class Rejected(Exception):
@@ -75,13 +80,16 @@ def parse_json(body: bytes) -> dict:
 
 
 def _depth(value, level: int = 0) -> int:
+    """Nesting depth of a dict or list, walking only containers and stopping past the limit."""
     if level > MAX_DEPTH:
         return level
-    if isinstance(value, dict):
-        return max([_depth(v, level + 1) for v in value.values()], default=level + 1)
-    if isinstance(value, list):
-        return max([_depth(v, level + 1) for v in value], default=level + 1)
-    return level
+    deepest = level + 1
+    for child in value.values() if isinstance(value, dict) else value:
+        if isinstance(child, (dict, list)):
+            deepest = max(deepest, _depth(child, level + 1))
+            if deepest > MAX_DEPTH:
+                break
+    return deepest
 
 
 def messages_of(doc: dict, route_type: str | None) -> list:
@@ -121,11 +129,15 @@ def _object(msg: dict, field: str) -> dict:
     return value
 
 
-def validate(msg, max_bytes: int) -> dict:
-    """Check one message against the Segment spec; returns it unchanged."""
+def validate(msg, max_bytes: int, check_size: bool = True) -> dict:
+    """Check one message against the Segment spec; returns it unchanged.
+
+    ``check_size=False`` skips measuring the message when the whole body is
+    already known to be under ``max_bytes``.
+    """
     if not isinstance(msg, dict):
         raise Rejected("bad_schema", "each message must be a JSON object")
-    if len(json.dumps(msg, separators=(",", ":"), default=str)) > max_bytes:
+    if check_size and len(json.dumps(msg, separators=(",", ":"), default=str)) > max_bytes:
         raise Rejected("message_too_large", f"message is over {max_bytes} bytes")
     kind = msg.get("type")
     if kind not in TYPES:
@@ -142,6 +154,8 @@ def validate(msg, max_bytes: int) -> dict:
         if msg.get(field) is not None and not isinstance(msg[field], str):
             raise Rejected("bad_schema", f"{field} must be a string")
     _text_id(msg.get("messageId"), "messageId")
+    for field in ("previousId", "groupId"):
+        _text_id(msg.get(field), field)
     return msg
 
 
@@ -191,9 +205,14 @@ def event_time(msg: dict, received: dt.datetime, max_future: float) -> tuple[dt.
     if (when - received).total_seconds() > max_future:
         flags.append("future_timestamp_clamped")
         when = received
+    if when < EARLIEST:
+        # A skew correction can land before what a DateTime column holds.
+        flags.append("bad_timestamp")
+        when = original
     return when, original, flags
 
 
+@functools.lru_cache(maxsize=4096)
 def anonymize_ip(text: str) -> str:
     try:
         ip = ipaddress.ip_address(text.strip())
@@ -322,3 +341,63 @@ def content_id(msg: dict) -> str:
     stable = {k: v for k, v in msg.items() if k not in ("sentAt", "writeKey")}
     digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
     return "h-" + digest[:32]
+
+
+# -- opt-out (Do-Not-Track / Global Privacy Control) --------------------------
+
+OPT_OUT_HEADERS = (("DNT", "1"), ("Sec-GPC", "1"))
+_IDENTIFYING_CONTEXT = ("ip", "userAgent", "traits", "device")
+
+
+def opted_out(headers, settings: dict | None = None) -> bool:
+    """The browser says its user does not want to be tracked (DNT: 1 or
+    Sec-GPC: 1), and ``BASIRAT_HONOUR_DNT`` is on. Decided at request time:
+    the answer travels with the request's events to wherever rows are built."""
+    if settings is not None and not settings.get("HONOUR_DNT", True):
+        return False
+    return any((headers.get(name) or "").strip() == value for name, value in OPT_OUT_HEADERS)
+
+
+def protect(row: dict, settings: dict, opt_out: bool) -> dict:
+    """The privacy step, last before the spool: the IP inside the stored
+    context JSON is anonymized like the ``ip`` column, and an opted-out
+    event loses what identifies its sender."""
+    if opt_out:
+        return honour_opt_out(row, settings.get("SECRET_KEY", ""))
+    if settings["ANONYMIZE_IP"] and '"ip"' in row["context"]:
+        context = json.loads(row["context"])
+        if isinstance(context.get("ip"), str):
+            context["ip"] = anonymize_ip(context["ip"])
+            row = {**row, "context": json.dumps(context, ensure_ascii=False, separators=(",", ":"), default=str)}
+    return row
+
+
+def honour_opt_out(row: dict, salt: str = "") -> dict:
+    """Keep the event for the store's aggregate figures, but not the person.
+
+    IP, user agent, traits and device ids are dropped; user, previous and
+    group ids are cleared; the anonymous id becomes a pseudonym that changes
+    every day, so a visit still hangs together (session recommendations,
+    funnels) but no profile builds up across days. The row is flagged
+    ``opt_out``.
+    """
+    day = row["received_at"].strftime("%Y-%m-%d")
+    seed = f"{day}|{row['site_id']}|{row['anonymous_id'] or row['user_id']}|{salt}"
+    try:
+        context = json.loads(row["context"])
+    except ValueError:
+        context = {}
+    for key in _IDENTIFYING_CONTEXT:
+        context.pop(key, None)
+    return {
+        **row,
+        "anonymous_id": "optout-" + hashlib.sha256(seed.encode()).hexdigest()[:24],
+        "user_id": "",
+        "previous_id": "",
+        "group_id": "",
+        "ip": "",
+        "user_agent": "",
+        "traits": "{}",
+        "context": json.dumps(context, ensure_ascii=False, separators=(",", ":"), default=str),
+        "flags": [*row["flags"], "opt_out"],
+    }

@@ -1,12 +1,20 @@
 """A local, durable spool between the HTTP answer and the warehouse.
 
-An accepted request is appended to a segment file and fsync'd before the
+An accepted request is appended to a segment file and fdatasync'd before the
 collector answers 200, so a crash or a slow ClickHouse loses nothing that was
-acknowledged. Each writing process has its own segment (``<pid>-<ns>.open``),
+acknowledged. Concurrent requests of one process share each fdatasync (group
+commit): a thread that finds a sync under way waits for it or for the next
+one, so a disk that syncs in 2 ms still acknowledges thousands of requests a
+second. Each writing process has its own segment (``<pid>-<ns>.open``),
 renamed to ``.seg`` when it fills up or the writer stops. A record is
 ``length | crc32 | JSON rows``; a torn tail (a crash mid-write) fails its
 checksum and is never read as data. The loader keeps its position per segment
 in ``checkpoint.json`` and deletes a ``.seg`` once it is fully loaded.
+
+Disk use is measured by listing the folder at most every
+``ACCOUNTING_SECONDS`` (and again when the limit seems reached), plus what this
+process wrote since: several collector processes may overshoot the limit by
+about one interval of writes, never by more.
 """
 
 from __future__ import annotations
@@ -21,10 +29,11 @@ import zlib
 
 HEADER = struct.Struct("!II")
 SEGMENT_BYTES = 32 << 20
+ACCOUNTING_SECONDS = 1.0
 
 
 class SpoolFull(Exception):
-    """The spool has reached its disk limit; the client should retry later."""
+    """The spool has reached its disk limit (or the disk is full); retry later."""
 
 
 def _json_default(value):
@@ -52,66 +61,144 @@ class Spool:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         os.makedirs(self.directory, exist_ok=True)
-        self._lock = threading.Lock()
-        self._file = None
-        self._path = None
-        self._pid = None
+        self._reset()
 
-    # -- writing --------------------------------------------------------------
+    def _reset(self) -> None:
+        """Fresh per-process state (also after a fork: a child never shares a segment)."""
+        self._pid = os.getpid()
+        self._cond = threading.Condition()
+        self._fd: int | None = None
+        self._path: str | None = None
+        self._size = 0
+        self._written = 0  # records written to the current process's segments
+        self._synced = 0  # records known to be on disk
+        self._syncing = False
+        self.syncs = 0  # fdatasync calls, for tests and the benchmark
+        self._used = 0
+        self._refused = 0  # size of the last record refused for room, 0 after a success
+        self._measured_at = -1e9
+
+    # -- accounting -----------------------------------------------------------
 
     def used_bytes(self) -> int:
-        total = 0
-        for name in os.listdir(self.directory):
-            if name.endswith((".seg", ".open")):
-                try:
-                    total += os.path.getsize(os.path.join(self.directory, name))
-                except FileNotFoundError:
-                    pass
-        return total - self._loaded_bytes()
+        """Spooled bytes not yet loaded, as of at most ``ACCOUNTING_SECONDS`` ago."""
+        with self._cond:
+            self._measure(ACCOUNTING_SECONDS)
+            return self._used
 
-    def _loaded_bytes(self) -> int:
-        return sum(read_checkpoint(self.directory).values())
+    def has_room(self) -> bool:
+        """Whether a request like the last refused one would now fit (health checks)."""
+        with self._cond:
+            self._measure(ACCOUNTING_SECONDS)
+            if self._used + max(self._refused, 1) > self.max_bytes:
+                self._measure(0.05)  # the loader may have freed room since
+            return self._used + max(self._refused, 1) <= self.max_bytes
+
+    def _measure(self, max_age: float) -> None:
+        if time.monotonic() - self._measured_at >= max_age:
+            self._used = pending_bytes(self.directory)
+            self._measured_at = time.monotonic()
+
+    def _check_room(self, size: int) -> None:
+        self._measure(ACCOUNTING_SECONDS)
+        if self._used + size > self.max_bytes:
+            self._measure(0.05)  # the loader may have freed room since
+            if self._used + size > self.max_bytes:
+                self._refused = size
+                raise SpoolFull(f"spool at {self.directory} is over its limit of {self.max_bytes} bytes")
+
+    # -- writing --------------------------------------------------------------
 
     def append(self, rows: list[dict]) -> None:
         """Write rows durably; returns only once they are on disk."""
         record = encode(rows)
-        with self._lock:
-            if self.used_bytes() + len(record) > self.max_bytes:
-                raise SpoolFull(f"spool at {self.directory} is over its limit of {self.max_bytes} bytes")
-            if self._file is None or self._pid != os.getpid() or self._file.tell() >= self.segment_bytes:
+        with self._cond:
+            if self._pid != os.getpid():
+                self._reset()
+            self._check_room(len(record))
+            if self._fd is None or self._size >= self.segment_bytes:
                 self._rotate()
-            self._file.write(record)
-            self._file.flush()
-            os.fdatasync(self._file.fileno())
+            self._write(record)
+            self._written += 1
+            self._used += len(record)
+            self._refused = 0
+            self._sync_through(self._written)
+
+    def _write(self, record: bytes) -> None:
+        view = memoryview(record)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            os.ftruncate(self._fd, self._size)  # never leave a torn record mid-segment
+            raise SpoolFull(f"cannot write to the spool: {exc.strerror}") from None
+        self._size += len(record)
+
+    def _sync_through(self, seq: int) -> None:
+        """Wait until record ``seq`` is on disk, leading a sync if none is running.
+
+        Called with the condition held; the fdatasync itself runs without it so
+        other threads keep writing the records the next sync will cover.
+        """
+        while self._synced < seq:
+            if self._syncing:
+                self._cond.wait()
+                continue
+            self._syncing, target, fd = True, self._written, self._fd
+            self.syncs += 1
+            self._cond.release()
+            try:
+                os.fdatasync(fd)
+            finally:
+                self._cond.acquire()
+                self._syncing = False
+                self._cond.notify_all()
+            self._synced = max(self._synced, target)
 
     def _rotate(self) -> None:
         self._close_segment()
-        self._pid = os.getpid()
         self._path = os.path.join(self.directory, f"{self._pid}-{time.time_ns()}.open")
-        self._file = open(self._path, "ab")
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._size = 0
         _fsync_dir(self.directory)
 
     def _close_segment(self) -> None:
-        if self._file is not None and self._pid == os.getpid():
-            self._file.close()
+        while self._syncing:
+            self._cond.wait()
+        if self._fd is not None:
+            os.fdatasync(self._fd)
+            self._synced = self._written
+            os.close(self._fd)
             os.rename(self._path, self._path[: -len(".open")] + ".seg")
             _fsync_dir(self.directory)
-        self._file = self._path = None
+        self._fd = self._path = None
 
     def close(self) -> None:
-        with self._lock:
-            self._close_segment()
+        """Flush and close this process's segment (graceful shutdown)."""
+        with self._cond:
+            if self._pid == os.getpid():
+                self._close_segment()
 
 
 # -- reading (the loader's side) -------------------------------------------------
 
 
+def stem(name: str) -> str:
+    """A segment's name without ``.open``/``.seg``: its key in the checkpoint."""
+    return name.rsplit(".", 1)[0]
+
+
 def read_checkpoint(directory: str) -> dict[str, int]:
+    """Loaded bytes per segment stem."""
     try:
         with open(os.path.join(directory, "checkpoint.json")) as fh:
-            return json.load(fh)
+            saved = json.load(fh)
     except (FileNotFoundError, ValueError):
         return {}
+    positions: dict[str, int] = {}
+    for name, offset in saved.items():
+        positions[stem(name)] = max(positions.get(stem(name), 0), int(offset))
+    return positions
 
 
 def write_checkpoint(directory: str, positions: dict[str, int]) -> None:
@@ -134,27 +221,73 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _order(name: str) -> int:
+    return int(name.split("-", 1)[1].split(".")[0])
+
+
+def segment_names(directory: str) -> list[str]:
+    """Segments in write order, without touching them."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    return sorted((n for n in names if n.endswith((".seg", ".open"))), key=_order)
+
+
 def segments(directory: str) -> list[str]:
     """Segments in write order; an ``.open`` left by a dead writer is closed here."""
     names = []
-    for name in os.listdir(directory):
+    for name in segment_names(directory):
         if name.endswith(".open"):
             pid = int(name.split("-", 1)[0])
             if pid != os.getpid() and not _alive(pid):
                 closed = name[: -len(".open")] + ".seg"
                 os.rename(os.path.join(directory, name), os.path.join(directory, closed))
                 name = closed
-        if name.endswith((".seg", ".open")):
-            names.append(name)
-    return sorted(names, key=lambda n: int(n.split("-", 1)[1].split(".")[0]))
+        names.append(name)
+    return sorted(names, key=_order)
 
 
-def read_records(path: str, offset: int, max_rows: int) -> tuple[list[dict], int]:
-    """Rows from ``offset`` up to about ``max_rows``; stops at a torn or partial tail."""
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def pending_bytes(directory: str) -> int:
+    """Bytes spooled and not yet loaded."""
+    positions = read_checkpoint(directory)
+    return sum(max(0, _size(os.path.join(directory, n)) - positions.get(stem(n), 0)) for n in segment_names(directory))
+
+
+def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
+    """Seconds since the oldest unloaded row was received (the loader's lag); 0 when drained."""
+    positions = read_checkpoint(directory)
+    for name in segment_names(directory):
+        path = os.path.join(directory, name)
+        start = positions.get(stem(name), 0)
+        if _size(path) <= start:
+            continue
+        try:
+            rows, _ = read_records(path, start, 1)
+        except FileNotFoundError:
+            continue
+        stamps = [r.get("received_at") for r in rows if isinstance(r, dict) and r.get("received_at")]
+        if stamps:
+            received = dt.datetime.fromisoformat(min(stamps))
+            now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            return max(0.0, (now - received).total_seconds())
+    return 0.0
+
+
+def read_records(path: str, offset: int, max_rows: int, weight=lambda item: 1) -> tuple[list[dict], int]:
+    """Items from ``offset`` up to about ``max_rows`` (as counted by ``weight``); stops at a torn or partial tail."""
     rows: list[dict] = []
+    counted = 0
     with open(path, "rb") as fh:
         fh.seek(offset)
-        while len(rows) < max_rows:
+        while counted < max_rows:
             header = fh.read(HEADER.size)
             if len(header) < HEADER.size:
                 break
@@ -162,6 +295,8 @@ def read_records(path: str, offset: int, max_rows: int) -> tuple[list[dict], int
             payload = fh.read(length)
             if len(payload) < length or zlib.crc32(payload) != crc:
                 break
-            rows.extend(json.loads(payload))
+            items = json.loads(payload)
+            rows.extend(items)
+            counted += sum(weight(item) for item in items)
             offset += HEADER.size + length
     return rows, offset

@@ -15,6 +15,7 @@ import pandas as pd
 
 from warehouse import popularity as popularity_store
 
+from .housekeeping import run_retention
 from .popularity import score_popularity
 
 
@@ -42,5 +43,6 @@ def run_popularity(warehouse, progress: Callable[[str], None] = print) -> dict:
 
 JOBS = [
     Job("popularity", run_popularity, 15, "Popular products per site (views, carts, orders), for cold start."),
+    Job("retention", run_retention, 1440, "Expire raw events past BASIRAT_RETENTION_DAYS (TTL, or a delete)."),
 ]
 BY_ID = {job.id: job for job in JOBS}

@@ -12,12 +12,17 @@ import uuid
 
 import pytest
 
+from tests.cluster import ClickHouseCluster, zookeeper_available
 from tests.servers import ClickHouseServer, server_binary
 from warehouse import connect, sites
 from warehouse.migrate import migrate
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-BACKENDS = ["chdb", "server"]
+# CLUSTER_TESTS=1 (`make test-cluster`): the server backend is a ZooKeeper-backed
+# cluster of Debian servers, and the cluster's own tests are collected.
+CLUSTER = os.environ.get("CLUSTER_TESTS", "") not in ("", "0")
+BACKENDS = ["server"] if CLUSTER else ["chdb", "server"]
+collect_ignore = [] if CLUSTER else ["test_cluster.py"]
 
 
 def require(condition: bool, what: str) -> None:
@@ -29,8 +34,13 @@ def require(condition: bool, what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def clickhouse_server(tmp_path_factory):
+def clickhouse_server(request, tmp_path_factory):
     require(server_binary() is not None, "clickhouse-server")
+    if CLUSTER:
+        # The server backend is the cluster: a test reaching "the server" by
+        # URL (a CLI subprocess) gets its first node, where the same tables are.
+        yield request.getfixturevalue("clickhouse_cluster").nodes[0]
+        return
     server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse")).start()
     yield server
     server.stop()
@@ -45,8 +55,21 @@ def chdb_warehouse(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def server_warehouse(clickhouse_server):
-    wh = connect(clickhouse_server.url)
+def clickhouse_cluster(tmp_path_factory):
+    require(server_binary() is not None, "clickhouse-server")
+    require(zookeeper_available(), "zookeeper (/usr/share/zookeeper)")
+    cluster = ClickHouseCluster(tmp_path_factory.mktemp("cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def server_warehouse(request):
+    if CLUSTER:
+        cluster = request.getfixturevalue("clickhouse_cluster")
+        wh = connect(cluster.url(0), cluster=cluster.name)
+    else:
+        wh = connect(request.getfixturevalue("clickhouse_server").url)
     migrate(wh)
     yield wh
     wh.close()

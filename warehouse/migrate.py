@@ -4,6 +4,8 @@ Each ``migrations/NNNN_name.sql`` file is applied once, in order, and recorded
 in ``schema_migrations``. Files may use a fixed set of fragments, chosen by the
 server's version and the cluster setting, never by input: ``$LC_STRING``,
 ``$ON_CLUSTER``, ``$MergeTree``, ``$ReplacingMergeTree``, ``$SummingMergeTree``.
+With a cluster name set, ``cluster.for_cluster`` lays each table out as
+replicated local tables under a Distributed table of the original name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Callable
 
 import pandas as pd
 
+from .cluster import for_cluster
 from .connection import Warehouse
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -47,24 +50,44 @@ def statements(path: Path, values: dict[str, str]) -> list[str]:
     return [s.strip() for s in text.split(";") if s.strip()]
 
 
+LEDGER = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations $ON_CLUSTER "
+    "(version UInt32, name String, applied_at DateTime('UTC')) ENGINE = $MergeTree() ORDER BY version"
+)
+
+
+def laid_out(warehouse: Warehouse, sqls: list[str], tables: set[str]) -> list[str]:
+    """Statements as this warehouse runs them: unchanged, or over the cluster."""
+    return for_cluster(sqls, warehouse.database, tables) if warehouse.cluster else sqls
+
+
 def applied(warehouse: Warehouse) -> set[int]:
-    warehouse.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime('UTC')) "
-        "ENGINE = MergeTree ORDER BY version"
-    )
+    # Checked first: on a cluster, DDL waits for every node, and a start with
+    # nothing to apply must not depend on all of them being up.
+    if not warehouse.scalar("EXISTS TABLE schema_migrations"):
+        for sql in laid_out(warehouse, [Template(LEDGER).substitute(fragments(warehouse))], set()):
+            warehouse.execute(sql)
     return {row["version"] for row in warehouse.query("SELECT version FROM schema_migrations")}
+
+
+def plan(warehouse: Warehouse) -> list[tuple[int, str, list[str]]]:
+    """Every migration's statements as this warehouse runs them. Applied
+    ones are laid out too: later views and ALTERs name their tables."""
+    values, tables = fragments(warehouse), set()
+    return [
+        (version, name, laid_out(warehouse, statements(path, values), tables)) for version, name, path in available()
+    ]
 
 
 def migrate(warehouse: Warehouse, progress: Callable[[str], None] = lambda _: None) -> list[str]:
     """Apply what is pending; safe to run on every start."""
     done = applied(warehouse)
-    values = fragments(warehouse)
     names = []
-    for version, name, path in available():
+    for version, name, sqls in plan(warehouse):
         if version in done:
             continue
         progress(f"applying {version:04d}_{name}")
-        for sql in statements(path, values):
+        for sql in sqls:
             warehouse.execute(sql)
         warehouse.insert(
             "schema_migrations",

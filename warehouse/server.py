@@ -9,6 +9,7 @@ import pandas as pd
 from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
+from .cluster import mutation_for_cluster
 from .connection import Warehouse, WarehouseError, check_readonly, parse_version
 from .params import for_driver
 
@@ -20,6 +21,17 @@ def _message(exc: Exception) -> str:
 
 def _none_for_nan(values: list) -> list:
     return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+# Over a cluster: an insert returns once every shard has its rows (so a reader
+# sees its own writes), reads prefer the first live replica in the cluster's
+# order (the one inserts go to), and a subquery over a Distributed table inside
+# a distributed query is computed once and shipped (rather than refused).
+CLUSTER_SETTINGS = {
+    "insert_distributed_sync": 1,
+    "load_balancing": "in_order",
+    "distributed_product_mode": "global",
+}
 
 
 class ServerWarehouse(Warehouse):
@@ -37,7 +49,7 @@ class ServerWarehouse(Warehouse):
             secure=secure,
             connect_timeout=5,
             send_receive_timeout=300,
-            settings={"use_numpy": False},
+            settings={"use_numpy": False, **(CLUSTER_SETTINGS if cluster else {})},
         )
         self._local = threading.local()
         self._nullable_columns: dict[str, set[str]] = {}
@@ -45,8 +57,12 @@ class ServerWarehouse(Warehouse):
         self._clients_lock = threading.Lock()
         bootstrap = Client(**self._kwargs)
         try:
-            on_cluster = f" ON CLUSTER {cluster}" if cluster else ""
-            bootstrap.execute(f"CREATE DATABASE IF NOT EXISTS {database}{on_cluster}")
+            # ON CLUSTER DDL waits for every node: issued only when needed, a
+            # process can start while one node of the cluster is down.
+            exists = bootstrap.execute("SELECT count() FROM system.databases WHERE name = %(db)s", {"db": database})
+            if not exists[0][0]:
+                on_cluster = f" ON CLUSTER {cluster}" if cluster else ""
+                bootstrap.execute(f"CREATE DATABASE IF NOT EXISTS {database}{on_cluster}")
             self.version = parse_version(bootstrap.execute("SELECT version()")[0][0])
         except (driver_errors.Error, OSError, EOFError) as exc:
             raise WarehouseError(f"cannot reach ClickHouse at {host}:{port}: {_message(exc)}") from exc
@@ -63,7 +79,7 @@ class ServerWarehouse(Warehouse):
         return client
 
     def _execute(self, sql, params=None, **kwargs):
-        sql, values = for_driver(sql, params)
+        sql, values = for_driver(mutation_for_cluster(sql, self.cluster, self.database), params)
         try:
             return self._client.execute(sql, values, **kwargs)
         except (driver_errors.Error, OSError, EOFError) as exc:

@@ -1,0 +1,17 @@
+"""gunicorn settings shared by Basirat's web processes other than the collector
+(``--config python:basirat.gunicorn_conf``); bind and workers are given on the
+command line. Only the log format comes from here: gunicorn's own lines
+follow ``BASIRAT_LOG_FORMAT`` like the product's.
+"""
+
+from __future__ import annotations
+
+from basirat import logs as _logs
+from basirat import settings as _settings
+
+worker_class = "gthread"
+threads = 4
+timeout = 60
+graceful_timeout = 30
+control_socket_disable = True
+logconfig_dict = _logs.gunicorn_logconfig(_settings.load()["LOG_FORMAT"]) or {}

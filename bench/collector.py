@@ -1,0 +1,181 @@
+"""Collector throughput under gunicorn, beside a bare Flask endpoint, on loopback.
+
+    .venv/bin/python bench/collector.py [--seconds 10] [--connections 32] [--workers 0] [--threads 8]
+
+Starts a ClickHouse server (Debian's clickhouse-server, for the site keys), then
+for 20-event batches and for single events runs wrk (Lua script
+bench/post_events.lua: unique message ids in every request) against
+``basirat collector`` (gunicorn, collector.gunicorn_conf; every 200 is fsync'd
+to the spool) and against bench/bare_app.py under the same gunicorn settings.
+Prints requests/s, events/s, p50/p99 and the collector/bare ratio, then loads
+the spool and checks that every acknowledged event is in ClickHouse once.
+Everything listens on 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import ClickHouseServer, free_port  # noqa: E402
+from warehouse import connect, sites  # noqa: E402
+from warehouse.migrate import migrate  # noqa: E402
+
+GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "python:collector.gunicorn_conf"]
+
+
+def start(command: list[str], env: dict, port: int, log: Path) -> subprocess.Popen:
+    out = open(log, "ab")
+    process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return process
+        except OSError as exc:
+            if getattr(exc, "code", None) in (404, 405, 503):
+                return process
+            if process.poll() is not None:
+                raise SystemExit(f"{command[-1]} exited; see {log}") from None
+            time.sleep(0.2)
+    stop(process)
+    raise SystemExit(f"{command[-1]} did not start; see {log}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wrk(port: int, size: int, auth: str, args) -> dict:
+    script = ROOT / "bench" / "post_events.lua"
+    run_id = uuid.uuid4().hex  # message ids unique across runs
+    command = ["wrk", "-t", str(args.wrk_threads), "-c", str(args.connections), "-d", f"{args.seconds}s",
+               "--latency", "-s", str(script), f"http://127.0.0.1:{port}", "--", str(size), auth, run_id]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + 60, check=True).stdout
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1)),
+        "p99": _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "non2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1]),
+        "errors": sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)),
+    }
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def measure(name: str, command: list[str], env: dict, auth: str, work: Path, args) -> tuple[dict, dict]:
+    """(measured run, warm-up run) per request size."""
+    results, warm = {}, {}
+    for size in (20, 1):
+        port = free_port()
+        process = start(command, {**env, "BASIRAT_PORT": str(port)}, port, work / f"{name}.log")
+        try:
+            warm[size] = wrk(port, size, auth, argparse.Namespace(**{**vars(args), "seconds": 2}))
+            results[size] = wrk(port, size, auth, args)
+        finally:
+            stop(process)
+    return results, warm
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: two per core)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (spool, logs) for inspection")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (Debian package wrk; scripts/system-deps installs it)")
+    work = Path(tempfile.mkdtemp(prefix="basirat-bench-"))
+    server = ClickHouseServer(work / "clickhouse").start()
+    try:
+        run(server, work, args)
+    finally:
+        server.stop()
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(server, work: Path, args) -> None:
+    wh = connect(server.url)
+    migrate(wh)
+    site = sites.create_site(wh, "bench")
+    auth = "Basic " + base64.b64encode(f"{site['write_key']}:".encode()).decode()
+    env = {
+        **os.environ,
+        "BASIRAT_WAREHOUSE_URL": server.url,
+        "BASIRAT_SPOOL_DIR": str(work / "spool"),
+        "BASIRAT_COLLECTOR_WORKERS": str(args.workers),
+        "BASIRAT_COLLECTOR_THREADS": str(args.threads),
+        "BASIRAT_IP_RATE_LIMIT": "0",
+        "BASIRAT_SITE_RATE_LIMIT": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; wrk -t{args.wrk_threads} "
+          f"-c{args.connections} -d{args.seconds}s; gunicorn gthread, {args.workers or 2 * os.cpu_count()} workers "
+          f"x {args.threads} threads")  # fmt: skip
+    bare, _ = measure("bare", [*GUNICORN, "bench.bare_app:app"], env, auth, work, args)
+    ours, ours_warmup = measure("collector", [*GUNICORN, "collector.wsgi:app"], env, auth, work, args)
+    print(f"\n{'':<30}{'req/s':>9}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>9}{'of bare':>9}")
+    for size, label in ((20, "20-event batches"), (1, "single events")):
+        for name, result in (("bare Flask", bare[size]), ("collector", ours[size])):
+            ratio = f"{ours[size]['rps'] / bare[size]['rps']:.0%}" if name == "collector" else ""
+            print(f"{label + ', ' + name:<30}", end="")
+            print(f"{result['rps']:>9.0f}{result['rps'] * size:>10.0f}{result['p50']:>8.1f}{result['p99']:>8.1f}"
+                  f"{result['non2xx'] + result['errors']:>9}{ratio:>9}")  # fmt: skip
+    runs = [*ours.items(), *ours_warmup.items()]
+    acknowledged = sum((r["requests"] - r["non2xx"]) * size for size, r in runs)
+    verify(wh, site["site_id"], work, env, acknowledged)
+    wh.close()
+
+
+def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int) -> None:
+    """Load the spool and check that the acknowledged events are all there, once (warm-ups included)."""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "basirat", "loader", "--once"], env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"basirat loader --once failed: {done.stderr.strip()[-2000:]}")
+    out = done.stdout.strip().splitlines()[-1]
+    seconds = time.monotonic() - started
+    rows = wh.query("SELECT count() AS n, uniqExact(message_id) AS u FROM events WHERE site_id = {s:String}",
+                    {"s": site_id})[0]  # fmt: skip
+    print(f"\nloader: {out} in {seconds:.1f}s ({rows['n'] / seconds:.0f} rows/s)")
+    files = (work / "spool" / "metrics").glob("*.json")
+    accepted = sum(json.loads(path.read_text())["counters"].get("accepted", 0) for path in files)
+    verdict = "all there, once" if rows["n"] == rows["u"] == accepted >= acknowledged else "MISMATCH"
+    print(f"collector answered 200 for {accepted} events (wrk saw {acknowledged}; the rest were in flight when wrk "
+          f"stopped); in ClickHouse {rows['n']} rows, {rows['u']} distinct ids: {verdict}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""The keys of the site the storefront tracks into, found by its name.
+
+``basirat demo`` creates the "Demo store" site a few seconds after the server
+starts, so a miss is looked up again (at most every two seconds) instead of
+being remembered.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from warehouse import WarehouseError, sites
+
+
+class SiteKeys:
+    def __init__(self, warehouse, name: str, retry_seconds: float = 2.0):
+        self.warehouse = warehouse
+        self.name = name
+        self.retry_seconds = retry_seconds
+        self._site: dict | None = None
+        self._tried_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self) -> dict | None:
+        """{"site_id", "write_key", "public_key"} or None while the site does not exist."""
+        if self._site is not None or time.monotonic() - self._tried_at < self.retry_seconds:
+            return self._site
+        with self._lock:
+            if self._site is None and time.monotonic() - self._tried_at >= self.retry_seconds:
+                self._tried_at = time.monotonic()
+                self._site = self._find()
+        return self._site
+
+    def _find(self) -> dict | None:
+        try:
+            found = [s for s in sites.list_sites(self.warehouse) if s["name"] == self.name]
+        except WarehouseError:
+            return None
+        if not found:
+            return None
+        site = found[0]
+        return {k: site[k] for k in ("site_id", "write_key", "public_key")}

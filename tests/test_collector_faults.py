@@ -1,0 +1,181 @@
+"""Faults under a steady load, with the production processes.
+
+``basirat collector`` (gunicorn, two workers, spool only) and ``basirat
+loader`` run against a ClickHouse server of this module's own, which the
+tests kill and restart. In each case: every event answered 200 is in
+ClickHouse exactly once, and no answer is a 5xx other than the spool's 503.
+"""
+
+import os
+import random
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import new_site, require
+from tests.load import CollectorProcess, LoaderProcess, make_batches, message_ids, send
+from tests.servers import ClickHouseServer, server_binary
+from warehouse import connect
+from warehouse.migrate import migrate
+
+
+@pytest.fixture(scope="module")
+def killable_server(tmp_path_factory):
+    require(server_binary() is not None, "clickhouse-server")
+    server = ClickHouseServer(tmp_path_factory.mktemp("killable-clickhouse")).start()
+    wh = connect(server.url)
+    migrate(wh)
+    wh.close()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def site(killable_server):
+    wh = connect(killable_server.url)
+    yield new_site(wh)
+    wh.close()
+
+
+@pytest.fixture
+def processes(killable_server, tmp_path):
+    started = []
+
+    def start(kind, **kwargs):
+        process = kind(killable_server.url, tmp_path / "spool", **kwargs).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def stored(server, site_id: str, expected: int, timeout: float = 60.0) -> tuple[int, set[str]]:
+    """(rows, distinct message ids) of the site once ``expected`` ids are there or time is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wh = connect(server.url)
+        try:
+            rows = wh.query("SELECT message_id FROM events WHERE site_id = {s:String}", {"s": site_id})
+        finally:
+            wh.close()
+        ids = {r["message_id"] for r in rows}
+        if len(ids) >= expected or time.monotonic() > deadline:
+            return len(rows), ids
+        time.sleep(0.3)
+
+
+def acknowledged(batches, statuses) -> set[str]:
+    return message_ids(b for b, status in zip(batches, statuses) if status == 200)
+
+
+def no_server_errors(statuses) -> None:
+    assert all(s == 200 or (isinstance(s, tuple) and s[0] == 503) or s == "error" for s in statuses), statuses
+
+
+def test_clickhouse_killed_during_load(killable_server, site, processes):
+    collector = processes(CollectorProcess)
+    processes(LoaderProcess)
+    batches = make_batches(240)
+    statuses = send(collector.url, site["write_key"], batches[:80])
+    assert len(stored(killable_server, site["site_id"], 80 * 20)[1]) == 80 * 20  # the loader is running
+    killable_server.kill()
+    statuses += send(collector.url, site["write_key"], batches[80:160])
+    time.sleep(2)  # the loader retries against a dead server meanwhile
+    killable_server.start()
+    statuses += send(collector.url, site["write_key"], batches[160:])
+    assert statuses == [200] * len(batches)  # ClickHouse down is not the client's problem
+    rows, ids = stored(killable_server, site["site_id"], len(batches) * 20)
+    assert ids == acknowledged(batches, statuses) and rows == len(ids)
+    with urllib.request.urlopen(collector.url + "/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    errors = [line for line in metrics.splitlines() if line.startswith("basirat_loader_errors_total")]
+    assert float(errors[0].split()[-1]) > 0  # the loader did meet the dead server, and recovered
+
+
+def test_collector_killed_mid_load(killable_server, site, processes, tmp_path):
+    collector = processes(CollectorProcess)
+    processes(LoaderProcess)
+    batches = make_batches(600)
+    first: list = [None] * len(batches)
+    sender = threading.Thread(target=send, args=(collector.url, site["write_key"], batches), kwargs={"results": first})
+    sender.start()
+    deadline = time.monotonic() + 30
+    while sum(s is not None for s in first) < 200 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    collector.kill()  # SIGKILL: master and workers, requests in flight
+    sender.join()
+    no_server_errors(first)
+    # The client retries what was not acknowledged, as Segment's libraries do.
+    collector = processes(CollectorProcess, port=collector.port)
+    retry = [i for i, s in enumerate(first) if s != 200]
+    again = send(collector.url, site["write_key"], [batches[i] for i in retry])
+    assert again == [200] * len(retry)
+    rows, ids = stored(killable_server, site["site_id"], len(batches) * 20)
+    assert ids == message_ids(batches) and rows == len(ids)
+    assert 0 < len(retry) < len(batches)  # the kill landed mid-load
+
+
+def test_resent_batches_are_stored_once(killable_server, site, processes):
+    collector = processes(CollectorProcess)
+    processes(LoaderProcess)
+    batches = make_batches(200)
+    resent = random.Random(4).sample(batches, 20)  # 10%, some while the first copies are in flight
+    statuses = send(collector.url, site["write_key"], batches[:150] + resent[:10] + batches[150:] + resent[10:])
+    assert statuses == [200] * len(statuses)
+    rows, ids = stored(killable_server, site["site_id"], len(batches) * 20)
+    assert ids == message_ids(batches) and rows == len(ids)
+
+
+def test_full_spool_answers_503_and_loses_nothing(killable_server, site, processes):
+    collector = processes(CollectorProcess, env={"BASIRAT_SPOOL_MAX_BYTES": "150000"})
+    batches = make_batches(120)
+    statuses = send(collector.url, site["write_key"], batches, threads=2)
+    no_server_errors(statuses)
+    full = [s for s in statuses if s != 200]
+    assert full and all(s[0] == 503 and int(s[1]) > 0 for s in full)
+    processes(LoaderProcess)
+    accepted = acknowledged(batches, statuses)
+    rows, ids = stored(killable_server, site["site_id"], len(accepted))
+    assert ids == accepted and rows == len(ids)
+    # Drained, the collector takes events again.
+    time.sleep(1.2)
+    later = make_batches(3)
+    assert send(collector.url, site["write_key"], later) == [200] * 3
+
+
+def test_embedded_server_killed_mid_load(tmp_path):
+    """The same with ``basirat serve`` (one process: collector, loader and chDB) SIGKILLed."""
+    import json
+    import signal
+
+    from tests.live import LiveServer, basirat
+
+    env = {"BASIRAT_IP_RATE_LIMIT": "0", "BASIRAT_SITE_RATE_LIMIT": "0"}
+    site = json.loads(basirat(tmp_path, "sites", "create", "Killed shop", "--json").stdout)
+    live = LiveServer(tmp_path, env=env).start()
+    batches = make_batches(400)
+    first: list = [None] * len(batches)
+    sender = threading.Thread(target=send, args=(live.url, site["write_key"], batches), kwargs={"results": first})
+    sender.start()
+    deadline = time.monotonic() + 30
+    while sum(s is not None for s in first) < 150 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(live.process.pid, signal.SIGKILL)
+    live.process.wait(timeout=10)
+    live.stop()
+    sender.join()
+    no_server_errors(first)
+    live = LiveServer(tmp_path, env=env).start()
+    try:
+        retry = [i for i, s in enumerate(first) if s != 200]
+        assert send(live.url, site["write_key"], [batches[i] for i in retry]) == [200] * len(retry)
+        query = "SELECT count() AS n, uniqExact(message_id) AS u FROM events WHERE site_id = '%s'" % site["site_id"]
+        rows = live.wait_for(query, lambda r: r and int(r[0]["u"]) >= len(batches) * 20, timeout=60)
+        assert int(rows[0]["n"]) == int(rows[0]["u"]) == len(batches) * 20
+        assert 0 < len(retry) < len(batches)
+    finally:
+        live.stop()

@@ -1,0 +1,56 @@
+"""Retention on both backends: a TTL where the server has one, a delete where not."""
+
+import datetime as dt
+import time
+
+from recommender.housekeeping import run_retention
+from tests.test_warehouse_contract import row
+from warehouse import events
+from warehouse.retention import RETAINED, current_ttl_days
+
+OLD = dt.datetime(1971, 6, 1, 12)
+# A limit that reaches back only to 1975: no other test keeps rows that old.
+DAYS = (dt.date.today() - dt.date(1975, 1, 1)).days
+
+
+def ids(warehouse, site_id):
+    rows = warehouse.query("SELECT message_id FROM events WHERE site_id = {s:String}", {"s": site_id})
+    return {r["message_id"] for r in rows}
+
+
+def test_events_past_the_retention_limit_go_and_recent_ones_stay(warehouse, site):
+    recent = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
+    old_times = {k: OLD for k in ("timestamp", "original_timestamp", "sent_at", "received_at")}
+    new_times = {k: recent for k in ("timestamp", "original_timestamp", "sent_at", "received_at")}
+    events.insert_events(
+        warehouse, [row(site["site_id"], "old", **old_times), row(site["site_id"], "new", **new_times)]
+    )
+    assert ids(warehouse, site["site_id"]) == {"old", "new"}
+    messages = []
+    try:
+        outcome = run_retention(warehouse, messages.append, days=DAYS)
+        if warehouse.features["ttl"]:
+            assert outcome["retention"] == "ttl" and "TTL" in messages[0]
+            assert all(current_ttl_days(warehouse, t) == DAYS for t in RETAINED)
+            # Merges apply the TTL; force the one holding the old row.
+            warehouse.execute("OPTIMIZE TABLE events PARTITION 197106 FINAL")
+        else:
+            assert outcome["retention"] == "deleted" and "no TTL" in messages[0]
+        deadline = time.monotonic() + 30
+        while "old" in ids(warehouse, site["site_id"]) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert ids(warehouse, site["site_id"]) == {"new"}
+        assert events.known_message_ids(warehouse, site["site_id"], ["new"]) == {"new"}
+    finally:
+        run_retention(warehouse, messages.append, days=0)
+    assert all(current_ttl_days(warehouse, t) is None for t in RETAINED)
+
+
+def test_setting_the_same_ttl_again_changes_nothing(chdb_warehouse):
+    from warehouse.retention import set_ttl
+
+    try:
+        assert set_ttl(chdb_warehouse, DAYS) == list(RETAINED)
+        assert set_ttl(chdb_warehouse, DAYS) == []
+    finally:
+        run_retention(chdb_warehouse, lambda _: None, days=0)
