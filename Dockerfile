@@ -14,6 +14,7 @@ COPY warehouse warehouse
 COPY collector collector
 COPY recommender recommender
 COPY webapp webapp
+COPY storefront storefront
 RUN pip install . \
     && useradd --system --home-dir /var/lib/basirat --shell /usr/sbin/nologin basirat \
     && mkdir -p /var/lib/basirat/spool /var/lib/basirat/warehouse \

@@ -426,3 +426,7 @@ def restore(ctx: click.Context, src: str, force: bool) -> None:
         click.echo(run(_config(ctx), src, force))
     except BackupError as exc:
         _fail(str(exc))
+from .cli_people import import_group, people  # noqa: E402  (commands that need the group above)
+
+main.add_command(import_group)
+main.add_command(people)

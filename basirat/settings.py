@@ -56,6 +56,8 @@ SETTINGS = [
         "HONOUR_DNT", True, "Strip IP, user agent and lasting identifiers of events sent with DNT: 1 or Sec-GPC: 1."
     ),
     Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
+    Setting("LATE_EVENTS_MINUTES", 60, "Incremental jobs re-read events received this long before their last run."),
+    Setting("IDENTITY_MAX_IDS", 200, "Most identities (devices, user ids, emails) one person may gather."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
     Setting("STOREFRONT_SITE", "Demo store", "Name of the site whose keys the demo storefront (/store/) embeds."),

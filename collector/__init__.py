@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 
 from basirat import settings
 
+from .blocklist import Blocklist
 from .keys import KeyCache
 from .limits import RateLimiter
 from .metrics import METRICS
@@ -24,6 +25,7 @@ class CollectorState:
     keys: KeyCache
     ip_limit: RateLimiter
     site_limit: RateLimiter
+    blocklist: Blocklist | None = None
 
     def metrics_persist(self) -> None:
         """Share this process's counts with the other processes' ``/metrics``.
@@ -76,6 +78,7 @@ def init_app(app: Flask, warehouse=None) -> None:
         keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"]), os.path.join(spool.directory, "keys.json")),
         ip_limit=RateLimiter(float(config["IP_RATE_LIMIT"])),
         site_limit=RateLimiter(float(config["SITE_RATE_LIMIT"])),
+        blocklist=Blocklist(warehouse, float(config["KEY_REFRESH_SECONDS"])),
     )
     app.register_blueprint(bp)
     app.register_blueprint(tracker_bp)

@@ -127,6 +127,16 @@ def _accept(messages: list, site_id: str, config, body_bytes: int) -> tuple[list
     return valid, held, rejected
 
 
+def _unblocked(blocklist, site_id: str, messages: list) -> list:
+    """Drop messages of erased people (answered 200 all the same, counted)."""
+    if not messages or blocklist is None:
+        return messages
+    kept = [msg for msg in messages if not blocklist.is_blocked(site_id, msg)]
+    if len(kept) < len(messages):
+        METRICS.count("blocked", len(messages) - len(kept))
+    return kept
+
+
 def _received() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
@@ -175,6 +185,7 @@ def receive(kind: str):
         return _error(exc.status, exc.reason, exc.detail)
 
     valid, held, rejected = _accept(messages, site_id, config, len(body))
+    valid = _unblocked(state.blocklist, site_id, valid)
     opt_out = opted_out(request.headers, config)
     rows = [request_record(valid, site_id, _received(), _ip(config), _agent(), opt_out)] if valid else []
     if rows or held:

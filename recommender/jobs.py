@@ -41,8 +41,28 @@ def run_popularity(warehouse, progress: Callable[[str], None] = print) -> dict:
     return {"items": written, "model_version": version}
 
 
+def run_sessions(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from basirat import settings
+
+    from .sessions import run_sessions as run
+
+    config = settings.load()
+    return run(warehouse, progress, int(config["SESSION_TIMEOUT_MINUTES"]), int(config["LATE_EVENTS_MINUTES"]))
+
+
+def run_identity(warehouse, progress: Callable[[str], None] = print) -> dict:
+    from basirat import settings
+
+    from .stitching import run_identity as run
+
+    config = settings.load()
+    return run(warehouse, progress, int(config["IDENTITY_MAX_IDS"]), int(config["LATE_EVENTS_MINUTES"]))
+
+
 JOBS = [
     Job("popularity", run_popularity, 15, "Popular products per site (views, carts, orders), for cold start."),
     Job("retention", run_retention, 1440, "Expire raw events past BASIRAT_RETENTION_DAYS (TTL, or a delete)."),
+    Job("identity", run_identity, 5, "Stitch anonymous ids, user ids and emails into people (versioned map)."),
+    Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
 ]
 BY_ID = {job.id: job for job in JOBS}

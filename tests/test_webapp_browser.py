@@ -69,6 +69,9 @@ def test_every_page_in_chromium(browser, live):
         "admin-live-events-empty-filter": f"/s/{sid}/events?type=identify",
         "admin-api-tokens-empty": "/tokens",
         "admin-users": "/users",
+        "admin-visitors": f"/s/{sid}/visitors",
+        "admin-visitor-search": f"/s/{sid}/visitors?q=o6",
+        "admin-visitor-profile": f"/s/{sid}/people/anon:anon-1",
         "admin-user-new": "/users/new",
         "admin-not-found": "/no/such/page",
     }

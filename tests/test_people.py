@@ -1,0 +1,131 @@
+"""The profile, search, erasure, export and the collector's blocklist, on both backends."""
+
+import pytest
+
+import collector
+from collector.loader import Loader
+from recommender import stitching
+from recommender.sessions import sessionize_site
+from tests.factories import event, load, page
+from warehouse import erasure, people
+
+
+def shop(warehouse, sid):
+    """Alice: two devices, a login, an abandoned cart, an order, feedback. Bob: one visit."""
+    load(
+        warehouse,
+        [
+            page(
+                sid,
+                0,
+                anon="laptop",
+                path="/",
+                referrer="https://search.example/?q=mugs",
+                user_agent="Mozilla/5.0 (X11)",
+            ),
+            event(sid, 1, anon="laptop", product_id="mug", price=12.0),
+            event(sid, 2, anon="laptop", event="Product Added", product_id="mug", price=12.0, quantity=2),
+            page(
+                sid,
+                600,
+                anon="phone",
+                path="/sale",
+                utm_source="newsletter",
+                utm_campaign="may",
+                user_agent="Mozilla/5.0 (iPhone; Mobile)",
+            ),
+            event(
+                sid,
+                601,
+                anon="phone",
+                type="identify",
+                event="",
+                user_id="alice",
+                traits={"email": "alice@example.com"},
+            ),
+            event(sid, 602, anon="phone", event="Order Completed", user_id="alice", order_id="A-1", revenue=30.0),
+            event(sid, 603, anon="phone", event="Feedback Submitted", score=5.0, comment="great"),
+            event(sid, 700, anon="laptop", type="identify", event="", user_id="alice", user_agent="Mozilla/5.0 (X11)"),
+            page(sid, 5, anon="bob-pc", path="/"),
+        ],
+    )
+    sessionize_site(warehouse, sid)
+    stitching.stitch_site(warehouse, sid)
+
+
+def test_profile_gathers_devices_visits_orders_carts_and_feedback(warehouse, site):
+    sid = site["site_id"]
+    shop(warehouse, sid)
+    person = people.resolve(warehouse, sid, "alice@example.com")
+    assert person == people.resolve(warehouse, sid, "anon:laptop") == people.resolve(warehouse, sid, "alice")
+    profile = people.profile(warehouse, sid, person)
+    assert {r["identity"] for r in profile["identities"]} >= {"anon:laptop", "anon:phone", "user:alice"}
+    totals = profile["totals"]
+    assert (totals["visits"], totals["orders"], totals["revenue"], totals["average_order"]) == (3, 1, 30.0, 30.0)
+    assert (totals["abandoned_carts"], totals["abandoned_value"]) == (1, 24.0)
+    assert totals["first_source"] == "search.example" and totals["last_source"] == "direct"
+    assert profile["devices"] == ["desktop", "mobile"]
+    assert [o["order_ids"] for o in profile["orders"]] == [["A-1"]]
+    assert [(f["score"], f["comment"]) for f in profile["feedback"]] == [(5.0, "great")]
+    assert [r["person_id"] for r in people.search(warehouse, sid, "A-1")] == [person]
+    assert [r["person_id"] for r in people.search(warehouse, sid, "alice@example.com")] == [person]
+    lone = people.resolve(warehouse, sid, "anon:bob-pc")
+    assert lone and lone != person
+    assert people.profile(warehouse, sid, lone, hint="anon:bob-pc")["totals"]["visits"] == 1
+    assert {r["visitor_id"] for r in people.search(warehouse, sid, "")} == {"laptop", "phone", "bob-pc"}
+
+
+def test_erasure_removes_every_row_and_export_lists_them_first(warehouse, site):
+    sid = site["site_id"]
+    shop(warehouse, sid)
+    person = people.resolve(warehouse, sid, "alice")
+    exported = list(erasure.export_person(warehouse, sid, person))
+    tables = {t for t, _ in exported}
+    assert {"events", "sessions", "identity_map", "identity_links"} <= tables
+    assert sum(1 for t, _ in exported if t == "events") == 8
+    result = erasure.erase_person(warehouse, sid, person)
+    assert result["rows"] == len(exported)
+    assert list(erasure.export_person(warehouse, sid, person, hint="user:alice")) == []
+    remaining = warehouse.query("SELECT anonymous_id FROM events WHERE site_id = {s:String}", {"s": sid})
+    assert [r["anonymous_id"] for r in remaining] == ["bob-pc"]
+    assert warehouse.scalar("SELECT count() FROM event_ids WHERE site_id = {s:String}", {"s": sid}) == 1
+    blocked = {i for s, i in erasure.blocked_identities(warehouse) if s == sid}
+    assert {"anon:laptop", "anon:phone", "user:alice"} <= blocked
+
+
+@pytest.fixture
+def app(warehouse, tmp_path):
+    app = collector.create_app(
+        {"TESTING": True, "SPOOL_DIR": str(tmp_path / "spool"), "KEY_REFRESH_SECONDS": 0.0}, warehouse=warehouse
+    )
+    yield app
+    app.extensions["basirat.collector"].spool.close()
+
+
+def test_collector_drops_events_of_erased_people(app, warehouse, site):
+    sid = site["site_id"]
+    erasure.block(warehouse, sid, ["anon:gone", "email:" + "0" * 64], "erased on request")
+    from warehouse.identity import email_identity
+
+    erasure.block(warehouse, sid, [email_identity("Gone@Example.com")], "erased on request")
+    client = app.test_client()
+    batch = [
+        {"type": "page", "anonymousId": "gone", "messageId": "b1"},
+        {"type": "identify", "anonymousId": "new-device", "traits": {"email": " gone@example.com"}, "messageId": "b2"},
+        {"type": "page", "anonymousId": "kept", "messageId": "b3"},
+    ]
+    answer = client.post("/v1/batch", json={"writeKey": site["write_key"], "batch": batch})
+    assert answer.status_code == 200 and answer.get_json() == {"success": True}
+    Loader(warehouse, app.config["SPOOL_DIR"]).drain()
+    stored = warehouse.query("SELECT anonymous_id FROM events WHERE site_id = {s:String}", {"s": sid})
+    assert [r["anonymous_id"] for r in stored] == ["kept"]
+
+
+def test_totals_from_visits_match_the_totals_query(warehouse, site):
+    sid = site["site_id"]
+    shop(warehouse, sid)
+    who = people.identities(warehouse, sid, people.resolve(warehouse, sid, "alice"))
+    visitors = people.visitor_ids(who)
+    from warehouse import sessions
+
+    assert people.totals_of(sessions.visits(warehouse, sid, visitors)) == people.totals(warehouse, sid, visitors)

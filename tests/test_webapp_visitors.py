@@ -1,0 +1,58 @@
+"""Visitor list, search, profile and manual merge/unmerge pages, on both backends."""
+
+from recommender import stitching
+from recommender.sessions import sessionize_site
+from tests.factories import event, load, page
+from tests.webapp_helpers import make_app, make_user, post, signed_in
+from warehouse import people
+
+
+def visits(warehouse, sid):
+    load(
+        warehouse,
+        [
+            page(sid, 0, anon="dev-a", path="/<script>alert(1)</script>", utm_source="mail"),
+            event(sid, 1, anon="dev-a", type="identify", event="", user_id="zoe", traits={"email": "zoe@example.com"}),
+            event(sid, 2, anon="dev-a", event="Order Completed", user_id="zoe", order_id="Z-77", revenue=42.0),
+            event(sid, 3, anon="dev-b", type="identify", event="", user_id="yan"),
+        ],
+    )
+    sessionize_site(warehouse, sid)
+    stitching.stitch_site(warehouse, sid)
+
+
+def test_list_search_and_profile(warehouse, site):
+    sid = site["site_id"]
+    visits(warehouse, sid)
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    listing = client.get(f"/s/{sid}/visitors").get_data(as_text=True)
+    assert "anon:dev-a" in listing and "anon:dev-b" in listing
+    zoe = people.resolve(warehouse, sid, "zoe")
+    for query in ("zoe@example.com", "Z-77", "zoe", "dev-a"):
+        found = client.get(f"/s/{sid}/visitors", query_string={"q": query}).get_data(as_text=True)
+        assert zoe in found and people.resolve(warehouse, sid, "yan") not in found, query
+    assert "Nobody matches" in client.get(f"/s/{sid}/visitors?q=nobody").get_data(as_text=True)
+    profile = client.get(f"/s/{sid}/people/user:zoe")
+    text = profile.get_data(as_text=True)
+    assert profile.status_code == 200
+    assert "identify" in text and "Z-77" in text and "42.00" in text and "mail" in text
+    assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
+    assert "Unmerge" not in text  # analysts read, admins change
+    assert client.get(f"/s/{sid}/people/user:nobody").status_code == 404
+    assert post(client, f"/s/{sid}/people/user:zoe/merge", {"other": "yan"}).status_code == 403
+
+
+def test_admin_merges_and_unmerges_with_an_audit_trail(warehouse, site):
+    sid = site["site_id"]
+    visits(warehouse, sid)
+    email, _ = make_user(warehouse, "admin", [sid])
+    client = signed_in(make_app(warehouse), email, "correct horse battery")
+    merged = post(client, f"/s/{sid}/people/user:zoe/merge", {"other": "yan", "note": "same shopper"})
+    assert merged.status_code == 302
+    text = client.get(merged.headers["Location"]).get_data(as_text=True)
+    assert "user:zoe" in text and "anon:dev-b" in text and "same shopper" in text and email in text
+    split = post(client, f"/s/{sid}/people/user:zoe/unmerge", {"identity": "user:yan"})
+    assert split.status_code == 302
+    after = client.get(f"/s/{sid}/people/user:zoe").get_data(as_text=True)
+    assert "anon:dev-b" not in after and "unmerge" in after
+    assert post(client, f"/s/{sid}/people/user:zoe/unmerge", {"identity": "user:someone-else"}).status_code == 404

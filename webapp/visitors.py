@@ -1,0 +1,106 @@
+"""Visitors: the list with search, one person's profile, manual merge and unmerge.
+
+The profile data comes from ``warehouse.people``; merge and unmerge go through
+the stitching job's public functions so the page shows the new map at once,
+and each is recorded with the signed-in user as actor.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from warehouse import people
+
+from .access import current_site, current_user, role_required, warehouse
+from .pages import NavItem
+
+bp = Blueprint("visitors", __name__)
+NAV = [NavItem("Visitors", "visitors.index", order=20)]
+MAX_QUERY = 256
+
+
+@bp.route("/s/<site_id>/visitors")
+def index(site_id: str):
+    site = current_site()
+    query = request.args.get("q", "").strip()[:MAX_QUERY]
+    rows = people.search(warehouse(), site["site_id"], query) if query else None
+    recent = None if query else people.recent_visitors(warehouse(), site["site_id"], 50)
+    return render_template("visitors/index.html", query=query, rows=rows, recent=recent)
+
+
+def _resolve(site_id: str, ref: str) -> tuple[str, str]:
+    person = people.resolve(warehouse(), site_id, ref)
+    if person is None:
+        abort(404)
+    return person, "" if ref.startswith("p_") else people.identity_of(ref)
+
+
+@bp.route("/s/<site_id>/people/<path:ref>")
+def show(site_id: str, ref: str):
+    site = current_site()
+    person, hint = _resolve(site["site_id"], ref)
+    profile = people.profile(warehouse(), site["site_id"], person, hint)
+    return render_template("visitors/show.html", profile=profile, ref=ref)
+
+
+@bp.route("/s/<site_id>/people/<path:ref>/merge", methods=["POST"])
+@role_required("admin")
+def merge(site_id: str, ref: str):
+    from recommender.stitching import merge as merge_ids
+
+    site = current_site()
+    person, hint = _resolve(site["site_id"], ref)
+    other = request.form.get("other", "").strip()[:MAX_QUERY]
+    target = people.resolve(warehouse(), site["site_id"], other) if other else None
+    if target is None:
+        flash(f"No visitor {other!r} on this site.", "error")
+        return redirect(url_for("visitors.show", site_id=site["site_id"], ref=ref))
+    mine = _main_identity(people.identities(warehouse(), site["site_id"], person, hint))
+    merge_ids(
+        warehouse(),
+        site["site_id"],
+        mine,
+        people.identity_of(other),
+        _actor(),
+        _note(),
+        int(current_app.config["IDENTITY_MAX_IDS"]),
+    )
+    flash("Merged. The change is in the audit trail.", "success")
+    return redirect(url_for("visitors.show", site_id=site["site_id"], ref=people.identity_of(other)))
+
+
+@bp.route("/s/<site_id>/people/<path:ref>/unmerge", methods=["POST"])
+@role_required("admin")
+def unmerge(site_id: str, ref: str):
+    from recommender.stitching import unmerge as unmerge_id
+
+    site = current_site()
+    person, hint = _resolve(site["site_id"], ref)
+    identity = request.form.get("identity", "")
+    owned = {r["identity"] for r in people.identities(warehouse(), site["site_id"], person, hint)}
+    if identity not in owned:
+        abort(404)
+    try:
+        unmerge_id(
+            warehouse(), site["site_id"], identity, _actor(), _note(), int(current_app.config["IDENTITY_MAX_IDS"])
+        )
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("visitors.show", site_id=site["site_id"], ref=ref))
+    flash(f"{identity} was taken out of this person. The change is in the audit trail.", "success")
+    return redirect(url_for("visitors.show", site_id=site["site_id"], ref=identity))
+
+
+def _main_identity(rows: list[dict]) -> str:
+    """The identity that stands for a person: a known customer first, else the earliest."""
+    known = [r["identity"] for r in rows if r["identity"].startswith(("user:", "customer:"))]
+    return (known or [r["identity"] for r in rows])[0]
+
+
+def _actor() -> str:
+    user = current_user() or {}
+    return str(user.get("email", "admin"))
+
+
+def _note() -> str:
+    return request.form.get("note", "").strip()[:500]
