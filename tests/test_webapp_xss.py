@@ -75,6 +75,8 @@ def hostile(tmp_path_factory):
     rows = server.wait_for(f"SELECT count() AS n FROM events WHERE site_id = '{site['site_id']}'",
                            lambda rows: rows and int(rows[0]["n"]) >= len(messages), timeout=60)
     assert int(rows[0]["n"]) == len(messages), "the collector dropped some hostile messages"
+    basirat(data, "jobs", "run", "sessions")  # the visitor pages read visits and people, made by these jobs
+    basirat(data, "jobs", "run", "identity")
     yield server, site, password, items
     server.stop()
 
@@ -115,6 +117,7 @@ def test_no_payload_runs_or_becomes_markup_on_any_admin_page(browser, hostile):
         assert problems == [] and dialogs == [], (url, problems[:10], dialogs[:5])
         seen_text += page.evaluate("document.body.textContent")
     screenshot(page, "admin-xss-live-events")
+    _visitor_pages(page, base, dialogs)
     page.goto(f"{base}/events?type=track")
     breaker = next(p for c, p in items if c == "attribute breaker/plain")
     page.select_option("select[name=event]", value=breaker)  # a payload as a filter value goes back into the page
@@ -126,6 +129,28 @@ def test_no_payload_runs_or_becomes_markup_on_any_admin_page(browser, hostile):
     assert missing == [], f"{len(missing)} payloads were not displayed, e.g. {missing[:3]}"
     assert page.evaluate("window.__xss") == 0
     context.close()
+
+
+def _visitor_pages(page, base: str, dialogs: list[str]) -> None:
+    """The visitor list, a search for the payloads' marker, and the profiles they link to."""
+    profiles: list[str] = []
+    for url in [f"{base}/visitors", f"{base}/visitors?q=xss"]:
+        assert page.goto(url).status == 200, url
+        problems = page.evaluate(LIVE_DOM)
+        assert problems == [] and dialogs == [], (url, problems[:10], dialogs[:5])
+        profiles += page.eval_on_selector_all("table a[href*='/people/']", "links => links.map(a => a.href)")
+    assert profiles, "the visitor pages list none of the hostile visitors"
+    screenshot(page, "admin-xss-visitors")
+    opened = 0
+    for url in list(dict.fromkeys(profiles))[:25]:
+        status = page.goto(url).status
+        assert status in (200, 404), url  # 404: an id the profile route cannot resolve (reported, not XSS)
+        opened += status == 200
+        problems = page.evaluate(LIVE_DOM)
+        assert problems == [] and dialogs == [], (url, problems[:10], dialogs[:5])
+        if status == 200 and opened == 1:
+            screenshot(page, "admin-xss-profile")
+    assert opened >= 5, f"only {opened} hostile profiles opened"
 
 
 def test_templates_never_mark_tracked_values_safe():
