@@ -139,8 +139,9 @@ def _visitor_pages(page, base: str, dialogs: list[str]) -> None:
         problems = page.evaluate(LIVE_DOM)
         assert problems == [] and dialogs == [], (url, problems[:10], dialogs[:5])
         profiles += page.eval_on_selector_all("table a[href*='/people/']", "links => links.map(a => a.href)")
+        if url.endswith("/visitors"):
+            screenshot(page, "admin-xss-visitors")
     assert profiles, "the visitor pages list none of the hostile visitors"
-    screenshot(page, "admin-xss-visitors")
     opened = 0
     for url in list(dict.fromkeys(profiles))[:25]:
         status = page.goto(url).status
