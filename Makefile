@@ -31,6 +31,7 @@ demo: venv
 test: venv system-deps tracker/node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+	@echo "screenshots and reports: test-artifacts/ (kept between runs)"
 
 # The server backend becomes a ZooKeeper-backed cluster of Debian servers
 # (2 shards x 2 replicas on loopback), started and stopped by the tests.

@@ -165,6 +165,26 @@ def users_list(ctx: click.Context) -> None:
         click.echo(f"{u['email']}  {u['role']}  {state}  {sites}")
 
 
+@users.command("token")
+@click.argument("email")
+@click.option("--label", default="command line", show_default=True, help="What the token is for.")
+@click.pass_context
+def users_token(ctx: click.Context, email: str, label: str) -> None:
+    """Create an admin API token for a user; prints it once (only a hash is kept)."""
+    from warehouse import users as store
+    from warehouse.migrate import migrate as run
+    from webapp import tokens
+
+    wh = _warehouse(ctx.parent)
+    run(wh)
+    user = store.find_by_email(wh, email)
+    if user is None or not user["active"]:
+        _fail(f"no active user {email!r}; see `basirat users list`")
+    row, token = tokens.issue(wh, user["user_id"], label)
+    click.echo(f"token {row['token_id']} for {user['email']} ({user['role']}); shown once:")
+    click.echo(token)
+
+
 @main.command()
 @click.argument("query")
 @click.option(

@@ -67,8 +67,10 @@ def product_audience(
     frame["evidence"] = (
         np.where(
             is_product,
-            frame["kind"].map(DIRECT_WEIGHT).fillna(0.0),
-            frame["item_id"].map(confidence).fillna(0.0) * frame["kind"].map(KIND_WEIGHT).fillna(0.0),
+            frame["kind"].map(DIRECT_WEIGHT).astype("float64").fillna(0.0),
+            # astype: mapping through an empty Series would keep the ids' string dtype.
+            frame["item_id"].map(confidence).astype("float64").fillna(0.0)
+            * frame["kind"].map(KIND_WEIGHT).astype("float64").fillna(0.0),
         )
         * decay
     )

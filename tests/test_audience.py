@@ -47,6 +47,13 @@ def test_audience_ranks_associated_and_interested_people_and_skips_buyers():
     assert out["because_of"].tolist() == ["tea", "mug", "mug"]
 
 
+@pytest.mark.parametrize("items", [[("a", "mug", "view", 1), ("b", "tea", "cart", 2)], []])
+def test_audience_of_a_product_nobody_knows_is_empty(items):
+    frame = rows(*items) if items else rows(("a", "mug", "view", 1)).iloc[0:0]
+    frame = frame.astype({"person_id": "string", "item_id": "string", "kind": "string"})  # as read from the warehouse
+    assert audience.product_audience(frame, "no-such-product", AS_OF).empty
+
+
 def test_csv_defuses_formulas():
     text = to_csv(pd.DataFrame({"person_id": ["=HYPERLINK(1)", "ok"], "value": [1.5, 2.0]}))
     assert text == "person_id,value\n'=HYPERLINK(1),1.5\nok,2\n"

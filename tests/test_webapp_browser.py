@@ -31,7 +31,7 @@ def live(tmp_path_factory):
     send(server.url, site["write_key"], messages, lambda _m: None)
     server.wait_for(f"SELECT count() AS n FROM events WHERE site_id = '{site['site_id']}'",
                     lambda rows: rows and int(rows[0]["n"]) >= len(messages))
-    yield server, site, password
+    yield server, {**site, "events_sent": len(messages)}, password
     server.stop()
 
 
@@ -64,6 +64,10 @@ def test_every_page_in_chromium(browser, live):
         "admin-site-new": "/sites/new",
         "admin-site-settings": f"/s/{sid}/settings",
         "admin-rotate-key": f"/s/{sid}/keys/write_key/rotate",
+        "admin-live-events": f"/s/{sid}/events",
+        "admin-live-events-orders": f"/s/{sid}/events?type=track&event=Order+Completed",
+        "admin-live-events-empty-filter": f"/s/{sid}/events?type=identify",
+        "admin-api-tokens-empty": "/tokens",
         "admin-users": "/users",
         "admin-visitors": f"/s/{sid}/visitors",
         "admin-visitor-search": f"/s/{sid}/visitors?q=o6",
@@ -91,6 +95,22 @@ def test_every_page_in_chromium(browser, live):
     page.click("main form button[type=submit]")
     assert page.locator("#password").inner_text().strip()
     screenshot(page, "admin-user-created")
+    page.goto(server.url + f"/s/{sid}/events")
+    assert page.locator("table.events tbody tr").count() == 50 and "Page 1 of 2" in page.inner_text(".pagination")
+    page.locator("table.events details summary").first.click()
+    screenshot(page, "admin-live-events-properties")
+    page.goto(server.url + "/tokens")
+    page.fill("input[name=label]", "nightly export")
+    page.click("main form button[type=submit]")
+    token = page.locator("#token").inner_text().strip()
+    screenshot(page, "admin-api-token-created")
+    api = context.request.get(server.url + f"/api/v1/sites/{sid}/summary", headers={"Authorization": f"Bearer {token}"})
+    assert api.status == 200 and api.json()["events"] == site["events_sent"]
+    page.goto(server.url + "/tokens")
+    screenshot(page, "admin-api-tokens")
+    page.click("text=Revoke")
+    page.wait_for_selector(".flash-success")
+    assert context.request.get(server.url + "/api/v1/sites", headers={"Authorization": f"Bearer {token}"}).status == 401
     page.goto(server.url + f"/s/{sid}/settings")
     snippet = page.locator("#snippet").inner_text()
     assert f'data-write-key="{site["write_key"]}"' in snippet and f"{server.url}/t.js" in snippet

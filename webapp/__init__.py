@@ -17,7 +17,7 @@ from . import access, errors, security
 from .pages import NavItem
 
 # Add a page family: create webapp/<name>.py (``bp`` and ``NAV``) and list it here.
-PAGES = ["auth", "dashboard", "sites", "users", "visitors", "insights", "recommendations"]
+PAGES = ["auth", "dashboard", "sites", "users", "visitors", "insights", "recommendations", "events", "tokens", "api"]
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:

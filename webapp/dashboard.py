@@ -16,16 +16,22 @@ NAV = [NavItem("Dashboard", "dashboard.index", order=10)]
 DAYS = 30
 
 
-def _daily_chart(rows: list[dict], days: int) -> dict:
-    """Every day of the window (zeros included) as a chart data block."""
+def daily_counts(rows: list[dict], days: int) -> list[tuple[dt.date, int]]:
+    """Every UTC day of the window, oldest first, with its count (zeros included)."""
     counts = {str(r["day"]): int(r["events"]) for r in rows}
     today = dt.datetime.now(dt.timezone.utc).date()
     span = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+    return [(d, counts.get(str(d), 0)) for d in span]
+
+
+def _daily_chart(rows: list[dict], days: int) -> dict:
+    """The window as a chart data block."""
     epoch = dt.date(1970, 1, 1)
+    span = daily_counts(rows, days)
     return {
         "kind": "bars",
-        "x": [(d - epoch).days * 86400 for d in span],
-        "series": [{"label": "Events", "values": [counts.get(str(d), 0) for d in span]}],
+        "x": [(d - epoch).days * 86400 for d, _n in span],
+        "series": [{"label": "Events", "values": [n for _d, n in span]}],
     }
 
 

@@ -23,8 +23,10 @@ MESSAGES = {
 def _render(error: HTTPException):
     code = error.code or 500
     title, default = MESSAGES.get(code, (error.name, error.description))
-    message = error.description if code in (400, 429) and error.description else default
-    if request.accept_mimetypes.best == "application/json":
+    api = request.path.startswith("/api/")
+    explained = code in (400, 429) or (api and code == 401)
+    message = error.description if explained and error.description else default
+    if api or request.accept_mimetypes.best == "application/json":
         return jsonify(error=title, message=message), code
     return render_template("error.html", code=code, title=title, message=message), code
 
