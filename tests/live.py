@@ -28,6 +28,18 @@ def basirat(data: Path, *args: str, check: bool = True, env: dict | None = None)
     )
 
 
+def stop_group(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
+    """Signal a process group this test started; SIGKILL it if it outlives ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 class LiveServer:
     def __init__(self, data: Path, env: dict | None = None):
         self.data = Path(data)
@@ -63,13 +75,7 @@ class LiveServer:
         raise RuntimeError("basirat serve did not answer /healthz in time")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process, signal.SIGTERM, timeout=60)
         if getattr(self, "log", None):
             self.log.close()
             self.log = None

@@ -19,7 +19,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tests.live import BASIRAT
+from tests.live import BASIRAT, stop_group
 from tests.servers import free_port
 
 
@@ -44,13 +44,7 @@ class Process:
         return self
 
     def stop(self, sig=signal.SIGTERM) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_group(self.process, sig, timeout=40)
         if getattr(self, "log", None):
             self.log.close()
             self.log = None

@@ -1,12 +1,11 @@
 """`basirat demo`, as `make demo` runs it: it must come up, load the real data and say so."""
 
-import os
 import signal
 import subprocess
 import time
 import urllib.request
 
-from tests.live import BASIRAT, basirat
+from tests.live import BASIRAT, basirat, stop_group
 from tests.servers import free_port
 
 
@@ -31,5 +30,4 @@ def test_demo_loads_the_store_and_serves_it(tmp_path):
         n, ids = (int(x) for x in counts.split(","))
         assert n == ids > 18000
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
+        stop_group(process, signal.SIGTERM, timeout=60)
