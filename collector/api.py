@@ -94,6 +94,7 @@ def _client_ip() -> str:
     return request.remote_addr or ""
 
 
+SUCCESS = b'{"success":true}\n'
 QUARANTINED = ("bad_schema", "bad_type", "no_identity", "message_too_large")
 
 
@@ -121,7 +122,10 @@ def _accept(messages: list, site_id: str, config, body_bytes: int) -> tuple[list
         except Rejected as exc:
             METRICS.reject(exc.reason)
             if exc.reason in QUARANTINED:
-                held.append(held_row(msg, exc.reason, exc.detail, site_id, _received(), _ip(config), _agent()))
+                opt_out = opted_out(request.headers, config)
+                held.append(
+                    held_row(msg, exc.reason, exc.detail, site_id, _received(), _ip(config, opt_out), _agent(opt_out))
+                )
             message_id = msg.get("messageId") if isinstance(msg, dict) else None
             rejected.append({"index": index, "messageId": message_id, "error": exc.reason, "message": exc.detail})
     return valid, held, rejected
@@ -141,15 +145,15 @@ def _received() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _ip(config) -> str:
-    if opted_out(request.headers, config):
+def _ip(config, opt_out: bool) -> str:
+    if opt_out:
         return ""
     ip = _client_ip()
     return anonymize_ip(ip) if config["ANONYMIZE_IP"] else ip
 
 
-def _agent() -> str:
-    if opted_out(request.headers, current_app.config):
+def _agent(opt_out: bool) -> str:
+    if opt_out:
         return ""
     return request.headers.get("User-Agent", "")[:1024]
 
@@ -186,21 +190,23 @@ def receive(kind: str):
 
     valid, held, rejected = _accept(messages, site_id, config, len(body))
     valid = _unblocked(state.blocklist, site_id, valid)
-    opt_out = opted_out(request.headers, config)
-    rows = [request_record(valid, site_id, _received(), _ip(config), _agent(), opt_out)] if valid else []
-    if rows or held:
+    if valid:
+        opt_out = opted_out(request.headers, config)
+        ip, agent = _ip(config, opt_out), _agent(opt_out)
+        held.insert(0, request_record(valid, site_id, _received(), ip, agent, opt_out))
+    if held:
         try:
-            state.spool.append(rows + held)
+            state.spool.append(held)
         except SpoolFull as exc:
             METRICS.reject("spool_full", len(valid))
             return _error(503, "spool_full", str(exc))
         METRICS.count("accepted", len(valid))
-        METRICS.count("quarantined", len(held))
+        METRICS.count("quarantined", len(held) - (1 if valid else 0))
     if rejected:
         # Valid messages of the batch are kept; the answer names each one refused.
         worst = max(rejected, key=lambda r: REASONS[r["error"]])
         return _error(REASONS[worst["error"]], worst["error"], worst["message"], accepted=len(valid), rejected=rejected)
-    return jsonify({"success": True})
+    return current_app.response_class(SUCCESS, mimetype="application/json")
 
 
 @bp.after_request

@@ -15,6 +15,8 @@ import re
 import zlib
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 REASONS = {
     "bad_json": 400,
     "bad_encoding": 400,
@@ -66,30 +68,41 @@ def decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
 
 
 def parse_json(body: bytes) -> dict:
+    """The body as a JSON object (orjson: strict RFC 8259, so every accepted
+    string can be written back as UTF-8; a lone surrogate escape is refused)."""
     try:
-        doc = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise Rejected("bad_json", "body is not valid UTF-8") from None
-    except (ValueError, RecursionError):
-        raise Rejected("bad_json", "body is not valid JSON") from None
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejected("bad_json", "body is not valid UTF-8") from None
+        raise Rejected("bad_json", f"body is not valid JSON ({str(exc).split(':', 1)[0]})") from None
     if not isinstance(doc, dict):
         raise Rejected("bad_json", "body must be a JSON object")
-    if _depth(doc) > MAX_DEPTH:
+    if _too_deep(doc):
         raise Rejected("bad_schema", f"body is nested deeper than {MAX_DEPTH} levels")
     return doc
 
 
-def _depth(value, level: int = 0) -> int:
-    """Nesting depth of a dict or list, walking only containers and stopping past the limit."""
-    if level > MAX_DEPTH:
-        return level
-    deepest = level + 1
-    for child in value.values() if isinstance(value, dict) else value:
-        if isinstance(child, (dict, list)):
-            deepest = max(deepest, _depth(child, level + 1))
-            if deepest > MAX_DEPTH:
-                break
-    return deepest
+def _too_deep(doc) -> bool:
+    """Whether any value sits deeper than ``MAX_DEPTH`` containers.
+
+    Iterative, and only containers are pushed: this runs on every request,
+    and a batch holds a hundred small objects whose leaves need no visit.
+    """
+    stack = [(doc, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, level = pop()
+        children = value.values() if type(value) is dict else value
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                if level >= MAX_DEPTH:
+                    return True
+                push((child, level + 1))
+    return False
 
 
 def messages_of(doc: dict, route_type: str | None) -> list:
@@ -133,30 +146,41 @@ def validate(msg, max_bytes: int, check_size: bool = True) -> dict:
     """Check one message against the Segment spec; returns it unchanged.
 
     ``check_size=False`` skips measuring the message when the whole body is
-    already known to be under ``max_bytes``.
+    already known to be under ``max_bytes``. Written as straight-line type
+    checks because it runs for every message of every request.
     """
-    if not isinstance(msg, dict):
+    if type(msg) is not dict:
         raise Rejected("bad_schema", "each message must be a JSON object")
-    if check_size and len(json.dumps(msg, separators=(",", ":"), default=str)) > max_bytes:
+    if check_size and len(orjson.dumps(msg)) > max_bytes:
         raise Rejected("message_too_large", f"message is over {max_bytes} bytes")
-    kind = msg.get("type")
+    get = msg.get
+    kind = get("type")
     if kind not in TYPES:
         raise Rejected("bad_type", f"type must be one of {', '.join(TYPES)}")
-    if not (_text_id(msg.get("anonymousId"), "anonymousId") or _text_id(msg.get("userId"), "userId")):
+    if not (_text_id(get("anonymousId"), "anonymousId") or _text_id(get("userId"), "userId")):
         raise Rejected("no_identity", "anonymousId or userId is required")
-    if kind == "track" and not (isinstance(msg.get("event"), str) and msg["event"].strip()):
+    event = get("event")
+    if kind == "track" and not (type(event) is str and event.strip()):
         raise Rejected("bad_schema", "track needs an event name")
-    if kind == "alias" and not (_text_id(msg.get("previousId"), "previousId") and msg.get("userId")):
+    if kind == "alias" and not (_text_id(get("previousId"), "previousId") and get("userId")):
         raise Rejected("bad_schema", "alias needs previousId and userId")
-    for field in ("properties", "traits", "context"):
-        _object(msg, field)
-    for field in ("event", "name"):
-        if msg.get(field) is not None and not isinstance(msg[field], str):
-            raise Rejected("bad_schema", f"{field} must be a string")
-    _text_id(msg.get("messageId"), "messageId")
-    for field in ("previousId", "groupId"):
-        _text_id(msg.get(field), field)
+    _check_types(get)
     return msg
+
+
+def _check_types(get) -> None:
+    for field in ("properties", "traits", "context"):
+        value = get(field)
+        if value is not None and type(value) is not dict:
+            raise Rejected("bad_schema", f"{field} must be an object")
+    for field in ("event", "name"):
+        value = get(field)
+        if value is not None and type(value) is not str:
+            raise Rejected("bad_schema", f"{field} must be a string")
+    for field in ("messageId", "previousId", "groupId"):
+        value = get(field)
+        if value is not None and not (type(value) is str and len(value) <= MAX_ID):
+            _text_id(value, field)
 
 
 # -- enrichment ---------------------------------------------------------------

@@ -88,6 +88,8 @@ def test_rate_limits_answer_429_per_ip_and_per_site(chdb_warehouse, tmp_path):
     "body, error",
     [
         (b'{"batch": [{"type": "track", "event": "\xff\xfe"}]}', "bad_json"),  # invalid UTF-8
+        (b'{"batch": [{"type": "track", "event": "x\\ud800", "anonymousId": "a"}]}', "bad_json"),  # lone surrogate
+        (b'{"batch": [{"type": "track", "event": "x", "anonymousId": "a", "properties": {"n": NaN}}]}', "bad_json"),
         (b'{"batch": ' + b"[" * 5000 + b"]" * 5000 + b"}", "bad_json"),  # deeper than the parser goes
         (json.dumps({"batch": [{"a": {"b": {"c": {"d": {}}}}}]}).replace("{}", "[" * 40 + "]" * 40).encode(), None),
         (b'{"batch": {"not": "a list"}}', "bad_schema"),
