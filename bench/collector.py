@@ -67,6 +67,27 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group.
+
+    Sampled around each wrk run: CPU per request does not depend on what else
+    the machine is doing, so it shows the collector's own cost even when the
+    requests/s figures are disturbed by other load.
+    """
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "(comm)": state, ppid, pgrp, …, utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(port: int, size: int, auth: str, args) -> dict:
     script = ROOT / "bench" / "post_events.lua"
     run_id = uuid.uuid4().hex  # message ids unique across runs
@@ -96,7 +117,9 @@ def measure(name: str, command: list[str], env: dict, auth: str, work: Path, arg
         process = start(command, {**env, "BASIRAT_PORT": str(port)}, port, work / f"{name}.log")
         try:
             warm[size] = wrk(port, size, auth, argparse.Namespace(**{**vars(args), "seconds": 2}))
+            cpu = group_cpu(process.pid)
             results[size] = wrk(port, size, auth, args)
+            results[size]["cpu_us"] = (group_cpu(process.pid) - cpu) / max(1, results[size]["requests"]) * 1e6
         finally:
             stop(process)
     return results, warm
@@ -145,13 +168,14 @@ def run(server, work: Path, args) -> None:
           f"x {args.threads} threads")  # fmt: skip
     bare, _ = measure("bare", [*GUNICORN, "bench.bare_app:app"], env, auth, work, args)
     ours, ours_warmup = measure("collector", [*GUNICORN, "collector.wsgi:app"], env, auth, work, args)
-    print(f"\n{'':<30}{'req/s':>9}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>9}{'of bare':>9}")
+    print(f"\n{'':<30}{'req/s':>9}{'events/s':>10}{'p50 ms':>8}{'p99 ms':>8}{'non-2xx':>9}{'of bare':>9}"
+          f"{'CPU us/req':>12}")  # fmt: skip
     for size, label in ((20, "20-event batches"), (1, "single events")):
         for name, result in (("bare Flask", bare[size]), ("collector", ours[size])):
             ratio = f"{ours[size]['rps'] / bare[size]['rps']:.0%}" if name == "collector" else ""
             print(f"{label + ', ' + name:<30}", end="")
             print(f"{result['rps']:>9.0f}{result['rps'] * size:>10.0f}{result['p50']:>8.1f}{result['p99']:>8.1f}"
-                  f"{result['non2xx'] + result['errors']:>9}{ratio:>9}")  # fmt: skip
+                  f"{result['non2xx'] + result['errors']:>9}{ratio:>9}{result['cpu_us']:>12.0f}")  # fmt: skip
     runs = [*ours.items(), *ours_warmup.items()]
     acknowledged = sum((r["requests"] - r["non2xx"]) * size for size, r in runs)
     verify(wh, site["site_id"], work, env, acknowledged)
