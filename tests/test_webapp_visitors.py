@@ -42,6 +42,24 @@ def test_list_search_and_profile(warehouse, site):
     assert post(client, f"/s/{sid}/people/user:zoe/merge", {"other": "yan"}).status_code == 403
 
 
+def test_any_tracked_id_has_a_profile(warehouse, site):
+    """Ids are whatever the tracker sent: newlines, slashes and ``//`` must not 404."""
+    sid = site["site_id"]
+    odd = ["a\nb", "x//y", "/lead", "q?x=1#f", "p%2Fq"]
+    load(warehouse, [page(sid, i, anon=anon, path="/home") for i, anon in enumerate(odd)])
+    sessionize_site(warehouse, sid)
+    stitching.stitch_site(warehouse, sid)
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    with client.application.test_request_context():
+        from flask import url_for
+
+        urls = [url_for("visitors.show", site_id=sid, ref=f"anon:{anon}") for anon in odd]
+    for anon, url in zip(odd, urls):
+        answer = client.get(url)
+        assert answer.status_code == 200, (anon, url)
+        assert "/home" in answer.get_data(as_text=True)
+
+
 def test_admin_merges_and_unmerges_with_an_audit_trail(warehouse, site):
     sid = site["site_id"]
     visits(warehouse, sid)

@@ -8,6 +8,7 @@ and each is recorded with the signed-in user as actor.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.routing import PathConverter
 
 from warehouse import people
 
@@ -17,6 +18,17 @@ from .pages import NavItem
 bp = Blueprint("visitors", __name__)
 NAV = [NavItem("Visitors", "visitors.index", order=20)]
 MAX_QUERY = 256
+
+
+class IdentityConverter(PathConverter):
+    """Any tracked id in a URL path: ids come from the tracker, so they may hold
+    newlines, a leading slash or ``//``, which the ``path`` converter refuses."""
+
+    regex = r"[\s\S]+?"
+    part_isolating = False
+
+
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("identity", IdentityConverter))
 
 
 @bp.route("/s/<site_id>/visitors")
@@ -35,7 +47,7 @@ def _resolve(site_id: str, ref: str) -> tuple[str, str]:
     return person, "" if ref.startswith("p_") else people.identity_of(ref)
 
 
-@bp.route("/s/<site_id>/people/<path:ref>")
+@bp.route("/s/<site_id>/people/<identity:ref>", merge_slashes=False)
 def show(site_id: str, ref: str):
     site = current_site()
     person, hint = _resolve(site["site_id"], ref)
@@ -43,7 +55,7 @@ def show(site_id: str, ref: str):
     return render_template("visitors/show.html", profile=profile, ref=ref)
 
 
-@bp.route("/s/<site_id>/people/<path:ref>/merge", methods=["POST"])
+@bp.route("/s/<site_id>/people/<identity:ref>/merge", methods=["POST"], merge_slashes=False)
 @role_required("admin")
 def merge(site_id: str, ref: str):
     from recommender.stitching import merge as merge_ids
@@ -69,7 +81,7 @@ def merge(site_id: str, ref: str):
     return redirect(url_for("visitors.show", site_id=site["site_id"], ref=people.identity_of(other)))
 
 
-@bp.route("/s/<site_id>/people/<path:ref>/unmerge", methods=["POST"])
+@bp.route("/s/<site_id>/people/<identity:ref>/unmerge", methods=["POST"], merge_slashes=False)
 @role_required("admin")
 def unmerge(site_id: str, ref: str):
     from recommender.stitching import unmerge as unmerge_id
