@@ -34,6 +34,11 @@ class Blocklist:
                 pass  # keep the last list; a missing table (not migrated yet) means nobody is blocked
             self._loaded_at = time.monotonic()
 
+    def refresh(self) -> None:
+        """Read the list now (the loader does, once per pass with rows)."""
+        self._loaded_at = float("-inf")
+        self._refresh()
+
     def is_blocked(self, site_id: str, msg: dict) -> bool:
         """Whether a Segment message names an erased identity. Checked on the
         request, so an erased person's new events never reach the spool."""

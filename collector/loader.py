@@ -22,6 +22,7 @@ from warehouse import WarehouseError, events, quarantine
 
 from . import records
 from . import spool as spool_files
+from .blocklist import Blocklist
 from .metrics import METRICS
 
 log = logging.getLogger("basirat.loader")
@@ -80,6 +81,7 @@ class Loader:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.blocklist = Blocklist(warehouse)
 
     def load_once(self) -> int:
         """One pass: load what is spooled now (up to a batch). Returns rows inserted."""
@@ -90,7 +92,7 @@ class Loader:
                 path, key = os.path.join(self.directory, name), spool_files.stem(name)
                 start = positions.get(key, 0)
                 got, end = spool_files.read_records(path, start, self.batch_rows - len(rows), records.weight)
-                rows.extend(records.expand(got, self.config))
+                rows.extend(records.expand(self._unblocked(got), self.config))
                 moved[key] = end
                 if name.endswith(".seg") and end < os.path.getsize(path) and not got:
                     log.warning(
@@ -109,6 +111,23 @@ class Loader:
             spool_files.write_checkpoint(self.directory, positions)
             self._forget_loaded(positions)
             return inserted
+
+    def _unblocked(self, items: list[dict]) -> list[dict]:
+        """Spooled messages of people erased since they were accepted are dropped
+        here too; the list is read afresh for each pass that has rows."""
+        if not items:
+            return items
+        self.blocklist.refresh()
+        kept_items, dropped = [], 0
+        for item in items:
+            if item.get("_kind") == records.REQUEST:
+                kept = [m for m in item["messages"] if not self.blocklist.is_blocked(item["site_id"], m)]
+                dropped += len(item["messages"]) - len(kept)
+                item = {**item, "messages": kept}
+            kept_items.append(item)
+        if dropped:
+            METRICS.count("blocked", dropped)
+        return kept_items
 
     def _insert(self, rows: list[dict]) -> int:
         """Events (deduplicated) and quarantined messages; both retried until they land."""

@@ -121,6 +121,23 @@ def test_collector_drops_events_of_erased_people(app, warehouse, site):
     assert [r["anonymous_id"] for r in stored] == ["kept"]
 
 
+def test_events_spooled_before_an_erasure_are_not_loaded(app, warehouse, site):
+    sid = site["site_id"]
+    batch = [
+        {"type": "page", "anonymousId": "leaving", "messageId": "s1"},
+        {"type": "identify", "anonymousId": "phone", "traits": {"email": "leaving@example.com"}, "messageId": "s2"},
+        {"type": "page", "anonymousId": "staying", "messageId": "s3"},
+    ]
+    answer = app.test_client().post("/v1/batch", json={"writeKey": site["write_key"], "batch": batch})
+    assert answer.status_code == 200
+    from warehouse.identity import email_identity
+
+    erasure.block(warehouse, sid, ["anon:leaving", email_identity("leaving@example.com")], "erased on request")
+    Loader(warehouse, app.config["SPOOL_DIR"]).drain()
+    stored = warehouse.query("SELECT anonymous_id FROM events WHERE site_id = {s:String}", {"s": sid})
+    assert [r["anonymous_id"] for r in stored] == ["staying"]
+
+
 def test_totals_from_visits_match_the_totals_query(warehouse, site):
     sid = site["site_id"]
     shop(warehouse, sid)
