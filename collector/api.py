@@ -124,7 +124,8 @@ def _accept(messages: list, site_id: str, config, body_bytes: int) -> tuple[list
             if exc.reason in QUARANTINED:
                 opt_out = opted_out(request.headers, config)
                 held.append(
-                    held_row(msg, exc.reason, exc.detail, site_id, _received(), _ip(config, opt_out), _agent(opt_out))
+                    held_row(msg, exc.reason, exc.detail, site_id, _received(), _ip(config, opt_out), _agent(opt_out),
+                             config["ANONYMIZE_IP"])  # fmt: skip
                 )
             message_id = msg.get("messageId") if isinstance(msg, dict) else None
             rejected.append({"index": index, "messageId": message_id, "error": exc.reason, "message": exc.detail})

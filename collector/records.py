@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import uuid
 
-from .pipeline import Rejected, protect, to_row
+from .pipeline import Rejected, anonymize_ip, protect, to_row
 
 REQUEST, QUARANTINE = "request", "quarantine"
 
@@ -34,8 +34,16 @@ def request_record(messages: list[dict], site_id: str, received: dt.datetime, ip
     }
 
 
-def held_row(msg, reason: str, detail: str, site_id: str, received: dt.datetime, ip: str, agent: str) -> dict:
-    """A quarantine row: the raw message with why it was refused."""
+def held_row(
+    msg, reason: str, detail: str, site_id: str, received: dt.datetime, ip: str, agent: str, anonymize: bool = True
+) -> dict:
+    """A quarantine row: the raw message with why it was refused.
+
+    The raw message keeps everything a replay needs, except that an IP the
+    sender put in ``context.ip`` is anonymized like the ``ip`` column."""
+    context = msg.get("context") if isinstance(msg, dict) else None
+    if anonymize and isinstance(context, dict) and isinstance(context.get("ip"), str):
+        msg = {**msg, "context": {**context, "ip": anonymize_ip(context["ip"])}}
     return {
         "_kind": QUARANTINE,
         "site_id": site_id,
@@ -68,5 +76,8 @@ def expand(items: list[dict], config: dict) -> list[dict]:
                 rows.append(protect(row, config, item.get("opt_out", False)))
             except (Rejected, KeyError, TypeError, ValueError) as exc:
                 reason, detail = getattr(exc, "reason", "bad_schema"), getattr(exc, "detail", str(exc))
-                rows.append(held_row(msg, reason, detail, item["site_id"], received, item["ip"], item["user_agent"]))
+                rows.append(
+                    held_row(msg, reason, detail, item["site_id"], received, item["ip"], item["user_agent"],
+                             config["ANONYMIZE_IP"])
+                )  # fmt: skip
     return rows

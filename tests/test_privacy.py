@@ -74,3 +74,13 @@ def test_dnt_zero_and_the_setting_off_change_nothing(warehouse, site, tmp_path):
         assert send(app, warehouse, site, {"DNT": "0"})["user_id"] == "customer-9"
     finally:
         app.extensions["basirat.collector"].spool.close()
+
+
+def test_quarantined_messages_keep_no_full_ip(app, warehouse, site):
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{site['write_key']}:".encode()).decode()}
+    refused = {"type": "track", "anonymousId": "v", "event": 7, "context": {"ip": "198.51.100.23"}}
+    answer = app.test_client().post("/v1/track", json=refused, headers=auth)
+    assert answer.status_code == 400
+    Loader(warehouse, app.config["SPOOL_DIR"]).drain()
+    rows = warehouse.query("SELECT raw FROM quarantine WHERE site_id = {s:String}", {"s": site["site_id"]})
+    assert len(rows) == 1 and json.loads(rows[0]["raw"])["context"]["ip"] == "198.51.100.0"
