@@ -37,7 +37,7 @@ test: venv system-deps tracker/node_modules/.package-lock.json
 # (2 shards x 2 replicas on loopback), started and stopped by the tests.
 # `make test-cluster CLUSTER_SUITE=tests` runs the whole suite against it.
 CLUSTER_SUITE ?= tests/test_warehouse_contract.py tests/test_collector.py tests/test_privacy.py \
-                 tests/test_retention.py tests/test_cluster.py
+                 tests/test_retention.py tests/test_people.py tests/test_cluster.py
 test-cluster: venv system-deps
 	CLUSTER_TESTS=1 $(BIN)/pytest $(CLUSTER_SUITE)
 

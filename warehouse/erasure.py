@@ -51,7 +51,7 @@ def person_tables(warehouse: Warehouse) -> dict[str, str]:
         table, columns = row["tbl"], set(row["cols"])
         if table in KEEP or not NAME.match(table) or "site_id" not in columns:
             continue
-        if not engines.get(table, "").endswith("MergeTree"):
+        if not _holds_rows(table, engines, warehouse.cluster):
             continue
         conditions = [CONDITIONS[c] for c in CONDITIONS if c in columns]
         if table in PAIR_TABLES:
@@ -59,6 +59,15 @@ def person_tables(warehouse: Warehouse) -> dict[str, str]:
         if conditions:
             out[table] = " OR ".join(conditions)
     return out
+
+
+def _holds_rows(table: str, engines: dict[str, str], cluster: str) -> bool:
+    """On a cluster a table's rows are reached through its Distributed name
+    (reads see every shard; the server turns a mutation of it into one of
+    ``name_local`` on the whole cluster), so the ``_local`` tables are skipped."""
+    if cluster:
+        return engines.get(table) == "Distributed" and engines.get(f"{table}_local", "").endswith("MergeTree")
+    return engines.get(table, "").endswith("MergeTree")
 
 
 def _params(site_id: str, identity_rows: list[dict], person_id: str) -> dict:
@@ -122,11 +131,19 @@ def delete_rows(warehouse: Warehouse, table: str, where: str, params: dict, time
     """Delete now: a lightweight DELETE where the server has it, else a mutation waited for."""
     if not NAME.match(table):
         raise ValueError(f"bad table name {table!r}")
+    deadline = time.monotonic() + timeout
+    if warehouse.cluster:
+        # A mutation on every shard; done when no matching row is left anywhere.
+        warehouse.execute(f"ALTER TABLE {table} DELETE WHERE {where}", params)
+        while int(warehouse.scalar(f"SELECT count() FROM {table} WHERE {where}", params) or 0):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"deleting from {table} is still running after {timeout:.0f}s")
+            time.sleep(0.2)
+        return
     if warehouse.features["lightweight_delete"]:
         warehouse.execute(f"DELETE FROM `{table}` WHERE {where}", params)
     else:
         warehouse.execute(f"ALTER TABLE `{table}` DELETE WHERE {where}", params)
-    deadline = time.monotonic() + timeout
     while warehouse.scalar(
         "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = {t:String} "
         "AND is_done = 0",
