@@ -42,6 +42,24 @@ def test_list_search_and_profile(warehouse, site):
     assert post(client, f"/s/{sid}/people/user:zoe/merge", {"other": "yan"}).status_code == 403
 
 
+def test_search_by_the_start_of_an_id(warehouse, site):
+    sid = site["site_id"]
+    visits(warehouse, sid)
+    load(warehouse, [page(sid, 10 + i, anon=anon, path="/") for i, anon in enumerate(["de_x", "de%y", "other"])])
+    sessionize_site(warehouse, sid)
+    stitching.stitch_site(warehouse, sid)
+
+    def found(query):
+        return {row["identity"] for row in people.search(warehouse, sid, query)}
+
+    persons = {r["person_id"] for r in people.search(warehouse, sid, "dev-")}
+    assert persons == {people.resolve(warehouse, sid, "anon:dev-a"), people.resolve(warehouse, sid, "anon:dev-b")}
+    assert found("de_") == {"anon:de_x"}  # _ and % match themselves, not any character
+    assert found("de%") == {"anon:de%y"}
+    assert found("zo") == set()  # two characters are too few for a prefix search
+    assert [r["matched"] for r in people.search(warehouse, sid, "zoe")][0] == "id"
+
+
 def test_any_tracked_id_has_a_profile(warehouse, site):
     """Ids are whatever the tracker sent: newlines, slashes and ``//`` must not 404."""
     sid = site["site_id"]

@@ -214,8 +214,28 @@ def search(warehouse: Warehouse, site_id: str, query: str, limit: int = 50) -> l
     ):
         identity = _identity_of_visitor(row["visitor_id"])
         found.append({"person_id": resolve(warehouse, site_id, identity), "identity": identity, "matched": "order"})
+    if len(query) >= MIN_PREFIX:
+        for identity in _by_prefix(warehouse, site_id, query, limit):
+            person = resolve(warehouse, site_id, identity)
+            found.append({"person_id": person, "identity": identity, "matched": "prefix"})
     unique = {f["person_id"]: f for f in reversed(found) if f["person_id"]}
-    return list(unique.values())[:limit]
+    return sorted(unique.values(), key=lambda f: MATCH_ORDER[f["matched"]])[:limit]
+
+
+MIN_PREFIX = 3
+MATCH_ORDER = {"id": 0, "order": 1, "prefix": 2}
+
+
+def _by_prefix(warehouse: Warehouse, site_id: str, query: str, limit: int) -> list[str]:
+    """Visitors whose anonymous or user id starts with the query (the sort key
+    of ``sessions`` makes this a range read, not a scan)."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = warehouse.query(
+        "SELECT DISTINCT visitor_id FROM sessions WHERE site_id = {site_id:String} "
+        "AND (visitor_id LIKE {anon:String} OR visitor_id LIKE {user:String}) ORDER BY visitor_id LIMIT {limit:UInt32}",
+        {"site_id": site_id, "anon": escaped + "%", "user": "user:" + escaped + "%", "limit": limit},
+    )
+    return [_identity_of_visitor(r["visitor_id"]) for r in rows]
 
 
 def recent_visitors(warehouse: Warehouse, site_id: str, limit: int = 50) -> list[dict]:
