@@ -248,6 +248,8 @@ def anonymize_ip(text: str) -> str:
 
 
 def _str(value, limit: int = 2048) -> str:
+    if type(value) is str:
+        return value if len(value) <= limit else value[:limit]
     if value is None or isinstance(value, (dict, list)):
         return ""
     return str(value)[:limit]
@@ -263,9 +265,14 @@ def _num(value) -> float:
     return number if number == number and abs(number) < 1e15 else 0.0
 
 
+def _json(value) -> str:
+    """Compact JSON text for a stored column (orjson: the loader builds every row)."""
+    return orjson.dumps(value, default=str).decode()
+
+
 def _campaign(context: dict, url: str) -> dict:
     campaign = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
-    query = parse_qs(urlsplit(url).query) if url else {}
+    query = parse_qs(urlsplit(url).query) if "utm_" in url else {}
     out = {}
     for key in ("source", "medium", "name", "term", "content"):
         value = campaign.get(key) or (query.get(f"utm_{key if key != 'name' else 'campaign'}") or [""])[0]
@@ -335,11 +342,9 @@ def to_row(msg: dict, site_id: str, received: dt.datetime, request_ip: str, requ
         "utm_content": campaign["content"],
         "library_name": _str(library.get("name"), 64),
         "library_version": _str(library.get("version"), 32),
-        "properties": json.dumps(props, ensure_ascii=False, separators=(",", ":"), default=str),
-        "traits": json.dumps(
-            traits or _object(context, "traits"), ensure_ascii=False, separators=(",", ":"), default=str
-        ),
-        "context": json.dumps(context, ensure_ascii=False, separators=(",", ":"), default=str),
+        "properties": _json(props),
+        "traits": _json(traits or _object(context, "traits")),
+        "context": _json(context),
         "product_id": _str(props.get("product_id") or props.get("sku") or props.get("id"), MAX_ID),
         "product_name": _str(props.get("name"), 512) if kind == "track" else "",
         "category": _str(props.get("category"), 256),
