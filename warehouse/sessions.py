@@ -182,8 +182,9 @@ _TOMBSTONES = f"""
 # A full run rewrote every visit the events support; the rest are gone.
 _TOMBSTONES_ALL = """
     SELECT site_id, visitor_id, started_at, toUInt8(1) AS deleted, {version:UInt64} AS version
-    FROM sessions FINAL
-    WHERE site_id = {site_id:String} AND deleted = 0 AND version < {version:UInt64}
+    FROM (SELECT site_id, visitor_id, started_at, version AS stored_version FROM sessions FINAL
+          WHERE site_id = {site_id:String} AND deleted = 0) AS live_visits
+    WHERE stored_version < {version:UInt64}
 """
 
 
