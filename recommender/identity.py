@@ -64,11 +64,13 @@ class _Edges:
         reasons = links["reason"].to_numpy(dtype=object)
         manual = reasons == MANUAL
         reason_codes = pd.factorize(links["reason"], sort=True)[0]
-        message_codes = pd.factorize(links["message_id"], sort=True)[0]
         times = pd.to_datetime(links["at"]).to_numpy()
         instants = times.astype("datetime64[ns]").view("int64")
         instants = np.where(np.isnat(times), np.iinfo(np.int64).max, instants)
-        order = np.lexsort((message_codes, reason_codes, b, a, instants, ~manual))
+        keys = (reason_codes, b, a, instants, ~manual)
+        order = np.lexsort(keys)
+        if _has_ties(keys, order):  # the message id decides, which is rarely needed
+            order = np.lexsort((pd.factorize(links["message_id"], sort=True)[0], *keys))
         pair = a[order].astype(np.int64) * max(len(self.names), 1) + b[order]
         _, first_seen = np.unique(pair, return_index=True)
         rows = order[np.sort(first_seen)]
@@ -79,6 +81,14 @@ class _Edges:
 
     def __len__(self) -> int:
         return len(self.a)
+
+
+def _has_ties(keys: tuple, order: np.ndarray) -> bool:
+    same = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for key in keys:
+        ranked = key[order]
+        same &= ranked[1:] == ranked[:-1]
+    return bool(same.any())
 
 
 class _Forest:
