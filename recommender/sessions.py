@@ -15,7 +15,7 @@ from warehouse import sessions as store
 from warehouse import sites
 
 JOB = "sessions"
-EPOCH = dt.datetime(1970, 1, 1)
+EPOCH = store.EPOCH
 
 
 def sessionize_site(

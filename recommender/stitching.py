@@ -12,6 +12,7 @@ import datetime as dt
 import time
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from warehouse import identity as store
@@ -69,11 +70,12 @@ def _evidence(warehouse, site_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _changes(current: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``assignment`` that differ from the stored map (new versions only)."""
-    key = ["person_id", "via", "reason"]
-    stored = {row[0]: tuple(row[1:]) for row in current[["identity", *key]].itertuples(index=False)}
-    fresh = [tuple(row) for row in assignment[key].itertuples(index=False)]
-    mask = [stored.get(identity) != value for identity, value in zip(assignment["identity"], fresh)]
-    return assignment[mask]
+    stored = current.drop_duplicates("identity", keep="last").set_index("identity").reindex(assignment["identity"])
+    changed = np.zeros(len(assignment), dtype=bool)
+    for column in ("person_id", "via", "reason"):
+        was = stored[column].to_numpy(dtype=object)
+        changed |= was != assignment[column].to_numpy(dtype=object)
+    return assignment[changed]
 
 
 def merge(warehouse, site_id: str, a: str, b: str, actor: str, note: str = "", max_ids: int = 200) -> dict:

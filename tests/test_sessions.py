@@ -64,3 +64,12 @@ def test_server_side_events_without_anonymous_id_get_a_user_visitor(warehouse, s
     sessionize_site(warehouse, sid)
     (visit,) = live(warehouse, sid, "user:u9")
     assert visit["orders"] == 1 and visit["device"] == "unknown"
+
+
+def test_full_run_retires_visits_it_no_longer_finds(warehouse, site):
+    sid = site["site_id"]
+    load(warehouse, [page(sid, 0, path="/a"), page(sid, 40, path="/b"), page(sid, 41, path="/c")])
+    assert sessionize_site(warehouse, sid, timeout_minutes=30)["visits"] == 2
+    # A longer timeout folds the two visits into one; the second start must not linger.
+    assert sessionize_site(warehouse, sid, timeout_minutes=60, full=True)["visits"] == 1
+    assert [v["pages"] for v in live(warehouse, sid)] == [["/a", "/b", "/c"]]

@@ -66,6 +66,7 @@ class Warehouse:
             "ttl": v >= (19, 6),
             "lightweight_delete": v >= (23, 3),
             "window_functions": v >= (21, 3),
+            "optimize_on_insert": v >= (21, 1),
         }
 
     def scalar(self, sql: str, params: dict | None = None):
