@@ -7,10 +7,13 @@ import pandas as pd
 from warehouse import kpis
 
 
-def prepare(rows: list[dict]) -> pd.DataFrame:
+def prepare(rows: list[dict], people: dict[str, str] | None = None) -> pd.DataFrame:
+    """Events with their person: the identity map's (``people``: identity to person), else the raw id."""
     frame = pd.DataFrame(rows)
     frame = frame[frame["is_bot"] == 0].copy()
-    frame["person"] = frame["user_id"].where(frame["user_id"] != "", frame["anonymous_id"])
+    raw = frame["user_id"].where(frame["user_id"] != "", frame["anonymous_id"])
+    identity = ("user:" + frame["user_id"]).where(frame["user_id"] != "", "anon:" + frame["anonymous_id"])
+    frame["person"] = identity.map(people or {}).fillna(raw)
     frame["date"] = frame["timestamp"].dt.date
     frame["order_key"] = frame["order_id"].where(frame["order_id"] != "", frame["message_id"])
     return frame

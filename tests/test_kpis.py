@@ -1,4 +1,7 @@
-"""Each dashboard query against pandas on the same generated shop, on both backends, with and without a segment."""
+"""Each dashboard query against pandas on the same generated shop, on both backends, with and without a segment.
+
+People are stitched first (a third of the visitors log in), so the queries' use of the identity map is checked too.
+"""
 
 import datetime as dt
 import random
@@ -6,9 +9,11 @@ import random
 import pandas as pd
 import pytest
 
+from recommender import stitching
 from tests import kpi_reference as ref
 from tests.segment_data import event
 from warehouse import events, kpis
+from warehouse import identity as ids
 from warehouse import segments as store
 
 START, END = dt.date(2026, 2, 1), dt.date(2026, 3, 15)
@@ -40,7 +45,11 @@ def shop_rows(site_id: str, seed: int = 11) -> list[dict]:
 def shop(request, warehouse, site):
     rows = shop_rows(site["site_id"])
     events.insert_events(warehouse, rows)
-    frame = ref.prepare(events.events_frame(rows).to_dict("records"))
+    stitching.stitch_site(warehouse, site["site_id"])
+    stitched = ids.current_map(warehouse, site["site_id"])
+    people = dict(zip(stitched["identity"], stitched["person_id"]))
+    assert 0 < len(set(people.values())) < len(people)  # some people have two ids
+    frame = ref.prepare(events.events_frame(rows).to_dict("records"), people)
     members = None
     if request.param:
         members = sorted(frame["person"].unique())[::2]

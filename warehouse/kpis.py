@@ -8,7 +8,9 @@ times or scores and read ``events``. An order is counted once per
 
 Every function takes a site, an inclusive date range (UTC days) and an
 optional segment: with a segment, only its current members' events count.
-Filters are fixed fragments; values are bound parameters.
+People are the identity map's (``person_map``): rows are first gathered per
+pair of ids, then resolved and combined per person. Filters are fixed
+fragments; values are bound parameters.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ import datetime as dt
 import pandas as pd
 
 from .connection import Warehouse
-from .segments import person_expr
+from .person_map import RAW_PERSON, resolve_days
 
-PERSON = person_expr()
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 FUNNEL_WINDOW_SECONDS = 7 * 86400
 SESSION_GAP_SECONDS = 30 * 60
@@ -28,24 +29,20 @@ RANGE = (
     "site_id = {site_id:String} AND is_bot = 0 "
     "AND toDate(timestamp) >= {start:Date} AND toDate(timestamp) <= {end:Date}"
 )
-IN_SEGMENT = f"""
- AND {PERSON} IN (
-    SELECT person_id FROM segment_members
-    WHERE site_id = {{site_id:String}} AND segment = {{segment:String}}
-    GROUP BY person_id, entered_at
-    HAVING argMax(left_at, version) = toDateTime(0, 'UTC'))"""
-
-
 DAYS = "site_id = {site_id:String} AND date >= {start:Date} AND date <= {end:Date}"
+MEMBERS = """
+    SELECT person_id FROM segment_members
+    WHERE site_id = {site_id:String} AND segment = {segment:String}
+    GROUP BY person_id, entered_at
+    HAVING argMax(left_at, version) = toDateTime(0, 'UTC')"""
 
 
-def _filter(segment: str | None) -> str:
-    return RANGE + (IN_SEGMENT if segment else "")
-
-
-def _days(segment: str | None) -> str:
-    """The same filter on the daily rollup (``activity_days``)."""
-    return DAYS + (IN_SEGMENT if segment else "")
+def _people(per_ids: str, columns: list[str], segment: str | None) -> str:
+    """Rows of ``per_ids`` with their person, only the segment's current members' when one is given."""
+    rows = resolve_days(per_ids, columns)
+    if not segment:
+        return rows
+    return f"SELECT * FROM ({rows}) WHERE person_id IN ({MEMBERS})"
 
 
 def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, **extra) -> dict:
@@ -54,10 +51,11 @@ def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, **e
 
 def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Distinct people and events per day."""
+    per_ids = f"SELECT anonymous_id, user_id, date, event_count FROM activity_days WHERE {DAYS}"
     return warehouse.query_df(
         f"""
-        SELECT date, uniqExact({PERSON}) AS visitors, sum(event_count) AS events
-        FROM activity_days WHERE {_days(segment)}
+        SELECT date, uniqExact(person_id) AS visitors, sum(event_count) AS events
+        FROM ({_people(per_ids, ["date", "event_count"], segment)})
         GROUP BY date ORDER BY date
         """,
         _params(site_id, start, end, segment),
@@ -66,6 +64,10 @@ def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
 
 def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start)."""
+    per_ids = f"""
+        SELECT anonymous_id, user_id, groupArray(toUInt32(timestamp)) AS times
+        FROM events WHERE {RANGE}
+        GROUP BY anonymous_id, user_id"""
     return warehouse.query_df(
         f"""
         SELECT toDate(toDateTime(start, 'UTC')) AS date, count() AS sessions
@@ -73,8 +75,8 @@ def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
             SELECT arrayJoin(arrayFilter((t, p) -> t - p > {SESSION_GAP_SECONDS}, times,
                                          arrayPushFront(arrayPopBack(times), 0))) AS start
             FROM (
-                SELECT {PERSON} AS person_id, arraySort(groupArray(toUInt32(timestamp))) AS times
-                FROM events WHERE {_filter(segment)}
+                SELECT person_id, arraySort(groupArrayArray(times)) AS times
+                FROM ({_people(per_ids, ["times"], segment)})
                 GROUP BY person_id
             )
         )
@@ -87,17 +89,24 @@ def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
 def funnel(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None) -> list:
     """People reaching each step in order (view → cart → checkout → order) within a week of their view.
 
+    Each pair of ids' steps are gathered as a ``windowFunnel`` state, and the
+    states of one person merged: the same answer as one pass over the
+    person's events, without joining every event to the identity map.
     Steps that share one second have no defined order (timestamps are whole seconds).
     """
     steps = ", ".join(f"event = '{step}'" for step in FUNNEL_STEPS)
     reached = ", ".join(f"countIf(level >= {i + 1}) AS step{i + 1}" for i in range(len(FUNNEL_STEPS)))
+    per_ids = f"""
+        SELECT anonymous_id, user_id, windowFunnelState({FUNNEL_WINDOW_SECONDS})(timestamp, {steps}) AS progress
+        FROM events
+        WHERE {RANGE} AND event IN ({", ".join(f"'{s}'" for s in FUNNEL_STEPS)})
+        GROUP BY anonymous_id, user_id"""
     row = warehouse.query(
         f"""
         SELECT {reached}
         FROM (
-            SELECT {PERSON} AS person_id, windowFunnel({FUNNEL_WINDOW_SECONDS})(timestamp, {steps}) AS level
-            FROM events
-            WHERE {_filter(segment)} AND event IN ({", ".join(f"'{s}'" for s in FUNNEL_STEPS)})
+            SELECT person_id, windowFunnelMerge({FUNNEL_WINDOW_SECONDS})(progress) AS level
+            FROM ({_people(per_ids, ["progress"], segment)})
             GROUP BY person_id
         )
         """,
@@ -108,14 +117,19 @@ def funnel(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, seg
 
 def revenue(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Orders, revenue and average order value per day."""
+    per_ids = (
+        f"SELECT anonymous_id, user_id, date, order_count, order_revenue FROM activity_days "
+        f"WHERE {DAYS} AND order_count > 0"
+    )
+    # Without a segment nobody needs resolving: the daily totals are read as they are.
+    rows = _people(per_ids, ["date", "order_count", "order_revenue"], segment) if segment else per_ids
     return warehouse.query_df(
         f"""
         SELECT date, orders, sales AS revenue, sales / orders AS average_order_value
         FROM (
             SELECT date, sum(order_count) AS orders, sum(order_revenue) AS sales
-            FROM activity_days WHERE {_days(segment)}
+            FROM ({rows})
             GROUP BY date
-            HAVING orders > 0
         )
         ORDER BY date
         """,
@@ -125,16 +139,20 @@ def revenue(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, se
 
 def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Per day, visitors seen for the first time ever that day, and those seen on an earlier day."""
+    in_range = f"SELECT anonymous_id, user_id, date FROM activity_days WHERE {DAYS}"
+    ever = (
+        "SELECT anonymous_id, user_id, min(date) AS first_seen FROM activity_days "
+        "WHERE site_id = {site_id:String} GROUP BY anonymous_id, user_id"
+    )
     return warehouse.query_df(
         f"""
         SELECT date, countIf(date = first_day) AS new_visitors, countIf(date > first_day) AS returning_visitors
         FROM (
-            SELECT DISTINCT date, {PERSON} AS person_id
-            FROM activity_days WHERE {_days(segment)}
+            SELECT DISTINCT date, person_id FROM ({_people(in_range, ["date"], segment)})
         ) AS days
         ANY LEFT JOIN (
-            SELECT {PERSON} AS person_id, min(date) AS first_day
-            FROM activity_days WHERE site_id = {{site_id:String}}
+            SELECT person_id, min(first_seen) AS first_day
+            FROM ({resolve_days(ever, ["first_seen"])})
             GROUP BY person_id
         ) AS firsts USING person_id
         GROUP BY date ORDER BY date
@@ -145,16 +163,18 @@ def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt
 
 def retention(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Customers by month of first order (cohorts starting in the range) still ordering N months later."""
-    segment_filter = IN_SEGMENT if segment else ""
+    per_ids = """
+        SELECT anonymous_id, user_id, groupUniqArray(toStartOfMonth(date)) AS order_months
+        FROM activity_days
+        WHERE site_id = {site_id:String} AND order_count > 0
+        GROUP BY anonymous_id, user_id"""
     return warehouse.query_df(
         f"""
         SELECT cohort, toRelativeMonthNum(month) - toRelativeMonthNum(cohort) AS months_later,
                count() AS customers
         FROM (
-            SELECT {PERSON} AS person_id, min(toStartOfMonth(date)) AS cohort,
-                   groupUniqArray(toStartOfMonth(date)) AS months
-            FROM activity_days
-            WHERE site_id = {{site_id:String}} AND order_count > 0{segment_filter}
+            SELECT person_id, groupUniqArrayArray(order_months) AS months, arrayReduce('min', months) AS cohort
+            FROM ({_people(per_ids, ["order_months"], segment)})
             GROUP BY person_id
             HAVING cohort >= toStartOfMonth({{start:Date}}) AND cohort <= {{end:Date}}
         )
@@ -167,13 +187,14 @@ def retention(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, 
 
 def repeat_purchase_rate(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment=None) -> dict:
     """Share of the range's buyers who ordered at least twice in it."""
+    per_ids = f"SELECT anonymous_id, user_id, order_count FROM activity_days WHERE {DAYS} AND order_count > 0"
     row = warehouse.query(
         f"""
         SELECT count() AS buyers, countIf(orders >= 2) AS repeat_buyers,
                if(count() = 0, 0, countIf(orders >= 2) / count()) AS rate
         FROM (
-            SELECT {PERSON} AS person_id, sum(order_count) AS orders
-            FROM activity_days WHERE {_days(segment)} AND order_count > 0
+            SELECT person_id, sum(order_count) AS orders
+            FROM ({_people(per_ids, ["order_count"], segment)})
             GROUP BY person_id
         )
         """,
@@ -184,12 +205,14 @@ def repeat_purchase_rate(warehouse: Warehouse, site_id: str, start: dt.date, end
 
 def satisfaction(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Feedback scores per month: how many answers gave each score, and the month's mean."""
+    per_ids = f"""
+        SELECT anonymous_id, user_id, toStartOfMonth(timestamp) AS month, assumeNotNull(score) AS score,
+               count() AS answers
+        FROM events WHERE {RANGE} AND event = 'Feedback Submitted' AND score IS NOT NULL
+        GROUP BY anonymous_id, user_id, month, score"""
+    rows = _people(per_ids, ["month", "score", "answers"], segment) if segment else per_ids
     return warehouse.query_df(
-        f"""
-        SELECT toStartOfMonth(timestamp) AS month, assumeNotNull(score) AS score, count() AS answers
-        FROM events WHERE {_filter(segment)} AND event = 'Feedback Submitted' AND score IS NOT NULL
-        GROUP BY month, score ORDER BY month, score
-        """,
+        f"SELECT month, score, sum(answers) AS answers FROM ({rows}) GROUP BY month, score ORDER BY month, score",
         _params(site_id, start, end, segment),
     )
 
@@ -218,5 +241,5 @@ def dashboard(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, 
 def raw_activity(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Every event's person and time in the range: what a dashboard computed in Python would have to fetch."""
     return warehouse.query_df(
-        f"SELECT {PERSON} AS person_id, timestamp FROM events WHERE {RANGE}", _params(site_id, start, end, None)
+        f"SELECT {RAW_PERSON} AS person_id, timestamp FROM events WHERE {RANGE}", _params(site_id, start, end, None)
     )
