@@ -2,9 +2,10 @@
 
 Panels that need only per-day counts (visitors, revenue, new vs returning,
 retention, repeat purchases) read ``activity_days``, the daily rollup a
-materialized view keeps; sessions, the funnel and satisfaction need event
-times or scores and read ``events``. An order is counted once per
-``Order Completed`` event with its own id.
+materialized view keeps; sessions, the funnel, satisfaction and
+recommendation-driven revenue need event times, scores or items and read
+``events``. An order is counted once per ``Order Completed`` event with its
+own id.
 
 Every function takes a site, an inclusive date range (UTC days) and an
 optional segment: with a segment, only its current members' events count.
@@ -21,6 +22,7 @@ import pandas as pd
 
 from .connection import Warehouse
 from .person_map import RAW_PERSON, resolve_days
+from .recommendations import attributed_items
 
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 FUNNEL_WINDOW_SECONDS = 7 * 86400
@@ -217,6 +219,35 @@ def satisfaction(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.dat
     )
 
 
+def recommendation_revenue(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, window_days: int = 7
+):
+    """Per day, orders with an item bought after clicking it in a recommendation, and those items' revenue.
+
+    Attributed as on the recommendations page (``attributed_items``): an item
+    counts once, for the same visitor's click within ``window_days`` before
+    the order. Days are the orders' days.
+    """
+    clicks_in = (
+        "is_bot = 0 AND toDate(timestamp) >= {start:Date} - {window_days:UInt32} AND toDate(timestamp) <= {end:Date}"
+    )
+    orders_in = "is_bot = 0 AND toDate(timestamp) >= {start:Date} AND toDate(timestamp) <= {end:Date}"
+    per_ids = f"""
+        SELECT order_key, item_id, any(order_day) AS date, any(item_revenue) AS item_revenue,
+               any(anonymous_id) AS anonymous_id, any(order_user_id) AS user_id
+        FROM ({attributed_items(clicks_in, orders_in)})
+        GROUP BY order_key, item_id"""
+    rows = _people(per_ids, ["order_key", "date", "item_revenue"], segment) if segment else per_ids
+    return warehouse.query_df(
+        f"""
+        SELECT date, uniqExact(order_key) AS orders, sum(item_revenue) AS revenue
+        FROM ({rows})
+        GROUP BY date ORDER BY date
+        """,
+        _params(site_id, start, end, segment, window=window_days * 86400, window_days=window_days),
+    )
+
+
 PANELS = {
     "visitors": visitors,
     "sessions": sessions,
@@ -226,6 +257,7 @@ PANELS = {
     "retention": retention,
     "repeat_purchase_rate": repeat_purchase_rate,
     "satisfaction": satisfaction,
+    "recommendation_revenue": recommendation_revenue,
 }
 
 
