@@ -87,3 +87,21 @@ def test_dashboard_counts_the_stitched_person_once(warehouse, site):
         retained = kpis.retention(warehouse, sid, start, end, segment)
         assert retained[["months_later", "customers"]].to_dict("records") == [{"months_later": 0, "customers": 1}]
     assert kpis.funnel(warehouse, sid, start, end, "window_shoppers")[0]["people"] == 0
+
+
+def test_visits_join_across_devices_and_inserts_at_the_thirty_minute_gap(warehouse, site):
+    sid = site["site_id"]
+    at = dt.datetime(2026, 2, 10, 10, 0)
+    second = dt.timedelta(seconds=1)
+    for batch in (
+        [event(sid, at, "Page Viewed", "a"), event(sid, at + 1000 * second, "Page Viewed", "a", user_id="u")],
+        [event(sid, at + 2800 * second, "Page Viewed", "b", user_id="u")],  # 1800 s after: the same visit
+        [event(sid, at + 4601 * second, "Page Viewed", "a")],  # 1801 s after: a new one
+        [event(sid, at + 4601 * second, "Product Viewed", "b", user_id="u")],  # same second, other device
+        [event(sid, at + dt.timedelta(days=1), "Page Viewed", "b", user_id="u")],
+    ):
+        events.insert_events(warehouse, batch)
+    day1, day2 = at.date(), at.date() + dt.timedelta(days=1)
+    assert list(kpis.sessions(warehouse, sid, day1, day2)["sessions"]) == [4, 1]  # a, u, b, a: not stitched
+    stitching.stitch_site(warehouse, sid)
+    assert list(kpis.sessions(warehouse, sid, day1, day2)["sessions"]) == [2, 1]

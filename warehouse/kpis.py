@@ -2,9 +2,11 @@
 
 Panels that need only per-day counts (visitors, revenue, new vs returning,
 retention, repeat purchases) read ``activity_days``, the daily rollup a
-materialized view keeps; sessions, the funnel, satisfaction and
-recommendation-driven revenue need event times, scores or items and read
-``events``. An order is counted once per ``Order Completed`` event with its
+materialized view keeps; sessions and the funnel read ``visit_days``, each
+visitor's day as bursts of activity and funnel steps, kept the same way;
+satisfaction and recommendation-driven revenue need scores or items and read
+``events``. ``visit_days`` bakes in the funnel's steps, window and the visit
+gap below: changing them takes a migration. An order is counted once per ``Order Completed`` event with its
 own id.
 
 Every function takes a site, an inclusive date range (UTC days) and an
@@ -65,20 +67,26 @@ def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
 
 
 def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
-    """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start)."""
-    per_ids = f"""
-        SELECT anonymous_id, user_id, groupArray(toUInt32(timestamp)) AS times
-        FROM events WHERE {RANGE}
-        GROUP BY anonymous_id, user_id"""
+    """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start).
+
+    ``visit_days`` holds each id's bursts (events at most 30 minutes apart);
+    a person's bursts, from all their ids, are swept in time order, each open
+    until 30 minutes after its last event: a burst starting while none is
+    open starts a visit. The same count as walking the person's events.
+    """
+    per_ids = f"SELECT anonymous_id, user_id, starts, ends FROM visit_days WHERE {DAYS}"
     return warehouse.query_df(
         f"""
-        SELECT toDate(toDateTime(start, 'UTC')) AS date, count() AS sessions
+        SELECT toDate(toDateTime(point.1, 'UTC')) AS date, count() AS sessions
         FROM (
-            SELECT arrayJoin(arrayFilter((t, p) -> t - p > {SESSION_GAP_SECONDS}, times,
-                                         arrayPushFront(arrayPopBack(times), 0))) AS start
+            SELECT arrayJoin(arrayFilter((p, depth) -> p.2 = 1 AND depth = 1, points,
+                                         arrayCumSum(arrayMap(p -> p.2, points)))) AS point
             FROM (
-                SELECT person_id, arraySort(groupArrayArray(times)) AS times
-                FROM ({_people(per_ids, ["times"], segment)})
+                SELECT arraySort(arrayConcat(
+                           arrayMap(t -> (toUInt64(t), toInt8(1)), groupArrayArray(starts)),
+                           arrayMap(t -> (toUInt64(t) + {SESSION_GAP_SECONDS + 1}, toInt8(-1)), groupArrayArray(ends))
+                       )) AS points
+                FROM ({_people(per_ids, ["starts", "ends"], segment)})
                 GROUP BY person_id
             )
         )
@@ -91,18 +99,13 @@ def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
 def funnel(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None) -> list:
     """People reaching each step in order (view → cart → checkout → order) within a week of their view.
 
-    Each pair of ids' steps are gathered as a ``windowFunnel`` state, and the
-    states of one person merged: the same answer as one pass over the
-    person's events, without joining every event to the identity map.
-    Steps that share one second have no defined order (timestamps are whole seconds).
+    ``visit_days`` keeps each id's steps of a day as a ``windowFunnel``
+    state; merging a person's states is one pass over all their events,
+    without reading the events. Steps that share one second have no defined
+    order (timestamps are whole seconds).
     """
-    steps = ", ".join(f"event = '{step}'" for step in FUNNEL_STEPS)
     reached = ", ".join(f"countIf(level >= {i + 1}) AS step{i + 1}" for i in range(len(FUNNEL_STEPS)))
-    per_ids = f"""
-        SELECT anonymous_id, user_id, windowFunnelState({FUNNEL_WINDOW_SECONDS})(timestamp, {steps}) AS progress
-        FROM events
-        WHERE {RANGE} AND event IN ({", ".join(f"'{s}'" for s in FUNNEL_STEPS)})
-        GROUP BY anonymous_id, user_id"""
+    per_ids = f"SELECT anonymous_id, user_id, progress FROM visit_days WHERE {DAYS}"
     row = warehouse.query(
         f"""
         SELECT {reached}
@@ -228,10 +231,8 @@ def recommendation_revenue(
     counts once, for the same visitor's click within ``window_days`` before
     the order. Days are the orders' days.
     """
-    clicks_in = (
-        "is_bot = 0 AND toDate(timestamp) >= {start:Date} - {window_days:UInt32} AND toDate(timestamp) <= {end:Date}"
-    )
-    orders_in = "is_bot = 0 AND toDate(timestamp) >= {start:Date} AND toDate(timestamp) <= {end:Date}"
+    clicks_in = "date >= {start:Date} - {window_days:UInt32} AND date <= {end:Date}"
+    orders_in = "date >= {start:Date} AND date <= {end:Date}"
     per_ids = f"""
         SELECT order_key, item_id, any(order_day) AS date, any(item_revenue) AS item_revenue,
                any(anonymous_id) AS anonymous_id, any(order_user_id) AS user_id

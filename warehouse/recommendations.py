@@ -280,25 +280,25 @@ def attributed_items(clicks_in: str, orders_in: str) -> str:
 
     An ordered item counts for a click on it that came before the order,
     within the attribution window (``{window:UInt32}`` seconds), by the same
-    visitor. ``clicks_in`` and ``orders_in`` are fixed time filters on
-    ``events``; the recommendations page and the KPI dashboard differ only there.
+    visitor. ``clicks_in`` and ``orders_in`` are fixed filters on
+    ``attribution_events`` (clicks and orders only, sorted by event and day);
+    the recommendations page and the KPI dashboard differ only there.
     """
     return f"""
     SELECT recommendation_id, item_id, click_time, order_key, order_day, anonymous_id, order_user_id,
            arrayElement(item_prices, indexOf(item_ids, item_id))
              * greatest(toFloat64(arrayElement(item_quantities, indexOf(item_ids, item_id))), 1.0) AS item_revenue
     FROM (
-        SELECT anonymous_id, visitParamExtractString(properties, 'recommendation_id') AS recommendation_id,
-               visitParamExtractString(properties, 'item_id') AS item_id, toUInt32(timestamp) AS click_time
-        FROM events
-        WHERE site_id = {{site_id:String}} AND type = 'track' AND event = 'Recommendation Clicked' AND {clicks_in}
-    ) AS recommendation_clicks
-    ALL INNER JOIN (
         SELECT anonymous_id, user_id AS order_user_id, message_id AS order_key, toUInt32(timestamp) AS order_time,
-               toDate(timestamp) AS order_day, item_ids, item_prices, item_quantities
-        FROM events
-        WHERE site_id = {{site_id:String}} AND type = 'track' AND event = 'Order Completed' AND {orders_in}
-    ) AS orders_placed USING anonymous_id
+               date AS order_day, item_ids, item_prices, item_quantities
+        FROM attribution_events
+        WHERE site_id = {{site_id:String}} AND event = 'Order Completed' AND {orders_in}
+    ) AS orders_placed
+    ALL INNER JOIN (
+        SELECT anonymous_id, recommendation_id, item_id, toUInt32(timestamp) AS click_time
+        FROM attribution_events
+        WHERE site_id = {{site_id:String}} AND event = 'Recommendation Clicked' AND {clicks_in}
+    ) AS recommendation_clicks USING anonymous_id
     WHERE order_time >= click_time AND order_time <= click_time + {{window:UInt32}} AND has(item_ids, item_id)
     """
 
