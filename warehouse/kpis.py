@@ -1,18 +1,18 @@
 """The store's KPIs, computed in ClickHouse: one query per dashboard panel.
 
-Panels that need only per-day counts (visitors, revenue, new vs returning,
-retention, repeat purchases) read ``activity_days``, the daily rollup a
-materialized view keeps; sessions and the funnel read ``visit_days``, each
-visitor's day as bursts of activity and funnel steps, kept the same way;
-satisfaction and recommendation-driven revenue need scores or items and read
-``events``. ``visit_days`` bakes in the funnel's steps, window and the visit
-gap below: changing them takes a migration. An order is counted once per ``Order Completed`` event with its
-own id.
+Visitors, sessions, the funnel, revenue, new vs returning, retention, repeat
+purchases and satisfaction read ``visit_days``: each visitor's day (counts,
+feedback scores, bursts of activity, funnel steps) as a materialized view
+keeps it, with the ids hashed so people are resolved and counted on numbers.
+Recommendation-driven revenue reads ``attribution_events``. ``visit_days``
+bakes in the funnel's steps, window and the visit gap below: changing them
+takes a migration. An order is counted once per ``Order Completed`` event
+with its own id.
 
 Every function takes a site, an inclusive date range (UTC days) and an
 optional segment: with a segment, only its current members' events count.
-People are the identity map's (``person_map``): rows are first gathered per
-pair of ids, then resolved and combined per person. Filters are fixed
+People are the identity map's (``person_map``): rows are resolved to their
+person, then combined per person. Filters are fixed
 fragments; values are bound parameters.
 """
 
@@ -23,7 +23,7 @@ import datetime as dt
 import pandas as pd
 
 from .connection import Warehouse
-from .person_map import RAW_PERSON, resolve_days
+from .person_map import RAW_PERSON, resolve_days, resolve_keys
 from .recommendations import attributed_items
 
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
@@ -41,6 +41,14 @@ MEMBERS = """
     HAVING argMax(left_at, version) = toDateTime(0, 'UTC')"""
 
 
+def _keyed(per_ids: str, columns: list[str], segment: str | None) -> str:
+    """Rows of ``visit_days`` with their ``person_key``, only the segment's current members' when one is given."""
+    rows = resolve_keys(per_ids, columns)
+    if not segment:
+        return rows
+    return f"SELECT * FROM ({rows}) WHERE person_key IN (SELECT cityHash64(person_id) FROM ({MEMBERS}))"
+
+
 def _people(per_ids: str, columns: list[str], segment: str | None) -> str:
     """Rows of ``per_ids`` with their person, only the segment's current members' when one is given."""
     rows = resolve_days(per_ids, columns)
@@ -55,11 +63,11 @@ def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, **e
 
 def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Distinct people and events per day."""
-    per_ids = f"SELECT anonymous_id, user_id, date, event_count FROM activity_days WHERE {DAYS}"
+    per_ids = f"SELECT identity_key, raw_key, date, event_count FROM visit_days WHERE {DAYS}"
     return warehouse.query_df(
         f"""
-        SELECT date, uniqExact(person_id) AS visitors, sum(event_count) AS events
-        FROM ({_people(per_ids, ["date", "event_count"], segment)})
+        SELECT date, uniqExact(person_key) AS visitors, sum(event_count) AS events
+        FROM ({_keyed(per_ids, ["date", "event_count"], segment)})
         GROUP BY date ORDER BY date
         """,
         _params(site_id, start, end, segment),
@@ -74,7 +82,7 @@ def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
     until 30 minutes after its last event: a burst starting while none is
     open starts a visit. The same count as walking the person's events.
     """
-    per_ids = f"SELECT anonymous_id, user_id, starts, ends FROM visit_days WHERE {DAYS}"
+    per_ids = f"SELECT identity_key, raw_key, starts, ends FROM visit_days WHERE {DAYS}"
     return warehouse.query_df(
         f"""
         SELECT toDate(toDateTime(point.1, 'UTC')) AS date, count() AS sessions
@@ -86,8 +94,8 @@ def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
                            arrayMap(t -> (toUInt64(t), toInt8(1)), groupArrayArray(starts)),
                            arrayMap(t -> (toUInt64(t) + {SESSION_GAP_SECONDS + 1}, toInt8(-1)), groupArrayArray(ends))
                        )) AS points
-                FROM ({_people(per_ids, ["starts", "ends"], segment)})
-                GROUP BY person_id
+                FROM ({_keyed(per_ids, ["starts", "ends"], segment)})
+                GROUP BY person_key
             )
         )
         GROUP BY date ORDER BY date
@@ -105,14 +113,14 @@ def funnel(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, seg
     order (timestamps are whole seconds).
     """
     reached = ", ".join(f"countIf(level >= {i + 1}) AS step{i + 1}" for i in range(len(FUNNEL_STEPS)))
-    per_ids = f"SELECT anonymous_id, user_id, progress FROM visit_days WHERE {DAYS}"
+    per_ids = f"SELECT identity_key, raw_key, progress FROM visit_days WHERE {DAYS}"
     row = warehouse.query(
         f"""
         SELECT {reached}
         FROM (
-            SELECT person_id, windowFunnelMerge({FUNNEL_WINDOW_SECONDS})(progress) AS level
-            FROM ({_people(per_ids, ["progress"], segment)})
-            GROUP BY person_id
+            SELECT person_key, windowFunnelMerge({FUNNEL_WINDOW_SECONDS})(progress) AS level
+            FROM ({_keyed(per_ids, ["progress"], segment)})
+            GROUP BY person_key
         )
         """,
         _params(site_id, start, end, segment),
@@ -123,11 +131,11 @@ def funnel(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, seg
 def revenue(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Orders, revenue and average order value per day."""
     per_ids = (
-        f"SELECT anonymous_id, user_id, date, order_count, order_revenue FROM activity_days "
+        f"SELECT identity_key, raw_key, date, order_count, order_revenue FROM visit_days "
         f"WHERE {DAYS} AND order_count > 0"
     )
     # Without a segment nobody needs resolving: the daily totals are read as they are.
-    rows = _people(per_ids, ["date", "order_count", "order_revenue"], segment) if segment else per_ids
+    rows = _keyed(per_ids, ["date", "order_count", "order_revenue"], segment) if segment else per_ids
     return warehouse.query_df(
         f"""
         SELECT date, orders, sales AS revenue, sales / orders AS average_order_value
@@ -144,22 +152,22 @@ def revenue(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, se
 
 def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Per day, visitors seen for the first time ever that day, and those seen on an earlier day."""
-    in_range = f"SELECT anonymous_id, user_id, date FROM activity_days WHERE {DAYS}"
+    in_range = f"SELECT identity_key, raw_key, date FROM visit_days WHERE {DAYS}"
     ever = (
-        "SELECT anonymous_id, user_id, min(date) AS first_seen FROM activity_days "
-        "WHERE site_id = {site_id:String} GROUP BY anonymous_id, user_id"
+        "SELECT identity_key, raw_key, min(date) AS first_seen FROM visit_days "
+        "WHERE site_id = {site_id:String} AND date <= {end:Date} GROUP BY identity_key, raw_key"
     )
     return warehouse.query_df(
         f"""
         SELECT date, countIf(date = first_day) AS new_visitors, countIf(date > first_day) AS returning_visitors
         FROM (
-            SELECT DISTINCT date, person_id FROM ({_people(in_range, ["date"], segment)})
+            SELECT DISTINCT date, person_key FROM ({_keyed(in_range, ["date"], segment)})
         ) AS days
         ANY LEFT JOIN (
-            SELECT person_id, min(first_seen) AS first_day
-            FROM ({resolve_days(ever, ["first_seen"])})
-            GROUP BY person_id
-        ) AS firsts USING person_id
+            SELECT person_key, min(first_seen) AS first_day
+            FROM ({resolve_keys(ever, ["first_seen"])})
+            GROUP BY person_key
+        ) AS firsts USING person_key
         GROUP BY date ORDER BY date
         """,
         _params(site_id, start, end, segment),
@@ -169,18 +177,18 @@ def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt
 def retention(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Customers by month of first order (cohorts starting in the range) still ordering N months later."""
     per_ids = """
-        SELECT anonymous_id, user_id, groupUniqArray(toStartOfMonth(date)) AS order_months
-        FROM activity_days
+        SELECT identity_key, raw_key, groupUniqArray(toStartOfMonth(date)) AS order_months
+        FROM visit_days
         WHERE site_id = {site_id:String} AND order_count > 0
-        GROUP BY anonymous_id, user_id"""
+        GROUP BY identity_key, raw_key"""
     return warehouse.query_df(
         f"""
         SELECT cohort, toRelativeMonthNum(month) - toRelativeMonthNum(cohort) AS months_later,
                count() AS customers
         FROM (
-            SELECT person_id, groupUniqArrayArray(order_months) AS months, arrayReduce('min', months) AS cohort
-            FROM ({_people(per_ids, ["order_months"], segment)})
-            GROUP BY person_id
+            SELECT person_key, groupUniqArrayArray(order_months) AS months, arrayReduce('min', months) AS cohort
+            FROM ({_keyed(per_ids, ["order_months"], segment)})
+            GROUP BY person_key
             HAVING cohort >= toStartOfMonth({{start:Date}}) AND cohort <= {{end:Date}}
         )
         ARRAY JOIN months AS month
@@ -192,15 +200,15 @@ def retention(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, 
 
 def repeat_purchase_rate(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment=None) -> dict:
     """Share of the range's buyers who ordered at least twice in it."""
-    per_ids = f"SELECT anonymous_id, user_id, order_count FROM activity_days WHERE {DAYS} AND order_count > 0"
+    per_ids = f"SELECT identity_key, raw_key, order_count FROM visit_days WHERE {DAYS} AND order_count > 0"
     row = warehouse.query(
         f"""
         SELECT count() AS buyers, countIf(orders >= 2) AS repeat_buyers,
                if(count() = 0, 0, countIf(orders >= 2) / count()) AS rate
         FROM (
-            SELECT person_id, sum(order_count) AS orders
-            FROM ({_people(per_ids, ["order_count"], segment)})
-            GROUP BY person_id
+            SELECT person_key, sum(order_count) AS orders
+            FROM ({_keyed(per_ids, ["order_count"], segment)})
+            GROUP BY person_key
         )
         """,
         _params(site_id, start, end, segment),
@@ -211,13 +219,12 @@ def repeat_purchase_rate(warehouse: Warehouse, site_id: str, start: dt.date, end
 def satisfaction(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Feedback scores per month: how many answers gave each score, and the month's mean."""
     per_ids = f"""
-        SELECT anonymous_id, user_id, toStartOfMonth(timestamp) AS month, assumeNotNull(score) AS score,
-               count() AS answers
-        FROM events WHERE {RANGE} AND event = 'Feedback Submitted' AND score IS NOT NULL
-        GROUP BY anonymous_id, user_id, month, score"""
-    rows = _people(per_ids, ["month", "score", "answers"], segment) if segment else per_ids
+        SELECT identity_key, raw_key, toStartOfMonth(date) AS month, score
+        FROM visit_days ARRAY JOIN feedback_scores AS score
+        WHERE {DAYS} AND notEmpty(feedback_scores)"""
+    rows = _keyed(per_ids, ["month", "score"], segment) if segment else per_ids
     return warehouse.query_df(
-        f"SELECT month, score, sum(answers) AS answers FROM ({rows}) GROUP BY month, score ORDER BY month, score",
+        f"SELECT month, score, count() AS answers FROM ({rows}) GROUP BY month, score ORDER BY month, score",
         _params(site_id, start, end, segment),
     )
 

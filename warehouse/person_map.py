@@ -53,3 +53,22 @@ def resolve(per_ids: str, columns: list[str], identity: str = EVENT_IDENTITY) ->
 def resolve_days(per_ids: str, columns: list[str]) -> str:
     """``resolve`` for rows of the daily rollup (``activity_days``)."""
     return resolve(per_ids, columns, DAY_IDENTITY)
+
+
+# The rollup ``visit_days`` keeps each row's identity and raw id hashed
+# (``identity_key``, ``raw_key``): the dashboard joins and groups on numbers.
+PEOPLE_BY_KEY = """
+    SELECT cityHash64(identity) AS identity_key, cityHash64(argMax(person_id, version)) AS mapped_key
+    FROM identity_map WHERE site_id = {site_id:String} AND identity NOT LIKE 'email:%'
+    GROUP BY identity
+"""
+
+
+def resolve_keys(per_ids: str, columns: list[str]) -> str:
+    """Rows with ``identity_key`` and ``raw_key`` given a ``person_key``: the hash of their person's id."""
+    carried = ", ".join(columns)
+    return f"""
+        SELECT if(mapped_key != 0, mapped_key, raw_key) AS person_key, {carried}
+        FROM (SELECT identity_key, raw_key, {carried} FROM ({per_ids})) AS rows_by_ids
+        ANY LEFT JOIN ({PEOPLE_BY_KEY}) AS people USING identity_key
+    """
