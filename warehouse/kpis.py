@@ -23,7 +23,7 @@ import datetime as dt
 import pandas as pd
 
 from .connection import Warehouse
-from .person_map import RAW_PERSON, resolve_days, resolve_keys
+from .person_map import RAW_PERSON, resolve_keys, resolve_web
 from .recommendations import attributed_items
 
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
@@ -51,7 +51,7 @@ def _keyed(per_ids: str, columns: list[str], segment: str | None) -> str:
 
 def _people(per_ids: str, columns: list[str], segment: str | None) -> str:
     """Rows of ``per_ids`` with their person, only the segment's current members' when one is given."""
-    rows = resolve_days(per_ids, columns)
+    rows = resolve_web(per_ids, columns)
     if not segment:
         return rows
     return f"SELECT * FROM ({rows}) WHERE person_id IN ({MEMBERS})"

@@ -26,8 +26,8 @@ RAW_PERSON = "if(user_id != '', user_id, anonymous_id)"
 EVENT_IDENTITY = (
     "if(user_id = '', concat('anon:', anonymous_id), concat(if(channel_id = 1, 'customer:', 'user:'), user_id))"
 )
-# The daily rollup keeps no flags: its user ids are taken as the web store's.
-DAY_IDENTITY = "if(user_id = '', concat('anon:', anonymous_id), concat('user:', user_id))"
+# Rows that keep no flags (the attribution table): user ids are taken as the web store's.
+WEB_IDENTITY = "if(user_id = '', concat('anon:', anonymous_id), concat('user:', user_id))"
 CURRENT_PEOPLE = """
     SELECT identity, argMax(person_id, version) AS mapped_person
     FROM identity_map WHERE site_id = {site_id:String} AND identity NOT LIKE 'email:%'
@@ -50,9 +50,9 @@ def resolve(per_ids: str, columns: list[str], identity: str = EVENT_IDENTITY) ->
     """
 
 
-def resolve_days(per_ids: str, columns: list[str]) -> str:
-    """``resolve`` for rows of the daily rollup (``activity_days``)."""
-    return resolve(per_ids, columns, DAY_IDENTITY)
+def resolve_web(per_ids: str, columns: list[str]) -> str:
+    """``resolve`` for rows without flags (``attribution_events``)."""
+    return resolve(per_ids, columns, WEB_IDENTITY)
 
 
 # The rollup ``visit_days`` keeps each row's identity and raw id hashed
