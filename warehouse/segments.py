@@ -34,6 +34,8 @@ def person_facts(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
 
     Facts are gathered per pair of ids, then combined per person: counts add
     up, days and orders are unions (a device and a login may share both).
+    Carts added before the ids' own last order are dropped early: the
+    person's last order is no earlier, so they cannot be open.
     """
     per_ids = f"""
         SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN},
@@ -49,7 +51,8 @@ def person_facts(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
                minIf(timestamp, event = {ORDER}) AS first_order,
                maxIf(timestamp, event = {ORDER}) AS last_order,
                maxIf(timestamp, event = 'Product Added') AS last_cart,
-               groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added') AS carts
+               arrayFilter(c -> c.2 > last_order,
+                           groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added')) AS carts
         FROM events
         WHERE site_id = {{site_id:String}} AND is_bot = 0
         GROUP BY anonymous_id, user_id, channel_id
