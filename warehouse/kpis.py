@@ -12,8 +12,8 @@ with its own id.
 Every function takes a site, an inclusive date range (UTC days) and an
 optional segment: with a segment, only its current members' events count.
 People are the identity map's (``person_map``): rows are resolved to their
-person, then combined per person. Filters are fixed
-fragments; values are bound parameters.
+person, then combined per person. Filters are fixed fragments; values are
+bound parameters.
 """
 
 from __future__ import annotations

@@ -282,7 +282,9 @@ def attributed_items(clicks_in: str, orders_in: str) -> str:
     within the attribution window (``{window:UInt32}`` seconds), by the same
     visitor. ``clicks_in`` and ``orders_in`` are fixed filters on
     ``attribution_events`` (clicks and orders only, sorted by event and day);
-    the recommendations page and the KPI dashboard differ only there.
+    the recommendations page and the KPI dashboard differ only there. Orders
+    meet clicks by visitor and window-long time slot (a click's own and the
+    next), not every click of the visitor ever.
     """
     return f"""
     SELECT recommendation_id, item_id, click_time, order_key, order_day, anonymous_id, order_user_id,
@@ -290,15 +292,17 @@ def attributed_items(clicks_in: str, orders_in: str) -> str:
              * greatest(toFloat64(arrayElement(item_quantities, indexOf(item_ids, item_id))), 1.0) AS item_revenue
     FROM (
         SELECT anonymous_id, user_id AS order_user_id, message_id AS order_key, toUInt32(timestamp) AS order_time,
-               date AS order_day, item_ids, item_prices, item_quantities
+               date AS order_day, item_ids, item_prices, item_quantities,
+               toUInt64(intDiv(toUInt32(timestamp), {{window:UInt32}})) AS slot
         FROM attribution_events
         WHERE site_id = {{site_id:String}} AND event = 'Order Completed' AND {orders_in}
     ) AS orders_placed
     ALL INNER JOIN (
-        SELECT anonymous_id, recommendation_id, item_id, toUInt32(timestamp) AS click_time
+        SELECT anonymous_id, recommendation_id, item_id, toUInt32(timestamp) AS click_time,
+               arrayJoin([toUInt64(intDiv(click_time, {{window:UInt32}})), toUInt64(intDiv(click_time, {{window:UInt32}})) + 1]) AS slot
         FROM attribution_events
         WHERE site_id = {{site_id:String}} AND event = 'Recommendation Clicked' AND {clicks_in}
-    ) AS recommendation_clicks USING anonymous_id
+    ) AS recommendation_clicks USING anonymous_id, slot
     WHERE order_time >= click_time AND order_time <= click_time + {{window:UInt32}} AND has(item_ids, item_id)
     """
 
