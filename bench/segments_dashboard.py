@@ -1,10 +1,12 @@
 """Time the segment and score jobs and every dashboard panel on ~10M events.
 
 Real data, scaled: the Online Retail (France) invoices become a visit each
-(page view, product views and cart adds per line, checkout, order, and
-feedback for one in three), then copies under new people fill the warehouse
-to the target. Runs in its own chDB folder (deleted afterwards) and prints
-figures plus each panel's ratio to the same visitors-per-day figure computed by fetching the
+(page view, a recommendation click for one in four, product views and cart
+adds per line, checkout and order once logged in, and feedback for one in
+three; a customer's visits alternate between two devices), then copies under
+new people fill the warehouse to the target. Runs in its own chDB folder
+(deleted afterwards), stitches identities, and prints figures plus each
+panel's ratio to the same visitors-per-day figure computed by fetching the
 events into pandas, measured in the same run.
 
     .venv/bin/python bench/segments_dashboard.py [--events 10000000] [--repeat 3]
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import statistics
 import sys
 import tempfile
@@ -24,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from basirat.demo import find_data, read_retail  # noqa: E402
-from recommender import jobs, membership  # noqa: E402
+from recommender import jobs, membership, stitching  # noqa: E402
 from warehouse import connect, events, kpis, sites  # noqa: E402
 from warehouse.migrate import migrate  # noqa: E402
 from warehouse.synthetic import replicate_events  # noqa: E402
@@ -63,6 +66,9 @@ def base_rows(site_id: str) -> list[dict]:
             return tracked(site_id, _anon, _at + dt.timedelta(seconds=offset), name, **extra)
 
         rows.append(row(0, "Page Viewed", type="page"))
+        if n % 4 == 0:  # a quarter of the visits start from a recommendation of their first item
+            clicked = {"recommendation_id": f"r{n}", "item_id": first.StockCode, "slot": "home"}
+            rows.append(row(5, "Recommendation Clicked", properties=json.dumps(clicked, separators=(",", ":"))))
         for k, line in enumerate(lines.itertuples()):
             item = {"product_id": line.StockCode, "price": float(line.UnitPrice), "quantity": int(line.Quantity)}
             rows.append(row(10 + 20 * k, "Product Viewed", **item))
@@ -133,6 +139,11 @@ def report(wh, site: str, repeat: int) -> None:
     end = dt.date.today()
     start = end - dt.timedelta(days=365)
     baseline_ms, _ = timed(lambda: visitors_in_pandas(wh, site, start, end), repeat)
+    stitch_ms, stitched = timed(lambda: stitching.stitch_site(wh, site))
+    print(
+        f"identity: first stitching run {stitch_ms:.0f} ms "
+        f"({stitched['identities']:,} ids in {stitched['people']:,} people)"
+    )
     facts_ms, facts = timed(lambda: membership.site_facts(wh, site))
     print(f"baseline: visitors per day by fetching the year's events into pandas {baseline_ms:.0f} ms")
     print(f"segments: person facts {facts_ms:.0f} ms for {len(facts[0]):,} people")

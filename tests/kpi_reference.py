@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from warehouse import kpis
 
 
-def prepare(rows: list[dict]) -> pd.DataFrame:
+def prepare(rows: list[dict], people: dict[str, str] | None = None) -> pd.DataFrame:
+    """Events with their person: the identity map's (``people``: identity to person), else the raw id."""
     frame = pd.DataFrame(rows)
     frame = frame[frame["is_bot"] == 0].copy()
-    frame["person"] = frame["user_id"].where(frame["user_id"] != "", frame["anonymous_id"])
+    raw = frame["user_id"].where(frame["user_id"] != "", frame["anonymous_id"])
+    identity = ("user:" + frame["user_id"]).where(frame["user_id"] != "", "anon:" + frame["anonymous_id"])
+    frame["person"] = identity.map(people or {}).fillna(raw)
     frame["date"] = frame["timestamp"].dt.date
     frame["order_key"] = frame["order_id"].where(frame["order_id"] != "", frame["message_id"])
     return frame
@@ -95,3 +100,28 @@ def satisfaction(frame):
     answers = frame[(frame["event"] == "Feedback Submitted") & frame["score"].notna()]
     answers = answers.assign(month=answers["timestamp"].dt.to_period("M").dt.start_time.dt.date)
     return answers.groupby(["month", "score"]).size().reset_index(name="answers")
+
+
+def recommendation_revenue(everything, start, end, members=None, window_days=7):
+    """Ordered items clicked in a recommendation by the same visitor within the window before the order."""
+    clicks = everything[everything["event"] == "Recommendation Clicked"]
+    clicks = pd.DataFrame(
+        {
+            "anonymous_id": clicks["anonymous_id"],
+            "item_id": clicks["properties"].map(lambda p: json.loads(p)["item_id"]),
+            "click_time": clicks["timestamp"],
+        }
+    )
+    orders = in_range(everything[everything["event"] == "Order Completed"], start, end, members)
+    lines = [
+        (o.message_id, o.anonymous_id, o.timestamp, o.date, item, price * max(quantity, 1))
+        for o in orders.itertuples()
+        for item, price, quantity in zip(o.item_ids, o.item_prices, o.item_quantities)
+    ]
+    items = pd.DataFrame(lines, columns=["order_key", "anonymous_id", "order_time", "date", "item_id", "revenue"])
+    pairs = items.merge(clicks, on=["anonymous_id", "item_id"])
+    lag = pairs["order_time"] - pairs["click_time"]
+    pairs = pairs[(lag >= pd.Timedelta(0)) & (lag <= pd.Timedelta(days=window_days))]
+    pairs = pairs.drop_duplicates(["order_key", "item_id"])
+    out = pairs.groupby("date").agg(orders=("order_key", "nunique"), revenue=("revenue", "sum"))
+    return out.reset_index()

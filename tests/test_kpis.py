@@ -1,17 +1,24 @@
-"""Each dashboard query against pandas on the same generated shop, on both backends, with and without a segment."""
+"""Each dashboard query against pandas on the same generated shop, on both backends, with and without a segment.
+
+People are stitched first (a third of the visitors log in), so the queries' use of the identity map is checked too.
+"""
 
 import datetime as dt
+import json
 import random
 
 import pandas as pd
 import pytest
 
+from recommender import stitching
 from tests import kpi_reference as ref
 from tests.segment_data import event
 from warehouse import events, kpis
+from warehouse import identity as ids
 from warehouse import segments as store
 
 START, END = dt.date(2026, 2, 1), dt.date(2026, 3, 15)
+PRODUCTS = ["p1", "p2", "p3"]
 VISIT = ["Page Viewed", "Product Viewed", "Product Added", "Checkout Started", "Order Completed"]
 
 
@@ -22,13 +29,25 @@ def shop_rows(site_id: str, seed: int = 11) -> list[dict]:
         anonymous, user = f"anon{p}", (f"user{p}" if p % 3 == 0 else "")
         for v in range(rng.randint(1, 4)):
             at = dt.datetime(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 89), minutes=rng.randint(0, 1400))
-            when = at
+            when, items = at, rng.sample(PRODUCTS, rng.randint(1, 2))
             for k, name in enumerate(VISIT[: rng.randint(1, len(VISIT))]):
                 when += dt.timedelta(minutes=rng.randint(1, 40))  # distinct times: funnel order is then defined
                 extra = {"user_id": user if k >= 2 else ""}
                 if name == "Order Completed":
-                    extra.update(order_id=f"o{p}-{v}", revenue=float(rng.randint(5, 200)))
+                    extra.update(
+                        order_id=f"o{p}-{v}",
+                        revenue=float(rng.randint(5, 200)),
+                        item_ids=items,
+                        item_prices=[float(rng.randint(5, 50)) for _ in items],
+                        item_quantities=[rng.randint(0, 3) for _ in items],
+                    )
                 rows.append(event(site_id, when, name, anonymous, **extra))
+            if rng.random() < 0.7:  # a recommendation clicked up to ten days before the visit, or during it
+                clicked = at + dt.timedelta(hours=rng.randint(-240, 2))
+                props = json.dumps(
+                    {"recommendation_id": f"r{p}-{v}", "item_id": rng.choice(items + PRODUCTS)}, separators=(",", ":")
+                )
+                rows.append(event(site_id, clicked, "Recommendation Clicked", anonymous, properties=props))
             if rng.random() < 0.3:
                 when = at + dt.timedelta(hours=3)
                 rows.append(event(site_id, when, "Feedback Submitted", anonymous, score=float(rng.randint(1, 5))))
@@ -40,7 +59,11 @@ def shop_rows(site_id: str, seed: int = 11) -> list[dict]:
 def shop(request, warehouse, site):
     rows = shop_rows(site["site_id"])
     events.insert_events(warehouse, rows)
-    frame = ref.prepare(events.events_frame(rows).to_dict("records"))
+    stitching.stitch_site(warehouse, site["site_id"])
+    stitched = ids.current_map(warehouse, site["site_id"])
+    people = dict(zip(stitched["identity"], stitched["person_id"]))
+    assert 0 < len(set(people.values())) < len(people)  # some people have two ids
+    frame = ref.prepare(events.events_frame(rows).to_dict("records"), people)
     members = None
     if request.param:
         members = sorted(frame["person"].unique())[::2]
@@ -81,6 +104,9 @@ def test_every_panel_matches_pandas(shop):
     same(kpis.retention(wh, sid, START, END, segment), ref.retention(frame, START, END, members), "cohort")
     assert kpis.repeat_purchase_rate(wh, sid, START, END, segment) == pytest.approx(ref.repeat_rate(window))
     same(kpis.satisfaction(wh, sid, START, END, segment), ref.satisfaction(window), "month")
+    attributed = ref.recommendation_revenue(frame, START, END, members)
+    assert attributed["orders"].sum() >= 3
+    same(kpis.recommendation_revenue(wh, sid, START, END, segment), attributed, "date")
 
 
 def test_dashboard_collects_every_panel(warehouse, site):

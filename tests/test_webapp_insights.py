@@ -20,9 +20,10 @@ def test_kpi_page_shows_every_panel_for_a_range_and_segment(warehouse, site):
     membership.refresh_site(warehouse, sid, progress=lambda _: None)
     client = client_for(warehouse, sid)
     page = client.get(f"/s/{sid}/kpis?from=2026-02-01&to=2026-03-15").get_data(as_text=True)
-    for chart in ("kpi-traffic", "kpi-revenue", "kpi-aov", "kpi-new", "kpi-satisfaction"):
+    for chart in ("kpi-traffic", "kpi-revenue", "kpi-aov", "kpi-new", "kpi-satisfaction", "kpi-recommendations"):
         assert f'id="{chart}"' in page
     assert "Checkout Started" in page and "Repeat purchase rate" in page and "2026-02-01 to 2026-03-15" in page
+    assert "From recommendations" in page
     filtered = client.get(f"/s/{sid}/kpis?from=2026-02-01&to=2026-03-15&segment=repeat_buyers")
     assert filtered.status_code == 200 and "segment repeat_buyers" in filtered.get_data(as_text=True)
     assert client.get(f"/s/{sid}/kpis?from=junk&segment=<script>").status_code == 200

@@ -20,7 +20,7 @@ import time
 import pandas as pd
 
 from .connection import Warehouse
-from .segments import person_expr
+from .person_map import CHANNEL_ID_COLUMN, resolve
 
 ORDER_KEY = "if(order_id != '', order_id, message_id)"
 FACTS = {
@@ -47,6 +47,16 @@ SCORES = (
 NUMBER_OPS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 TEXT_OPS = {"=": "=", "!=": "!="}
 MAX_CONDITIONS = 20
+
+
+# Conditions may aggregate any of these columns; each event is resolved to its
+# person before aggregating (custom segments are few and run in the job only).
+_COLUMNS = ["timestamp", "event", "order_id", "message_id", "revenue", "score", "properties", "traits"]
+_EVENTS_BY_PERSON = resolve(
+    f"SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN}, {', '.join(_COLUMNS)} FROM events "
+    "WHERE site_id = {site_id:String} AND is_bot = 0",
+    _COLUMNS,
+)
 
 
 class ConditionError(ValueError):
@@ -138,10 +148,7 @@ def compile_conditions(conditions: list) -> tuple[str, dict]:
         if aggregate is not None:
             aggregates.append(f"{aggregate} AS c{i}")
         tests.append(test)
-    inner = (
-        f"SELECT {person_expr()} AS person_id, {', '.join(aggregates)} FROM events "
-        "WHERE site_id = {site_id:String} AND is_bot = 0 GROUP BY person_id"
-    )
+    inner = f"SELECT person_id, {', '.join(aggregates)} FROM ({_EVENTS_BY_PERSON}) GROUP BY person_id"
     if any(c.get("field") == "score" for c in conditions):
         scores = (
             f"SELECT person_id, {', '.join(SCORES)} FROM person_scores WHERE site_id = {{site_id:String}} "

@@ -86,10 +86,20 @@ def export_person(warehouse: Warehouse, site_id: str, person_id: str, hint: str 
     """Every row of the person, table by table."""
     params = _params(site_id, people.identities(warehouse, site_id, person_id, hint), person_id)
     for table, condition in sorted(person_tables(warehouse).items()):
+        columns = ", ".join(f"`{c}`" for c in _readable_columns(warehouse, table))
         for row in warehouse.query(
-            f"SELECT * FROM `{table}` WHERE site_id = {{site_id:String}} AND ({condition})", params
+            f"SELECT {columns} FROM `{table}` WHERE site_id = {{site_id:String}} AND ({condition})", params
         ):
             yield table, row
+
+
+def _readable_columns(warehouse: Warehouse, table: str) -> list[str]:
+    """The table's columns less aggregate-function states (a rollup's partial sums, not data to hand over)."""
+    rows = warehouse.query(
+        "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {t:String}",
+        {"t": table},
+    )
+    return [r["name"] for r in rows if NAME.match(r["name"]) and not r["type"].startswith("AggregateFunction")]
 
 
 def erase_person(

@@ -270,35 +270,49 @@ SELECT visitParamExtractString(properties, 'recommendation_id') AS recommendatio
        toUInt64(event = 'Recommendation Shown') AS shown, toUInt64(event = 'Recommendation Clicked') AS clicks,
        toFloat64(0) AS revenue, toUInt64(0) AS orders
 FROM events
-WHERE site_id = {site:String} AND type = 'track' AND timestamp >= now() - toIntervalDay({days:UInt32})
+WHERE site_id = {site_id:String} AND type = 'track' AND timestamp >= now() - toIntervalDay({days:UInt32})
   AND event IN ('Recommendation Shown', 'Recommendation Clicked')
 """
 
-# An ordered item counts for the latest click on it that came before the
-# order, within the attribution window, by the same visitor.
-_ATTRIBUTED = """
-SELECT argMax(recommendation_id, click_time) AS recommendation_id, '' AS event_slot,
-       toUInt64(0) AS shown, toUInt64(0) AS clicks, any(item_revenue) AS revenue, toUInt64(1) AS orders
-FROM (
-    SELECT recommendation_id, item_id, click_time, order_key,
+
+def attributed_items(clicks_in: str, orders_in: str) -> str:
+    """Ordered items a recommendation click led to: one row per (order, item, earlier click).
+
+    An ordered item counts for a click on it that came before the order,
+    within the attribution window (``{window:UInt32}`` seconds), by the same
+    visitor. ``clicks_in`` and ``orders_in`` are fixed filters on
+    ``attribution_events`` (clicks and orders only, sorted by event and day);
+    the recommendations page and the KPI dashboard differ only there. Orders
+    meet clicks by visitor and window-long time slot (a click's own and the
+    next), not every click of the visitor ever.
+    """
+    return f"""
+    SELECT recommendation_id, item_id, click_time, order_key, order_day, anonymous_id, order_user_id,
            arrayElement(item_prices, indexOf(item_ids, item_id))
              * greatest(toFloat64(arrayElement(item_quantities, indexOf(item_ids, item_id))), 1.0) AS item_revenue
     FROM (
-        SELECT anonymous_id, visitParamExtractString(properties, 'recommendation_id') AS recommendation_id,
-               visitParamExtractString(properties, 'item_id') AS item_id, toUInt32(timestamp) AS click_time
-        FROM events
-        WHERE site_id = {site:String} AND type = 'track' AND event = 'Recommendation Clicked'
-          AND timestamp >= now() - toIntervalDay({days:UInt32})
-    ) AS recommendation_clicks
+        SELECT anonymous_id, user_id AS order_user_id, message_id AS order_key, toUInt32(timestamp) AS order_time,
+               date AS order_day, item_ids, item_prices, item_quantities,
+               toUInt64(intDiv(toUInt32(timestamp), {{window:UInt32}})) AS slot
+        FROM attribution_events
+        WHERE site_id = {{site_id:String}} AND event = 'Order Completed' AND {orders_in}
+    ) AS orders_placed
     ALL INNER JOIN (
-        SELECT anonymous_id, message_id AS order_key, toUInt32(timestamp) AS order_time,
-               item_ids, item_prices, item_quantities
-        FROM events
-        WHERE site_id = {site:String} AND type = 'track' AND event = 'Order Completed'
-          AND timestamp >= now() - toIntervalDay({days:UInt32})
-    ) AS orders_placed USING anonymous_id
-    WHERE order_time >= click_time AND order_time <= click_time + {window:UInt32} AND has(item_ids, item_id)
-)
+        SELECT anonymous_id, recommendation_id, item_id, toUInt32(timestamp) AS click_time,
+               arrayJoin([toUInt64(intDiv(click_time, {{window:UInt32}})), toUInt64(intDiv(click_time, {{window:UInt32}})) + 1]) AS slot
+        FROM attribution_events
+        WHERE site_id = {{site_id:String}} AND event = 'Recommendation Clicked' AND {clicks_in}
+    ) AS recommendation_clicks USING anonymous_id, slot
+    WHERE order_time >= click_time AND order_time <= click_time + {{window:UInt32}} AND has(item_ids, item_id)
+    """
+
+
+_LAST_DAYS = "timestamp >= now() - toIntervalDay({days:UInt32})"
+# Each ordered item once, credited to the latest click before the order.
+_ATTRIBUTED = f"""
+SELECT argMax(recommendation_id, click_time) AS recommendation_id, '' AS event_slot,
+       toUInt64(0) AS shown, toUInt64(0) AS clicks, any(item_revenue) AS revenue, toUInt64(1) AS orders
+FROM ({attributed_items(_LAST_DAYS, _LAST_DAYS)})
 GROUP BY order_key, item_id
 """
 
@@ -319,7 +333,7 @@ def recommendation_performance(warehouse: Warehouse, site_id: str, days: int = 3
         FROM (
             SELECT recommendation_id, any(strategy) AS strategy, any(context) AS served_context
             FROM rec_served
-            WHERE site_id = {{site:String}} AND served_at >= now() - toIntervalDay({{days:UInt32}})
+            WHERE site_id = {{site_id:String}} AND served_at >= now() - toIntervalDay({{days:UInt32}})
             GROUP BY recommendation_id
         ) AS served
         ANY LEFT JOIN (
@@ -332,7 +346,7 @@ def recommendation_performance(warehouse: Warehouse, site_id: str, days: int = 3
     GROUP BY strategy, slot
     ORDER BY revenue DESC, clicks DESC, strategy, slot
     """
-    return warehouse.query(sql, {"site": site_id, "days": days, "window": window_days * 86400})
+    return warehouse.query(sql, {"site_id": site_id, "days": days, "window": window_days * 86400})
 
 
 def model_status(warehouse: Warehouse, site_id: str) -> list[dict]:

@@ -5,16 +5,21 @@ from __future__ import annotations
 import pandas as pd
 
 from .connection import Warehouse
-from .segments import person_expr
+from .person_map import CHANNEL_ID_COLUMN, resolve
 
 
 def order_days(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
     """Revenue per person and day of ordering (same-day orders are one purchase for the models)."""
-    return warehouse.query_df(
-        f"""
-        SELECT {person_expr()} AS customer, toStartOfDay(timestamp) AS when, sum(revenue) AS value
+    per_ids = f"""
+        SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN}, toStartOfDay(timestamp) AS day, sum(revenue) AS value
         FROM events
         WHERE site_id = {{site_id:String}} AND event = 'Order Completed' AND is_bot = 0
+        GROUP BY anonymous_id, user_id, channel_id, day
+    """
+    return warehouse.query_df(
+        f"""
+        SELECT person_id AS customer, day AS when, sum(value) AS value
+        FROM ({resolve(per_ids, ["day", "value"])})
         GROUP BY customer, when
         HAVING customer != ''
         """,
@@ -24,11 +29,16 @@ def order_days(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
 
 def feedback(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
     """Mean feedback score and number of answers per person."""
-    return warehouse.query_df(
-        f"""
-        SELECT {person_expr()} AS person_id, avg(score) AS satisfaction, count() AS feedback_count
+    per_ids = f"""
+        SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN}, sum(score) AS total, count() AS answers
         FROM events
         WHERE site_id = {{site_id:String}} AND event = 'Feedback Submitted' AND score IS NOT NULL AND is_bot = 0
+        GROUP BY anonymous_id, user_id, channel_id
+    """
+    return warehouse.query_df(
+        f"""
+        SELECT person_id, sum(total) / sum(answers) AS satisfaction, sum(answers) AS feedback_count
+        FROM ({resolve(per_ids, ["total", "answers"])})
         GROUP BY person_id
         HAVING person_id != ''
         """,

@@ -1,8 +1,8 @@
 """Reads and writes of segments: person facts, membership history, exports.
 
-Who a "person" is gets decided in exactly one place, ``person_expr``: today the
-user id when known, else the anonymous id. When the identity map lands, only
-that function changes.
+Who a "person" is gets decided in one place, ``person_map``: the identity
+map's person, so a cart added before logging in and the order placed on
+another device are one customer's.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ import time
 import pandas as pd
 
 from .connection import Warehouse
+from .person_map import CHANNEL_ID_COLUMN, resolve
 
 EPOCH = dt.datetime(1970, 1, 1)
 ORDER = "'Order Completed'"
-
-
-def person_expr() -> str:
-    """The SQL expression naming the person behind an event row."""
-    return "if(user_id != '', user_id, anonymous_id)"
 
 
 def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
@@ -34,30 +30,49 @@ def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
 
 
 def person_facts(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
-    """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order."""
+    """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
+
+    Facts are gathered per pair of ids, then combined per person: counts add
+    up, days and orders are unions (a device and a login may share both).
+    Carts added before the ids' own last order are dropped early: the
+    person's last order is no earlier, so they cannot be open.
+    """
+    per_ids = f"""
+        SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN},
+               min(timestamp) AS seen_from, max(timestamp) AS seen_to,
+               groupUniqArray(toDate(timestamp)) AS days,
+               countIf(event IN ('Product Viewed', 'Product Clicked')) AS views,
+               countIf(event = 'Product Added') AS adds,
+               groupUniqArrayIf(if(order_id != '', order_id, message_id), event = {ORDER}) AS order_keys,
+               sumIf(revenue, event = {ORDER}) AS sales,
+               groupUniqArrayIf(if(order_id != '', order_id, message_id), event = {ORDER}
+                   AND (visitParamExtractString(properties, 'coupon') != ''
+                        OR visitParamExtractFloat(properties, 'discount') > 0)) AS deal_keys,
+               minIf(timestamp, event = {ORDER}) AS first_order,
+               maxIf(timestamp, event = {ORDER}) AS last_order,
+               maxIf(timestamp, event = 'Product Added') AS last_cart,
+               arrayFilter(c -> c.2 > last_order,
+                           groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added')) AS carts
+        FROM events
+        WHERE site_id = {{site_id:String}} AND is_bot = 0
+        GROUP BY anonymous_id, user_id, channel_id
+    """
+    columns = "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts"
     return warehouse.query_df(
         f"""
         SELECT person_id, first_seen, last_seen, active_days, product_views, cart_adds, orders, revenue,
                deal_orders, first_order_at, last_order_at, last_cart_at,
-               arraySum(arrayFilter((v, t) -> t > last_order_at, cart_values, cart_times)) AS open_cart_value
+               arraySum(arrayMap(c -> c.1, arrayFilter(c -> c.2 > last_order_at, cart_list))) AS open_cart_value
         FROM (
-            SELECT {person_expr()} AS person_id,
-                   min(timestamp) AS first_seen, max(timestamp) AS last_seen,
-                   uniqExact(toDate(timestamp)) AS active_days,
-                   countIf(event IN ('Product Viewed', 'Product Clicked')) AS product_views,
-                   countIf(event = 'Product Added') AS cart_adds,
-                   uniqExactIf(if(order_id != '', order_id, message_id), event = {ORDER}) AS orders,
-                   sumIf(revenue, event = {ORDER}) AS revenue,
-                   uniqExactIf(if(order_id != '', order_id, message_id), event = {ORDER}
-                       AND (visitParamExtractString(properties, 'coupon') != ''
-                            OR visitParamExtractFloat(properties, 'discount') > 0)) AS deal_orders,
-                   minIf(timestamp, event = {ORDER}) AS first_order_at,
-                   maxIf(timestamp, event = {ORDER}) AS last_order_at,
-                   maxIf(timestamp, event = 'Product Added') AS last_cart_at,
-                   groupArrayIf(price * greatest(quantity, 1), event = 'Product Added') AS cart_values,
-                   groupArrayIf(timestamp, event = 'Product Added') AS cart_times
-            FROM events
-            WHERE site_id = {{site_id:String}} AND is_bot = 0
+            SELECT person_id, min(seen_from) AS first_seen, max(seen_to) AS last_seen,
+                   length(groupUniqArrayArray(days)) AS active_days,
+                   sum(views) AS product_views, sum(adds) AS cart_adds,
+                   length(groupUniqArrayArray(order_keys)) AS orders, sum(sales) AS revenue,
+                   length(groupUniqArrayArray(deal_keys)) AS deal_orders,
+                   minIf(first_order, length(order_keys) > 0) AS first_order_at,
+                   max(last_order) AS last_order_at, max(last_cart) AS last_cart_at,
+                   groupArrayArray(carts) AS cart_list
+            FROM ({resolve(per_ids, columns.split())})
             GROUP BY person_id
         )
         WHERE person_id != ''

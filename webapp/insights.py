@@ -87,6 +87,7 @@ def kpis(site_id: str):
         segment = None
     args = (warehouse(), site["site_id"], start, end, segment)
     visitors, sessions, revenue = kpi_store.visitors(*args), kpi_store.sessions(*args), kpi_store.revenue(*args)
+    recommended = kpi_store.recommendation_revenue(*args)
     traffic = visitors.merge(sessions, on="date", how="outer") if len(sessions) else visitors.assign(sessions=0)
     context = {
         "start": start,
@@ -108,6 +109,9 @@ def kpis(site_id: str):
             "bars",
         ),
         "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args)),
+        "recommended": recommended,
+        "recommended_revenue": float(recommended["revenue"].sum()) if len(recommended) else 0.0,
+        "recommended_chart": daily_chart(recommended, {"revenue": "From recommendations"}, start, end, "bars"),
         "retention": retention_table(kpi_store.retention(*args)),
     }
     return render_template("insights/kpis.html", **context)
