@@ -299,7 +299,8 @@ def attributed_items(clicks_in: str, orders_in: str) -> str:
     ) AS orders_placed
     ALL INNER JOIN (
         SELECT anonymous_id, recommendation_id, item_id, toUInt32(timestamp) AS click_time,
-               arrayJoin([toUInt64(intDiv(click_time, {{window:UInt32}})), toUInt64(intDiv(click_time, {{window:UInt32}})) + 1]) AS slot
+               toUInt64(intDiv(click_time, {{window:UInt32}})) AS click_slot,
+               arrayJoin([click_slot, click_slot + 1]) AS slot
         FROM attribution_events
         WHERE site_id = {{site_id:String}} AND event = 'Recommendation Clicked' AND {clicks_in}
     ) AS recommendation_clicks USING anonymous_id, slot
