@@ -24,9 +24,12 @@ def test_kpi_page_shows_every_panel_for_a_range_and_segment(warehouse, site):
         assert f'id="{chart}"' in page
     assert "Checkout Started" in page and "Repeat purchase rate" in page and "2026-02-01 to 2026-03-15" in page
     assert "From recommendations" in page
+    assert "No item was bought within 7 days" not in page  # shop_rows has attributed orders in this range
     filtered = client.get(f"/s/{sid}/kpis?from=2026-02-01&to=2026-03-15&segment=repeat_buyers")
     assert filtered.status_code == 200 and "segment repeat_buyers" in filtered.get_data(as_text=True)
     assert client.get(f"/s/{sid}/kpis?from=junk&segment=<script>").status_code == 200
+    quiet = client.get(f"/s/{sid}/kpis?from=2020-01-01&to=2020-01-31").get_data(as_text=True)
+    assert "No item was bought within 7 days of a click on a recommendation" in quiet
 
 
 def test_segments_list_members_and_csv_export(warehouse, site):
