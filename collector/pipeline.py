@@ -396,9 +396,15 @@ def protect(row: dict, settings: dict, opt_out: bool) -> dict:
     if settings["ANONYMIZE_IP"] and '"ip"' in row["context"]:
         context = json.loads(row["context"])
         if isinstance(context.get("ip"), str):
-            context["ip"] = anonymize_ip(context["ip"])
-            row = {**row, "context": json.dumps(context, ensure_ascii=False, separators=(",", ":"), default=str)}
+            row = {**row, "context": _json(anonymized_context(context))}
     return row
+
+
+def anonymized_context(context: dict) -> dict:
+    """The context with the IP its sender put in ``context.ip`` anonymized like the ``ip`` column."""
+    if isinstance(context.get("ip"), str):
+        return {**context, "ip": anonymize_ip(context["ip"])}
+    return context
 
 
 def honour_opt_out(row: dict, salt: str = "") -> dict:

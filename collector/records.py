@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import uuid
 
-from .pipeline import Rejected, anonymize_ip, protect, to_row
+from .pipeline import Rejected, anonymized_context, protect, to_row
 
 REQUEST, QUARANTINE = "request", "quarantine"
 
@@ -41,9 +41,8 @@ def held_row(
 
     The raw message keeps everything a replay needs, except that an IP the
     sender put in ``context.ip`` is anonymized like the ``ip`` column."""
-    context = msg.get("context") if isinstance(msg, dict) else None
-    if anonymize and isinstance(context, dict) and isinstance(context.get("ip"), str):
-        msg = {**msg, "context": {**context, "ip": anonymize_ip(context["ip"])}}
+    if anonymize and isinstance(msg, dict) and isinstance(msg.get("context"), dict):
+        msg = {**msg, "context": anonymized_context(msg["context"])}
     return {
         "_kind": QUARANTINE,
         "site_id": site_id,
