@@ -25,7 +25,7 @@ class CollectorState:
     keys: KeyCache
     ip_limit: RateLimiter
     site_limit: RateLimiter
-    blocklist: Blocklist | None = None
+    blocklist: Blocklist
 
     def metrics_persist(self) -> None:
         """Share this process's counts with the other processes' ``/metrics``.

@@ -107,8 +107,12 @@ def _limited(limiter, key: str):
     return response
 
 
-def _accept(messages: list, site_id: str, config, body_bytes: int) -> tuple[list, list[dict], list[dict]]:
+def _accept(
+    messages: list, site_id: str, config, body_bytes: int, sender: tuple[dt.datetime, str, str]
+) -> tuple[list, list[dict], list[dict]]:
     """(valid messages, quarantine rows, rejections for the answer).
+
+    ``sender`` is the request's (receive time, client IP, user agent), as stored.
 
     Only the checks that decide the answer run here; enrichment into
     warehouse rows (``to_row``) runs in the loader, off the request path.
@@ -122,24 +126,10 @@ def _accept(messages: list, site_id: str, config, body_bytes: int) -> tuple[list
         except Rejected as exc:
             METRICS.reject(exc.reason)
             if exc.reason in QUARANTINED:
-                opt_out = opted_out(request.headers, config)
-                held.append(
-                    held_row(msg, exc.reason, exc.detail, site_id, _received(), _ip(config, opt_out), _agent(opt_out),
-                             config["ANONYMIZE_IP"])  # fmt: skip
-                )
+                held.append(held_row(msg, exc.reason, exc.detail, site_id, *sender, config["ANONYMIZE_IP"]))
             message_id = msg.get("messageId") if isinstance(msg, dict) else None
             rejected.append({"index": index, "messageId": message_id, "error": exc.reason, "message": exc.detail})
     return valid, held, rejected
-
-
-def _unblocked(blocklist, site_id: str, messages: list) -> list:
-    """Drop messages of erased people (answered 200 all the same, counted)."""
-    if not messages or blocklist is None:
-        return messages
-    kept = [msg for msg in messages if not blocklist.is_blocked(site_id, msg)]
-    if len(kept) < len(messages):
-        METRICS.count("blocked", len(messages) - len(kept))
-    return kept
 
 
 def _received() -> dt.datetime:
@@ -189,12 +179,12 @@ def receive(kind: str):
         METRICS.reject(exc.reason)
         return _error(exc.status, exc.reason, exc.detail)
 
-    valid, held, rejected = _accept(messages, site_id, config, len(body))
-    valid = _unblocked(state.blocklist, site_id, valid)
+    opt_out = opted_out(request.headers, config)
+    sender = (_received(), _ip(config, opt_out), _agent(opt_out))
+    valid, held, rejected = _accept(messages, site_id, config, len(body), sender)
+    valid = state.blocklist.kept(site_id, valid)  # erased people: answered 200 all the same
     if valid:
-        opt_out = opted_out(request.headers, config)
-        ip, agent = _ip(config, opt_out), _agent(opt_out)
-        held.insert(0, request_record(valid, site_id, _received(), ip, agent, opt_out))
+        held.insert(0, request_record(valid, site_id, *sender, opt_out))
     if held:
         try:
             state.spool.append(held)

@@ -13,6 +13,8 @@ import time
 
 from warehouse import WarehouseError, erasure
 
+from .metrics import METRICS
+
 
 class Blocklist:
     def __init__(self, warehouse, refresh_seconds: float = 10.0):
@@ -38,6 +40,15 @@ class Blocklist:
         """Read the list now (the loader does, once per pass with rows)."""
         self._loaded_at = float("-inf")
         self._refresh()
+
+    def kept(self, site_id: str, messages: list) -> list:
+        """The messages that name no erased identity; the others are counted as ``blocked``."""
+        if not messages:
+            return messages
+        kept = [msg for msg in messages if not self.is_blocked(site_id, msg)]
+        if len(kept) < len(messages):
+            METRICS.count("blocked", len(messages) - len(kept))
+        return kept
 
     def is_blocked(self, site_id: str, msg: dict) -> bool:
         """Whether a Segment message names an erased identity. Checked on the

@@ -118,16 +118,12 @@ class Loader:
         if not items:
             return items
         self.blocklist.refresh()
-        kept_items, dropped = [], 0
-        for item in items:
-            if item.get("_kind") == records.REQUEST:
-                kept = [m for m in item["messages"] if not self.blocklist.is_blocked(item["site_id"], m)]
-                dropped += len(item["messages"]) - len(kept)
-                item = {**item, "messages": kept}
-            kept_items.append(item)
-        if dropped:
-            METRICS.count("blocked", dropped)
-        return kept_items
+        return [
+            {**item, "messages": self.blocklist.kept(item["site_id"], item["messages"])}
+            if item.get("_kind") == records.REQUEST
+            else item
+            for item in items
+        ]
 
     def _insert(self, rows: list[dict]) -> int:
         """Events (deduplicated) and quarantined messages; both retried until they land."""
