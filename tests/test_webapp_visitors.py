@@ -7,6 +7,12 @@ from tests.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse import people
 
 
+def run_jobs(warehouse, sid):
+    """Visits and the identity map, as the scheduled jobs would leave them."""
+    sessionize_site(warehouse, sid)
+    stitching.stitch_site(warehouse, sid)
+
+
 def visits(warehouse, sid):
     load(
         warehouse,
@@ -17,8 +23,7 @@ def visits(warehouse, sid):
             event(sid, 3, anon="dev-b", type="identify", event="", user_id="yan"),
         ],
     )
-    sessionize_site(warehouse, sid)
-    stitching.stitch_site(warehouse, sid)
+    run_jobs(warehouse, sid)
 
 
 def test_list_search_and_profile(warehouse, site):
@@ -46,8 +51,7 @@ def test_search_by_the_start_of_an_id(warehouse, site):
     sid = site["site_id"]
     visits(warehouse, sid)
     load(warehouse, [page(sid, 10 + i, anon=anon, path="/") for i, anon in enumerate(["de_x", "de%y", "other"])])
-    sessionize_site(warehouse, sid)
-    stitching.stitch_site(warehouse, sid)
+    run_jobs(warehouse, sid)
 
     def found(query):
         return {row["identity"] for row in people.search(warehouse, sid, query)}
@@ -65,8 +69,7 @@ def test_any_tracked_id_has_a_profile(warehouse, site):
     sid = site["site_id"]
     odd = ["a\nb", "x//y", "/lead", "q?x=1#f", "p%2Fq"]
     load(warehouse, [page(sid, i, anon=anon, path="/home") for i, anon in enumerate(odd)])
-    sessionize_site(warehouse, sid)
-    stitching.stitch_site(warehouse, sid)
+    run_jobs(warehouse, sid)
     client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
     with client.application.test_request_context():
         from flask import url_for
