@@ -62,6 +62,8 @@ def test_runtime_mutations_act_on_local_tables_only_in_cluster_mode():
     assert mutation_for_cluster(sql, "c1", "db") == (
         "ALTER TABLE db.events_local ON CLUSTER c1 DELETE WHERE site_id = {s:String}"
     )
+    quoted = "ALTER TABLE `events` DELETE WHERE site_id = {s:String}"
+    assert mutation_for_cluster(quoted, "c1", "db") == mutation_for_cluster(sql, "c1", "db")
 
 
 def test_every_migration_uses_the_cluster_fragments():

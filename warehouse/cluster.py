@@ -29,7 +29,7 @@ _ORDER = re.compile(r"\bORDER\s+BY\s+", re.I)
 _VIEW = re.compile(r"^CREATE\s+MATERIALIZED\s+VIEW\b", re.I)
 _ALTER = re.compile(r"^ALTER\s+TABLE\s+(\w+)(\s+ON\s+CLUSTER\s+\w+)", re.I)
 _COLUMN_CHANGE = re.compile(r"^\s*(ADD|DROP|MODIFY|CLEAR|COMMENT|RENAME)\s+COLUMN\b", re.I)
-_MUTATION = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+(DELETE|UPDATE)\b", re.I)
+_MUTATION = re.compile(r"^\s*ALTER\s+TABLE\s+(`?)(\w+)\1\s+(DELETE|UPDATE)\b", re.I)
 LOCAL_SUFFIX = "_local"
 
 
@@ -145,7 +145,7 @@ def mutation_for_cluster(sql: str, cluster: str, database: str) -> str:
     """``ALTER TABLE name DELETE|UPDATE`` acts on the rows, held by
     ``name_local`` on every shard; a Distributed table cannot be mutated."""
     match = _MUTATION.match(sql)
-    if match is None or not cluster or match.group(1).endswith(LOCAL_SUFFIX):
+    if match is None or not cluster or match.group(2).endswith(LOCAL_SUFFIX):
         return sql
-    name = match.group(1)
-    return f"{sql[: match.start(1)]}{database}.{name}{LOCAL_SUFFIX} ON CLUSTER {cluster}{sql[match.end(1) :]}"
+    name, quoted_end = match.group(2), match.end(2) + len(match.group(1))
+    return f"{sql[: match.start(1)]}{database}.{name}{LOCAL_SUFFIX} ON CLUSTER {cluster}{sql[quoted_end:]}"

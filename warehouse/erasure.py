@@ -141,24 +141,22 @@ def delete_rows(warehouse: Warehouse, table: str, where: str, params: dict, time
     """Delete now: a lightweight DELETE where the server has it, else a mutation waited for."""
     if not NAME.match(table):
         raise ValueError(f"bad table name {table!r}")
-    deadline = time.monotonic() + timeout
-    if warehouse.cluster:
-        # A mutation on every shard; done when no matching row is left anywhere.
-        warehouse.execute(f"ALTER TABLE {table} DELETE WHERE {where}", params)
-        while int(warehouse.scalar(f"SELECT count() FROM {table} WHERE {where}", params) or 0):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"deleting from {table} is still running after {timeout:.0f}s")
-            time.sleep(0.2)
-        return
-    if warehouse.features["lightweight_delete"]:
+    if warehouse.features["lightweight_delete"] and not warehouse.cluster:
         warehouse.execute(f"DELETE FROM `{table}` WHERE {where}", params)
     else:
         warehouse.execute(f"ALTER TABLE `{table}` DELETE WHERE {where}", params)
-    while warehouse.scalar(
-        "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = {t:String} "
-        "AND is_done = 0",
-        {"t": table},
-    ):
+    if warehouse.cluster:
+        # The server ran the mutation on every shard's ``_local`` table (see
+        # ``cluster.mutation_for_cluster``): done when no matching row is left anywhere.
+        pending, pending_params = f"SELECT count() FROM `{table}` WHERE {where}", params
+    else:
+        pending = (
+            "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = {t:String} "
+            "AND is_done = 0"
+        )
+        pending_params = {"t": table}
+    deadline = time.monotonic() + timeout
+    while int(warehouse.scalar(pending, pending_params) or 0):
         if time.monotonic() > deadline:
             raise TimeoutError(f"deleting from {table} is still running after {timeout:.0f}s")
         time.sleep(0.1)
