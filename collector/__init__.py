@@ -66,6 +66,7 @@ def init_app(app: Flask, warehouse=None) -> None:
     from warehouse import connect
 
     from .api import bp
+    from .intake import Intake
     from .tracker_file import bp as tracker_bp
 
     config = app.config
@@ -82,6 +83,7 @@ def init_app(app: Flask, warehouse=None) -> None:
     )
     app.register_blueprint(bp)
     app.register_blueprint(tracker_bp)
+    app.wsgi_app = Intake(app, app.wsgi_app)
 
     @app.errorhandler(404)
     def not_found(_):

@@ -43,7 +43,8 @@ class Blocklist:
 
     def kept(self, site_id: str, messages: list) -> list:
         """The messages that name no erased identity; the others are counted as ``blocked``."""
-        if not messages:
+        self._refresh()
+        if not messages or not self._blocked:
             return messages
         kept = [msg for msg in messages if not self.is_blocked(site_id, msg)]
         if len(kept) < len(messages):

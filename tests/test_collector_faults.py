@@ -179,3 +179,45 @@ def test_embedded_server_killed_mid_load(tmp_path):
         assert 0 < len(retry) < len(batches)
     finally:
         live.stop()
+
+
+def test_bodies_without_content_length_over_real_http(killable_server, site, processes):
+    """gunicorn de-chunks a chunked body (gzip too); a body with neither length nor chunking reads as empty."""
+    import gzip
+    import http.client
+    import json
+
+    collector = processes(CollectorProcess)
+    loader = processes(LoaderProcess)
+    batches = make_batches(2)
+    bodies = [json.dumps({"writeKey": site["write_key"], "batch": batch}).encode() for batch in batches]
+
+    def post(body: bytes, headers: dict, chunks: list[bytes] | None = None) -> tuple[int, dict, dict]:
+        connection = http.client.HTTPConnection("127.0.0.1", collector.port, timeout=10)
+        try:
+            connection.putrequest("POST", "/v1/batch", skip_accept_encoding=True)
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders()
+            for chunk in chunks or [body]:
+                connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunks else chunk)
+            if chunks:
+                connection.send(b"0\r\n\r\n")
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), json.loads(response.read())
+        finally:
+            connection.close()
+
+    plain = bodies[0]
+    status, headers, answer = post(plain, {"Transfer-Encoding": "chunked", "Origin": "https://shop.example"},
+                                   [plain[:100], plain[100:5000], plain[5000:]])  # fmt: skip
+    assert (status, answer) == (200, {"success": True})
+    assert headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    packed = gzip.compress(bodies[1])
+    status, _, answer = post(packed, {"Transfer-Encoding": "chunked", "Content-Encoding": "gzip"}, [packed])
+    assert (status, answer) == (200, {"success": True})
+    status, _, answer = post(b"", {"Connection": "close"})
+    assert (status, answer["error"]) == (400, "bad_json")
+    rows, ids = stored(killable_server, site["site_id"], 40)
+    assert rows == 40 and ids == message_ids(batches)
+    assert loader.process.poll() is None

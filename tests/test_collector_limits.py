@@ -210,3 +210,23 @@ def test_a_row_clickhouse_refuses_is_quarantined_not_retried_forever(server_ware
     assert Loader(server_warehouse, str(tmp_path)).drain(timeout=60) == 1
     held = quarantine.list_quarantined(server_warehouse, site_id)
     assert [h["reason"] for h in held] == ["insert_failed"] and bad["message_id"] in held[0]["raw"]
+
+
+def test_an_unexpected_failure_answers_json_500_and_accepts_nothing(chdb_warehouse, tmp_path, monkeypatch):
+    from tests.conftest import new_site
+
+    site = new_site(chdb_warehouse)
+    app = make_app(chdb_warehouse, tmp_path)
+    state = app.extensions["basirat.collector"]
+
+    def broken(rows):
+        raise RuntimeError("disk controller on fire")
+
+    monkeypatch.setattr(state.spool, "append", broken)
+    answer = app.test_client().post("/v1/batch", json={"batch": [track()]}, headers=auth(site["write_key"]))
+    assert answer.status_code == 500
+    assert answer.json == {"success": False, "error": "internal", "message": "internal error; nothing was accepted"}
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    monkeypatch.undo()
+    state.spool.close()
+    assert segments(str(tmp_path / "spool")) == []
