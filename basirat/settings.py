@@ -42,6 +42,11 @@ SETTINGS = [
     Setting("SITE_RATE_LIMIT", 2000.0, "Requests a second one site may send to each collector process (0: no limit)."),
     Setting("COLLECTOR_WORKERS", 0, "gunicorn worker processes of `basirat collector` (0: two per core)."),
     Setting("COLLECTOR_THREADS", 8, "Threads per collector worker; concurrent requests share each spool fsync."),
+    Setting(
+        "COLLECTOR_PIN_WORKERS",
+        True,
+        "Keep each collector worker on one core (spread evenly), so its threads hand over on one core.",
+    ),
     Setting("KEY_REFRESH_SECONDS", 10.0, "How often collectors reload site keys from the warehouse."),
     Setting("SECRET_KEY", "", "Signs admin sessions; generated into the data folder when empty."),
     Setting("SECURE_COOKIES", False, "Mark admin session cookies Secure; set when the admin is served over https."),

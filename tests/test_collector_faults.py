@@ -11,6 +11,7 @@ import random
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +222,32 @@ def test_bodies_without_content_length_over_real_http(killable_server, site, pro
     rows, ids = stored(killable_server, site["site_id"], 40)
     assert rows == 40 and ids == message_ids(batches)
     assert loader.process.poll() is None
+
+
+def test_collector_workers_are_spread_over_the_cores(processes):
+    """Each worker is kept on one core, evenly; a worker that replaces a killed one takes its core."""
+    import signal
+
+    def workers() -> dict[int, set[int]]:
+        master = collector.process.pid
+        children = [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+        return {pid: os.sched_getaffinity(pid) for pid in children}
+
+    def spread(cores: dict[int, set[int]]) -> bool:
+        counts = [sum(c == {core} for c in cores.values()) for core in os.sched_getaffinity(0)]
+        return all(len(c) == 1 for c in cores.values()) and max(counts) - min(counts) <= 1
+
+    collector = processes(CollectorProcess)
+    before = workers()
+    assert len(before) == 2 and spread(before), before
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        after = workers()
+        if len(after) == 2 and victim not in after:
+            break
+        time.sleep(0.1)
+    assert len(after) == 2 and victim not in after and spread(after), after
+    (new,) = set(after) - set(before)
+    assert after[new] == before[victim]
