@@ -190,15 +190,26 @@ def parse_time(value) -> dt.datetime | None:
     """An ISO 8601 time (or epoch milliseconds) as naive UTC, or None."""
     if isinstance(value, bool) or value is None:
         return None
+    if type(value) is str:
+        return _parse_iso(value) if value else None
+    if not isinstance(value, (int, float)):
+        return None
     try:
-        if isinstance(value, (int, float)):
-            parsed = dt.datetime.fromtimestamp(value / 1000.0, dt.timezone.utc)
-        elif isinstance(value, str) and value:
-            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        else:
-            return None
+        return _naive_utc(dt.datetime.fromtimestamp(value / 1000.0, dt.timezone.utc))
     except (ValueError, OverflowError, OSError):
         return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_iso(text: str) -> dt.datetime | None:
+    """Cached: the messages of a batch share their ``sentAt``, and often their timestamps."""
+    try:
+        return _naive_utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _naive_utc(parsed: dt.datetime) -> dt.datetime | None:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     if not dt.datetime(1971, 1, 1) <= parsed <= dt.datetime(2105, 1, 1):
@@ -237,6 +248,12 @@ def event_time(msg: dict, received: dt.datetime, max_future: float) -> tuple[dt.
 
 
 @functools.lru_cache(maxsize=4096)
+def _is_bot(user_agent: str) -> int:
+    """Cached: a site's traffic comes from a few thousand distinct user agents."""
+    return 1 if BOT.search(user_agent) else 0
+
+
+@functools.lru_cache(maxsize=4096)
 def anonymize_ip(text: str) -> str:
     try:
         ip = ipaddress.ip_address(text.strip())
@@ -270,8 +287,13 @@ def _json(value) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+NO_CAMPAIGN = {"source": "", "medium": "", "name": "", "term": "", "content": ""}
+
+
 def _campaign(context: dict, url: str) -> dict:
     campaign = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
+    if not campaign and "utm_" not in url:
+        return NO_CAMPAIGN  # most events; read only
     query = parse_qs(urlsplit(url).query) if "utm_" in url else {}
     out = {}
     for key in ("source", "medium", "name", "term", "content"):
@@ -359,7 +381,7 @@ def to_row(msg: dict, site_id: str, received: dt.datetime, request_ip: str, requ
         "item_quantities": quantities,
         "score": _num(score) if score is not None and not isinstance(score, (dict, list)) else None,
         "comment": _str(props.get("comment"), 4096) if score is not None else "",
-        "is_bot": 1 if BOT.search(user_agent) else 0,
+        "is_bot": _is_bot(user_agent),
         "flags": flags,
     }
 

@@ -14,6 +14,7 @@ from collector.pipeline import (
     event_time,
     messages_of,
     parse_json,
+    parse_time,
     to_row,
     validate,
 )
@@ -94,6 +95,11 @@ def test_device_clock_skew_is_corrected_with_sent_at():
 def test_explicit_timestamps_are_trusted_as_sent():
     when, _, _ = event_time({"timestamp": "2025-12-24T18:30:00+02:00", "sentAt": "2026-05-01T12:00:00Z"}, RECEIVED, 300)
     assert when == dt.datetime(2025, 12, 24, 16, 30, 0)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00", 1e30, float("nan"), "x"])
+def test_times_out_of_range_read_as_missing(value):
+    assert parse_time(value) is None
 
 
 def test_far_future_times_are_clamped_and_flagged():
