@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import time
 
 import click
 
@@ -269,7 +270,13 @@ def loader(ctx: click.Context, once: bool) -> None:
         config=config,
     )
     if once:
-        click.echo(f"{worker.drain()} rows loaded")
+        started = time.monotonic()
+
+        def progress(loaded: int, left: int) -> None:
+            rate = loaded / max(time.monotonic() - started, 1e-9)
+            click.echo(f"{loaded} rows loaded ({rate:.0f} rows/s), {left / 1e6:.1f} MB left", err=True)
+
+        click.echo(f"{worker.drain(timeout=None, progress=progress)} rows loaded")
         return
     worker._stop = stop
     click.echo(f"loading {config['SPOOL_DIR']} into {config['WAREHOUSE_URL']}")

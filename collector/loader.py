@@ -187,13 +187,22 @@ class Loader:
         if changed:
             spool_files.write_checkpoint(self.directory, positions)
 
-    def drain(self, timeout: float = 60.0) -> int:
-        """Load until nothing is left (used on shutdown and by tests)."""
-        total, deadline = 0, time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def drain(self, timeout: float | None = 60.0, progress=None) -> int:
+        """Load until nothing is left, or for at most ``timeout`` seconds.
+
+        With ``timeout=None`` it stops at the first pass that loads nothing,
+        even if bytes are left (a record still being written), so it always
+        ends. ``progress(rows loaded so far, bytes left)`` is called after each
+        pass that loaded rows.
+        """
+        total, deadline = 0, None if timeout is None else time.monotonic() + timeout
+        while deadline is None or time.monotonic() < deadline:
             count = self.load_once()
             total += count
-            if count == 0 and self.pending_bytes() == 0:
+            left = self.pending_bytes()
+            if count and progress is not None:
+                progress(total, left)
+            if count == 0 and (left == 0 or deadline is None):
                 break
         return total
 

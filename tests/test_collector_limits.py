@@ -233,3 +233,30 @@ def test_an_unexpected_failure_answers_json_500_and_accepts_nothing(chdb_warehou
     monkeypatch.undo()
     state.spool.close()
     assert segments(str(tmp_path / "spool")) == []
+
+
+def test_loader_once_loads_everything_with_progress(server_warehouse, clickhouse_server, tmp_path):
+    """``basirat loader --once`` loads the whole spool, however many passes it takes, saying how far it is."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import new_site
+
+    site = new_site(server_warehouse)
+    app = make_app(server_warehouse, tmp_path)
+    client = app.test_client()
+    for _ in range(15):
+        batch = {"batch": [track() for _ in range(20)]}
+        assert client.post("/v1/batch", json=batch, headers=auth(site["write_key"])).status_code == 200
+    app.extensions["basirat.collector"].spool.close()
+    env = {**os.environ, "BASIRAT_WAREHOUSE_URL": clickhouse_server.url, "BASIRAT_SPOOL_DIR": str(tmp_path / "spool"),
+           "BASIRAT_LOADER_BATCH_ROWS": "40"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "basirat", "loader", "--once"], env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "300 rows loaded"
+    progress = [line for line in done.stderr.splitlines() if "rows loaded" in line]
+    assert len(progress) >= 300 // 40 and progress[-1].startswith("300 rows loaded") and "0.0 MB left" in progress[-1]
+    rows = server_warehouse.query("SELECT count() AS n FROM events WHERE site_id = {s:String}", {"s": site["site_id"]})
+    assert rows[0]["n"] == 300
