@@ -126,15 +126,15 @@ class Index:
 
     def _load_links(self) -> None:
         links = store.person_links(self.warehouse)
-        self.links = dict(zip(zip(links["site_id"], links["anonymous_id"]), links["person_id"]))
+        self.links = dict(zip(zip(links["site_id"], links["identity"]), links["person_id"]))
 
     def site(self, site_id: str) -> SiteModels:
         return self.sites.get(site_id) or SiteModels()
 
     def person_of(self, site_id: str, anonymous_id: str, user_id: str) -> str:
-        if user_id:
-            return user_id
-        return self.links.get((site_id, anonymous_id), anonymous_id)
+        """The person a request's ids belong to, as the person job keyed its recommendations."""
+        raw = user_id or anonymous_id
+        return self.links.get((site_id, store.identity_of(anonymous_id, user_id)), raw)
 
 
 class Poller:

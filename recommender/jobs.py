@@ -207,14 +207,10 @@ def run_session_index(warehouse, progress: Callable[[str], None] = print) -> dic
 def run_person(warehouse, progress: Callable[[str], None] = print) -> dict:
     from warehouse import recommendations as rec_store
 
-    from .mining import person_items
+    from .mining import person_items, with_person
 
     progress("person: reading histories and identities")
-    history = rec_store.interactions(warehouse)
-    links = rec_store.person_links(warehouse)
-    history = history.merge(links, on=["site_id", "anonymous_id"], how="left")
-    history["person_id"] = history["person_id"].fillna(history["user_id"].where(history["user_id"] != ""))
-    history["person_id"] = history["person_id"].fillna(history["anonymous_id"])
+    history = with_person(rec_store.interactions(warehouse), rec_store.person_links(warehouse))
     latest = rec_store.latest_versions(warehouse)
     frames = [
         rec_store.load_model(warehouse, "rec_item_neighbors", site, version).assign(site_id=site)

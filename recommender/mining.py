@@ -185,3 +185,15 @@ def catalog_changes(tracked: pd.DataFrame, current: pd.DataFrame) -> pd.DataFram
     for column in ("name", "category", "price", "out_of_stock"):
         changed |= merged[column] != merged[column + "_old"]
     return merged.loc[changed, columns].reset_index(drop=True)
+
+
+def with_person(history: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """``history`` with a ``person_id``: the stitched person, else the row's user id, else its anonymous id."""
+    identity = ("anon:" + history["anonymous_id"]).where(
+        history["user_id"] == "",
+        history["channel_id"].map({1: "customer:"}).fillna("user:") + history["user_id"],
+    )
+    keyed = history.assign(identity=identity).merge(links, on=["site_id", "identity"], how="left")
+    raw = keyed["user_id"].where(keyed["user_id"] != "", keyed["anonymous_id"])
+    keyed["person_id"] = keyed["person_id"].fillna(raw)
+    return keyed.drop(columns="identity")

@@ -48,12 +48,13 @@ def test_models_say_what_goes_together(warehouse, mined):
 
 def test_person_links_and_history_on_every_device(warehouse, mined):
     links = store.person_links(warehouse)
-    mine = links[links["site_id"] == mined].set_index("anonymous_id")["person_id"].to_dict()
-    assert mine["laptop-1"] == "alice" and mine["phone-1"] == "alice"
+    mine = links[links["site_id"] == mined].set_index("identity")["person_id"].to_dict()
+    alice = mine["user:alice"]
+    assert mine["anon:laptop-1"] == mine["anon:phone-1"] == alice
     index = Index(warehouse)
     index.refresh(force=True)
-    assert index.person_of(mined, "laptop-1", "") == "alice"
-    items = [item for item, _ in index.site(mined).person["alice"]]
+    assert index.person_of(mined, "laptop-1", "") == index.person_of(mined, "", "alice") == alice
+    items = [item for item, _ in index.site(mined).person[alice]]
     # Lamp and shade were seen on the phone, the robot on the laptop.
     assert "bulb" in items and "battery" in items
 
@@ -140,3 +141,24 @@ def test_evaluations_are_stored_and_read_back(warehouse):
     store.write_evaluation(warehouse, "test", rows)
     latest = store.latest_evaluation(warehouse)
     assert [r["strategy"] for r in latest] == ["stan", "sknn"] and latest[0]["shipped"] == 1
+
+
+def test_a_shared_device_does_not_mix_two_customers_histories(warehouse, site):
+    """Ann and then Bob sign in on one browser: each keeps their own history for recommendations."""
+    from recommender.mining import with_person
+    from tests.recfactory import event, visit
+
+    sid = site["site_id"]
+    rows = [event(sid, "shared", "", 310, type="identify", user_id="ann")]
+    rows += visit(sid, "shared", ["lamp"], ["lamp"], 300, user_id="ann")
+    rows += [event(sid, "shared", "", 110, type="identify", user_id="bob")]
+    rows += visit(sid, "shared", ["kite"], [], 100, user_id="bob")
+    events.insert_events(warehouse, rows)
+    run_all(warehouse)
+    history = with_person(store.interactions(warehouse), store.person_links(warehouse))
+    history = history[history["site_id"] == sid]
+    people = history.groupby("user_id")["person_id"].agg(set).to_dict()
+    assert len(people["ann"]) == len(people["bob"]) == 1 and people["ann"] != people["bob"]
+    index = Index(warehouse)
+    index.refresh(force=True)
+    assert {index.person_of(sid, "", "ann")} == people["ann"] and {index.person_of(sid, "", "bob")} == people["bob"]

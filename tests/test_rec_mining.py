@@ -6,7 +6,15 @@ import pytest
 
 from recommender.cooccurrence import cooccurrence
 from recommender.evaluate import next_item_metrics
-from recommender.mining import baskets, catalog_changes, context_popularity, person_items, recent_sessions, sessionize
+from recommender.mining import (
+    baskets,
+    catalog_changes,
+    context_popularity,
+    person_items,
+    recent_sessions,
+    sessionize,
+    with_person,
+)
 from recommender.rules import basket_rules
 from recommender.session_knn import SessionIndex, sknn_scores, stan_scores, top_items
 
@@ -120,6 +128,27 @@ def test_person_items_skip_what_was_bought():
     )
     out = person_items(history, neighbors, now=0.0)
     assert out[["person_id", "item_id", "score"]].values.tolist() == [["p", "y", 0.5]]
+
+
+def test_rows_take_the_stitched_person_else_their_own_ids():
+    history = pd.DataFrame(
+        {
+            "site_id": ["s"] * 5,
+            "anonymous_id": ["tablet", "tablet", "laptop", "", "kiosk"],
+            "user_id": ["", "ann", "", "C9", ""],
+            "channel_id": [0, 0, 0, 1, 0],
+        }
+    )
+    links = pd.DataFrame(
+        {
+            "site_id": ["s"] * 3,
+            "identity": ["anon:tablet", "user:ann", "customer:C9"],
+            "person_id": ["p_1", "p_1", "p_1"],
+        }
+    )
+    # The laptop and the kiosk are nobody's yet: they stand for themselves.
+    assert list(with_person(history, links)["person_id"]) == ["p_1", "p_1", "laptop", "p_1", "kiosk"]
+    assert list(with_person(history, links.iloc[:0])["person_id"]) == ["tablet", "ann", "laptop", "C9", "kiosk"]
 
 
 def test_context_popularity_overall_category_and_trending():

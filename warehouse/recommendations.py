@@ -12,20 +12,22 @@ import time
 import pandas as pd
 
 from .connection import Warehouse
+from .person_map import CHANNEL_ID_COLUMN
 
-_INTERACTIONS = """
-SELECT site_id, anonymous_id, user_id, item_id, kind, time FROM (
-    SELECT site_id, anonymous_id, user_id, product_id AS item_id,
+# Imported orders carry their channel's customer id as user id (identity ``customer:``).
+_INTERACTIONS = f"""
+SELECT site_id, anonymous_id, user_id, channel_id, item_id, kind, time FROM (
+    SELECT site_id, anonymous_id, user_id, {CHANNEL_ID_COLUMN}, product_id AS item_id,
            if(event = 'Product Added', 'cart', 'view') AS kind, toUInt32(timestamp) AS time
     FROM events
     WHERE type = 'track' AND event IN ('Product Viewed', 'Product Clicked', 'Product Added')
-      AND product_id != '' AND is_bot = 0 AND timestamp >= now() - toIntervalDay({days:UInt32})
+      AND product_id != '' AND is_bot = 0 AND timestamp >= now() - toIntervalDay({{days:UInt32}})
     UNION ALL
-    SELECT site_id, anonymous_id, user_id, arrayJoin(item_ids) AS item_id, 'purchase' AS kind,
-           toUInt32(timestamp) AS time
+    SELECT site_id, anonymous_id, user_id, {CHANNEL_ID_COLUMN}, arrayJoin(item_ids) AS item_id,
+           'purchase' AS kind, toUInt32(timestamp) AS time
     FROM events
     WHERE type = 'track' AND event = 'Order Completed' AND is_bot = 0
-      AND timestamp >= now() - toIntervalDay({days:UInt32})
+      AND timestamp >= now() - toIntervalDay({{days:UInt32}})
 )
 """
 
@@ -34,7 +36,7 @@ def interactions(warehouse: Warehouse, since_days: int = 180) -> pd.DataFrame:
     """Views, cart adds and purchased items of every site: what every model mines."""
     frame = warehouse.query_df(_INTERACTIONS + " ORDER BY site_id, time", {"days": since_days})
     strings = dict.fromkeys(["site_id", "anonymous_id", "user_id", "item_id", "kind"])
-    return _typed(frame, strings, {"time": "int64"})
+    return _typed(frame, strings, {"channel_id": "uint8", "time": "int64"})
 
 
 def _typed(frame: pd.DataFrame, strings: dict, numbers: dict) -> pd.DataFrame:
@@ -52,26 +54,40 @@ _PRODUCT_COLUMNS = (
 
 
 def person_links(warehouse: Warehouse) -> pd.DataFrame:
-    """``site_id, anonymous_id, person_id``: who each anonymous id is.
+    """``site_id, identity, person_id``: the stitched person of each linked identity.
 
-    A person is the user id an anonymous id was last identified as (any event
-    carrying both, identify included, or an alias's previous id), else the
-    anonymous id itself. The one place that resolves people, so that it can
-    read a real identity map instead without touching the jobs.
+    Read from the identity map (current state, as the profile page reads it),
+    so recommendations follow the identity job's guard rails: an anonymous id
+    of a device two customers share is not handed to whoever logged in last.
+    Only identities of people with two or more are listed; any other id, and
+    an id the map does not know yet, stands for itself (see ``identity_of``).
     """
     frame = warehouse.query_df(
         """
-        SELECT site_id, anonymous_id, argMax(user_id, timestamp) AS person_id FROM (
-            SELECT site_id, anonymous_id, user_id, timestamp FROM events
-            WHERE anonymous_id != '' AND user_id != ''
-            UNION ALL
-            SELECT site_id, previous_id AS anonymous_id, user_id, timestamp FROM events
-            WHERE type = 'alias' AND previous_id != '' AND user_id != ''
+        SELECT site_id, identity, person_id FROM (
+            SELECT site_id, identity, argMax(person_id, version) AS person_id
+            FROM identity_map WHERE identity NOT LIKE 'email:%'
+            GROUP BY site_id, identity
+        ) AS current
+        WHERE person_id != '' AND (site_id, person_id) IN (
+            SELECT site_id, person_id FROM (
+                SELECT site_id, identity, argMax(person_id, version) AS person_id
+                FROM identity_map WHERE identity NOT LIKE 'email:%'
+                GROUP BY site_id, identity
+            ) AS again
+            WHERE person_id != ''
+            GROUP BY site_id, person_id HAVING count() > 1
         )
-        GROUP BY site_id, anonymous_id
         """
     )
-    return _typed(frame, {"site_id": "str", "anonymous_id": "str", "person_id": "str"}, {})
+    return _typed(frame, {"site_id": "str", "identity": "str", "person_id": "str"}, {})
+
+
+def identity_of(anonymous_id: str, user_id: str, channel: bool = False) -> str:
+    """The identity-map key of a row's ids: its user id when it has one, as ``person_map`` reads it."""
+    if not user_id:
+        return "anon:" + anonymous_id
+    return ("customer:" if channel else "user:") + user_id
 
 
 def write_model(warehouse: Warehouse, table: str, model: str, frame: pd.DataFrame, version: int) -> int:
