@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from . import spool as spool_files
+from .intake import CORS
 from .metrics import METRICS, prometheus
 
 bp = Blueprint("collector", __name__)
@@ -21,10 +22,8 @@ bp = Blueprint("collector", __name__)
 def cors(response):
     """The tracker posts from the store's own pages; the write key is public."""
     response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
-    response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Content-Encoding"
-    response.headers["Access-Control-Allow-Methods"] = "POST, GET, OPTIONS"
-    response.headers["Access-Control-Max-Age"] = "86400"
-    response.headers["Vary"] = "Origin"
+    for name, value in CORS:
+        response.headers[name] = value
     return response
 
 

@@ -38,6 +38,8 @@ ROUTES = {
 }
 QUARANTINED = ("bad_schema", "bad_type", "no_identity", "message_too_large")
 SUCCESS = b'{"success":true}\n'
+# On every collector answer, posts and preflights alike: the tracker posts
+# from the store's own pages, and the write key is public.
 CORS = [
     ("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding"),
     ("Access-Control-Allow-Methods", "POST, GET, OPTIONS"),
