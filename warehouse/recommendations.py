@@ -83,11 +83,9 @@ def person_links(warehouse: Warehouse) -> pd.DataFrame:
     return _typed(frame, {"site_id": "str", "identity": "str", "person_id": "str"}, {})
 
 
-def identity_of(anonymous_id: str, user_id: str, channel: bool = False) -> str:
-    """The identity-map key of a row's ids: its user id when it has one, as ``person_map`` reads it."""
-    if not user_id:
-        return "anon:" + anonymous_id
-    return ("customer:" if channel else "user:") + user_id
+def identity_of(anonymous_id: str, user_id: str) -> str:
+    """The identity-map key of a request's ids: its user id when it has one, as ``person_map`` reads it."""
+    return "user:" + user_id if user_id else "anon:" + anonymous_id
 
 
 def write_model(warehouse: Warehouse, table: str, model: str, frame: pd.DataFrame, version: int) -> int:
