@@ -65,19 +65,15 @@ def person_links(warehouse: Warehouse) -> pd.DataFrame:
     frame = warehouse.query_df(
         """
         SELECT site_id, identity, person_id FROM (
-            SELECT site_id, identity, argMax(person_id, version) AS person_id
-            FROM identity_map WHERE identity NOT LIKE 'email:%'
-            GROUP BY site_id, identity
-        ) AS current
-        WHERE person_id != '' AND (site_id, person_id) IN (
-            SELECT site_id, person_id FROM (
+            SELECT site_id, person_id, groupArray(identity) AS identities FROM (
                 SELECT site_id, identity, argMax(person_id, version) AS person_id
                 FROM identity_map WHERE identity NOT LIKE 'email:%'
                 GROUP BY site_id, identity
-            ) AS again
+            ) AS current
             WHERE person_id != ''
             GROUP BY site_id, person_id HAVING count() > 1
-        )
+        ) AS linked
+        ARRAY JOIN identities AS identity
         """
     )
     return _typed(frame, {"site_id": "str", "identity": "str", "person_id": "str"}, {})
