@@ -199,10 +199,9 @@ class Loader:
         while deadline is None or time.monotonic() < deadline:
             count = self.load_once()
             total += count
-            left = self.pending_bytes()
             if count and progress is not None:
-                progress(total, left)
-            if count == 0 and (left == 0 or deadline is None):
+                progress(total, self.pending_bytes())
+            if count == 0 and (deadline is None or self.pending_bytes() == 0):
                 break
         return total
 
