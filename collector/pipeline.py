@@ -212,7 +212,7 @@ def _parse_iso(text: str) -> dt.datetime | None:
 def _naive_utc(parsed: dt.datetime) -> dt.datetime | None:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    if not dt.datetime(1971, 1, 1) <= parsed <= dt.datetime(2105, 1, 1):
+    if not EARLIEST <= parsed <= dt.datetime(2105, 1, 1):
         return None
     return parsed
 
