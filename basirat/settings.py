@@ -38,8 +38,16 @@ SETTINGS = [
     ),
     Setting("ANONYMIZE_IP", True, "Zero the last octet of IPv4 (and keep a /48 of IPv6) before storage."),
     Setting("TRUST_PROXY", False, "Take the client IP from X-Forwarded-For (set behind a reverse proxy)."),
-    Setting("IP_RATE_LIMIT", 200.0, "Requests a second one client IP may send to a collector process (0: no limit)."),
-    Setting("SITE_RATE_LIMIT", 2000.0, "Requests a second one site may send to each collector process (0: no limit)."),
+    Setting(
+        "IP_RATE_LIMIT",
+        200.0,
+        "Requests a second one client IP may send to a collector, all its workers together (0: no limit).",
+    ),
+    Setting(
+        "SITE_RATE_LIMIT",
+        2000.0,
+        "Requests a second one site may send to a collector, all its workers together (0: no limit).",
+    ),
     Setting("COLLECTOR_WORKERS", 0, "gunicorn worker processes of `basirat collector` (0: two per core)."),
     Setting("COLLECTOR_THREADS", 8, "Threads per collector worker; concurrent requests share each spool fsync."),
     Setting(

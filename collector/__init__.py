@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 
 from basirat import settings
 
+from . import limits
 from .blocklist import Blocklist
 from .keys import KeyCache
 from .limits import RateLimiter
@@ -77,8 +78,8 @@ def init_app(app: Flask, warehouse=None) -> None:
         warehouse=warehouse,
         spool=spool,
         keys=KeyCache(warehouse, float(config["KEY_REFRESH_SECONDS"]), os.path.join(spool.directory, "keys.json")),
-        ip_limit=RateLimiter(float(config["IP_RATE_LIMIT"])),
-        site_limit=RateLimiter(float(config["SITE_RATE_LIMIT"])),
+        ip_limit=RateLimiter(float(config["IP_RATE_LIMIT"]), buckets=limits.table("ip")),
+        site_limit=RateLimiter(float(config["SITE_RATE_LIMIT"]), buckets=limits.table("site")),
         blocklist=Blocklist(warehouse, float(config["KEY_REFRESH_SECONDS"])),
     )
     app.register_blueprint(bp)

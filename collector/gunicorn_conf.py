@@ -30,6 +30,13 @@ control_socket_disable = True
 proc_name = "basirat-collector"
 
 
+def on_starting(server):
+    """Make the rate limit tables before any worker is forked, so that all share them."""
+    from collector import limits
+
+    limits.share("ip", "site")
+
+
 def pre_fork(server, worker):
     """Choose the core of a new worker: the one with the fewest live workers.
 

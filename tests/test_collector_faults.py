@@ -251,3 +251,50 @@ def test_collector_workers_are_spread_over_the_cores(processes):
     assert len(after) == 2 and victim not in after and spread(after), after
     (new,) = set(after) - set(before)
     assert after[new] == before[victim]
+
+
+def test_rate_limits_hold_across_the_workers(site, processes):
+    """Both gunicorn workers take from one bucket: a client gets the configured rate, not twice it.
+
+    Each worker in turn is stopped (SIGSTOP) so that the other one accepts
+    every connection: half the requests go to each worker.
+    """
+    import base64
+    import http.client
+    import json
+    import signal
+
+    collector = processes(CollectorProcess, env={"BASIRAT_IP_RATE_LIMIT": "10"})
+    master = collector.process.pid
+    workers = [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    assert len(workers) == 2, workers
+    headers = {"Authorization": "Basic " + base64.b64encode(f"{site['write_key']}:".encode()).decode(),
+               "Content-Type": "application/json"}  # fmt: skip
+    body = json.dumps(make_batches(1, size=1)[0][0])
+    statuses: list[int] = []
+
+    def post(count: int) -> None:
+        for _ in range(count):
+            connection = http.client.HTTPConnection("127.0.0.1", collector.port, timeout=10)
+            try:
+                connection.request("POST", "/v1/track", body, headers)
+                statuses.append(connection.getresponse().status)
+            finally:
+                connection.close()
+
+    started = time.monotonic()
+    for paused in workers:
+        os.kill(paused, signal.SIGSTOP)
+        try:
+            post(30)
+        finally:
+            os.kill(paused, signal.SIGCONT)
+    elapsed = time.monotonic() - started
+    assert len(statuses) == 60 and set(statuses) <= {200, 429}, statuses
+    # A burst of 10, plus what refills while sending, plus a request or two
+    # that both workers may pass at the same instant.
+    assert 10 <= statuses.count(200) <= 10 + 10 * elapsed + 2, (statuses.count(200), elapsed)
+    time.sleep(1.5)  # each worker writes its counts at most once a second
+    counts = {p.stem: json.loads(p.read_text()) for p in (collector.spool / "metrics").glob("*.json")}
+    served = {pid for pid, c in counts.items() if c["counters"].get("accepted") or c["rejected"].get("rate_limited")}
+    assert served == {str(pid) for pid in workers}, counts

@@ -4,6 +4,7 @@ import base64
 import gzip
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -260,3 +261,52 @@ def test_loader_once_loads_everything_with_progress(server_warehouse, clickhouse
     assert len(progress) >= 300 // 40 and progress[-1].startswith("300 rows loaded") and "0.0 MB left" in progress[-1]
     rows = server_warehouse.query("SELECT count() AS n FROM events WHERE site_id = {s:String}", {"s": site["site_id"]})
     assert rows[0]["n"] == 300
+
+
+def test_rate_limiter_buckets_burst_and_refill():
+    from collector.limits import RateLimiter
+
+    limiter = RateLimiter(2, burst=5)
+    assert [limiter.allow("ip-1") for _ in range(7)] == [True] * 5 + [False] * 2
+    assert limiter.allow("ip-2")  # another key, another bucket
+    time.sleep(0.6)  # a token back at 2 a second
+    assert limiter.allow("ip-1")
+    assert RateLimiter(0).allow("anyone") and RateLimiter(2).retry_after() == 1
+
+
+def test_rate_limiter_buckets_are_shared_with_forked_processes():
+    import os
+
+    from collector.limits import RateLimiter, new_table
+
+    buckets = new_table()
+    child = os.fork()
+    if child == 0:
+        limiter = RateLimiter(0.001, burst=3, buckets=buckets)
+        os._exit(0 if [limiter.allow("10.0.0.1") for _ in range(3)] == [True] * 3 else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    parent = RateLimiter(0.001, burst=3, buckets=buckets)
+    assert not parent.allow("10.0.0.1") and parent.allow("10.0.0.2")
+
+
+def test_rate_limiter_memory_is_fixed_and_a_new_key_takes_the_fullest_bucket():
+    """Five keys of one set: the fifth evicts the bucket with tokens left, never a spent one."""
+    from collector.limits import SETS, SLOT, WAYS, RateLimiter, _key_hash
+
+    by_set: dict[int, list[str]] = {}
+    n = 0
+    while all(len(keys) <= WAYS for keys in by_set.values()):
+        key = f"198.51.{n // 256}.{n % 256}"
+        by_set.setdefault(_key_hash(key) % SETS, []).append(key)
+        n += 1
+    keys = next(keys for keys in by_set.values() if len(keys) > WAYS)
+    spent, idle, newcomer = keys[: WAYS - 1], keys[WAYS - 1], keys[WAYS]
+    limiter = RateLimiter(0.001, burst=2)
+    for key in spent:
+        assert [limiter.allow(key) for _ in range(3)] == [True, True, False]
+    assert limiter.allow(idle)  # one token left: the fullest bucket of the set
+    assert [limiter.allow(newcomer) for _ in range(3)] == [True, True, False]  # a full bucket of its own
+    assert all(not limiter.allow(key) for key in spent)
+    assert limiter.allow(idle) and limiter.allow(idle)  # evicted: it starts again from a full bucket
+    assert len(limiter._table) == SETS * WAYS * SLOT.size
