@@ -310,3 +310,23 @@ def test_rate_limiter_memory_is_fixed_and_a_new_key_takes_the_fullest_bucket():
     assert all(not limiter.allow(key) for key in spent)
     assert limiter.allow(idle) and limiter.allow(idle)  # evicted: it starts again from a full bucket
     assert len(limiter._table) == SETS * WAYS * SLOT.size
+
+
+def test_a_loader_pass_pauses_the_cyclic_gc_and_restores_it():
+    import gc
+
+    from collector.loader import _gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        with _gc_paused():
+            assert not gc.isenabled()
+            raise RuntimeError("the warehouse went away")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _gc_paused():
+            pass
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
