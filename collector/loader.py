@@ -69,8 +69,9 @@ def _gc_paused():
     """No cyclic garbage collection during a pass.
 
     A pass builds tens of thousands of row dicts that all live until the
-    insert. The collector would walk them again and again while finding no
-    cycles among them, a quarter of the pass; it runs again once the pass ends.
+    insert. Python's cycle collector would walk them again and again while
+    finding no cycles among them, a quarter of the pass; it runs again once
+    the pass ends.
     """
     enabled = gc.isenabled()
     gc.disable()
