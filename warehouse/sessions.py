@@ -88,16 +88,22 @@ _PASS_ONE_COLUMNS = f"{VISITOR} AS visitor_id, timestamp, {TIME_MS} AS t, {CAMPA
 # seen (events without one do not count); the two lists are concatenated, and
 # a time in both only starts one visit. The device is the visitor's (an
 # anonymous id is one browser), so its regexes run once per visitor.
+#
+# An incremental run recomputes from the visitor's boundary on, but the last
+# campaign seen and the first user agent may lie before it: so the campaigns
+# and the device come from all the visitor's events, and only the gaps from
+# those at or after the boundary. Campaign starts before the boundary shift
+# every later visit number by the same count, which leaves visits whole.
 _STARTS = f"""
-    SELECT visitor_id, rowNumberInAllBlocks() AS visitor_no, boundary, device,
+    SELECT visitor_id, rowNumberInAllBlocks() AS visitor_no, visitor_boundary AS boundary, device,
            arrayConcat(
                arrayFilter((x, g, i) -> i = 1 OR g > {{timeout_ms:UInt64}}, times, arrayDifference(times),
                            arrayEnumerate(times)),
                arrayMap(x -> x.1, arrayFilter((x, i) -> i = 1 OR x.2 != campaigns[i - 1].2, campaigns,
                                               arrayEnumerate(campaigns)))) AS starts
     FROM (
-        SELECT visitor_id, any(boundary) AS boundary,
-               arraySort(groupArray(t)) AS times,
+        SELECT visitor_id, any(boundary) AS visitor_boundary,
+               arraySort(groupArrayIf(t, timestamp >= boundary)) AS times,
                arraySort(groupArrayIf((t, c), c != 0)) AS campaigns,
                argMin(user_agent, t) AS ua,
                if(argMin(utm_medium, t) = 'offline', 'offline', {DEVICE}) AS device
@@ -112,8 +118,7 @@ _STARTS_ALL = _STARTS.replace(
 _STARTS_NEW = _STARTS.replace(
     "$SOURCE",
     f"""SELECT * FROM (SELECT {_PASS_ONE_COLUMNS} FROM events WHERE {_NEW_VISITORS}) AS visitor_events
-        ALL INNER JOIN ({_BOUNDARIES}) AS bounds USING visitor_id
-        WHERE timestamp >= boundary""",
+        ALL INNER JOIN ({_BOUNDARIES}) AS bounds USING visitor_id""",
 )
 
 # Pass two: every event with its visit number, then one row per visit. The
