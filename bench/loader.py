@@ -116,23 +116,19 @@ def main() -> None:
     print(f"{'':<20}{'loader rows/s':>15}{'insert alone rows/s':>21}{'ratio':>8}")
     work = Path(tempfile.mkdtemp(prefix="basirat-loader-bench-"))
     try:
-        backends = []
-        if args.backend in ("both", "chdb"):
-            backends.append(("chDB", lambda: f"chdb://{work / 'chdb' / 'data'}", None))
-        if args.backend in ("both", "server"):
-            if not server_binary():
-                raise SystemExit("clickhouse-server is not installed (Debian package clickhouse-server)")
-            backends.append(("clickhouse-server", None, ClickHouseServer(work / "server" / "clickhouse")))
-        for name, url, server in backends:
-            folder = work / ("server" if server else "chdb")
-            folder.mkdir(parents=True, exist_ok=True)
-            if server:
-                server.start()
+        backends = ("chdb", "server") if args.backend == "both" else (args.backend,)
+        if "server" in backends and not server_binary():
+            raise SystemExit("clickhouse-server is not installed (Debian package clickhouse-server)")
+        for backend in backends:
+            folder = work / backend
+            folder.mkdir(parents=True)
+            server = ClickHouseServer(folder / "clickhouse").start() if backend == "server" else None
             try:
-                result = measure(server.url if server else url(), folder, batch, config)
+                result = measure(server.url if server else f"chdb://{folder / 'data'}", folder, batch, config)
             finally:
                 if server:
                     server.stop()
+            name = "clickhouse-server" if server else "chDB"
             rate, base = result["loaded"] / result["seconds"], len(batch) / result["baseline"]
             check = "all there" if result["loaded"] == result["stored"] == len(batch) else "MISMATCH"
             print(f"{name:<20}{rate:>15,.0f}{base:>21,.0f}{rate / base:>8.0%}   ({result['stored']:,} rows: {check})")
