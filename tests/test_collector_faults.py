@@ -224,14 +224,18 @@ def test_bodies_without_content_length_over_real_http(killable_server, site, pro
     assert loader.process.poll() is None
 
 
+def worker_pids(collector) -> list[int]:
+    """The gunicorn workers of a collector process: its master's children."""
+    master = collector.process.pid
+    return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+
 def test_collector_workers_are_spread_over_the_cores(processes):
     """Each worker is kept on one core, evenly; a worker that replaces a killed one takes its core."""
     import signal
 
     def workers() -> dict[int, set[int]]:
-        master = collector.process.pid
-        children = [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
-        return {pid: os.sched_getaffinity(pid) for pid in children}
+        return {pid: os.sched_getaffinity(pid) for pid in worker_pids(collector)}
 
     def spread(cores: dict[int, set[int]]) -> bool:
         counts = [sum(c == {core} for c in cores.values()) for core in os.sched_getaffinity(0)]
@@ -265,8 +269,7 @@ def test_rate_limits_hold_across_the_workers(site, processes):
     import signal
 
     collector = processes(CollectorProcess, env={"BASIRAT_IP_RATE_LIMIT": "10"})
-    master = collector.process.pid
-    workers = [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    workers = worker_pids(collector)
     assert len(workers) == 2, workers
     headers = {"Authorization": "Basic " + base64.b64encode(f"{site['write_key']}:".encode()).decode(),
                "Content-Type": "application/json"}  # fmt: skip
