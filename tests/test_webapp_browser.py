@@ -43,18 +43,23 @@ def _watch(page) -> list[str]:
     return problems
 
 
+def _sign_in(page, server, site, password, shot: str | None = None) -> None:
+    page.goto(server.url + "/")
+    assert page.url.startswith(server.url + "/login")
+    if shot:
+        screenshot(page, shot)
+    page.fill("input[name=email]", "owner@corner.example")
+    page.fill("input[name=password]", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/s/{site['site_id']}/$"))
+
+
 def test_every_page_in_chromium(browser, live):
     server, site, password = live
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     problems = _watch(page)
-    page.goto(server.url + "/")
-    assert page.url.startswith(server.url + "/login")
-    screenshot(page, "admin-login")
-    page.fill("input[name=email]", "owner@corner.example")
-    page.fill("input[name=password]", password)
-    page.click("main form button[type=submit]")
-    page.wait_for_url(re.compile(rf"/s/{site['site_id']}/$"))
+    _sign_in(page, server, site, password, shot="admin-login")
     page.wait_for_selector(".chart canvas")
     assert page.locator(".figure-value").count() == 4
     screenshot(page, "admin-dashboard")
@@ -121,3 +126,27 @@ def test_every_page_in_chromium(browser, live):
     page.wait_for_url(re.compile("/login"))
     context.close()
     assert problems == []
+
+
+def test_the_whole_nav_shows_at_laptop_widths(browser, live):
+    """An admin's eleven links are wider than what is left beside the site and
+    the user on most laptops: the nav must then take a row of its own, never
+    hide links behind a scroll with no cue."""
+    server, site, password = live
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _sign_in(page, server, site, password)
+    for width in (1280, 1366, 1440, 1680, 1920):
+        page.set_viewport_size({"width": width, "height": 800})
+        fit = page.evaluate("""() => {
+            const nav = document.querySelector('.nav');
+            return {links: nav.querySelectorAll('a').length, scroll: nav.scrollWidth, client: nav.clientWidth,
+                    page: document.documentElement.scrollWidth};
+        }""")
+        assert fit["links"] == 11 and fit["scroll"] <= fit["client"], (width, fit)
+        assert fit["page"] <= width, (width, fit)
+        assert page.locator(".signout .muted").inner_text().endswith("· admin"), width
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert not page.locator(".signout .muted").is_visible()  # a phone keeps the row for the nav
+    screenshot(page, "admin-nav-phone")
+    context.close()
