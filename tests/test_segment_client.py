@@ -66,3 +66,9 @@ def test_cli_reaches_the_running_server_and_refuses_writes(server):
     result = basirat(server.data, "sql", "DROP TABLE events", check=False)
     assert result.returncode == 1 and "only read statements" in result.stderr and "Traceback" not in result.stderr
     assert basirat(server.data, "sql", "SELECT 1 AS one", "--format", "CSV").stdout == "1\n"
+    # The query's own FORMAT clause used to turn the answer into text the
+    # serving process could not decode; it dropped the socket and the CLI
+    # printed a traceback.
+    result = basirat(server.data, "sql", "SELECT 1 AS one FORMAT Vertical", check=False)
+    assert result.returncode == 1 and "--format" in result.stderr and "Traceback" not in result.stderr
+    assert basirat(server.data, "sql", "SELECT 2 AS two", "--format", "CSV").stdout == "2\n"

@@ -107,6 +107,10 @@ def test_operator_text_refuses_writes(warehouse):
         warehouse.text("INSERT INTO sites (site_id) VALUES ('x')")
     with pytest.raises(WarehouseError):
         warehouse.text("SELECT * FROM no_such_table")
+    for sql in ("SELECT 1 FORMAT Vertical", "select 1 format JSON;", "SELECT 1 FORMAT CSV SETTINGS max_threads = 1"):
+        with pytest.raises(WarehouseError, match="--format"):
+            warehouse.text(sql)
+    assert warehouse.text("SELECT 'FORMAT Vertical' AS format", "CSV") == '"FORMAT Vertical"\n'
 
 
 def test_operator_formats_are_identical_on_both_backends(chdb_warehouse, server_warehouse):

@@ -13,6 +13,9 @@ from urllib.parse import unquote, urlsplit
 import pandas as pd
 
 READONLY_START = re.compile(r"^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b", re.I)
+# The backends ask for a format of their own and render the answer from it;
+# a FORMAT clause at the end of the statement would override that.
+FORMAT_CLAUSE = re.compile(r"\bFORMAT\s+[A-Za-z]\w*\s*(SETTINGS\b.*)?;?\s*$", re.I | re.S)
 FORMATS = ("CSV", "CSVWithNames", "TSV", "TSVWithNames", "JSONEachRow", "PrettyCompact", "Pretty")
 
 
@@ -81,6 +84,8 @@ def check_readonly(sql: str, fmt: str) -> None:
         raise WarehouseError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if not READONLY_START.match(sql):
         raise WarehouseError("only read statements are allowed (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, EXISTS)")
+    if FORMAT_CLAUSE.search(sql):
+        raise WarehouseError("choose the output with --format, not with a FORMAT clause in the query")
 
 
 def parse_version(text: str) -> tuple[int, ...]:

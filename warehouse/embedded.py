@@ -123,7 +123,10 @@ class ChdbWarehouse(Warehouse):
         text = raw.bytes() if hasattr(raw, "bytes") else bytes(raw)
         if not text.strip():
             return [], [], []
-        doc = json.loads(text)
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise WarehouseError("the warehouse did not answer in the format it was asked for") from None
         names = [m["name"] for m in doc["meta"]]
         types = [m["type"] for m in doc["meta"]]
         rows = [[_typed(v, t) for t, v in zip(types, row)] for row in doc["data"]]

@@ -8,6 +8,7 @@ and results travel as length-prefixed pickles; DataFrames keep their dtypes.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import socket
@@ -19,6 +20,7 @@ import pandas as pd
 
 from .connection import Warehouse, WarehouseError
 
+log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!Q")
 _METHODS = ("query", "query_df", "execute", "insert", "text")
 
@@ -61,8 +63,11 @@ class SocketWarehouse(Warehouse):
 
     def _call(self, method: str, *args):
         with self._lock:
-            _send(self._sock, (method, args))
-            ok, value = _recv(self._sock)
+            try:
+                _send(self._sock, (method, args))
+                ok, value = _recv(self._sock)
+            except (ConnectionError, EOFError, OSError) as exc:
+                raise WarehouseError(f"lost the connection to the process serving {self.url} ({exc})") from None
         if not ok:
             raise WarehouseError(value)
         return value
@@ -110,6 +115,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 _send(self.request, (True, result))
             except WarehouseError as exc:
                 _send(self.request, (False, str(exc)))
+            except Exception as exc:  # the caller gets an error, and the connection stays usable
+                log.exception("warehouse socket: %s failed", method)
+                _send(self.request, (False, f"{method} failed in the serving process: {type(exc).__name__}: {exc}"))
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
