@@ -174,7 +174,10 @@ def people_show(ctx, ref, site_id):
 
     root = ctx.find_root()
     person, hint = _person(root, _site(root, site_id), ref)
-    click.echo(json.dumps(store.profile(_warehouse(root), site_id, person, hint), default=str, indent=2))
+    warehouse = _warehouse(root)
+    profile = store.profile(warehouse, site_id, person, hint)
+    profile.update(store.job_results(warehouse, site_id, person, profile["identities"]))
+    click.echo(json.dumps(profile, default=str, indent=2))
 
 
 @people.command("export")

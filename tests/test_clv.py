@@ -86,14 +86,14 @@ def test_scores_job_values_people(warehouse, site):
     rows.append(event(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=2.0))
     events.insert_events(warehouse, rows)
     jobs.run_scores(warehouse, progress=lambda _: None)
-    loyal = score_store.person_score(warehouse, sid, "c09")  # five orders, recent
-    lapsed = score_store.person_score(warehouse, sid, "c08")  # four orders, 200 days earlier
+    loyal = score_store.current_score(warehouse, sid, ["c09"])  # five orders, recent
+    lapsed = score_store.current_score(warehouse, sid, ["c08"])  # four orders, 200 days earlier
     assert loyal["orders"] == 5 and loyal["historic_value"] == pytest.approx(5 * 19.0)
     assert 0 <= lapsed["p_alive"] < loyal["p_alive"] <= 1
     assert loyal["churn_risk"] == pytest.approx(1 - loyal["p_alive"])
     assert loyal["predicted_value"] > lapsed["predicted_value"] > 0
     assert loyal["recency_score"] == 5 and loyal["frequency_score"] == 5
-    fan = score_store.person_score(warehouse, sid, "c01")
+    fan = score_store.current_score(warehouse, sid, ["c01"])
     assert fan["satisfaction"] == 3.0 and fan["feedback_count"] == 2
 
 
@@ -101,5 +101,5 @@ def test_scores_stay_empty_when_history_is_thin(warehouse, site):
     sid = site["site_id"]
     events.insert_events(warehouse, [order(sid, dt.datetime(2026, 1, 1), "solo", "o1", 12.0)])
     jobs.run_scores(warehouse, progress=lambda _: None)
-    solo = score_store.person_score(warehouse, sid, "solo")
+    solo = score_store.current_score(warehouse, sid, ["solo"])
     assert solo["historic_value"] == 12.0 and solo["predicted_value"] is None and solo["p_alive"] is None

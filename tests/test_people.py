@@ -1,13 +1,15 @@
 """The profile, search, erasure, export and the collector's blocklist, on both backends."""
 
+import pandas as pd
 import pytest
 
 import collector
 from collector.loader import Loader
-from recommender import stitching
+from recommender import jobs, stitching
 from recommender.sessions import sessionize_site
 from tests.factories import event, load, page
 from warehouse import erasure, people
+from warehouse import recommendations as rec_store
 
 
 def shop(warehouse, sid):
@@ -73,6 +75,39 @@ def test_profile_gathers_devices_visits_orders_carts_and_feedback(warehouse, sit
     assert lone and lone != person
     assert people.profile(warehouse, sid, lone, hint="anon:bob-pc")["totals"]["visits"] == 1
     assert {r["visitor_id"] for r in people.search(warehouse, sid, "")} == {"laptop", "phone", "bob-pc"}
+
+
+def test_job_results_are_read_under_the_keys_the_jobs_file_people_by(warehouse, site):
+    """Alice is stitched, so the jobs file her under her person id; Bob never
+    logged in, so they file him under his raw anonymous id."""
+    sid = site["site_id"]
+    load(warehouse, [event(sid, 300 + n, anon="bob-pc", product_id=f"p{n}") for n in range(3)])
+    shop(warehouse, sid)
+    quiet = lambda _message: None  # noqa: E731
+    jobs.run_scores(warehouse, progress=quiet)
+    jobs.run_segments(warehouse, progress=quiet)
+    alice = people.resolve(warehouse, sid, "alice")
+    items = lambda rows: pd.DataFrame(rows, columns=["site_id", "person_id", "item_id", "score"])  # noqa: E731
+    rec_store.write_model(warehouse, "rec_person_items", "person", items([[sid, alice, "old", 9.0]]), 1)
+    latest = [[sid, alice, "teapot", 2.0], [sid, alice, "spoon", 1.0], [sid, "bob-pc", "kettle", 1.0],
+              [sid, "someone-else", "toaster", 5.0]]  # fmt: skip
+    rec_store.write_model(warehouse, "rec_person_items", "person", items(latest), 2)
+    rec_store.write_products(warehouse, pd.DataFrame(
+        {"site_id": [sid], "product_id": ["teapot"], "name": ["Blue teapot"], "category": [""], "price": [20.0],
+         "out_of_stock": [0]}))  # fmt: skip
+
+    hers = people.job_results(warehouse, sid, alice, people.identities(warehouse, sid, alice))
+    # The shop's whole history is one day: everyone in it is still new.
+    assert [m["segment"] for m in hers["segments"]] == ["champions", "new_visitors"]  # the site's only buyer
+    assert (hers["scores"]["orders"], hers["scores"]["historic_value"]) == (1, 30.0)
+    assert hers["scores"]["predicted_value"] is None  # one buyer is too few for the model
+    assert [(r["item_id"], r["name"]) for r in hers["recommendations"]] == [("teapot", "Blue teapot"), ("spoon", "")]
+
+    bob = people.resolve(warehouse, sid, "anon:bob-pc")
+    his = people.job_results(warehouse, sid, bob, people.identities(warehouse, sid, bob, hint="anon:bob-pc"))
+    assert [m["segment"] for m in his["segments"]] == ["new_visitors", "window_shoppers"]
+    assert his["scores"] == {}  # not a buyer
+    assert [r["item_id"] for r in his["recommendations"]] == ["kettle"]
 
 
 def test_erasure_removes_every_row_and_export_lists_them_first(warehouse, site):

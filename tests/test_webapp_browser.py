@@ -90,6 +90,9 @@ def test_every_page_in_chromium(browser, live):
         screenshot(page, name)
         if name == "admin-not-found":  # Chromium logs the page's own 404 status; nothing else may appear
             assert problems.pop().endswith("404 (NOT FOUND)")
+    page.goto(server.url + f"/s/{sid}/people/anon:anon-1")  # the jobs' results arrive after the page
+    page.wait_for_selector("[data-fragment] >> text=No segment, score or recommendation for this person yet")
+    screenshot(page, "admin-visitor-profile-job-results")
     page.goto(server.url + "/users")
     page.click("text=Edit")
     page.wait_for_selector("select[name=role]")

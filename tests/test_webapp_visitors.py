@@ -1,10 +1,13 @@
 """Visitor list, search, profile and manual merge/unmerge pages, on both backends."""
 
-from recommender import stitching
+import pandas as pd
+
+from recommender import jobs, stitching
 from recommender.sessions import sessionize_site
 from tests.factories import event, load, page
 from tests.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse import people
+from warehouse import recommendations as rec_store
 
 
 def run_jobs(warehouse, sid):
@@ -95,3 +98,30 @@ def test_admin_merges_and_unmerges_with_an_audit_trail(warehouse, site):
     after = client.get(f"/s/{sid}/people/user:zoe").get_data(as_text=True)
     assert "anon:dev-b" not in after and "unmerge" in after
     assert post(client, f"/s/{sid}/people/user:zoe/unmerge", {"identity": "user:someone-else"}).status_code == 404
+
+
+def test_profile_shows_what_the_jobs_found(warehouse, site):
+    sid = site["site_id"]
+    visits(warehouse, sid)
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    fragment = f"/s/{sid}/visitors/job-results?ref=user:zoe&fragment=1"
+    profile = client.get(f"/s/{sid}/people/user:zoe").get_data(as_text=True)
+    assert 'data-fragment="/s/%s/visitors/job-results?ref=user:zoe&amp;fragment=1"' % sid in profile
+    assert f'href="/s/{sid}/visitors/job-results?ref=user:zoe"' in profile  # without script, a link
+    assert "No segment, score or recommendation for this person yet" in client.get(fragment).get_data(as_text=True)
+    jobs.run_scores(warehouse, progress=lambda _m: None)
+    jobs.run_segments(warehouse, progress=lambda _m: None)
+    zoe = people.resolve(warehouse, sid, "zoe")
+    frame = pd.DataFrame({"site_id": [sid], "person_id": [zoe], "item_id": ["mug-9"], "score": [1.0]})
+    rec_store.write_model(warehouse, "rec_person_items", "person", frame, 7)
+    rec_store.write_products(warehouse, pd.DataFrame(
+        {"site_id": [sid], "product_id": ["mug-9"], "name": ["<b>Mug</b>"], "category": [""], "price": [9.0],
+         "out_of_stock": [0]}))  # fmt: skip
+    text = client.get(fragment).get_data(as_text=True)
+    assert f'href="/s/{sid}/segments/champions"' in text  # the site's only buyer
+    assert "R 5 · F 5 · M 5" in text
+    assert "&lt;b&gt;Mug&lt;/b&gt;" in text and "<b>Mug</b>" not in text  # a tracked name, escaped
+    assert "<html" not in text and "No segment, score or recommendation" not in text
+    page = client.get(f"/s/{sid}/visitors/job-results?ref=user:zoe").get_data(as_text=True)
+    assert "<html" in page and "R 5 · F 5 · M 5" in page and f'href="/s/{sid}/people/user:zoe"' in page
+    assert client.get(f"/s/{sid}/visitors/job-results?ref=user:nobody").status_code == 404

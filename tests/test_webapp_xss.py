@@ -168,6 +168,8 @@ def _visitor_pages(page, base: str, dialogs: list[str]) -> None:
         status = page.goto(url).status
         assert status in (200, 404), url  # 404: an id the profile route cannot resolve (reported, not XSS)
         opened += status == 200
+        if status == 200:  # the jobs' results arrive after the page; they are checked too
+            page.wait_for_function("!document.querySelector('[data-fragment] a[href*=\"job-results\"]')")
         problems = page.evaluate(LIVE_DOM)
         assert problems == [] and dialogs == [], (url, problems[:10], dialogs[:5])
         if status == 200 and opened == 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from . import identity as ids
-from . import sessions
+from . import recommendations, scores, segments, sessions
 from .connection import Warehouse
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -170,12 +170,36 @@ def feedback(warehouse: Warehouse, site_id: str, visitors: list[str], limit: int
     )
 
 
-def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "") -> dict:
-    """Everything the visitor profile shows, in one dict.
+def job_keys(person_id: str, identity_rows: list[dict]) -> list[str]:
+    """The ids the segment, score and recommendation jobs may file this person under.
 
-    ``segments``, ``scores`` and ``recommendations`` are left for the jobs
-    that compute them to fill.
+    They file a stitched person under its person id, and an identity the map
+    does not link under its raw id: the user id, else the anonymous id, without
+    the ``user:``/``anon:`` prefix (``person_map.RAW_PERSON``). The
+    recommendation job also files a person with one identity besides emails by
+    that raw id. Reading only current results (open memberships, the latest
+    scores and model) under all of them finds each job's answer.
     """
+    raw = [row["identity"].partition(":")[2] for row in identity_rows if not row["identity"].startswith("email:")]
+    return sorted({person_id, *raw})
+
+
+def job_results(warehouse: Warehouse, site_id: str, person_id: str, identity_rows: list[dict]) -> dict:
+    """What the segment, score and recommendation jobs hold for one person now.
+
+    Three more reads: the profile page loads them apart, so that its own
+    answer keeps to the few index lookups of ``profile``.
+    """
+    keys = job_keys(person_id, identity_rows)
+    return {
+        "segments": segments.current_segments(warehouse, site_id, keys),
+        "scores": scores.current_score(warehouse, site_id, keys) or {},
+        "recommendations": recommendations.person_items(warehouse, site_id, keys),
+    }
+
+
+def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "") -> dict:
+    """Everything the visitor profile shows but the jobs' results (``job_results``), in one dict."""
     who = identities(warehouse, site_id, person_id, hint)
     visitors = visitor_ids(who)
     visits = sessions.visits(warehouse, site_id, visitors, limit=VISITS_SHOWN)
@@ -190,9 +214,6 @@ def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "") 
         "orders": [v for v in visits if v["orders"]],
         "feedback": feedback(warehouse, site_id, visitors),
         "audit": ids.audit_trail(warehouse, site_id, [r["identity"] for r in who]),
-        "segments": [],
-        "scores": {},
-        "recommendations": [],
     }
 
 

@@ -113,6 +113,35 @@ def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:
     return {(r["site_id"], r["model"]): int(r["v"]) for r in rows}
 
 
+# The newest per-person model of a site (``rec_models`` is small: a row per run).
+_PERSON_MODEL = """(SELECT max(model_version) FROM rec_models WHERE site_id = {site_id:String} AND model = 'person')"""
+
+
+def person_items(warehouse: Warehouse, site_id: str, keys: list[str], limit: int = 10) -> list[dict]:
+    """The items the latest per-person model holds for one person, best first, with their names.
+
+    ``keys`` are the ids the job may have filed the person under; both reads
+    go through the sort key ``(site_id, model_version, person_id)``.
+    """
+    mine = f"""
+        SELECT item_id, score FROM rec_person_items
+        WHERE site_id = {{site_id:String}} AND model_version = {_PERSON_MODEL}
+          AND person_id IN (SELECT arrayJoin({{keys:Array(String)}}))
+    """
+    return warehouse.query(
+        f"""
+        SELECT item_id, score, name FROM (SELECT item_id, max(score) AS score FROM ({mine}) GROUP BY item_id) AS items
+        ANY LEFT JOIN (
+            SELECT product_id AS item_id, argMax(name, version) AS name FROM products
+            WHERE site_id = {{site_id:String}} AND product_id IN (SELECT item_id FROM ({mine}))
+            GROUP BY product_id
+        ) AS names USING item_id
+        ORDER BY score DESC, item_id LIMIT {{limit:UInt32}}
+        """,
+        {"site_id": site_id, "keys": keys, "limit": limit},
+    )
+
+
 def load_model(warehouse: Warehouse, table: str, site_id: str, version: int) -> pd.DataFrame:
     columns, strings, numbers = {
         "rec_item_neighbors": (

@@ -57,9 +57,11 @@ WHERE site_id = {site_id:String}
 """
 
 
-def person_score(warehouse: Warehouse, site_id: str, person_id: str) -> dict | None:
+def current_score(warehouse: Warehouse, site_id: str, keys: list[str]) -> dict | None:
+    """One person's scores from the latest run, read under each key the jobs may file them by."""
     rows = warehouse.query(
-        f"SELECT * FROM ({LATEST}) WHERE person_id = {{person_id:String}}", {"site_id": site_id, "person_id": person_id}
+        f"{LATEST}  AND person_id IN (SELECT arrayJoin({{keys:Array(String)}}))\nORDER BY orders DESC LIMIT 1",
+        {"site_id": site_id, "keys": keys},
     )
     return rows[0] if rows else None
 

@@ -152,6 +152,21 @@ def segment_members(
     )
 
 
+def current_segments(warehouse: Warehouse, site_id: str, keys: list[str]) -> list[dict]:
+    """The segments one person is in now, read under each key the jobs may file them by."""
+    return warehouse.query(
+        """
+        SELECT segment, entered_at, argMax(value, version) AS value, argMax(left_at, version) AS left
+        FROM segment_members
+        WHERE site_id = {site_id:String} AND person_id IN (SELECT arrayJoin({keys:Array(String)}))
+        GROUP BY segment, person_id, entered_at
+        HAVING left = toDateTime(0, 'UTC')
+        ORDER BY segment
+        """,
+        {"site_id": site_id, "keys": keys},
+    )
+
+
 def membership_history(warehouse: Warehouse, site_id: str, person_id: str) -> list[dict]:
     """Every stay of one person in any segment, for the profile page."""
     return warehouse.query(

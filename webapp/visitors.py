@@ -55,6 +55,19 @@ def show(site_id: str, ref: str):
     return render_template("visitors/show.html", profile=profile, ref=ref)
 
 
+@bp.route("/s/<site_id>/visitors/job-results")
+def job_results(site_id: str):
+    """A person's segments, scores and recommendations, fetched by the profile page
+    once it has shown the rest (``fragment=1``), or as a page of its own."""
+    site = current_site()
+    ref = request.args.get("ref", "")[:MAX_QUERY]
+    person, hint = _resolve(site["site_id"], ref)
+    who = people.identities(warehouse(), site["site_id"], person, hint)
+    results = people.job_results(warehouse(), site["site_id"], person, who)
+    page = "visitors/_job_results.html" if request.args.get("fragment") else "visitors/job_results.html"
+    return render_template(page, results=results, person_id=person, ref=ref)
+
+
 @bp.route("/s/<site_id>/people/<identity:ref>/merge", methods=["POST"], merge_slashes=False)
 @role_required("admin")
 def merge(site_id: str, ref: str):

@@ -78,8 +78,22 @@
     }
   }
 
+  // Parts of a page that cost more reads than the page itself (a profile's
+  // segments, scores and recommendations) come from their own URL, which
+  // answers server-rendered, escaped HTML; without script the link inside stays.
+  function loadFragment(el) {
+    fetch(el.getAttribute("data-fragment"), {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { el.innerHTML = html; })
+      .catch(function () {
+        var note = el.querySelector("p");
+        if (note) { note.insertAdjacentText("afterbegin", "Could not load this part. "); }
+      });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-chart]").forEach(drawChart);
+    document.querySelectorAll("[data-fragment]").forEach(loadFragment);
     document.querySelectorAll("[data-copy]").forEach(function (b) {
       b.addEventListener("click", function () { copy(b); });
     });
