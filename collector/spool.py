@@ -11,6 +11,12 @@ renamed to ``.seg`` when it fills up or the writer stops. A record is
 checksum and is never read as data. The loader keeps its position per segment
 in ``checkpoint.json`` and deletes a ``.seg`` once it is fully loaded.
 
+An open segment is written with zeros ``ZEROED_BYTES`` ahead of its records,
+and records overwrite them in place: a sync that does not grow the file has no
+metadata to commit, so on ext4 it skips the journal and costs a quarter of an
+appending one. The data ends at the first all-zero header (no record has
+length 0); a segment is cut to its data when it is closed.
+
 Disk use is measured by listing the folder at most every
 ``ACCOUNTING_SECONDS`` (and again when the limit seems reached), plus what this
 process wrote since: several collector processes may overshoot the limit by
@@ -31,6 +37,8 @@ import orjson
 
 HEADER = struct.Struct("!II")
 SEGMENT_BYTES = 32 << 20
+ZEROED_BYTES = 256 << 10
+_ZEROS = bytes(ZEROED_BYTES)
 ACCOUNTING_SECONDS = 1.0
 
 
@@ -80,7 +88,8 @@ class Spool:
         self._cond = threading.Condition()
         self._fd: int | None = None
         self._path: str | None = None
-        self._size = 0
+        self._size = 0  # end of this process's records in its segment
+        self._zeroed = 0  # end of the zeros written ahead of them
         self._written = 0  # records written to the current process's segments
         self._synced = 0  # records known to be on disk
         self._syncing = False
@@ -136,14 +145,28 @@ class Spool:
             self._sync_through(self._written)
 
     def _write(self, record: bytes) -> None:
-        view = memoryview(record)
+        if self._size + len(record) + HEADER.size > self._zeroed:
+            self._zero_ahead(self._size + len(record) + HEADER.size)
+        view, at = memoryview(record), self._size
         try:
             while view:
-                view = view[os.write(self._fd, view) :]
-        except OSError as exc:
-            os.ftruncate(self._fd, self._size)  # never leave a torn record mid-segment
+                done = os.pwrite(self._fd, view, at)
+                view, at = view[done:], at + done
+        except OSError as exc:  # the next record overwrites what part of this one got written
             raise SpoolFull(f"cannot write to the spool: {exc.strerror}") from None
         self._size += len(record)
+
+    def _zero_ahead(self, end: int) -> None:
+        """Grow the segment with zeros past ``end``: the one write here that can
+        meet a full disk, and the one sync in ``ZEROED_BYTES`` that commits metadata."""
+        start = self._zeroed
+        try:
+            while self._zeroed < end + ZEROED_BYTES:
+                self._zeroed += os.pwrite(self._fd, _ZEROS, self._zeroed)
+        except OSError as exc:
+            os.ftruncate(self._fd, start)
+            self._zeroed = start
+            raise SpoolFull(f"cannot write to the spool: {exc.strerror}") from None
 
     def _sync_through(self, seq: int) -> None:
         """Wait until record ``seq`` is on disk, leading a sync if none is running.
@@ -169,15 +192,16 @@ class Spool:
     def _rotate(self) -> None:
         self._close_segment()
         self._path = os.path.join(self.directory, f"{self._pid}-{time.time_ns()}.open")
-        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self._size = 0
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._size = self._zeroed = 0
         _fsync_dir(self.directory)
 
     def _close_segment(self) -> None:
         while self._syncing:
             self._cond.wait()
         if self._fd is not None:
-            os.fdatasync(self._fd)
+            os.ftruncate(self._fd, self._size)
+            os.fsync(self._fd)
             self._synced = self._written
             os.close(self._fd)
             os.rename(self._path, self._path[: -len(".open")] + ".seg")
@@ -253,7 +277,12 @@ def segments(directory: str) -> list[str]:
             pid = int(name.split("-", 1)[0])
             if pid != os.getpid() and not _alive(pid):
                 closed = name[: -len(".open")] + ".seg"
-                os.rename(os.path.join(directory, name), os.path.join(directory, closed))
+                path = os.path.join(directory, name)
+                with open(path, "r+b") as fh:
+                    fh.truncate(data_end(path))
+                    os.fsync(fh.fileno())
+                os.rename(path, os.path.join(directory, closed))
+                _fsync_dir(directory)
                 name = closed
         names.append(name)
     return sorted(names, key=_order)
@@ -266,10 +295,36 @@ def _size(path: str) -> int:
         return 0
 
 
+def data_end(path: str, offset: int = 0) -> int:
+    """Where the records of a segment end: its size once closed; in an open
+    one, the first all-zero header after ``offset`` (a record boundary)."""
+    if not path.endswith(".open"):
+        return _size(path)
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            while offset + HEADER.size <= size:
+                fh.seek(offset)
+                length, _ = HEADER.unpack(fh.read(HEADER.size))
+                if length == 0:
+                    break
+                offset += HEADER.size + length
+    except FileNotFoundError:
+        return 0
+    return min(offset, size)
+
+
 def pending_bytes(directory: str) -> int:
     """Bytes spooled and not yet loaded."""
     positions = read_checkpoint(directory)
-    return sum(max(0, _size(os.path.join(directory, n)) - positions.get(stem(n), 0)) for n in segment_names(directory))
+    total = 0
+    for name in segment_names(directory):
+        start = positions.get(stem(name), 0)
+        end = data_end(os.path.join(directory, name), start)
+        if end == 0 and name.endswith(".open"):  # closed meanwhile: read it under its new name
+            end = data_end(os.path.join(directory, stem(name) + ".seg"), start)
+        total += max(0, end - start)
+    return total
 
 
 def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
@@ -278,7 +333,7 @@ def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
     for name in segment_names(directory):
         path = os.path.join(directory, name)
         start = positions.get(stem(name), 0)
-        if _size(path) <= start:
+        if data_end(path, start) <= start:
             continue
         try:
             rows, _ = read_records(path, start, 1)
@@ -303,6 +358,8 @@ def read_records(path: str, offset: int, max_rows: int, weight=lambda item: 1) -
             if len(header) < HEADER.size:
                 break
             length, crc = HEADER.unpack(header)
+            if length == 0:  # the zeros ahead of an open segment's records
+                break
             payload = fh.read(length)
             if len(payload) < length or zlib.crc32(payload) != crc:
                 break

@@ -330,3 +330,35 @@ def test_a_loader_pass_pauses_the_cyclic_gc_and_restores_it():
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_open_segments_hold_exactly_their_records(chdb_warehouse, tmp_path, caplog):
+    """Segments are zeroed ahead of their records; the zeros are neither
+    pending bytes nor rows, and a dead writer's segment is cut to its records."""
+    import os
+
+    from collector.spool import encode, pending_bytes
+
+    batches = [[{**_row(), "site_id": "s_zeroed", "message_id": uuid.uuid4().hex}] for _ in range(40)]
+    pid = os.fork()
+    if pid == 0:  # a writer that dies without closing its segment
+        Spool(str(tmp_path)).append(batches[0])
+        os._exit(0)
+    os.waitpid(pid, 0)
+    writer = Spool(str(tmp_path))
+    for batch in batches[1:]:
+        writer.append(batch)
+    (open_segment,) = [p for p in tmp_path.iterdir() if p.suffix == ".open" and p.name.startswith(f"{os.getpid()}-")]
+    written = sum(len(encode(batch)) for batch in batches)
+    assert open_segment.stat().st_size > sum(len(encode(batch)) for batch in batches[1:])
+    assert pending_bytes(str(tmp_path)) == written
+
+    loader = Loader(chdb_warehouse, str(tmp_path))
+    with caplog.at_level("WARNING"):
+        assert loader.drain(timeout=30) == 40
+    assert "torn" not in caplog.text
+    assert pending_bytes(str(tmp_path)) == 0
+    left = [p.suffix for p in tmp_path.iterdir() if p.suffix in (".seg", ".open")]
+    assert left == [".open"]  # the dead writer's segment was loaded and deleted
+    writer.close()
+    assert loader.load_once() == 0 and segments(str(tmp_path)) == []
