@@ -145,8 +145,9 @@ class Spool:
             self._sync_through(self._written)
 
     def _write(self, record: bytes) -> None:
-        if self._size + len(record) + HEADER.size > self._zeroed:
-            self._zero_ahead(self._size + len(record) + HEADER.size)
+        end = self._size + len(record) + HEADER.size  # a zero header must follow the record
+        if end > self._zeroed:
+            self._zero_ahead(end)
         view, at = memoryview(record), self._size
         try:
             while view:
@@ -309,8 +310,8 @@ def data_end(path: str, offset: int = 0) -> int:
                 if length == 0:
                     break
                 offset += HEADER.size + length
-    except FileNotFoundError:
-        return 0
+    except FileNotFoundError:  # closed since it was listed: cut to its records
+        return _size(path[: -len(".open")] + ".seg")
     return min(offset, size)
 
 
@@ -320,10 +321,7 @@ def pending_bytes(directory: str) -> int:
     total = 0
     for name in segment_names(directory):
         start = positions.get(stem(name), 0)
-        end = data_end(os.path.join(directory, name), start)
-        if end == 0 and name.endswith(".open"):  # closed meanwhile: read it under its new name
-            end = data_end(os.path.join(directory, stem(name) + ".seg"), start)
-        total += max(0, end - start)
+        total += max(0, data_end(os.path.join(directory, name), start) - start)
     return total
 
 
@@ -333,7 +331,7 @@ def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
     for name in segment_names(directory):
         path = os.path.join(directory, name)
         start = positions.get(stem(name), 0)
-        if data_end(path, start) <= start:
+        if _size(path) <= start:
             continue
         try:
             rows, _ = read_records(path, start, 1)
