@@ -398,6 +398,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None) -> None:
     config = dict(_config(ctx))
     config["HOST"] = host or config["HOST"]
     config["PORT"] = port or config["PORT"]
+    config["STOREFRONT"] = True
     click.echo(f"Starting Basirat with the demo store on http://{config['HOST']}:{config['PORT']}/ ...")
     EmbeddedServer(config, on_ready=lambda: prepare(config, click.echo)).run()
 
@@ -468,18 +469,24 @@ def scheduler(ctx: click.Context, run_now: bool) -> None:
 )
 @click.option("--clv", is_flag=True, help="Also run the customer lifetime value report.")
 @click.option("--no-store", is_flag=True, help="Do not record the evaluation in the warehouse.")
+@click.option(
+    "--data-dir",
+    default="",
+    envvar="BASIRAT_DATASETS_DIR",
+    help="Folder of the public reference data sets (yoochoose/, cdnow/), which are not shipped.",
+)
 @click.pass_context
-def evaluate(ctx: click.Context, as_json: bool, sessions: int, clv: bool, no_store: bool) -> None:
+def evaluate(ctx: click.Context, as_json: bool, sessions: int, clv: bool, no_store: bool, data_dir: str) -> None:
     """Offline evaluation on YOOCHOOSE (next-item, HR/MRR/coverage/popularity @20)."""
     from .evaluate_run import run_clv, run_evaluation
 
     progress = (lambda m: click.echo(m, err=True)) if as_json else click.echo
     if clv:
-        report = run_clv(progress, _fail)
+        report = run_clv(progress, _fail, data_dir)
         click.echo(json.dumps(report, default=str) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))
         return
     store = None if no_store else (lambda: _warehouse(ctx))
-    rows = run_evaluation(progress, sessions=sessions, store=store, fail=_fail)
+    rows = run_evaluation(progress, sessions=sessions, store=store, fail=_fail, data_dir=data_dir)
     if as_json:
         click.echo(json.dumps(rows))
         return

@@ -16,29 +16,9 @@ import json
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Callable, Iterator
 
 import pandas as pd
-
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-RETAIL = "online_retail/france.csv"
-
-
-def find_data(name: str) -> Path:
-    """A file of the shared real data set, beside the checkout."""
-    for base in (SHARED_DATA, Path.cwd().parent / "shared" / "data", Path.cwd() / "shared" / "data"):
-        if (base / name).exists():
-            return base / name
-    raise FileNotFoundError(f"cannot find {name} under ../shared/data")
-
-
-def read_retail(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": "Int64"})
-    frame = frame.dropna(subset=["CustomerID"])
-    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"], format="%m/%d/%Y %H:%M")
-    frame["Description"] = frame["Description"].fillna("").str.strip()
-    return frame
 
 
 def _iso(when: dt.datetime) -> str:

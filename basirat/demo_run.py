@@ -14,10 +14,11 @@ import urllib.request
 from typing import Callable
 
 from recommender.jobs import JOBS
+from storefront.retail import read_retail
 from warehouse import connect, events, sites, users
 from webapp import accounts
 
-from .demo import RETAIL, find_data, read_retail, retail_events, send
+from .demo import retail_events, send
 
 DEMO_SITE = "Demo store"
 DEMO_ADMIN = "admin@demo.basirat"
@@ -68,7 +69,7 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     site = _demo_site(warehouse)
     password = _demo_admin(warehouse)
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
-    messages = retail_events(read_retail(find_data(RETAIL)), end)
+    messages = retail_events(read_retail(), end)
     echo(f"demo: sending {len(messages)} events of the Online Retail (France) store through the collector")
     send(url, site["write_key"], messages, echo)
     deadline = time.monotonic() + 120

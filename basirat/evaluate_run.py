@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import time
+from pathlib import Path
 from typing import Callable
 
 TRAIN = "yoochoose/yoochoose-clicks-100k_train_full.txt"
 TEST = "yoochoose/yoochoose-clicks-100k_test.txt"
+CDNOW = "cdnow/CDNOW_master.txt"
 
 
 def _first_sessions(frame, count: int):
@@ -17,16 +19,23 @@ def _first_sessions(frame, count: int):
     return frame[frame["session_id"].isin(keep)]
 
 
-def run_evaluation(progress: Callable[[str], None], sessions: int, store, fail: Callable[[str], None]) -> list[dict]:
+def reference_file(data_dir: str, name: str, fail: Callable[[str], None]) -> Path:
+    """A file of the public reference data sets, or a clear error saying where it was looked for."""
+    if not data_dir:
+        fail(f"the reference data sets are not shipped with Basirat: pass --data-dir, a folder holding {name}")
+    path = Path(data_dir) / name
+    if not path.is_file():
+        fail(f"{path} not found: --data-dir must be a folder holding {name}")
+    return path
+
+
+def run_evaluation(
+    progress: Callable[[str], None], sessions: int, store, fail: Callable[[str], None], data_dir: str
+) -> list[dict]:
     """Evaluate every strategy; ``store`` (a callable giving the warehouse) records the run."""
     from recommender.evaluate import evaluate, read_sessions
 
-    from .demo import find_data
-
-    try:
-        train_path, test_path = find_data(TRAIN), find_data(TEST)
-    except FileNotFoundError as exc:
-        fail(f"{exc}: the YOOCHOOSE sample is needed (see ../shared/data/README.md)")
+    train_path, test_path = reference_file(data_dir, TRAIN, fail), reference_file(data_dir, TEST, fail)
     progress(f"reading {train_path.parent}")
     train = _first_sessions(read_sessions(train_path), sessions * 5)
     test = _first_sessions(read_sessions(test_path), sessions)
@@ -43,7 +52,7 @@ def run_evaluation(progress: Callable[[str], None], sessions: int, store, fail: 
     return rows
 
 
-def run_clv(progress: Callable[[str], None], fail: Callable[[str], None]) -> dict:
+def run_clv(progress: Callable[[str], None], fail: Callable[[str], None], data_dir: str) -> dict:
     """The customer lifetime value report, if that module is installed."""
     try:
         module = importlib.import_module("recommender.clv_report")
@@ -51,4 +60,4 @@ def run_clv(progress: Callable[[str], None], fail: Callable[[str], None]) -> dic
         if exc.name != "recommender.clv_report":
             raise
         fail("the CLV report (recommender.clv_report) is not part of this installation")
-    return module.run(progress)
+    return module.run(reference_file(data_dir, CDNOW, fail), progress)

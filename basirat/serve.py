@@ -17,6 +17,7 @@ from gunicorn.app.base import BaseApplication
 from .logs import gunicorn_logconfig
 
 log = logging.getLogger("basirat.serve")
+WORKER_BOOT_ERROR = 3  # gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR: the master halts on it
 
 
 def build(config: dict):
@@ -47,7 +48,7 @@ def build(config: dict):
         rec_api = None
     if rec_api is not None:
         routes["/v1/recommendations"] = rec_api.create_app(config, warehouse=warehouse)
-    routes["/store"] = storefront.create_app(config, warehouse=warehouse)
+    routes["/store"] = storefront.create_app(config, warehouse=warehouse) if config["STOREFRONT"] else no_store
     scheduler = None
     if config.get("SCHEDULER_IN_SERVE") and isinstance(warehouse, ChdbWarehouse):
         # The embedded warehouse is owned by this process, so its jobs run here.
@@ -82,6 +83,17 @@ def build(config: dict):
         warehouse.close()
 
     return Dispatcher(admin, public, routes), close
+
+
+def no_store(environ, start_response):
+    """``/store/`` when the demo store is not mounted: say where it is instead of a bare 404."""
+    body = (
+        b"<!doctype html><meta charset=utf-8><title>No demo store here</title>"
+        b"<p>The demo store is served by <code>basirat demo</code> (or with BASIRAT_STOREFRONT=true). "
+        b'This server has the collector, the recommendations and the <a href="/">admin</a>.</p>'
+    )
+    start_response("404 Not Found", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _first_run_hint(warehouse) -> None:
@@ -132,5 +144,12 @@ class EmbeddedServer(BaseApplication):
             cfg.set("post_worker_init", post_worker_init)
 
     def load(self):
-        app, self._close = build(self.basirat_config)
+        try:
+            app, self._close = build(self.basirat_config)
+        except Exception as exc:
+            # One line, then out: gunicorn's master sees the boot error code
+            # and stops, instead of the worker lingering on threads it started.
+            log.error("basirat cannot start: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            logging.shutdown()
+            os._exit(WORKER_BOOT_ERROR)
         return app

@@ -73,6 +73,7 @@ SETTINGS = [
     Setting("IDENTITY_MAX_IDS", 200, "Most identities (devices, user ids, emails) one person may gather."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
+    Setting("STOREFRONT", False, "Mount the demo store under /store/ (`basirat demo` turns it on)."),
     Setting("STOREFRONT_SITE", "Demo store", "Name of the site whose keys the demo storefront (/store/) embeds."),
     Setting(
         "STOREFRONT_COLLECTOR_URL", "", "Collector origin the demo storefront's pages send to; empty: the same server."

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from basirat.demo import find_data
+from tests.datasets import find_data
 from warehouse.events import EVENT_COLUMNS
 
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from basirat.demo import find_data, read_retail  # noqa: E402
 from recommender import jobs, membership, stitching  # noqa: E402
+from storefront.retail import read_retail  # noqa: E402
 from warehouse import connect, events, kpis, sites  # noqa: E402
 from warehouse.migrate import migrate  # noqa: E402
 from warehouse.synthetic import replicate_events  # noqa: E402
@@ -53,7 +53,7 @@ def tracked(site_id: str, anonymous_id: str, when: dt.datetime, name: str, **ext
 
 def base_rows(site_id: str) -> list[dict]:
     """One visit per invoice, as a tracker would have recorded it, ending a day ago."""
-    frame = read_retail(find_data("online_retail/france.csv"))
+    frame = read_retail()
     frame = frame[~frame["InvoiceNo"].str.startswith("C")]
     shift = dt.datetime.now().replace(microsecond=0) - dt.timedelta(days=1) - frame["InvoiceDate"].max()
     rows = []

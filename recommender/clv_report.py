@@ -27,18 +27,6 @@ PUBLISHED_GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.44}
 FILE = "cdnow/CDNOW_master.txt"
 
 
-def find_cdnow() -> Path:
-    here = Path(__file__).resolve().parent.parent
-    for base in (
-        here.parent / "shared" / "data",
-        Path.cwd().parent / "shared" / "data",
-        Path.cwd() / "shared" / "data",
-    ):
-        if (base / FILE).exists():
-            return base / FILE
-    raise FileNotFoundError(f"cannot find {FILE} under ../shared/data")
-
-
 def read_cdnow(path: Path) -> pd.DataFrame:
     """``customer, when, value`` from the whitespace-separated master file (a header line is skipped)."""
     raw = pd.read_csv(path, sep=r"\s+", header=None, names=["customer", "date", "cds", "value"], dtype=str)
@@ -72,9 +60,8 @@ def by_frequency(summary: pd.DataFrame, predicted, actual) -> list[dict]:
     ]
 
 
-def run(progress: Callable[[str], None] = print, path: Path | None = None) -> dict:
+def run(path: Path, progress: Callable[[str], None] = print) -> dict:
     """Fit BG/NBD and Gamma-Gamma on CDNOW's calibration period and score the holdout."""
-    path = path or find_cdnow()
     progress(f"clv: reading {path}")
     transactions = read_cdnow(path)
     summary = clv.rfm_summary(transactions, CALIBRATION_END, WEEK)

@@ -15,9 +15,8 @@ from basirat import settings
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
-    from basirat.demo import RETAIL, find_data, read_retail
-
     from .catalog import Catalog, products_from_invoices
+    from .retail import read_retail
     from .site_keys import SiteKeys
     from .views import bp
 
@@ -33,7 +32,7 @@ def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
         from warehouse import connect
 
         warehouse = connect(app.config["WAREHOUSE_URL"], cluster=app.config["CLICKHOUSE_CLUSTER"])
-    invoices = read_retail(find_data(RETAIL))
+    invoices = read_retail()
     app.extensions["storefront.catalog"] = Catalog(products_from_invoices(invoices))
     app.extensions["storefront.customers"] = {str(c) for c in invoices["CustomerID"].unique()}
     app.extensions["storefront.keys"] = SiteKeys(warehouse, app.config["STOREFRONT_SITE"])

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from recommender import clv, clv_report, jobs
+from tests.datasets import find_data
 from tests.segment_data import event, order
 from warehouse import events
 from warehouse import scores as score_store
@@ -64,7 +65,7 @@ def test_fit_recovers_known_parameters():
 
 
 def test_cdnow_fit_is_close_to_the_published_one_and_beats_the_naive_rate():
-    report = clv_report.run(progress=lambda _: None)
+    report = clv_report.run(find_data("cdnow/CDNOW_master.txt"), progress=lambda _: None)
     assert report["customers"] == 23570
     for name, value in clv_report.PUBLISHED.items():
         assert report["bgnbd"][name] == pytest.approx(value, rel=0.15), name

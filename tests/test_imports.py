@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from basirat.demo import find_data
 from basirat.importer import ImportFailed, mapping_for, parse_orders
+from tests.datasets import find_data
 from tests.live import basirat
 
 NOW = dt.datetime(2026, 5, 1)

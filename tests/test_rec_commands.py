@@ -9,6 +9,7 @@ import urllib.request
 
 from recommender.jobs import JOBS, Job
 from recommender.scheduler import build_scheduler, job_specs
+from tests.datasets import data_dir
 from tests.live import LiveServer, basirat
 from tests.recfactory import store_history
 
@@ -32,7 +33,7 @@ def test_scheduler_runs_a_job():
 
 
 def test_evaluate_prints_json_per_strategy(tmp_path):
-    out = basirat(tmp_path, "evaluate", "--sessions", "150", "--json")
+    out = basirat(tmp_path, "evaluate", "--sessions", "150", "--json", "--data-dir", str(data_dir()))
     rows = {row["strategy"]: row for row in json.loads(out.stdout)}
     assert {"popularity", "ar", "sknn", "stan"} <= set(rows)
     assert all({"hr@20", "mrr@20", "coverage@20", "popularity@20"} <= set(r) for r in rows.values())
@@ -43,7 +44,7 @@ def test_evaluate_prints_json_per_strategy(tmp_path):
 
 
 def test_evaluate_clv_reports_the_cdnow_fit(tmp_path):
-    out = basirat(tmp_path, "evaluate", "--clv")
+    out = basirat(tmp_path, "evaluate", "--clv", "--data-dir", str(data_dir()))
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
     fitted = ast.literal_eval(lines["bgnbd"])
     # Close to the published BG/NBD fit on CDNOW (Fader, Hardie and Lee 2005).

@@ -26,7 +26,7 @@ READY = """() => new Promise(r => {
 def shop(tmp_path_factory):
     data = tmp_path_factory.mktemp("shop")
     site = json.loads(basirat(data, "sites", "create", "Demo store", "--domain", "127.0.0.1", "--json").stdout)
-    live = LiveServer(data).start()
+    live = LiveServer(data, env={"BASIRAT_STOREFRONT": "true"}).start()
     live.site = site
     yield live
     live.stop()
