@@ -6,6 +6,10 @@ runs: an unknown site is 404, a site the user may not see is 403, so a page
 can never show another tenant's data by forgetting a check. Inside a view,
 ``current_site()`` is that site. Only the session cookie authenticates: no
 site key (write or public) is ever looked at here.
+
+Who may manage which user is decided by ``can_manage`` alone, for the pages
+and the API alike: a site-limited admin must never reach past its own sites
+by editing an account (its own included).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from warehouse import sites as site_store
 from warehouse import users as user_store
 
-from .accounts import may_see
+from .accounts import may_see, reaches_every_site
 
 
 def warehouse():
@@ -79,6 +83,36 @@ def visible_sites(user: dict | None = None) -> list[dict]:
     if user is None:
         return []
     return [s for s in site_store.list_sites(warehouse()) if may_see(user, s["site_id"])]
+
+
+def can_manage(actor: dict, target: dict) -> bool:
+    """May ``actor`` see, create, edit or reset the password of an account shaped like ``target``?
+
+    Call it with the account as it is (to see or touch it) and as it would be
+    after a change (to make it): an edit is allowed only when both pass, so no
+    one can widen an account past their own sites. Only admins manage users; an
+    admin reaching every site manages everyone. A site-limited admin manages
+    only accounts whose sites are all among its own; an empty list never is,
+    because for an admin it means every site, and an analyst without sites
+    belongs to no tenant the limited admin can speak for.
+    """
+    if actor["role"] != "admin":
+        return False
+    if reaches_every_site(actor):
+        return True
+    sites = set(target["site_ids"])
+    return bool(sites) and sites <= set(actor["site_ids"])
+
+
+def manageable_users(actor: dict) -> list[dict]:
+    """Every account ``actor`` may manage, by email: the users list of the pages and the API.
+
+    Filtered here rather than in SQL so that the rule stays in ``can_manage``;
+    the list of sign-in accounts is small.
+    """
+    wh = warehouse()
+    rows = user_store.list_users(wh, max(1, user_store.count_users(wh)), 0)
+    return [u for u in rows if can_manage(actor, u)]
 
 
 def password_stamp(user: dict) -> str:

@@ -64,8 +64,13 @@ def authenticate(warehouse, email: str, password: str) -> dict | None:
     return user
 
 
+def reaches_every_site(user: dict) -> bool:
+    """An admin with no site list: every site, including sites made later."""
+    return user["role"] == "admin" and not list(user["site_ids"])
+
+
 def may_see(user: dict, site_id: str) -> bool:
     """Admins with no site list see every site; everyone else only their list."""
-    if user["role"] == "admin" and not list(user["site_ids"]):
+    if reaches_every_site(user):
         return True
     return site_id in list(user["site_ids"])

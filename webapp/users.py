@@ -1,4 +1,9 @@
-"""Users (admins only): list, create, change role and sites, deactivate."""
+"""Users (admins only): list, create, change role and sites, deactivate.
+
+Every route asks ``access.can_manage``: a site-limited admin sees and manages
+only accounts within its own sites, and cannot make an account reach further
+(an admin without sites reaches every site). Anything else is a 403.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from warehouse import sites as site_store
 from warehouse import users as user_store
 
 from . import accounts
-from .access import role_required, warehouse
+from .access import can_manage, manageable_users, role_required, visible_sites, warehouse
 from .pages import NavItem, paginate
 
 bp = Blueprint("users", __name__)
@@ -20,35 +25,46 @@ def _chosen_sites() -> list[str]:
     return [s for s in request.form.getlist("site_ids") if s in known]
 
 
+def _form_context() -> dict:
+    """The sites the signed-in admin may hand out, and whether ticking none means every site."""
+    return {"all_sites": visible_sites(), "every_site": accounts.reaches_every_site(g.user)}
+
+
 @bp.route("/users")
 @role_required("admin")
 def index():
-    page = paginate(user_store.count_users(warehouse()), per_page=50)
-    rows = user_store.list_users(warehouse(), page.limit, page.offset)
-    names = {s["site_id"]: s["name"] for s in site_store.list_sites(warehouse())}
+    users = manageable_users(g.user)
+    page = paginate(len(users), per_page=50)
+    rows = users[page.offset : page.offset + page.limit]
+    names = {s["site_id"]: s["name"] for s in visible_sites()}
     return render_template("users/index.html", rows=rows, page=page, site_names=names)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @role_required("admin")
 def create():
-    all_sites = site_store.list_sites(warehouse())
     form = {"email": request.form.get("email", ""), "role": request.form.get("role", "analyst")}
     if request.method == "POST":
+        site_ids = _chosen_sites()
+        if not can_manage(g.user, {"role": form["role"], "site_ids": site_ids}):
+            abort(403)
         password = accounts.new_password()
         try:
-            user = accounts.create(warehouse(), form["email"], form["role"], password, _chosen_sites())
+            user = accounts.create(warehouse(), form["email"], form["role"], password, site_ids)
         except accounts.AccountError as exc:
             flash(str(exc).capitalize() + ".", "error")
-            return render_template("users/new.html", form=form, all_sites=all_sites), 400
+            return render_template("users/new.html", form=form, **_form_context()), 400
         return render_template("users/created.html", created=user, password=password)
-    return render_template("users/new.html", form=form, all_sites=all_sites)
+    return render_template("users/new.html", form=form, **_form_context())
 
 
 def _editable(user_id: str) -> dict:
+    """The account, if the signed-in admin may manage it: 404 unknown, 403 outside its sites."""
     user = user_store.get_user(warehouse(), user_id)
     if user is None:
         abort(404)
+    if not can_manage(g.user, user):
+        abort(403)
     return user
 
 
@@ -56,7 +72,6 @@ def _editable(user_id: str) -> dict:
 @role_required("admin")
 def edit(user_id: str):
     user = _editable(user_id)
-    all_sites = site_store.list_sites(warehouse())
     if request.method == "POST":
         role = request.form.get("role", user["role"])
         active = 1 if request.form.get("active") == "1" else 0
@@ -65,10 +80,13 @@ def edit(user_id: str):
             return redirect(url_for("users.edit", user_id=user_id))
         if role not in user_store.ROLES:
             abort(400)
-        user_store.update_user(warehouse(), user_id, role=role, active=active, site_ids=_chosen_sites())
+        site_ids = _chosen_sites()
+        if not can_manage(g.user, {**user, "role": role, "site_ids": site_ids}):
+            abort(403)
+        user_store.update_user(warehouse(), user_id, role=role, active=active, site_ids=site_ids)
         flash(f"{user['email']} saved.", "success")
         return redirect(url_for("users.index"))
-    return render_template("users/edit.html", edited=user, all_sites=all_sites)
+    return render_template("users/edit.html", edited=user, **_form_context())
 
 
 @bp.route("/users/<user_id>/password", methods=["POST"])

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import abort, g
 
 from warehouse import sites as site_store
-from warehouse import users as user_store
 
-from ..access import visible_sites, warehouse
+from ..access import manageable_users, visible_sites, warehouse
 from ..sites import parse_domains
 from .registry import Param, endpoint, json_body
 from .schemas import SITE, USER, listing, page_json, site_json, user_json
@@ -29,8 +28,7 @@ def me(q: dict):
     return user_json(g.user)
 
 
-@endpoint("/v1/sites", summary="Sites this token may read", tag="Sites",
-          response={"type": "array", "items": SITE})
+@endpoint("/v1/sites", summary="Sites this token may read", tag="Sites", response={"type": "array", "items": SITE})
 def list_sites(q: dict):
     return [site_json(s) for s in visible_sites(g.user)]
 
@@ -40,8 +38,16 @@ def get_site(q: dict, site_id: str):
     return site_json(g.site)
 
 
-@endpoint("/v1/sites", method="POST", status=201, role="admin", body=NEW_SITE, response=SITE, tag="Sites",
-          summary="Create a site (admins)")
+@endpoint(
+    "/v1/sites",
+    method="POST",
+    status=201,
+    role="admin",
+    body=NEW_SITE,
+    response=SITE,
+    tag="Sites",
+    summary="Create a site (admins)",
+)
 def create_site(q: dict):
     data = json_body()
     name, domains = data.get("name"), data.get("domains", [])
@@ -56,11 +62,17 @@ def create_site(q: dict):
     return site_json(site_store.create_site(warehouse(), name.strip(), parsed)), 201
 
 
-@endpoint("/v1/users", summary="Users with their roles and sites (admins)", role="admin", tag="Users",
-          query=[PAGE, PER_PAGE], response=listing(USER))
+@endpoint(
+    "/v1/users",
+    summary="Users with their roles and sites (admins)",
+    role="admin",
+    tag="Users",
+    query=[PAGE, PER_PAGE],
+    response=listing(USER),
+)
 def list_users(q: dict):
-    total = user_store.count_users(warehouse())
+    """Only the users the caller may manage: a site-limited admin sees no one beyond its sites."""
+    users = manageable_users(g.user)
     offset = (q["page"] - 1) * q["per_page"]
-    rows = user_store.list_users(warehouse(), q["per_page"], offset)
-    return page_json([user_json(u) for u in rows], total, q["page"], q["per_page"])
-
+    rows = users[offset : offset + q["per_page"]]
+    return page_json([user_json(u) for u in rows], len(users), q["page"], q["per_page"])
