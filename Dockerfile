@@ -9,12 +9,15 @@ ENV PYTHONUNBUFFERED=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY basirat basirat
+COPY core core
 COPY warehouse warehouse
 COPY collector collector
 COPY recommender recommender
+COPY mining mining
+COPY activation activation
 COPY webapp webapp
 COPY storefront storefront
+COPY basirat basirat
 RUN pip install . \
     && useradd --system --home-dir /var/lib/basirat --shell /usr/sbin/nologin basirat \
     && mkdir -p /var/lib/basirat/spool /var/lib/basirat/warehouse \

@@ -10,7 +10,7 @@ import time
 
 import click
 
-from . import logs, settings
+from core import logs, settings
 
 
 def _config(ctx: click.Context) -> dict:
@@ -18,11 +18,11 @@ def _config(ctx: click.Context) -> dict:
 
 
 def _warehouse(ctx: click.Context):
-    from warehouse import connect
+    from core import connect
 
     config = _config(ctx)
     if "warehouse" not in ctx.obj:
-        ctx.obj["warehouse"] = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
+        ctx.obj["warehouse"] = connect(config)
     return ctx.obj["warehouse"]
 
 
@@ -73,7 +73,7 @@ def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> Non
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Apply pending schema migrations (safe to run any time)."""
-    from warehouse.migrate import migrate as run
+    from warehouse.engine.migrate import migrate as run
 
     applied = run(_warehouse(ctx), click.echo)
     click.echo(f"{len(applied)} migration(s) applied" if applied else "schema is up to date")
@@ -91,8 +91,8 @@ def sites() -> None:
 @click.pass_context
 def sites_create(ctx: click.Context, name: str, domains: tuple[str, ...], as_json: bool) -> None:
     """Create a site and print its write key."""
-    from warehouse import sites as store
-    from warehouse.migrate import migrate as run
+    from warehouse.engine.migrate import migrate as run
+    from warehouse.queries import sites as store
 
     if not name.strip():
         _fail("a site needs a name")
@@ -111,7 +111,7 @@ def sites_create(ctx: click.Context, name: str, domains: tuple[str, ...], as_jso
 @click.pass_context
 def sites_list(ctx: click.Context, as_json: bool) -> None:
     """List sites."""
-    from warehouse import sites as store
+    from warehouse.queries import sites as store
 
     rows = store.list_sites(_warehouse(ctx.parent))
     if as_json:
@@ -134,8 +134,8 @@ def users() -> None:
 @click.pass_context
 def users_create(ctx: click.Context, email: str, role: str, site_ids: tuple[str, ...], password_stdin: bool) -> None:
     """Create a user; prints a generated password unless --password-stdin."""
-    from warehouse import sites as site_store
-    from warehouse.migrate import migrate as run
+    from warehouse.engine.migrate import migrate as run
+    from warehouse.queries import sites as site_store
     from webapp import accounts
 
     wh = _warehouse(ctx.parent)
@@ -158,7 +158,7 @@ def users_create(ctx: click.Context, email: str, role: str, site_ids: tuple[str,
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
     """List users."""
-    from warehouse import users as store
+    from warehouse.queries import users as store
 
     for u in store.list_users(_warehouse(ctx.parent)):
         sites = ",".join(u["site_ids"]) or ("all sites" if u["role"] == "admin" else "no sites")
@@ -172,8 +172,8 @@ def users_list(ctx: click.Context) -> None:
 @click.pass_context
 def users_token(ctx: click.Context, email: str, label: str) -> None:
     """Create an admin API token for a user; prints it once (only a hash is kept)."""
-    from warehouse import users as store
-    from warehouse.migrate import migrate as run
+    from warehouse.engine.migrate import migrate as run
+    from warehouse.queries import users as store
     from webapp import tokens
 
     wh = _warehouse(ctx.parent)
@@ -223,7 +223,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data: str | No
 def _open_when_reachable(ctx: click.Context, stop, max_backoff: float):
     """The migrated warehouse, retried with backoff while ClickHouse is down (the spool waits)."""
     from warehouse import WarehouseError
-    from warehouse.migrate import migrate as run
+    from warehouse.engine.migrate import migrate as run
 
     backoff = 0.2
     while not stop.is_set():
@@ -249,7 +249,7 @@ def loader(ctx: click.Context, once: bool) -> None:
 
     from collector.loader import Loader
     from warehouse import WarehouseError
-    from warehouse.migrate import migrate as run
+    from warehouse.engine.migrate import migrate as run
 
     config = _config(ctx)
     stop = threading.Event()
@@ -324,7 +324,7 @@ def quarantine() -> None:
 @click.pass_context
 def quarantine_list(ctx: click.Context, site_id: str, limit: int, as_json: bool) -> None:
     """Counts by reason, then the newest held messages."""
-    from warehouse import quarantine as store
+    from warehouse.queries import quarantine as store
 
     wh = _warehouse(ctx.parent)
     rows = store.list_quarantined(wh, site_id, limit=limit)
@@ -345,7 +345,7 @@ def quarantine_list(ctx: click.Context, site_id: str, limit: int, as_json: bool)
 def quarantine_replay(ctx: click.Context, site_id: str) -> None:
     """Run held messages through the pipeline again; load those that now pass."""
     from collector.quarantine import replay
-    from warehouse.migrate import migrate as run
+    from warehouse.engine.migrate import migrate as run
 
     wh = _warehouse(ctx.parent)
     run(wh)
@@ -363,7 +363,7 @@ def jobs() -> None:
 
 @jobs.command("list")
 def jobs_list() -> None:
-    from recommender.jobs import JOBS
+    from mining.jobs import JOBS
 
     for job in JOBS:
         click.echo(f"{job.id:<16} every {job.minutes:>4} min  {job.help}")
@@ -374,16 +374,16 @@ def jobs_list() -> None:
 @click.pass_context
 def jobs_run(ctx: click.Context, name: str | None) -> None:
     """Run one job now, or all of them in order."""
-    from recommender.jobs import BY_ID, JOBS
+    from mining.jobs import BY_ID, JOBS
 
     if name and name not in BY_ID:
         _fail(f"no job {name!r}; known: {', '.join(BY_ID)}")
-    from warehouse.migrate import migrate as run
+    from warehouse.engine.migrate import migrate as run
 
     wh = _warehouse(ctx.parent)
     run(wh)
     for job in [BY_ID[name]] if name else JOBS:
-        job.run(wh, progress=click.echo)
+        job.run(wh, _config(ctx.parent), progress=click.echo)
 
 
 @main.command()
@@ -448,16 +448,16 @@ main.add_command(people)
 @click.pass_context
 def scheduler(ctx: click.Context, run_now: bool) -> None:
     """Run the mining jobs on their intervals (exactly one scheduler per warehouse)."""
-    from recommender.jobs import JOBS
-    from recommender.scheduler import build_scheduler
-    from warehouse.migrate import migrate as run
+    from mining.jobs import JOBS
+    from mining.scheduler import build_scheduler
+    from warehouse.engine.migrate import migrate as run
 
     wh = _warehouse(ctx)
     run(wh)
     for job in JOBS:
         click.echo(f"scheduled {job.id} every {job.minutes} min")
     try:
-        build_scheduler(wh, background=False, run_now=run_now).start()
+        build_scheduler(wh, _config(ctx), background=False, run_now=run_now).start()
     except (KeyboardInterrupt, SystemExit):
         pass
 
@@ -523,7 +523,7 @@ def segments() -> None:
 @click.pass_context
 def segments_list(ctx: click.Context, site_id: str) -> None:
     """Every segment of a site with its current size."""
-    from warehouse import segments as store
+    from warehouse.queries import segments as store
 
     rows = store.segment_sizes(_warehouse(ctx.parent), site_id)
     if not rows:
@@ -538,8 +538,8 @@ def segments_list(ctx: click.Context, site_id: str) -> None:
 @click.pass_context
 def segments_export(ctx: click.Context, name: str, site_id: str) -> None:
     """Current members of segment NAME as CSV (person_id, entered_at, value)."""
-    from recommender.export import to_csv
-    from warehouse import segments as store
+    from activation.export import to_csv
+    from warehouse.queries import segments as store
 
     wh = _warehouse(ctx.parent)
     known = {row["segment"] for row in store.segment_sizes(wh, site_id)}
@@ -555,8 +555,8 @@ def segments_export(ctx: click.Context, name: str, site_id: str) -> None:
 @click.pass_context
 def segments_audience(ctx: click.Context, product_id: str, site_id: str, limit: int) -> None:
     """People most likely to buy PRODUCT_ID next, as CSV (person_id, score, because_of, last_interaction)."""
-    from recommender.audience import site_audience
-    from recommender.export import to_csv
+    from activation.export import to_csv
+    from mining.audience import site_audience
 
     click.echo(to_csv(site_audience(_warehouse(ctx.parent), site_id, product_id, limit)), nl=False)
 
@@ -573,8 +573,8 @@ def webhooks() -> None:
 @click.pass_context
 def webhooks_add(ctx: click.Context, url: str, site_id: str, segment_names: tuple[str, ...]) -> None:
     """Subscribe URL; prints the secret that signs every delivery (shown once)."""
-    from recommender.webhooks import WebhookRefused, validate_target
-    from warehouse import webhooks as store
+    from activation.webhooks import WebhookRefused, validate_target
+    from warehouse.queries import webhooks as store
 
     try:
         validate_target(url, _config(ctx.parent)["WEBHOOK_ALLOW_PRIVATE"])
@@ -588,7 +588,7 @@ def webhooks_add(ctx: click.Context, url: str, site_id: str, segment_names: tupl
 @click.option("--site", "site_id", required=True, help="Site id.")
 @click.pass_context
 def webhooks_list(ctx: click.Context, site_id: str) -> None:
-    from warehouse import webhooks as store
+    from warehouse.queries import webhooks as store
 
     for hook in store.list_webhooks(_warehouse(ctx.parent), site_id):
         click.echo(f"{hook['webhook_id']}  {hook['url']}  {' '.join(hook['segments']) or '(all segments)'}")
@@ -599,7 +599,7 @@ def webhooks_list(ctx: click.Context, site_id: str) -> None:
 @click.option("--site", "site_id", required=True, help="Site id.")
 @click.pass_context
 def webhooks_remove(ctx: click.Context, webhook_id: str, site_id: str) -> None:
-    from warehouse import webhooks as store
+    from warehouse.queries import webhooks as store
 
     if not store.remove_webhook(_warehouse(ctx.parent), site_id, webhook_id):
         _fail(f"no webhook {webhook_id!r} on site {site_id!r}")
@@ -618,8 +618,8 @@ def webhooks_remove(ctx: click.Context, webhook_id: str, site_id: str) -> None:
 @click.pass_context
 def segments_define(ctx: click.Context, name: str, site_id: str, where: str) -> None:
     """Define (or replace) custom segment NAME from conditions; members follow on the next segments run."""
-    from recommender.membership import define_custom
-    from warehouse.conditions import ConditionError
+    from mining.membership import define_custom
+    from warehouse.queries.conditions import ConditionError
 
     try:
         definition = json.loads(where)
@@ -637,7 +637,7 @@ def segments_define(ctx: click.Context, name: str, site_id: str, where: str) -> 
 @click.pass_context
 def segments_drop(ctx: click.Context, name: str, site_id: str) -> None:
     """Remove custom segment NAME; its members leave on the next segments run."""
-    from warehouse import conditions
+    from warehouse.queries import conditions
 
     wh = _warehouse(ctx.parent)
     found = [s for s in conditions.custom_segments(wh, site_id) if s["name"] == name]
@@ -655,7 +655,7 @@ def segments_drop(ctx: click.Context, name: str, site_id: str) -> None:
 @click.pass_context
 def kpis(ctx: click.Context, site_id: str, start, end, segment: str | None) -> None:
     """The dashboard's KPIs for a date range, as JSON."""
-    from warehouse import kpis as store
+    from warehouse.queries import kpis as store
 
     board = store.dashboard(_warehouse(ctx), site_id, start.date(), end.date(), segment)
     click.echo(json.dumps(board, default=str, indent=1))

@@ -12,8 +12,8 @@ from .cli import _config, _fail, _warehouse
 
 
 def _site(ctx: click.Context, site_id: str) -> str:
-    from warehouse import sites
-    from warehouse.migrate import migrate
+    from warehouse.engine.migrate import migrate
+    from warehouse.queries import sites
 
     wh = _warehouse(ctx)
     migrate(wh)
@@ -85,7 +85,7 @@ def import_orders(
     currency,
 ):
     """Import offline orders from FILE (CSV), one event per order."""
-    from .importer import ImportFailed, mapping_for, parse_orders
+    from collector.imports import ImportFailed, mapping_for, parse_orders
 
     options = dict(
         sep=sep,
@@ -111,7 +111,7 @@ def import_customers(
     ctx, file, site_id, columns, sep, whitespace, names, date_format, channel, web_ids, customer_prefix, strict
 ):
     """Import customers (customer id and email) from FILE, so their orders and visits join up."""
-    from .importer import Mapping, parse_customers
+    from collector.imports import Mapping, parse_customers
 
     mapping = Mapping(
         columns={"customer_id": "customer_id", "email": "email", **_pairs(columns)},
@@ -126,9 +126,8 @@ def import_customers(
 
 
 def _run_import(ctx, file, site_id, mapping, parse, strict: bool, what: str) -> None:
-    from warehouse.imports import insert_new_events
-
-    from .importer import ImportFailed
+    from collector.imports import ImportFailed
+    from warehouse.queries.imports import insert_new_events
 
     root = ctx.find_root()
     site_id = _site(root, site_id)
@@ -156,7 +155,7 @@ def people() -> None:
 
 def _person(ctx: click.Context, site_id: str, ref: str) -> tuple[str, str]:
     """The person id behind ``ref`` and the identity typed (for a visitor never stitched)."""
-    from warehouse import people as store
+    from warehouse.queries import people as store
 
     person = store.resolve(_warehouse(ctx), site_id, ref)
     if person is None:
@@ -170,7 +169,7 @@ def _person(ctx: click.Context, site_id: str, ref: str) -> tuple[str, str]:
 @click.pass_context
 def people_show(ctx, ref, site_id):
     """Print a person's profile as JSON."""
-    from warehouse import people as store
+    from warehouse.queries import people as store
 
     root = ctx.find_root()
     person, hint = _person(root, _site(root, site_id), ref)
@@ -187,7 +186,7 @@ def people_show(ctx, ref, site_id):
 @click.pass_context
 def people_export(ctx, ref, site_id, out):
     """Every stored row of a person, as JSON lines (table, row)."""
-    from warehouse import erasure
+    from warehouse.queries import erasure
 
     root = ctx.find_root()
     person, hint = _person(root, _site(root, site_id), ref)
@@ -205,7 +204,7 @@ def people_export(ctx, ref, site_id, out):
 @click.pass_context
 def people_delete(ctx, ref, site_id, yes):
     """Erase a person from every table and block their future events."""
-    from warehouse import erasure
+    from warehouse.queries import erasure
 
     root = ctx.find_root()
     person, hint = _person(root, _site(root, site_id), ref)
@@ -227,8 +226,8 @@ def people_delete(ctx, ref, site_id, yes):
 @click.pass_context
 def people_merge(ctx, first, second, site_id, actor, note):
     """Say that two identities (user:ID, anon:ID, email) are one person."""
-    from recommender.stitching import merge
-    from warehouse import people as store
+    from mining.stitching import merge
+    from warehouse.queries import people as store
 
     root = ctx.find_root()
     _site(root, site_id)
@@ -246,8 +245,8 @@ def people_merge(ctx, first, second, site_id, actor, note):
 @click.pass_context
 def people_unmerge(ctx, identity, site_id, actor, note):
     """Take an identity out of the person it was merged into."""
-    from recommender.stitching import unmerge
-    from warehouse import people as store
+    from mining.stitching import unmerge
+    from warehouse.queries import people as store
 
     root = ctx.find_root()
     _site(root, site_id)

@@ -13,9 +13,10 @@ import time
 import urllib.request
 from typing import Callable
 
-from recommender.jobs import JOBS
+from core import connect
+from mining.jobs import JOBS
 from storefront.retail import read_retail
-from warehouse import connect, events, sites, users
+from warehouse.queries import events, sites, users
 from webapp import accounts
 
 from .demo import retail_events, send
@@ -65,7 +66,7 @@ def prepare(config: dict, echo: Callable[[str], None]) -> None:
 def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     url = f"http://{config['HOST']}:{config['PORT']}"
     _wait_healthy(url)
-    warehouse = connect(config["WAREHOUSE_URL"])
+    warehouse = connect(config)
     site = _demo_site(warehouse)
     password = _demo_admin(warehouse)
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
@@ -77,7 +78,7 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
         time.sleep(0.5)
     echo(f"demo: {events.count_events(warehouse, site['site_id'])} events in the warehouse; running jobs")
     for job in JOBS:
-        job.run(warehouse, progress=echo)
+        job.run(warehouse, config, progress=echo)
     data_flag = os.path.dirname(config["SPOOL_DIR"]) or "."
     echo("")
     echo(f"Basirat is ready: open {url}/")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from pathlib import Path
 from typing import Callable
@@ -42,8 +41,8 @@ def run_evaluation(
     rows = evaluate(train, test, progress)
     rows = [{k: (float(v) if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
     if store is not None:
-        from warehouse import recommendations as rec_store
-        from warehouse.migrate import migrate
+        from warehouse.engine.migrate import migrate
+        from warehouse.queries import recommendations as rec_store
 
         warehouse = store()
         migrate(warehouse)
@@ -53,11 +52,7 @@ def run_evaluation(
 
 
 def run_clv(progress: Callable[[str], None], fail: Callable[[str], None], data_dir: str) -> dict:
-    """The customer lifetime value report, if that module is installed."""
-    try:
-        module = importlib.import_module("recommender.clv_report")
-    except ModuleNotFoundError as exc:
-        if exc.name != "recommender.clv_report":
-            raise
-        fail("the CLV report (recommender.clv_report) is not part of this installation")
-    return module.run(reference_file(data_dir, CDNOW, fail), progress)
+    """The customer lifetime value report on CDNOW."""
+    from mining import clv_report
+
+    return clv_report.run(reference_file(data_dir, CDNOW, fail), progress)

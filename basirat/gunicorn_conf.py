@@ -6,8 +6,8 @@ follow ``BASIRAT_LOG_FORMAT`` like the product's.
 
 from __future__ import annotations
 
-from basirat import logs as _logs
-from basirat import settings as _settings
+from core import logs as _logs
+from core import settings as _settings
 
 worker_class = "gthread"
 threads = 4

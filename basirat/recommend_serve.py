@@ -32,10 +32,10 @@ class RecommendServer(BaseApplication):
         cfg.set("control_socket_disable", True)
 
     def load(self):
+        from core import connect
         from recommender.api import create_app
-        from warehouse import connect
 
-        warehouse = connect(self.basirat_config["WAREHOUSE_URL"], cluster=self.basirat_config["CLICKHOUSE_CLUSTER"])
+        warehouse = connect(self.basirat_config)
         app = create_app(self.basirat_config, warehouse=warehouse)
         # A worker leaving flushes the answers it logged but has not written yet.
         atexit.register(app.extensions["basirat.recommender"].stop)

@@ -8,17 +8,17 @@ process.
 
 from __future__ import annotations
 
-from basirat import logs, settings
+from core import logs, settings
 
 
 def build(config: dict):
-    from warehouse import connect
+    from core import connect
 
     try:
         import recommender.api as api
     except ImportError as exc:
         raise RuntimeError("this build of Basirat has no recommendation endpoint (recommender.api)") from exc
-    warehouse = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
+    warehouse = connect(config)
     return api.create_app(config, warehouse=warehouse)
 
 

@@ -14,7 +14,7 @@ import threading
 
 from gunicorn.app.base import BaseApplication
 
-from .logs import gunicorn_logconfig
+from core.logs import gunicorn_logconfig
 
 log = logging.getLogger("basirat.serve")
 WORKER_BOOT_ERROR = 3  # gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR: the master halts on it
@@ -26,14 +26,14 @@ def build(config: dict):
     import storefront
     import webapp
     from collector.loader import Loader
-    from warehouse import connect
-    from warehouse.embedded import SOCKET_NAME, ChdbWarehouse
-    from warehouse.migrate import migrate
-    from warehouse.socket_proxy import serve_socket
+    from core import connect
+    from warehouse.engine.embedded import SOCKET_NAME, ChdbWarehouse
+    from warehouse.engine.migrate import migrate
+    from warehouse.engine.socket_proxy import serve_socket
 
     from .wsgi import Dispatcher
 
-    warehouse = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
+    warehouse = connect(config)
     migrate(warehouse, log.info)
     _first_run_hint(warehouse)
     socket_server = None
@@ -52,9 +52,9 @@ def build(config: dict):
     scheduler = None
     if config.get("SCHEDULER_IN_SERVE") and isinstance(warehouse, ChdbWarehouse):
         # The embedded warehouse is owned by this process, so its jobs run here.
-        from recommender.scheduler import build_scheduler
+        from mining.scheduler import build_scheduler
 
-        scheduler = build_scheduler(warehouse, background=True)
+        scheduler = build_scheduler(warehouse, config, background=True)
         scheduler.start()
     loader = Loader(
         warehouse,
@@ -97,7 +97,7 @@ def no_store(environ, start_response):
 
 
 def _first_run_hint(warehouse) -> None:
-    from warehouse import users
+    from warehouse.queries import users
 
     if users.count_users(warehouse, active_only=True) == 0:
         log.warning("no admin users yet: run `basirat users create you@example.com --role admin` to sign in")

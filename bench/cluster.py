@@ -24,8 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.cluster import ClickHouseCluster  # noqa: E402
 from tests.servers import ClickHouseServer  # noqa: E402
-from warehouse import connect, events, popularity, sites  # noqa: E402
-from warehouse.migrate import migrate  # noqa: E402
+from warehouse import connect
+from warehouse.engine.migrate import migrate  # noqa: E402
+from warehouse.queries import events, popularity, sites  # noqa: E402
 
 BATCH = 50_000
 

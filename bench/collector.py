@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.servers import ClickHouseServer, free_port  # noqa: E402
-from warehouse import connect, sites  # noqa: E402
-from warehouse.migrate import migrate  # noqa: E402
+from warehouse import connect  # noqa: E402
+from warehouse.engine.migrate import migrate  # noqa: E402
+from warehouse.queries import sites  # noqa: E402
 
 GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "python:collector.gunicorn_conf"]
 

@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender.identity import stitch_identities
-from recommender.sessions import sessionize_site
-from recommender.stitching import stitch_site
-from warehouse import connect, people, sites
-from warehouse import identity as id_store
-from warehouse.events import EVENT_COLUMNS
-from warehouse.migrate import migrate
+from mining.identity import stitch_identities
+from mining.sessions import sessionize_site
+from mining.stitching import stitch_site
+from warehouse import connect
+from warehouse.engine.migrate import migrate
+from warehouse.queries import identity as id_store
+from warehouse.queries import people, sites
+from warehouse.queries.events import EVENT_COLUMNS
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "yoochoose"
 

@@ -29,13 +29,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from basirat import settings  # noqa: E402
 from collector import records  # noqa: E402
 from collector.loader import Loader  # noqa: E402
 from collector.spool import Spool, read_records, segments  # noqa: E402
+from core import settings  # noqa: E402
 from tests.servers import ClickHouseServer, server_binary  # noqa: E402
-from warehouse import connect, events, sites  # noqa: E402
-from warehouse.migrate import migrate  # noqa: E402
+from warehouse import connect  # noqa: E402
+from warehouse.engine.migrate import migrate  # noqa: E402
+from warehouse.queries import events, sites  # noqa: E402
 
 CLICKS = ROOT.parent / "shared" / "data" / "yoochoose" / "yoochoose-clicks-100k_train_full.txt"
 AGENTS = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",

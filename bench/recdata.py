@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tests.datasets import find_data
-from warehouse.events import EVENT_COLUMNS
+from warehouse.queries.events import EVENT_COLUMNS
 
 
 def _yoochoose(now: float) -> pd.DataFrame:

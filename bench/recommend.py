@@ -41,11 +41,13 @@ def load_and_mine(data: Path, total: int) -> dict:
     import pandas as pd
 
     from bench.recdata import as_event_rows, million_events
-    from recommender.jobs import JOBS
+    from core import settings
+    from mining.jobs import JOBS
     from recommender.popularity import score_popularity
-    from warehouse import connect, sites
-    from warehouse import popularity as popularity_store
-    from warehouse.migrate import migrate
+    from warehouse import connect
+    from warehouse.engine.migrate import migrate
+    from warehouse.queries import popularity as popularity_store
+    from warehouse.queries import sites
 
     wh = connect(f"chdb://{data / 'warehouse'}")
     migrate(wh)
@@ -68,7 +70,7 @@ def load_and_mine(data: Path, total: int) -> dict:
     seconds = {}
     for job in JOBS:
         started = time.monotonic()
-        job.run(wh, progress=lambda m: print(m, file=sys.stderr, flush=True))
+        job.run(wh, settings.load(), progress=lambda m: print(m, file=sys.stderr, flush=True))
         seconds[job.id] = round(time.monotonic() - started, 2)
     wh.close()
     return {

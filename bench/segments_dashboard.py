@@ -26,11 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recommender import jobs, membership, stitching  # noqa: E402
+from core import settings  # noqa: E402
+from mining import jobs, membership, stitching  # noqa: E402
 from storefront.retail import read_retail  # noqa: E402
-from warehouse import connect, events, kpis, sites  # noqa: E402
-from warehouse.migrate import migrate  # noqa: E402
-from warehouse.synthetic import replicate_events  # noqa: E402
+from warehouse import connect
+from warehouse.engine.migrate import migrate  # noqa: E402
+from warehouse.queries import events, kpis, sites  # noqa: E402
+from warehouse.queries.synthetic import replicate_events  # noqa: E402
 
 TARGET_MS = 300
 
@@ -151,7 +153,7 @@ def report(wh, site: str, repeat: int) -> None:
     print(f"segments: first full refresh {seg_ms:.0f} ms ({len(changes):,} stays opened)")
     seg2_ms, _ = timed(lambda: membership.refresh_site(wh, site, quiet))
     print(f"segments: second refresh (nothing moved) {seg2_ms:.0f} ms")
-    score_ms, _ = timed(lambda: jobs.run_scores(wh, quiet))
+    score_ms, _ = timed(lambda: jobs.run_scores(wh, settings.load(), quiet))
     print(f"scores: BG/NBD + Gamma-Gamma job {score_ms:.0f} ms")
     print(f"dashboard panels, one year, median of {repeat} (target < {TARGET_MS} ms):")
     worst = 0.0

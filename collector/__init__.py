@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask, jsonify
 
-from basirat import settings
+from core import settings
 
 from . import limits
 from .blocklist import Blocklist
@@ -64,7 +64,7 @@ def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
 
 
 def init_app(app: Flask, warehouse=None) -> None:
-    from warehouse import connect
+    from core import connect
 
     from .api import bp
     from .intake import Intake
@@ -72,7 +72,7 @@ def init_app(app: Flask, warehouse=None) -> None:
 
     config = app.config
     if warehouse is None:
-        warehouse = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
+        warehouse = connect(config)
     spool = Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"]))
     app.extensions["basirat.collector"] = CollectorState(
         warehouse=warehouse,

@@ -11,7 +11,8 @@ import hashlib
 import threading
 import time
 
-from warehouse import WarehouseError, erasure
+from warehouse import WarehouseError
+from warehouse.queries import erasure
 
 from .metrics import METRICS
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from basirat import settings as _settings
+from core import settings as _settings
 
 _config = _settings.load()
 

@@ -16,7 +16,8 @@ import os
 import threading
 import time
 
-from warehouse import WarehouseError, sites
+from warehouse import WarehouseError
+from warehouse.queries import sites
 
 
 class KeysUnavailable(WarehouseError):

@@ -19,8 +19,9 @@ import os
 import threading
 import time
 
-from basirat import settings
-from warehouse import WarehouseError, events, quarantine
+from core import settings
+from warehouse import WarehouseError
+from warehouse.queries import events, quarantine
 
 from . import records
 from . import spool as spool_files

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from core.events import TYPES
+
 REASONS = {
     "bad_json": 400,
     "bad_encoding": 400,
@@ -31,7 +33,6 @@ REASONS = {
     "spool_full": 503,
     "keys_unavailable": 503,
 }
-TYPES = ("track", "page", "identify", "alias", "screen", "group")
 MAX_ID = 512
 MAX_DEPTH = 32
 BOT = re.compile(r"bot|crawl|spider|slurp|headless|phantom|lighthouse|curl/|wget|python-requests|scrapy", re.I)

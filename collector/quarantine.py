@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from warehouse import events, quarantine
+from warehouse.queries import events, quarantine
 
 from .loader import dedupe
 from .pipeline import Rejected, to_row, validate

@@ -10,9 +10,8 @@ worker never loads, so any number of them can run side by side.
 from __future__ import annotations
 
 import collector
-from basirat import settings
-from warehouse import connect
-from warehouse.embedded import ChdbWarehouse
+from core import connect, settings
+from warehouse.engine.embedded import ChdbWarehouse
 
 
 class EmbeddedWithoutOwner(RuntimeError):
@@ -21,7 +20,7 @@ class EmbeddedWithoutOwner(RuntimeError):
 
 def build(config: dict | None = None):
     config = config or settings.load()
-    warehouse = connect(config["WAREHOUSE_URL"], cluster=config["CLICKHOUSE_CLUSTER"])
+    warehouse = connect(config)
     if isinstance(warehouse, ChdbWarehouse):
         warehouse.close()
         raise EmbeddedWithoutOwner(

@@ -15,9 +15,9 @@ import time
 
 from flask import Flask, Response, jsonify, request
 
-from basirat import settings
-from warehouse import WarehouseError, connect
-from warehouse import recommendations as store
+from core import connect, settings
+from warehouse import WarehouseError
+from warehouse.queries import recommendations as store
 
 from .cache import AnswerCache
 from .endpoint import FastPath, allowed_origin
@@ -90,7 +90,7 @@ def create_app(config: dict | None = None, warehouse=None, start: bool = True) -
     if config:
         app.config.from_mapping(config)
     if warehouse is None:
-        warehouse = connect(app.config["WAREHOUSE_URL"], cluster=app.config["CLICKHOUSE_CLUSTER"])
+        warehouse = connect(app.config)
     state = RecommenderState(warehouse, app.config)
     app.extensions["basirat.recommender"] = state.start() if start else state
     _routes(app, state)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from warehouse import WarehouseError
-from warehouse import recommendations as store
-from warehouse import sites as site_store
+from warehouse.queries import recommendations as store
+from warehouse.queries import sites as site_store
 
 from .session_knn import SessionIndex
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 
-from warehouse import recommendations as store
+from warehouse.queries import recommendations as store
 
 KINDS = {
     "Product Viewed": "view",

@@ -11,7 +11,7 @@ import secrets
 
 from flask import Flask, render_template
 
-from basirat import settings
+from core import settings
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
@@ -29,9 +29,9 @@ def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
     app.secret_key = app.config["SECRET_KEY"] or secrets.token_hex(32)
     app.config.update(SESSION_COOKIE_NAME="basirat_store", SESSION_COOKIE_SAMESITE="Lax")
     if warehouse is None:
-        from warehouse import connect
+        from core import connect
 
-        warehouse = connect(app.config["WAREHOUSE_URL"], cluster=app.config["CLICKHOUSE_CLUSTER"])
+        warehouse = connect(app.config)
     invoices = read_retail()
     app.extensions["storefront.catalog"] = Catalog(products_from_invoices(invoices))
     app.extensions["storefront.customers"] = {str(c) for c in invoices["CustomerID"].unique()}

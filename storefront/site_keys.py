@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 
-from warehouse import WarehouseError, sites
+from warehouse import WarehouseError
+from warehouse.queries import sites
 
 
 class SiteKeys:

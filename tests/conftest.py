@@ -14,8 +14,9 @@ import pytest
 
 from tests.cluster import ClickHouseCluster, zookeeper_available
 from tests.servers import ClickHouseServer, server_binary
-from warehouse import connect, sites
-from warehouse.migrate import migrate
+from warehouse import connect
+from warehouse.engine.migrate import migrate
+from warehouse.queries import sites
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # CLUSTER_TESTS=1 (`make test-cluster`): the server backend is a ZooKeeper-backed

@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 import json
 
-from warehouse import events
+from warehouse.queries import events
 
 _SEQ = itertools.count()
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0)

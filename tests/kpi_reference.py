@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from warehouse import kpis
+from warehouse.queries import kpis
 
 
 def prepare(rows: list[dict], people: dict[str, str] | None = None) -> pd.DataFrame:

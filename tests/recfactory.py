@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import uuid
 
-from warehouse import events
+from warehouse.queries import events
 
 
 def event(site_id: str, anonymous_id: str, name: str, minutes_ago: float = 60, **extra) -> dict:

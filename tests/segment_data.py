@@ -7,7 +7,7 @@ import uuid
 
 import pandas as pd
 
-from warehouse import events
+from warehouse.queries import events
 
 AS_OF = pd.Timestamp("2026-03-31 12:00:00")
 NEVER = pd.Timestamp("1970-01-01")

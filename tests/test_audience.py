@@ -5,10 +5,10 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from recommender import audience
-from recommender.export import to_csv
+from activation.export import to_csv
+from mining import audience
 from tests.segment_data import event, order
-from warehouse import events
+from warehouse.queries import events
 
 AS_OF = pd.Timestamp("2026-03-31")
 

@@ -15,8 +15,9 @@ import pytest
 import collector
 from collector.loader import Loader
 from tests.conftest import new_site
-from warehouse import connect, events
-from warehouse.migrate import migrate
+from warehouse import connect
+from warehouse.engine.migrate import migrate
+from warehouse.queries import events
 
 
 @pytest.fixture

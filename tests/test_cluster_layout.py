@@ -3,8 +3,8 @@
 import re
 from string import Template
 
-from warehouse.cluster import for_cluster, mutation_for_cluster
-from warehouse.migrate import MIGRATIONS, statements
+from warehouse.engine.cluster import for_cluster, mutation_for_cluster
+from warehouse.engine.migrate import MIGRATIONS, statements
 
 FRAGMENTS = {
     "LC_STRING": "String",

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender import clv, clv_report, jobs
+from mining import clv, clv_report, jobs
 from tests.datasets import find_data
 from tests.segment_data import event, order
-from warehouse import events
-from warehouse import scores as score_store
+from tests.support.config import CONFIG
+from warehouse.queries import events
+from warehouse.queries import scores as score_store
 
 
 def test_rfm_summary_counts_repeat_days_in_units():
@@ -86,7 +87,7 @@ def test_scores_job_values_people(warehouse, site):
     rows.append(event(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=4.0))
     rows.append(event(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=2.0))
     events.insert_events(warehouse, rows)
-    jobs.run_scores(warehouse, progress=lambda _: None)
+    jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
     loyal = score_store.current_score(warehouse, sid, ["c09"])  # five orders, recent
     lapsed = score_store.current_score(warehouse, sid, ["c08"])  # four orders, 200 days earlier
     assert loyal["orders"] == 5 and loyal["historic_value"] == pytest.approx(5 * 19.0)
@@ -101,6 +102,6 @@ def test_scores_job_values_people(warehouse, site):
 def test_scores_stay_empty_when_history_is_thin(warehouse, site):
     sid = site["site_id"]
     events.insert_events(warehouse, [order(sid, dt.datetime(2026, 1, 1), "solo", "o1", 12.0)])
-    jobs.run_scores(warehouse, progress=lambda _: None)
+    jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
     solo = score_store.current_score(warehouse, sid, ["solo"])
     assert solo["historic_value"] == 12.0 and solo["predicted_value"] is None and solo["p_alive"] is None

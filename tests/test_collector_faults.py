@@ -19,7 +19,7 @@ from tests.conftest import new_site, require
 from tests.load import CollectorProcess, LoaderProcess, make_batches, message_ids, send
 from tests.servers import ClickHouseServer, server_binary
 from warehouse import connect
-from warehouse.migrate import migrate
+from warehouse.engine.migrate import migrate
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import collector
 from collector.loader import Loader
 from collector.spool import Spool, read_records, segments
 from tests.live import basirat
-from warehouse import quarantine
+from warehouse.queries import quarantine
 
 
 def auth(key):

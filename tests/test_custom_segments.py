@@ -4,10 +4,11 @@ import datetime as dt
 
 import pytest
 
-from recommender import jobs, membership
+from mining import jobs, membership
 from tests.segment_data import event, order
-from warehouse import conditions, events
-from warehouse import segments as store
+from tests.support.config import CONFIG
+from warehouse.queries import conditions, events
+from warehouse.queries import segments as store
 
 T0 = dt.datetime(2026, 3, 1, 12)
 
@@ -76,7 +77,7 @@ def test_conditions_pick_the_right_people(warehouse, shop, definition, expected)
 
 
 def test_custom_segment_on_scores_joins_membership_history(warehouse, shop):
-    jobs.run_scores(warehouse, progress=lambda _: None)
+    jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
     with pytest.raises(conditions.ConditionError, match="built-in"):
         membership.define_custom(warehouse, shop, "champions", [{"field": "orders", "op": ">", "value": 0}])
     count = membership.define_custom(

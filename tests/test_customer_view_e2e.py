@@ -7,12 +7,12 @@ import uuid
 import pytest
 
 import collector
-from basirat.importer import mapping_for, parse_orders
+from collector.imports import mapping_for, parse_orders
 from collector.loader import Loader
-from recommender import stitching
-from recommender.sessions import sessionize_site
-from warehouse import people
-from warehouse.imports import insert_new_events
+from mining import stitching
+from mining.sessions import sessionize_site
+from warehouse.queries import people
+from warehouse.queries.imports import insert_new_events
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from basirat import settings
+from core import settings
 from tests.servers import free_port
 
 ROOT = Path(__file__).parent.parent

@@ -1,9 +1,9 @@
 """The identity job on both backends: links from events, versioned map, merge and unmerge."""
 
-from recommender import stitching
-from recommender.identity import email_identity
+from mining import stitching
+from mining.identity import email_identity
 from tests.factories import event, load, page
-from warehouse import identity as store
+from warehouse.queries import identity as store
 
 
 def person(warehouse, sid, identity):

@@ -8,11 +8,11 @@ abandoned cart, two orders, two active days.
 
 import datetime as dt
 
-from recommender import membership, stitching
+from mining import membership, stitching
 from tests.segment_data import event, order
-from warehouse import events, kpis, scores
-from warehouse import identity as ids
-from warehouse import segments as store
+from warehouse.queries import events, kpis, scores
+from warehouse.queries import identity as ids
+from warehouse.queries import segments as store
 
 DAY1 = dt.datetime(2026, 3, 10, 10, 0)
 DAY2 = dt.datetime(2026, 3, 11, 9, 0)

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recommender.identity import email_identity, stitch_identities
+from mining.identity import email_identity, stitch_identities
 
 T0 = dt.datetime(2026, 1, 1)
 IDS = st.sampled_from(

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from basirat.importer import ImportFailed, mapping_for, parse_orders
+from collector.imports import ImportFailed, mapping_for, parse_orders
 from tests.datasets import find_data
 from tests.live import basirat
 

@@ -10,12 +10,12 @@ import random
 import pandas as pd
 import pytest
 
-from recommender import stitching
+from mining import stitching
 from tests import kpi_reference as ref
 from tests.segment_data import event
-from warehouse import events, kpis
-from warehouse import identity as ids
-from warehouse import segments as store
+from warehouse.queries import events, kpis
+from warehouse.queries import identity as ids
+from warehouse.queries import segments as store
 
 START, END = dt.date(2026, 2, 1), dt.date(2026, 3, 15)
 PRODUCTS = ["p1", "p2", "p3"]

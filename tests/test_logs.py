@@ -25,7 +25,7 @@ def test_an_unknown_log_format_is_a_one_line_error(tmp_path):
 def test_log_records_are_json_with_tracebacks(capsys):
     import logging
 
-    from basirat import logs
+    from core import logs
 
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)

@@ -5,11 +5,12 @@ import pytest
 
 import collector
 from collector.loader import Loader
-from recommender import jobs, stitching
-from recommender.sessions import sessionize_site
+from mining import jobs, stitching
+from mining.sessions import sessionize_site
 from tests.factories import event, load, page
-from warehouse import erasure, people
-from warehouse import recommendations as rec_store
+from tests.support.config import CONFIG
+from warehouse.queries import erasure, people
+from warehouse.queries import recommendations as rec_store
 
 
 def shop(warehouse, sid):
@@ -84,8 +85,8 @@ def test_job_results_are_read_under_the_keys_the_jobs_file_people_by(warehouse, 
     load(warehouse, [event(sid, 300 + n, anon="bob-pc", product_id=f"p{n}") for n in range(3)])
     shop(warehouse, sid)
     quiet = lambda _message: None  # noqa: E731
-    jobs.run_scores(warehouse, progress=quiet)
-    jobs.run_segments(warehouse, progress=quiet)
+    jobs.run_scores(warehouse, CONFIG, progress=quiet)
+    jobs.run_segments(warehouse, CONFIG, progress=quiet)
     alice = people.resolve(warehouse, sid, "alice")
     items = lambda rows: pd.DataFrame(rows, columns=["site_id", "person_id", "item_id", "score"])  # noqa: E731
     rec_store.write_model(warehouse, "rec_person_items", "person", items([[sid, alice, "old", 9.0]]), 1)
@@ -140,7 +141,7 @@ def app(warehouse, tmp_path):
 def test_collector_drops_events_of_erased_people(app, warehouse, site):
     sid = site["site_id"]
     erasure.block(warehouse, sid, ["anon:gone", "email:" + "0" * 64], "erased on request")
-    from warehouse.identity import email_identity
+    from warehouse.queries.identity import email_identity
 
     erasure.block(warehouse, sid, [email_identity("Gone@Example.com")], "erased on request")
     client = app.test_client()
@@ -165,7 +166,7 @@ def test_events_spooled_before_an_erasure_are_not_loaded(app, warehouse, site):
     ]
     answer = app.test_client().post("/v1/batch", json={"writeKey": site["write_key"], "batch": batch})
     assert answer.status_code == 200
-    from warehouse.identity import email_identity
+    from warehouse.queries.identity import email_identity
 
     erasure.block(warehouse, sid, ["anon:leaving", email_identity("leaving@example.com")], "erased on request")
     Loader(warehouse, app.config["SPOOL_DIR"]).drain()
@@ -178,6 +179,6 @@ def test_totals_from_visits_match_the_totals_query(warehouse, site):
     shop(warehouse, sid)
     who = people.identities(warehouse, sid, people.resolve(warehouse, sid, "alice"))
     visitors = people.visitor_ids(who)
-    from warehouse import sessions
+    from warehouse.queries import sessions
 
     assert people.totals_of(sessions.visits(warehouse, sid, visitors)) == people.totals(warehouse, sid, visitors)

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from basirat import settings
 from collector.pipeline import (
     Rejected,
     anonymize_ip,
@@ -18,6 +17,7 @@ from collector.pipeline import (
     to_row,
     validate,
 )
+from core import settings
 
 CONFIG = settings.load(environ={})
 RECEIVED = dt.datetime(2026, 5, 1, 12, 0, 0)

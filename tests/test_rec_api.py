@@ -5,11 +5,13 @@ import base64
 import pytest
 
 import collector
-from recommender import api, jobs
+from mining import jobs
+from recommender import api
 from tests.conftest import BACKENDS, new_site
 from tests.recfactory import event, store_history
-from warehouse import events
-from warehouse import recommendations as store
+from tests.support.config import CONFIG
+from warehouse.queries import events
+from warehouse.queries import recommendations as store
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -19,7 +21,7 @@ def mined(request):
     site = new_site(warehouse, domains=["shop.example"])
     events.insert_events(warehouse, store_history(site["site_id"]))
     for job in jobs.JOBS:
-        job.run(warehouse, progress=lambda _m: None)
+        job.run(warehouse, CONFIG, progress=lambda _m: None)
     return warehouse, site
 
 

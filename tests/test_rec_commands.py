@@ -7,15 +7,16 @@ import threading
 import time
 import urllib.request
 
-from recommender.jobs import JOBS, Job
-from recommender.scheduler import build_scheduler, job_specs
+from mining.jobs import JOBS, Job
+from mining.scheduler import build_scheduler, job_specs
 from tests.datasets import data_dir
 from tests.live import LiveServer, basirat
 from tests.recfactory import store_history
+from tests.support.config import CONFIG
 
 
 def test_jobs_are_declared_as_data_for_apscheduler():
-    specs = {spec["id"]: spec for spec in job_specs(object())}
+    specs = {spec["id"]: spec for spec in job_specs(object(), CONFIG)}
     assert set(specs) == {job.id for job in JOBS}
     assert all(s["replace_existing"] and s["max_instances"] == 1 and s["coalesce"] for s in specs.values())
 
@@ -23,7 +24,8 @@ def test_jobs_are_declared_as_data_for_apscheduler():
 def test_scheduler_runs_a_job():
     ran = threading.Event()
     scheduler = build_scheduler(
-        "wh", background=True, jobs=[Job("probe", lambda wh, progress: ran.set(), 60, "probe")], run_now=True
+        "wh", CONFIG, background=True, jobs=[Job("probe", lambda wh, config, progress: ran.set(), 60, "probe")],
+        run_now=True,
     )
     scheduler.start()
     try:

@@ -2,17 +2,17 @@
 
 import pytest
 
-from recommender import jobs
+from mining import jobs
 from recommender.index import Index
 from recommender.serving import Request, recommend
 from tests.recfactory import event, store_history
-from warehouse import events
-from warehouse import recommendations as store
+from tests.support.config import CONFIG
+from warehouse.queries import events
+from warehouse.queries import recommendations as store
 
 
 def run_all(warehouse):
-    for job in jobs.JOBS:
-        job.run(warehouse, progress=lambda _m: None)
+    jobs.run_all(warehouse, CONFIG, progress=lambda _m: None)
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_every_model_gets_a_new_version_per_run(warehouse, mined):
     first = store.latest_versions(warehouse)
     models = {model for (site, model) in first if site == mined}
     assert models == {"rules", "cooccurrence", "sessions", "person", "popularity"}
-    jobs.BY_ID["rules"].run(warehouse, progress=lambda _m: None)
+    jobs.BY_ID["rules"].run(warehouse, CONFIG, progress=lambda _m: None)
     second = store.latest_versions(warehouse)
     assert second[(mined, "rules")] > first[(mined, "rules")]
     assert second[(mined, "sessions")] == first[(mined, "sessions")]
@@ -79,7 +79,7 @@ def test_serving_rules_filters_and_fallbacks(warehouse, mined):
 
 def test_stock_flag_set_by_hand_survives_the_catalog_job(warehouse, mined):
     store.set_stock(warehouse, mined, "bulb", True)
-    jobs.BY_ID["catalog"].run(warehouse, progress=lambda _m: None)
+    jobs.BY_ID["catalog"].run(warehouse, CONFIG, progress=lambda _m: None)
     catalog = store.catalog(warehouse, mined).set_index("item_id")
     assert catalog.loc["bulb", "out_of_stock"] == 1 and catalog.loc["lamp", "out_of_stock"] == 0
 

@@ -4,8 +4,8 @@ import time
 
 from tests.recfactory import event
 from tests.webapp_helpers import make_app, make_user, signed_in
-from warehouse import events
-from warehouse import recommendations as store
+from warehouse.queries import events
+from warehouse.queries import recommendations as store
 
 
 def test_page_shows_click_through_revenue_and_evaluation(warehouse, site):

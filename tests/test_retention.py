@@ -3,10 +3,11 @@
 import datetime as dt
 import time
 
-from recommender.housekeeping import run_retention
+from mining.retention import run_retention
+from tests.support.config import CONFIG, config
 from tests.test_warehouse_contract import row
-from warehouse import events
-from warehouse.retention import RETAINED, current_ttl_days
+from warehouse.queries import events
+from warehouse.queries.retention import RETAINED, current_ttl_days
 
 OLD = dt.datetime(1971, 6, 1, 12)
 # A limit that reaches back only to 1975: no other test keeps rows that old.
@@ -28,7 +29,7 @@ def test_events_past_the_retention_limit_go_and_recent_ones_stay(warehouse, site
     assert ids(warehouse, site["site_id"]) == {"old", "new"}
     messages = []
     try:
-        outcome = run_retention(warehouse, messages.append, days=DAYS)
+        outcome = run_retention(warehouse, config(RETENTION_DAYS=DAYS), messages.append)
         if warehouse.features["ttl"]:
             assert outcome["retention"] == "ttl" and "TTL" in messages[0]
             assert all(current_ttl_days(warehouse, t) == DAYS for t in RETAINED)
@@ -42,15 +43,15 @@ def test_events_past_the_retention_limit_go_and_recent_ones_stay(warehouse, site
         assert ids(warehouse, site["site_id"]) == {"new"}
         assert events.known_message_ids(warehouse, site["site_id"], ["new"]) == {"new"}
     finally:
-        run_retention(warehouse, messages.append, days=0)
+        run_retention(warehouse, CONFIG, messages.append)
     assert all(current_ttl_days(warehouse, t) is None for t in RETAINED)
 
 
 def test_setting_the_same_ttl_again_changes_nothing(chdb_warehouse):
-    from warehouse.retention import set_ttl
+    from warehouse.queries.retention import set_ttl
 
     try:
         assert set_ttl(chdb_warehouse, DAYS) == list(RETAINED)
         assert set_ttl(chdb_warehouse, DAYS) == []
     finally:
-        run_retention(chdb_warehouse, lambda _: None, days=0)
+        run_retention(chdb_warehouse, CONFIG, lambda _: None)

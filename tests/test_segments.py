@@ -4,10 +4,10 @@ import datetime as dt
 
 import pandas as pd
 
-from recommender import membership
-from recommender import segments as rules
+from mining import membership
+from mining import segments as rules
 from tests.segment_data import AS_OF, event, facts, order, person
-from warehouse import segments as store
+from warehouse.queries import segments as store
 
 DAYS = pd.Timedelta(days=1)
 
@@ -103,7 +103,7 @@ def test_job_records_entries_and_exits_with_history(warehouse, site):
         order(sid, t0 - dt.timedelta(days=5), "anon-c", "o1", 12.0, user_id="u-c"),
         event(sid, t0 + dt.timedelta(days=1), "Page Viewed", "anon-x"),
     ]
-    from warehouse import events
+    from warehouse.queries import events
 
     events.insert_events(warehouse, rows)
     first = membership.refresh_site(warehouse, sid)

@@ -5,10 +5,10 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recommender.sessions import sessionize_site
+from mining.sessions import sessionize_site
 from tests.conftest import new_site
 from tests.factories import event, load, page
-from warehouse import sessions
+from warehouse.queries import sessions
 
 
 def live(warehouse, site_id, visitor="a1"):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from basirat import settings
+from core import settings
 
 
 def test_every_setting_is_documented_in_the_readme():

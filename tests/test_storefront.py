@@ -12,7 +12,7 @@ import pytest
 
 import storefront
 from storefront.catalog import Catalog, categorize, products_from_invoices
-from warehouse import sites
+from warehouse.queries import sites
 
 
 @pytest.fixture(scope="module")

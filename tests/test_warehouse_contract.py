@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
-from warehouse import WarehouseError, events, sites
-from warehouse.migrate import applied, available, migrate
+from warehouse import WarehouseError
+from warehouse.engine.migrate import applied, available, migrate
+from warehouse.queries import events, sites
 
 
 def row(site_id, message_id, **extra):

@@ -3,7 +3,7 @@
 import pytest
 
 from warehouse import WarehouseError
-from warehouse.socket_proxy import SocketWarehouse, serve_socket
+from warehouse.engine.socket_proxy import SocketWarehouse, serve_socket
 
 
 @pytest.fixture

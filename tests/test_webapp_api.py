@@ -6,7 +6,7 @@ import datetime as dt
 
 from tests.conftest import new_site
 from tests.webapp_helpers import make_app, make_user, signed_in
-from warehouse import api_tokens, events, users
+from warehouse.queries import api_tokens, events, users
 from webapp.api.openapi import openapi_path
 from webapp.tokens import hash_token, issue
 

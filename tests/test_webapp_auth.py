@@ -48,7 +48,7 @@ def test_secure_cookie_setting(warehouse):
 
 
 def test_deactivated_user_is_signed_out_and_cannot_sign_in(warehouse):
-    from warehouse import users
+    from warehouse.queries import users
 
     app = make_app(warehouse)
     email, password = make_user(warehouse, "analyst")

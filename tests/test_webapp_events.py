@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.webapp_helpers import make_app, make_user, post, signed_in
-from warehouse import api_tokens, events, users
+from warehouse.queries import api_tokens, events, users
 from webapp.events import http_url, pretty
 
 

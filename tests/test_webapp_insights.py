@@ -2,11 +2,11 @@
 
 import datetime as dt
 
-from recommender import membership
+from mining import membership
 from tests.segment_data import event, order
 from tests.test_kpis import shop_rows
 from tests.webapp_helpers import make_app, make_user, signed_in
-from warehouse import events
+from warehouse.queries import events
 
 
 def client_for(warehouse, site_id):

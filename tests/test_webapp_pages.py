@@ -7,7 +7,7 @@ import re
 
 from tests.conftest import new_site
 from tests.webapp_helpers import make_app, make_user, post, sign_in, signed_in
-from warehouse import events, sites, users
+from warehouse.queries import events, sites, users
 
 
 def _url(rule, site_id: str) -> str:

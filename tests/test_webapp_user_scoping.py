@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import new_site
 from tests.webapp_helpers import PASSWORD, make_app, make_user, post, sign_in, signed_in
-from warehouse import api_tokens, users
+from warehouse.queries import api_tokens, users
 from webapp.tokens import issue
 
 COVERED = {

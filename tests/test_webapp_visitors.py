@@ -2,12 +2,13 @@
 
 import pandas as pd
 
-from recommender import jobs, stitching
-from recommender.sessions import sessionize_site
+from mining import jobs, stitching
+from mining.sessions import sessionize_site
 from tests.factories import event, load, page
+from tests.support.config import CONFIG
 from tests.webapp_helpers import make_app, make_user, post, signed_in
-from warehouse import people
-from warehouse import recommendations as rec_store
+from warehouse.queries import people
+from warehouse.queries import recommendations as rec_store
 
 
 def run_jobs(warehouse, sid):
@@ -109,8 +110,8 @@ def test_profile_shows_what_the_jobs_found(warehouse, site):
     assert 'data-fragment="/s/%s/visitors/job-results?ref=user:zoe&amp;fragment=1"' % sid in profile
     assert f'href="/s/{sid}/visitors/job-results?ref=user:zoe"' in profile  # without script, a link
     assert "No segment, score or recommendation for this person yet" in client.get(fragment).get_data(as_text=True)
-    jobs.run_scores(warehouse, progress=lambda _m: None)
-    jobs.run_segments(warehouse, progress=lambda _m: None)
+    jobs.run_scores(warehouse, CONFIG, progress=lambda _m: None)
+    jobs.run_segments(warehouse, CONFIG, progress=lambda _m: None)
     zoe = people.resolve(warehouse, sid, "zoe")
     frame = pd.DataFrame({"site_id": [sid], "person_id": [zoe], "item_id": ["mug-9"], "score": [1.0]})
     rec_store.write_model(warehouse, "rec_person_items", "person", frame, 7)

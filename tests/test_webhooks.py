@@ -7,11 +7,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from recommender import jobs
-from recommender.webhooks import SIGNATURE_HEADER, WebhookOptions, WebhookRefused, deliver, validate_target, verify
+from activation.webhooks import SIGNATURE_HEADER, WebhookOptions, WebhookRefused, deliver, validate_target, verify
+from mining import jobs
 from tests.segment_data import event, order
-from warehouse import events
-from warehouse import webhooks as store
+from tests.support.config import CONFIG
+from warehouse.queries import events
+from warehouse.queries import webhooks as store
 
 FAST = WebhookOptions(allow_private=True, timeout=2.0, max_attempts=3, backoff=0.01)
 
@@ -116,9 +117,9 @@ def test_segments_job_posts_entries_and_exits(warehouse, site):
     )
     with Receiver() as receiver:
         hook = store.add_webhook(warehouse, sid, receiver.url, ["cart_abandoners"])
-        jobs.run_segments(warehouse, progress=lambda _: None, webhook_options=FAST)
+        jobs.run_segments(warehouse, CONFIG, progress=lambda _: None, webhook_options=FAST)
         events.insert_events(warehouse, [order(sid, t0 + dt.timedelta(hours=4), "shopper", "o1", 30.0)])
-        jobs.run_segments(warehouse, progress=lambda _: None, webhook_options=FAST)
+        jobs.run_segments(warehouse, CONFIG, progress=lambda _: None, webhook_options=FAST)
     sent = [json.loads(body)["events"] for _, _, body in receiver.requests]
     assert [[(e["type"], e["segment"], e["person_id"]) for e in batch] for batch in sent] == [
         [("segment.entered", "cart_abandoners", "shopper")],

@@ -6,6 +6,6 @@ on a ClickHouse server and on a cluster. Other rooms call the named query
 functions of the modules below; they never write SQL themselves.
 """
 
-from .connection import Warehouse, WarehouseError, WarehouseLocked, connect
+from .engine.connection import Warehouse, WarehouseError, WarehouseLocked, connect
 
 __all__ = ["Warehouse", "WarehouseError", "WarehouseLocked", "connect"]

@@ -11,7 +11,7 @@ import importlib
 
 from flask import Flask, g, redirect, request, session, url_for
 
-from basirat import settings
+from core import settings
 
 from . import access, errors, security
 from .pages import NavItem
@@ -26,9 +26,9 @@ def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     if warehouse is None:
-        from warehouse import connect
+        from core import connect
 
-        warehouse = connect(app.config["WAREHOUSE_URL"], cluster=app.config["CLICKHOUSE_CLUSTER"])
+        warehouse = connect(app.config)
     app.extensions["basirat.warehouse"] = warehouse
     from .throttle import Throttle
 

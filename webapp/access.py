@@ -19,8 +19,8 @@ import hashlib
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-from warehouse import sites as site_store
-from warehouse import users as user_store
+from warehouse.queries import sites as site_store
+from warehouse.queries import users as user_store
 
 from .accounts import may_see, reaches_every_site
 

@@ -1,4 +1,4 @@
-"""Accounts: Argon2id password hashing around ``warehouse.users``.
+"""Accounts: Argon2id password hashing around ``warehouse.queries.users``.
 
 Used by the sign-in page, the users pages and ``basirat users``. Unknown
 emails are verified against a fixed hash so a missing account takes as long
@@ -12,7 +12,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from warehouse import users as store
+from warehouse.queries import users as store
 
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from warehouse import users as user_store
+from warehouse.queries import users as user_store
 
 from . import accounts
 from .access import password_stamp, public, warehouse

@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask import Blueprint, render_template
 
-from warehouse import overview
+from warehouse.queries import overview
 
 from .access import current_site, warehouse
 from .pages import NavItem

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, render_template, request
 
-from collector.pipeline import TYPES
-from warehouse import event_log
+from core.events import TYPES
+from warehouse.queries import event_log
 
 from .access import current_site, warehouse
 from .pages import NavItem, paginate

@@ -6,10 +6,10 @@ import datetime as dt
 
 from flask import Blueprint, Response, abort, render_template, request
 
-from recommender.audience import site_audience
-from recommender.export import to_csv
-from warehouse import kpis as kpi_store
-from warehouse import segments as segment_store
+from activation.export import to_csv
+from mining.audience import site_audience
+from warehouse.queries import kpis as kpi_store
+from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
 from .pages import NavItem, paginate

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from warehouse import recommendations as store
+from warehouse.queries import recommendations as store
 
 from .access import current_site, warehouse
 from .pages import NavItem

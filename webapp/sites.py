@@ -6,7 +6,7 @@ import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from warehouse import sites as site_store
+from warehouse.queries import sites as site_store
 
 from .access import current_site, role_required, visible_sites, warehouse
 from .pages import NavItem, paginate

@@ -13,7 +13,7 @@ import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from warehouse import api_tokens as store
+from warehouse.queries import api_tokens as store
 
 from .access import warehouse
 from .pages import NavItem

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from warehouse import sites as site_store
-from warehouse import users as user_store
+from warehouse.queries import sites as site_store
+from warehouse.queries import users as user_store
 
 from . import accounts
 from .access import can_manage, manageable_users, role_required, visible_sites, warehouse

@@ -1,6 +1,6 @@
 """Visitors: the list with search, one person's profile, manual merge and unmerge.
 
-The profile data comes from ``warehouse.people``; merge and unmerge go through
+The profile data comes from ``warehouse.queries.people``; merge and unmerge go through
 the stitching job's public functions so the page shows the new map at once,
 and each is recorded with the signed-in user as actor.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.routing import PathConverter
 
-from warehouse import people
+from warehouse.queries import people
 
 from .access import current_site, current_user, role_required, warehouse
 from .pages import NavItem
@@ -71,7 +71,7 @@ def job_results(site_id: str):
 @bp.route("/s/<site_id>/people/<identity:ref>/merge", methods=["POST"], merge_slashes=False)
 @role_required("admin")
 def merge(site_id: str, ref: str):
-    from recommender.stitching import merge as merge_ids
+    from mining.stitching import merge as merge_ids
 
     site = current_site()
     person, hint = _resolve(site["site_id"], ref)
@@ -97,7 +97,7 @@ def merge(site_id: str, ref: str):
 @bp.route("/s/<site_id>/people/<identity:ref>/unmerge", methods=["POST"], merge_slashes=False)
 @role_required("admin")
 def unmerge(site_id: str, ref: str):
-    from recommender.stitching import unmerge as unmerge_id
+    from mining.stitching import unmerge as unmerge_id
 
     site = current_site()
     person, hint = _resolve(site["site_id"], ref)

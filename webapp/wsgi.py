@@ -8,7 +8,7 @@ docker-compose.yml, or ``basirat migrate``), not by every worker.
 from __future__ import annotations
 
 import webapp
-from basirat import logs, settings
+from core import logs, settings
 
 config = settings.load()
 logs.configure(config["LOG_FORMAT"])

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import abort, g, request
 
-from warehouse import api_tokens
-from warehouse import sites as site_store
-from warehouse import users as user_store
+from warehouse.queries import api_tokens
+from warehouse.queries import sites as site_store
+from warehouse.queries import users as user_store
 
 from ..access import warehouse
 from ..accounts import may_see

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import g
 
-from collector.pipeline import TYPES
-from warehouse import event_log, overview
+from core.events import TYPES
+from warehouse.queries import event_log, overview
 
 from ..access import warehouse
 from ..dashboard import daily_counts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, g
 
-from warehouse import sites as site_store
+from warehouse.queries import sites as site_store
 
 from ..access import manageable_users, visible_sites, warehouse
 from ..sites import parse_domains

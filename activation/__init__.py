@@ -1,0 +1,1 @@
+"""Acting on what mining found: signed segment webhooks and exports for other tools."""

@@ -1,0 +1,102 @@
+"""The segments job: recompute who is in which segment and record the moves.
+
+Thin I/O around the pure rules of ``segments``: read facts per site, compute
+members, diff against the open stays, write the changes, and hand them to the
+webhooks. Returns the changes so callers (and tests) see what moved.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import pandas as pd
+
+from warehouse.queries import conditions, sites
+from warehouse.queries import segments as store
+
+from .segments import RULE_NAMES, all_segments, membership_changes
+
+CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+
+TIME_COLUMNS = ("first_seen", "last_seen", "first_order_at", "last_order_at", "last_cart_at")
+
+
+def naive_times(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Datetime columns as naive UTC, whatever the backend returned."""
+    for column in columns:
+        values = pd.to_datetime(frame[column], utc=True)
+        frame[column] = values.dt.tz_localize(None).astype("datetime64[s]")
+    return frame
+
+
+def site_facts(warehouse, site_id: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    as_of = store.site_as_of(warehouse, site_id)
+    if as_of is None:
+        return pd.DataFrame(), None
+    facts = naive_times(store.person_facts(warehouse, site_id), TIME_COLUMNS)
+    return facts, pd.Timestamp(as_of)
+
+
+def custom_members(warehouse, site_id: str, progress: Callable[[str], None] = print) -> pd.DataFrame:
+    """Members of the site's custom segments; a definition that no longer compiles is reported and skipped."""
+    parts = [_empty_members()]
+    for segment in conditions.custom_segments(warehouse, site_id):
+        try:
+            people = conditions.matching_people(warehouse, site_id, segment["conditions"])
+        except conditions.ConditionError as exc:
+            progress(f"segments: custom segment {segment['name']!r} skipped: {exc}")
+            continue
+        parts.append(pd.DataFrame({"person_id": people, "segment": segment["name"], "value": 0.0}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def define_custom(warehouse, site_id: str, name: str, definition: list) -> int:
+    """Store a custom segment after checking its name and conditions; returns how many people match now."""
+    if not CUSTOM_NAME.match(name) or name in RULE_NAMES:
+        raise conditions.ConditionError(
+            "a custom segment name is 1-48 lowercase letters, digits or _ (starting with a letter), "
+            f"and not a built-in one ({', '.join(RULE_NAMES)})"
+        )
+    people = conditions.matching_people(warehouse, site_id, definition)
+    conditions.define_segment(warehouse, site_id, name, definition)
+    return len(people)
+
+
+def refresh_site(warehouse, site_id: str, progress: Callable[[str], None] = print) -> pd.DataFrame:
+    """Recompute one site's built-in and custom segments and record who moved."""
+    facts, as_of = site_facts(warehouse, site_id)
+    if as_of is None:
+        return membership_changes(_empty_open(), _empty_members(), pd.Timestamp.now())
+    computed = pd.concat([all_segments(facts, as_of), custom_members(warehouse, site_id, progress)], ignore_index=True)
+    computed = computed.drop_duplicates(["segment", "person_id"])
+    current = store.open_memberships(warehouse, site_id)
+    now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+    changes = membership_changes(current, computed, now)
+    store.write_memberships(warehouse, site_id, changes)
+    return changes
+
+
+def refresh_all(warehouse, progress: Callable[[str], None] = print) -> dict:
+    moved = {}
+    for site in sites.list_sites(warehouse):
+        changes = refresh_site(warehouse, site["site_id"], progress)
+        counts = changes["change"].value_counts().to_dict()
+        progress(f"segments: site {site['site_id']}: {counts.get('entered', 0)} entered, {counts.get('left', 0)} left")
+        moved[site["site_id"]] = changes
+    return moved
+
+
+def _empty_open() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "segment": [],
+            "person_id": [],
+            "entered_at": pd.Series([], dtype="datetime64[s]"),
+            "value": pd.Series([], dtype="float64"),
+        }
+    )
+
+
+def _empty_members() -> pd.DataFrame:
+    return pd.DataFrame({"segment": [], "person_id": [], "value": pd.Series([], dtype="float64")})

@@ -1,0 +1,191 @@
+"""Segment rules: who is in which segment, as pure functions of person facts.
+
+``facts`` is one row per person (see ``warehouse.queries.segments.person_facts``):
+``person_id, first_seen, last_seen, active_days, product_views, cart_adds,
+orders, revenue, deal_orders, first_order_at, last_order_at, last_cart_at,
+open_cart_value``. Times are naive UTC; a time at the epoch means "never".
+Every rule returns ``person_id, segment, value`` so memberships can be diffed
+against the stored history the same way whatever the rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+EPOCH = pd.Timestamp("1970-01-01")
+DAY = pd.Timedelta(days=1)
+
+# Windows of the behaviour rules, in days (hours for the cart).
+NEW_VISITOR_DAYS = 7
+RETURNING_ACTIVE_DAYS = 30
+ABANDONED_CART_HOURS = 1
+ABANDONED_CART_DAYS = 30
+WINDOW_SHOPPER_VIEWS = 3
+DEAL_SHARE = 0.5
+
+# The classic RFM map on (recency score, frequency score), first match wins.
+RFM_CELLS = [
+    ("champions", (5, 5), (4, 5)),
+    ("loyal", (3, 5), (4, 5)),
+    ("cannot_lose", (1, 2), (5, 5)),
+    ("at_risk", (1, 2), (3, 4)),
+    ("hibernating", (1, 2), (1, 2)),
+    ("about_to_sleep", (3, 3), (1, 2)),
+    ("need_attention", (3, 3), (3, 3)),
+    ("potential_loyalists", (4, 5), (2, 3)),
+    ("new_customers", (5, 5), (1, 1)),
+    ("promising", (4, 4), (1, 1)),
+]
+RULE_NAMES = [name for name, _, _ in RFM_CELLS] + [
+    "cart_abandoners",
+    "window_shoppers",
+    "deal_seekers",
+    "repeat_buyers",
+    "new_visitors",
+    "returning_visitors",
+]
+
+
+def quintile(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
+    """Scores 1..5 by percentile rank; ties share a score, so equal people are never split."""
+    if values.empty:
+        return pd.Series([], dtype="uint8", index=values.index)
+    ranks = (values if higher_is_better else -values).rank(method="max", pct=True)
+    return np.ceil(ranks * 5).clip(1, 5).astype("uint8")
+
+
+def rfm_table(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Recency, frequency and monetary quintiles of every buyer, with the named cell.
+
+    Returns
+    -------
+    DataFrame
+        ``person_id, recency_days, frequency, monetary, r, f, m, cell``; only
+        people with at least one order.
+    """
+    buyers = facts[facts["orders"] > 0]
+    out = pd.DataFrame(
+        {
+            "person_id": buyers["person_id"].values,
+            "recency_days": ((as_of - buyers["last_order_at"]) / DAY).values,
+            "frequency": buyers["orders"].astype("int64").values,
+            "monetary": buyers["revenue"].astype("float64").values,
+        }
+    )
+    out["r"] = quintile(out["recency_days"], higher_is_better=False)
+    out["f"] = quintile(out["frequency"])
+    out["m"] = quintile(out["monetary"])
+    out["cell"] = [rfm_cell(r, f) for r, f in zip(out["r"], out["f"])]
+    return out
+
+
+def rfm_cell(r: int, f: int) -> str:
+    for name, (r_lo, r_hi), (f_lo, f_hi) in RFM_CELLS:
+        if r_lo <= r <= r_hi and f_lo <= f <= f_hi:
+            return name
+    return "other"
+
+
+def rfm_segments(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each buyer in its named RFM cell, valued at what they spent."""
+    table = rfm_table(facts, as_of)
+    return _members(table["person_id"], table["cell"], table["monetary"])
+
+
+def cart_abandoners(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Added to cart since their last order, not in the last hour, within 30 days; valued at the open cart."""
+    cart = facts["last_cart_at"]
+    rule = (
+        (facts["cart_adds"] > 0)
+        & (cart > facts["last_order_at"])
+        & (cart <= as_of - pd.Timedelta(hours=ABANDONED_CART_HOURS))
+        & (cart >= as_of - ABANDONED_CART_DAYS * DAY)
+        & (facts["open_cart_value"] > 0)
+    )
+    return _rule(facts, rule, "cart_abandoners", facts["open_cart_value"])
+
+
+def window_shoppers(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Look a lot (three product views or more) but never add to cart nor buy."""
+    rule = (facts["product_views"] >= WINDOW_SHOPPER_VIEWS) & (facts["cart_adds"] == 0) & (facts["orders"] == 0)
+    return _rule(facts, rule, "window_shoppers", facts["product_views"])
+
+
+def deal_seekers(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """At least half of their orders used a coupon or a discount."""
+    orders = facts["orders"].astype("float64")
+    rule = (orders > 0) & (facts["deal_orders"] >= DEAL_SHARE * orders)
+    return _rule(facts, rule, "deal_seekers", facts["revenue"])
+
+
+def repeat_buyers(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Two orders or more."""
+    return _rule(facts, facts["orders"] >= 2, "repeat_buyers", facts["revenue"])
+
+
+def new_visitors(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """First seen within the last seven days."""
+    return _rule(facts, facts["first_seen"] >= as_of - NEW_VISITOR_DAYS * DAY, "new_visitors", facts["active_days"])
+
+
+def returning_visitors(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Came back on another day, and were seen within the last 30 days."""
+    rule = (facts["active_days"] >= 2) & (facts["last_seen"] >= as_of - RETURNING_ACTIVE_DAYS * DAY)
+    return _rule(facts, rule, "returning_visitors", facts["active_days"])
+
+
+BEHAVIOUR_RULES = [cart_abandoners, window_shoppers, deal_seekers, repeat_buyers, new_visitors, returning_visitors]
+
+
+def all_segments(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Every built-in segment's members: RFM cells, then the behaviour rules."""
+    parts = [rfm_segments(facts, as_of)] + [rule(facts, as_of) for rule in BEHAVIOUR_RULES]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _rule(facts: pd.DataFrame, mask: pd.Series, name: str, value: pd.Series) -> pd.DataFrame:
+    chosen = facts[mask]
+    return _members(chosen["person_id"], pd.Series(name, index=chosen.index), value[mask])
+
+
+def _members(person: pd.Series, segment: pd.Series, value: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "person_id": person.astype(str).values,
+            "segment": segment.astype(str).values,
+            "value": value.astype("float64").values,
+        }
+    )
+
+
+def membership_changes(current: pd.DataFrame, computed: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """Stays to write: opened for newcomers, closed for leavers, revalued where the value moved.
+
+    Parameters
+    ----------
+    current : DataFrame
+        Open stays: ``segment, person_id, entered_at, value``.
+    computed : DataFrame
+        Who is in now: ``segment, person_id, value``.
+    now : Timestamp
+        When entries and exits are dated.
+
+    Returns
+    -------
+    DataFrame
+        ``segment, person_id, entered_at, left_at, value, change`` where change
+        is ``entered``, ``left`` or ``revalued``; ``left_at`` is the epoch for open stays.
+    """
+    key = ["segment", "person_id"]
+    merged = current.merge(computed, on=key, how="outer", suffixes=("_old", ""), indicator=True)
+    entered = merged[merged["_merge"] == "right_only"].assign(entered_at=now, left_at=EPOCH, change="entered")
+    left = merged[merged["_merge"] == "left_only"].assign(left_at=now, value=lambda f: f["value_old"], change="left")
+    both = merged[merged["_merge"] == "both"]
+    same = np.isclose(both["value"].astype("float64"), both["value_old"].astype("float64"))
+    moved = both[~same].assign(left_at=EPOCH, change="revalued")
+    columns = key + ["entered_at", "left_at", "value", "change"]
+    out = pd.concat([entered[columns], left[columns], moved[columns]], ignore_index=True)
+    out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
+    out["left_at"] = pd.to_datetime(out["left_at"]).astype("datetime64[s]")
+    return out.sort_values(["change", "segment", "person_id"]).reset_index(drop=True)

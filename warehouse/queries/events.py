@@ -1,0 +1,103 @@
+"""Raw events: the columns of a row, loading, and the basic reads."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from warehouse.engine.connection import Warehouse
+
+# Column name -> empty value; the collector fills rows with exactly these keys.
+EVENT_COLUMNS: dict[str, object] = {
+    "site_id": "",
+    "message_id": "",
+    "type": "",
+    "event": "",
+    "name": "",
+    "anonymous_id": "",
+    "user_id": "",
+    "previous_id": "",
+    "group_id": "",
+    "timestamp": None,
+    "timestamp_ms": 0,
+    "original_timestamp": None,
+    "sent_at": None,
+    "received_at": None,
+    "url": "",
+    "path": "",
+    "referrer": "",
+    "title": "",
+    "search": "",
+    "user_agent": "",
+    "ip": "",
+    "locale": "",
+    "utm_source": "",
+    "utm_medium": "",
+    "utm_campaign": "",
+    "utm_term": "",
+    "utm_content": "",
+    "library_name": "",
+    "library_version": "",
+    "properties": "{}",
+    "traits": "{}",
+    "context": "{}",
+    "product_id": "",
+    "product_name": "",
+    "category": "",
+    "price": 0.0,
+    "quantity": 0,
+    "order_id": "",
+    "revenue": 0.0,
+    "currency": "",
+    "query": "",
+    "item_ids": [],
+    "item_prices": [],
+    "item_quantities": [],
+    "score": None,
+    "comment": "",
+    "is_bot": 0,
+    "flags": [],
+}
+
+_DTYPES = {"timestamp_ms": "uint16", "price": "float64", "quantity": "uint32", "revenue": "float64", "is_bot": "uint8"}
+_TIMES = ("timestamp", "original_timestamp", "sent_at", "received_at")
+
+
+def events_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows (dicts with naive UTC datetimes) as a frame both backends insert."""
+    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+    for column, dtype in _DTYPES.items():
+        frame[column] = frame[column].astype(dtype)
+    for column in _TIMES:
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
+    frame["score"] = frame["score"].astype("float64")
+    return frame
+
+
+def known_message_ids(warehouse: Warehouse, site_id: str, message_ids: list[str]) -> set[str]:
+    """Which of these ids are already loaded (the dedup lookup)."""
+    if not message_ids:
+        return set()
+    rows = warehouse.query(
+        "SELECT DISTINCT message_id FROM event_ids WHERE site_id = {site_id:String} "
+        "AND message_id IN (SELECT arrayJoin({ids:Array(String)}))",
+        {"site_id": site_id, "ids": message_ids},
+    )
+    return {r["message_id"] for r in rows}
+
+
+def insert_events(warehouse: Warehouse, rows: list[dict]) -> int:
+    return warehouse.insert("events", events_frame(rows)) if rows else 0
+
+
+def count_events(warehouse: Warehouse, site_id: str) -> int:
+    return int(
+        warehouse.scalar("SELECT count() FROM events WHERE site_id = {site_id:String}", {"site_id": site_id}) or 0
+    )
+
+
+def recent_events(warehouse: Warehouse, site_id: str, limit: int = 50) -> list[dict]:
+    return warehouse.query(
+        "SELECT message_id, type, event, name, anonymous_id, user_id, timestamp, url, properties "
+        "FROM events WHERE site_id = {site_id:String} ORDER BY timestamp DESC, timestamp_ms DESC LIMIT {limit:UInt32}",
+        {"site_id": site_id, "limit": limit},
+    )

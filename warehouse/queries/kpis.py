@@ -1,0 +1,286 @@
+"""The store's KPIs, computed in ClickHouse: one query per dashboard panel.
+
+Visitors, sessions, the funnel, revenue, new vs returning, retention, repeat
+purchases and satisfaction read ``visit_days``: each visitor's day (counts,
+feedback scores, bursts of activity, funnel steps) as a materialized view
+keeps it, with the ids hashed so people are resolved and counted on numbers.
+Recommendation-driven revenue reads ``attribution_events``. ``visit_days``
+bakes in the funnel's steps, window and the visit gap below: changing them
+takes a migration. An order is counted once per ``Order Completed`` event
+with its own id.
+
+Every function takes a site, an inclusive date range (UTC days) and an
+optional segment: with a segment, only its current members' events count.
+People are the identity map's (``person_map``): rows are resolved to their
+person, then combined per person. Filters are fixed fragments; values are
+bound parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from warehouse.engine.connection import Warehouse
+
+from .person_map import RAW_PERSON, resolve_keys, resolve_web
+from .recommendations import attributed_items
+
+FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
+FUNNEL_WINDOW_SECONDS = 7 * 86400
+SESSION_GAP_SECONDS = 30 * 60
+RANGE = (
+    "site_id = {site_id:String} AND is_bot = 0 "
+    "AND toDate(timestamp) >= {start:Date} AND toDate(timestamp) <= {end:Date}"
+)
+DAYS = "site_id = {site_id:String} AND date >= {start:Date} AND date <= {end:Date}"
+MEMBERS = """
+    SELECT person_id FROM segment_members
+    WHERE site_id = {site_id:String} AND segment = {segment:String}
+    GROUP BY person_id, entered_at
+    HAVING argMax(left_at, version) = toDateTime(0, 'UTC')"""
+
+
+def _keyed(per_ids: str, columns: list[str], segment: str | None) -> str:
+    """Rows of ``visit_days`` with their ``person_key``, only the segment's current members' when one is given."""
+    rows = resolve_keys(per_ids, columns)
+    if not segment:
+        return rows
+    return f"SELECT * FROM ({rows}) WHERE person_key IN (SELECT cityHash64(person_id) FROM ({MEMBERS}))"
+
+
+def _people(per_ids: str, columns: list[str], segment: str | None) -> str:
+    """Rows of ``per_ids`` with their person, only the segment's current members' when one is given."""
+    rows = resolve_web(per_ids, columns)
+    if not segment:
+        return rows
+    return f"SELECT * FROM ({rows}) WHERE person_id IN ({MEMBERS})"
+
+
+def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, **extra) -> dict:
+    return {"site_id": site_id, "start": start, "end": end, "segment": segment or "", **extra}
+
+
+def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+    """Distinct people and events per day."""
+    per_ids = f"SELECT identity_key, raw_key, date, event_count FROM visit_days WHERE {DAYS}"
+    return warehouse.query_df(
+        f"""
+        SELECT date, uniqExact(person_key) AS visitors, sum(event_count) AS events
+        FROM ({_keyed(per_ids, ["date", "event_count"], segment)})
+        GROUP BY date ORDER BY date
+        """,
+        _params(site_id, start, end, segment),
+    )
+
+
+def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+    """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start).
+
+    ``visit_days`` holds each id's bursts (events at most 30 minutes apart);
+    a person's bursts, from all their ids, are swept in time order, each open
+    until 30 minutes after its last event: a burst starting while none is
+    open starts a visit. The same count as walking the person's events.
+    """
+    per_ids = f"SELECT identity_key, raw_key, starts, ends FROM visit_days WHERE {DAYS}"
+    return warehouse.query_df(
+        f"""
+        SELECT toDate(toDateTime(point.1, 'UTC')) AS date, count() AS sessions
+        FROM (
+            SELECT arrayJoin(arrayFilter((p, depth) -> p.2 = 1 AND depth = 1, points,
+                                         arrayCumSum(arrayMap(p -> p.2, points)))) AS point
+            FROM (
+                SELECT arraySort(arrayConcat(
+                           arrayMap(t -> (toUInt64(t), toInt8(1)), groupArrayArray(starts)),
+                           arrayMap(t -> (toUInt64(t) + {SESSION_GAP_SECONDS + 1}, toInt8(-1)), groupArrayArray(ends))
+                       )) AS points
+                FROM ({_keyed(per_ids, ["starts", "ends"], segment)})
+                GROUP BY person_key
+            )
+        )
+        GROUP BY date ORDER BY date
+        """,
+        _params(site_id, start, end, segment),
+    )
+
+
+def funnel(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None) -> list:
+    """People reaching each step in order (view → cart → checkout → order) within a week of their view.
+
+    ``visit_days`` keeps each id's steps of a day as a ``windowFunnel``
+    state; merging a person's states is one pass over all their events,
+    without reading the events. Steps that share one second have no defined
+    order (timestamps are whole seconds).
+    """
+    reached = ", ".join(f"countIf(level >= {i + 1}) AS step{i + 1}" for i in range(len(FUNNEL_STEPS)))
+    per_ids = f"SELECT identity_key, raw_key, progress FROM visit_days WHERE {DAYS}"
+    row = warehouse.query(
+        f"""
+        SELECT {reached}
+        FROM (
+            SELECT person_key, windowFunnelMerge({FUNNEL_WINDOW_SECONDS})(progress) AS level
+            FROM ({_keyed(per_ids, ["progress"], segment)})
+            GROUP BY person_key
+        )
+        """,
+        _params(site_id, start, end, segment),
+    )[0]
+    return [{"step": step, "people": int(row[f"step{i + 1}"])} for i, step in enumerate(FUNNEL_STEPS)]
+
+
+def revenue(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+    """Orders, revenue and average order value per day."""
+    per_ids = (
+        f"SELECT identity_key, raw_key, date, order_count, order_revenue FROM visit_days "
+        f"WHERE {DAYS} AND order_count > 0"
+    )
+    # Without a segment nobody needs resolving: the daily totals are read as they are.
+    rows = _keyed(per_ids, ["date", "order_count", "order_revenue"], segment) if segment else per_ids
+    return warehouse.query_df(
+        f"""
+        SELECT date, orders, sales AS revenue, sales / orders AS average_order_value
+        FROM (
+            SELECT date, sum(order_count) AS orders, sum(order_revenue) AS sales
+            FROM ({rows})
+            GROUP BY date
+        )
+        ORDER BY date
+        """,
+        _params(site_id, start, end, segment),
+    )
+
+
+def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+    """Per day, visitors seen for the first time ever that day, and those seen on an earlier day."""
+    in_range = f"SELECT identity_key, raw_key, date FROM visit_days WHERE {DAYS}"
+    ever = (
+        "SELECT identity_key, raw_key, min(date) AS first_seen FROM visit_days "
+        "WHERE site_id = {site_id:String} AND date <= {end:Date} GROUP BY identity_key, raw_key"
+    )
+    return warehouse.query_df(
+        f"""
+        SELECT date, countIf(date = first_day) AS new_visitors, countIf(date > first_day) AS returning_visitors
+        FROM (
+            SELECT DISTINCT date, person_key FROM ({_keyed(in_range, ["date"], segment)})
+        ) AS days
+        ANY LEFT JOIN (
+            SELECT person_key, min(first_seen) AS first_day
+            FROM ({resolve_keys(ever, ["first_seen"])})
+            GROUP BY person_key
+        ) AS firsts USING person_key
+        GROUP BY date ORDER BY date
+        """,
+        _params(site_id, start, end, segment),
+    )
+
+
+def retention(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+    """Customers by month of first order (cohorts starting in the range) still ordering N months later."""
+    per_ids = """
+        SELECT identity_key, raw_key, groupUniqArray(toStartOfMonth(date)) AS order_months
+        FROM visit_days
+        WHERE site_id = {site_id:String} AND order_count > 0
+        GROUP BY identity_key, raw_key"""
+    return warehouse.query_df(
+        f"""
+        SELECT cohort, toRelativeMonthNum(month) - toRelativeMonthNum(cohort) AS months_later,
+               count() AS customers
+        FROM (
+            SELECT person_key, groupUniqArrayArray(order_months) AS months, arrayReduce('min', months) AS cohort
+            FROM ({_keyed(per_ids, ["order_months"], segment)})
+            GROUP BY person_key
+            HAVING cohort >= toStartOfMonth({{start:Date}}) AND cohort <= {{end:Date}}
+        )
+        ARRAY JOIN months AS month
+        GROUP BY cohort, months_later ORDER BY cohort, months_later
+        """,
+        _params(site_id, start, end, segment),
+    )
+
+
+def repeat_purchase_rate(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment=None) -> dict:
+    """Share of the range's buyers who ordered at least twice in it."""
+    per_ids = f"SELECT identity_key, raw_key, order_count FROM visit_days WHERE {DAYS} AND order_count > 0"
+    row = warehouse.query(
+        f"""
+        SELECT count() AS buyers, countIf(orders >= 2) AS repeat_buyers,
+               if(count() = 0, 0, countIf(orders >= 2) / count()) AS rate
+        FROM (
+            SELECT person_key, sum(order_count) AS orders
+            FROM ({_keyed(per_ids, ["order_count"], segment)})
+            GROUP BY person_key
+        )
+        """,
+        _params(site_id, start, end, segment),
+    )[0]
+    return {"buyers": int(row["buyers"]), "repeat_buyers": int(row["repeat_buyers"]), "rate": float(row["rate"])}
+
+
+def satisfaction(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+    """Feedback scores per month: how many answers gave each score, and the month's mean."""
+    per_ids = f"""
+        SELECT identity_key, raw_key, toStartOfMonth(date) AS month, score
+        FROM visit_days ARRAY JOIN feedback_scores AS score
+        WHERE {DAYS} AND notEmpty(feedback_scores)"""
+    rows = _keyed(per_ids, ["month", "score"], segment) if segment else per_ids
+    return warehouse.query_df(
+        f"SELECT month, score, count() AS answers FROM ({rows}) GROUP BY month, score ORDER BY month, score",
+        _params(site_id, start, end, segment),
+    )
+
+
+def recommendation_revenue(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, window_days: int = 7
+):
+    """Per day, orders with an item bought after clicking it in a recommendation, and those items' revenue.
+
+    Attributed as on the recommendations page (``attributed_items``): an item
+    counts once, for the same visitor's click within ``window_days`` before
+    the order. Days are the orders' days.
+    """
+    clicks_in = "date >= {start:Date} - {window_days:UInt32} AND date <= {end:Date}"
+    orders_in = "date >= {start:Date} AND date <= {end:Date}"
+    per_ids = f"""
+        SELECT order_key, item_id, any(order_day) AS date, any(item_revenue) AS item_revenue,
+               any(anonymous_id) AS anonymous_id, any(order_user_id) AS user_id
+        FROM ({attributed_items(clicks_in, orders_in)})
+        GROUP BY order_key, item_id"""
+    rows = _people(per_ids, ["order_key", "date", "item_revenue"], segment) if segment else per_ids
+    return warehouse.query_df(
+        f"""
+        SELECT date, uniqExact(order_key) AS orders, sum(item_revenue) AS revenue
+        FROM ({rows})
+        GROUP BY date ORDER BY date
+        """,
+        _params(site_id, start, end, segment, window=window_days * 86400, window_days=window_days),
+    )
+
+
+PANELS = {
+    "visitors": visitors,
+    "sessions": sessions,
+    "funnel": funnel,
+    "revenue": revenue,
+    "new_vs_returning": new_vs_returning,
+    "retention": retention,
+    "repeat_purchase_rate": repeat_purchase_rate,
+    "satisfaction": satisfaction,
+    "recommendation_revenue": recommendation_revenue,
+}
+
+
+def dashboard(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None) -> dict:
+    """Every panel, as plain rows (what the admin's charts and the bench read)."""
+    out = {}
+    for name, panel in PANELS.items():
+        value = panel(warehouse, site_id, start, end, segment)
+        out[name] = value.to_dict("records") if isinstance(value, pd.DataFrame) else value
+    return out
+
+
+def raw_activity(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Every event's person and time in the range: what a dashboard computed in Python would have to fetch."""
+    return warehouse.query_df(
+        f"SELECT {RAW_PERSON} AS person_id, timestamp FROM events WHERE {RANGE}", _params(site_id, start, end, None)
+    )

@@ -1,0 +1,277 @@
+"""One person's view: who they are, their visits, orders, carts and feedback.
+
+Every read goes through the sort keys: visits by ``(site_id, visitor_id)``,
+the identity map by ``(site_id, identity)``, feedback by
+``(site_id, anonymous_id)``, so a profile costs a few index lookups however
+large the site's history is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from warehouse.engine.connection import Warehouse
+
+from . import identity as ids
+from . import recommendations, scores, segments, sessions
+
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+KINDS = ("anon:", "user:", "customer:", "email:")
+VISITS_SHOWN = 200
+
+
+def identity_of(ref: str) -> str:
+    """An identity from what an operator types: ``user:ID``, ``anon:ID``, ``customer:ID``, an email, or a
+    bare user id."""
+    ref = ref.strip()
+    if ref.startswith("email:") and not HEX64.match(ref[6:]):
+        return ids.email_identity(ref[6:])
+    if ref.startswith(KINDS):
+        return ref
+    if "@" in ref:
+        return ids.email_identity(ref)
+    return "user:" + ref
+
+
+def resolve(warehouse: Warehouse, site_id: str, ref: str) -> str | None:
+    """The person id behind a reference (a person id or any identity), or None."""
+    ref = ref.strip()
+    if ref.startswith("p_"):
+        found = warehouse.scalar(
+            "SELECT count() FROM identity_map WHERE site_id = {site_id:String} AND person_id = {p:String}",
+            {"site_id": site_id, "p": ref},
+        )
+        return ref if found else None
+    identity = identity_of(ref)
+    person = ids.person_of(warehouse, site_id, identity)
+    if person is not None:
+        return person
+    return ids.person_id_of(identity) if seen(warehouse, site_id, identity) else None
+
+
+def seen(warehouse: Warehouse, site_id: str, identity: str) -> bool:
+    """Whether an unstitched identity has events (a visitor who never logged in)."""
+    kind, _, value = identity.partition(":")
+    if kind not in ("anon", "user", "customer") or not value:
+        return False
+    visitor = value if kind == "anon" else "user:" + value
+    if warehouse.scalar(
+        "SELECT count() FROM sessions WHERE site_id = {site_id:String} AND visitor_id = {v:String}",
+        {"site_id": site_id, "v": visitor},
+    ):
+        return True
+    # Not sessionized yet: an anonymous id is still one primary-key lookup in the events.
+    return kind == "anon" and bool(
+        warehouse.scalar(
+            "SELECT count() FROM events WHERE site_id = {site_id:String} AND anonymous_id = {v:String}",
+            {"site_id": site_id, "v": value},
+        )
+    )
+
+
+def identities(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "") -> list[dict]:
+    """The person's identities with the link that joined each (a lone visitor has one)."""
+    rows = ids.person_identities(warehouse, site_id, person_id)
+    if not rows and hint and ids.person_id_of(hint) == person_id:
+        rows = [
+            {"identity": hint, "person_id": person_id, "via": "", "reason": "", "message_id": "", "linked_at": None}
+        ]
+    return rows
+
+
+def visitor_ids(identity_rows: list[dict]) -> list[str]:
+    """Visit keys of these identities: anonymous ids, and ``user:ID`` for events with only a user id
+    (server-side calls, imported orders)."""
+    out = []
+    for row in identity_rows:
+        kind, _, value = row["identity"].partition(":")
+        if kind == "anon":
+            out.append(value)
+        elif kind in ("user", "customer"):
+            out.append("user:" + value)
+    return sorted(set(out))
+
+
+_TOTALS = """
+    SELECT count() AS n_visits, sum(orders) AS n_orders, sum(revenue) AS total_revenue,
+           countIf(cart_adds > 0 AND orders = 0) AS abandoned_carts,
+           sumIf(cart_value, cart_adds > 0 AND orders = 0) AS abandoned_value,
+           sum(pageviews) AS n_pageviews, min(started_at) AS first_visit, max(ended_at) AS last_visit,
+           argMin(source, started_at) AS first_source, argMax(source, started_at) AS last_source,
+           argMin(device, started_at) AS first_device, argMax(device, started_at) AS last_device
+    FROM sessions FINAL
+    WHERE site_id = {site_id:String} AND visitor_id IN (SELECT arrayJoin({ids:Array(String)})) AND deleted = 0
+"""
+_NAMES = {"n_visits": "visits", "n_orders": "orders", "total_revenue": "revenue", "n_pageviews": "pageviews"}
+
+
+def totals(warehouse: Warehouse, site_id: str, visitors: list[str]) -> dict:
+    """Totals over every visit of these visitors, in ClickHouse (for people with very many visits)."""
+    raw = warehouse.query(_TOTALS, {"site_id": site_id, "ids": visitors})[0]
+    row = {_NAMES.get(k, k): v for k, v in raw.items()}
+    if not row["visits"]:
+        return totals_from({})
+    return totals_from(row)
+
+
+def totals_of(visits: list[dict]) -> dict:
+    """The same totals as ``totals``, from the visits themselves."""
+    if not visits:
+        return totals_from({})
+    first = min(visits, key=lambda v: v["started_at"])
+    last = max(visits, key=lambda v: v["started_at"])
+    abandoned = [v for v in visits if v["cart_adds"] and not v["orders"]]
+    return totals_from(
+        {
+            "visits": len(visits),
+            "orders": sum(v["orders"] for v in visits),
+            "revenue": sum(v["revenue"] for v in visits),
+            "abandoned_carts": len(abandoned),
+            "abandoned_value": sum(v["cart_value"] for v in abandoned),
+            "pageviews": sum(v["pageviews"] for v in visits),
+            "first_visit": first["started_at"],
+            "last_visit": max(v["ended_at"] for v in visits),
+            "first_source": first["source"],
+            "last_source": last["source"],
+            "first_device": first["device"],
+            "last_device": last["device"],
+        }
+    )
+
+
+def totals_from(row: dict) -> dict:
+    out = {
+        "visits": 0,
+        "orders": 0,
+        "revenue": 0.0,
+        "abandoned_carts": 0,
+        "abandoned_value": 0.0,
+        "pageviews": 0,
+        "first_visit": None,
+        "last_visit": None,
+        "first_source": "",
+        "last_source": "",
+        "first_device": "",
+        "last_device": "",
+        **row,
+    }
+    out["revenue"] = round(out["revenue"], 2)
+    out["abandoned_value"] = round(out["abandoned_value"], 2)
+    out["average_order"] = round(out["revenue"] / out["orders"], 2) if out["orders"] else 0.0
+    return out
+
+
+def feedback(warehouse: Warehouse, site_id: str, visitors: list[str], limit: int = 50) -> list[dict]:
+    anonymous = [v for v in visitors if not v.startswith("user:")]
+    return warehouse.query(
+        "SELECT timestamp, score, comment, product_id, path FROM events "
+        "WHERE site_id = {site_id:String} AND anonymous_id IN (SELECT arrayJoin({ids:Array(String)})) "
+        "AND event = 'Feedback Submitted' ORDER BY timestamp DESC LIMIT {limit:UInt32}",
+        {"site_id": site_id, "ids": anonymous, "limit": limit},
+    )
+
+
+def job_keys(person_id: str, identity_rows: list[dict]) -> list[str]:
+    """The ids the segment, score and recommendation jobs may file this person under.
+
+    They file a stitched person under its person id, and an identity the map
+    does not link under its raw id: the user id, else the anonymous id, without
+    the ``user:``/``anon:`` prefix (``person_map.RAW_PERSON``). The
+    recommendation job also files a person with one identity besides emails by
+    that raw id. Reading only current results (open memberships, the latest
+    scores and model) under all of them finds each job's answer.
+    """
+    raw = [row["identity"].partition(":")[2] for row in identity_rows if not row["identity"].startswith("email:")]
+    return sorted({person_id, *raw})
+
+
+def job_results(warehouse: Warehouse, site_id: str, person_id: str, identity_rows: list[dict]) -> dict:
+    """What the segment, score and recommendation jobs hold for one person now.
+
+    Three more reads: the profile page loads them apart, so that its own
+    answer keeps to the few index lookups of ``profile``.
+    """
+    keys = job_keys(person_id, identity_rows)
+    return {
+        "segments": segments.current_segments(warehouse, site_id, keys),
+        "scores": scores.current_score(warehouse, site_id, keys) or {},
+        "recommendations": recommendations.person_items(warehouse, site_id, keys),
+    }
+
+
+def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "") -> dict:
+    """Everything the visitor profile shows but the jobs' results (``job_results``), in one dict."""
+    who = identities(warehouse, site_id, person_id, hint)
+    visitors = visitor_ids(who)
+    visits = sessions.visits(warehouse, site_id, visitors, limit=VISITS_SHOWN)
+    # With every visit in hand the totals need no second query.
+    summed = totals_of(visits) if len(visits) < VISITS_SHOWN else totals(warehouse, site_id, visitors)
+    return {
+        "person_id": person_id,
+        "identities": who,
+        "devices": sorted({v["device"] for v in visits}),
+        "totals": summed,
+        "visits": visits,
+        "orders": [v for v in visits if v["orders"]],
+        "feedback": feedback(warehouse, site_id, visitors),
+        "audit": ids.audit_trail(warehouse, site_id, [r["identity"] for r in who]),
+    }
+
+
+def search(warehouse: Warehouse, site_id: str, query: str, limit: int = 50) -> list[dict]:
+    """Visitors matching an id, an email or an order id; the latest visitors for an empty query."""
+    query = query.strip()
+    if not query:
+        return recent_visitors(warehouse, site_id, limit)
+    candidates = {identity_of(query), "anon:" + query, "user:" + query}
+    found = []
+    for identity in sorted(candidates):
+        person = resolve(warehouse, site_id, identity)
+        if person:
+            found.append({"person_id": person, "identity": identity, "matched": "id"})
+    for row in warehouse.query(
+        "SELECT DISTINCT visitor_id FROM sessions WHERE site_id = {site_id:String} AND has(order_ids, {q:String}) "
+        "LIMIT {limit:UInt32}",
+        {"site_id": site_id, "q": query, "limit": limit},
+    ):
+        identity = _identity_of_visitor(row["visitor_id"])
+        found.append({"person_id": resolve(warehouse, site_id, identity), "identity": identity, "matched": "order"})
+    if len(query) >= MIN_PREFIX:
+        for identity in _by_prefix(warehouse, site_id, query, limit):
+            person = resolve(warehouse, site_id, identity)
+            found.append({"person_id": person, "identity": identity, "matched": "prefix"})
+    unique = {f["person_id"]: f for f in reversed(found) if f["person_id"]}
+    return sorted(unique.values(), key=lambda f: MATCH_ORDER[f["matched"]])[:limit]
+
+
+MIN_PREFIX = 3
+MATCH_ORDER = {"id": 0, "order": 1, "prefix": 2}
+
+
+def _by_prefix(warehouse: Warehouse, site_id: str, query: str, limit: int) -> list[str]:
+    """Visitors whose anonymous or user id starts with the query (the sort key
+    of ``sessions`` makes this a range read, not a scan)."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = warehouse.query(
+        "SELECT DISTINCT visitor_id FROM sessions WHERE site_id = {site_id:String} "
+        "AND (visitor_id LIKE {anon:String} OR visitor_id LIKE {user:String}) ORDER BY visitor_id LIMIT {limit:UInt32}",
+        {"site_id": site_id, "anon": escaped + "%", "user": "user:" + escaped + "%", "limit": limit},
+    )
+    return [_identity_of_visitor(r["visitor_id"]) for r in rows]
+
+
+def recent_visitors(warehouse: Warehouse, site_id: str, limit: int = 50) -> list[dict]:
+    rows = warehouse.query(
+        "SELECT visitor_id, max(ended_at) AS last_seen, count() AS visits, sum(orders) AS order_count, "
+        "sum(revenue) AS revenue_total FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 "
+        "GROUP BY visitor_id ORDER BY last_seen DESC, visitor_id LIMIT {limit:UInt32}",
+        {"site_id": site_id, "limit": limit},
+    )
+    for row in rows:
+        row["identity"] = _identity_of_visitor(row["visitor_id"])
+        row["person_id"] = ids.person_of(warehouse, site_id, row["identity"]) or ids.person_id_of(row["identity"])
+    return rows
+
+
+def _identity_of_visitor(visitor_id: str) -> str:
+    return visitor_id if visitor_id.startswith("user:") else "anon:" + visitor_id

@@ -1,0 +1,85 @@
+"""Data retention: raw events are kept a set number of days.
+
+Where the server has TTL (ClickHouse 19.6+, chDB) the table itself expires
+rows in its background merges, so nothing needs to run on time; the TTL is
+set once and changed only when the setting changes. Where it has not (Debian's
+18.16), a daily job deletes what is past the limit with a mutation. On a
+cluster both act on the ``_local`` tables that hold the rows, on every node.
+"""
+
+from __future__ import annotations
+
+import re
+
+from warehouse.engine.cluster import LOCAL_SUFFIX
+from warehouse.engine.connection import Warehouse
+
+# Table -> the time column its retention counts from. Identity, scores and
+# other derived tables are rebuilt by the jobs from what events remain.
+RETAINED = {"events": "timestamp", "event_ids": "received_at"}
+
+
+def _target(warehouse: Warehouse, table: str) -> tuple[str, str]:
+    """(table holding the rows, ON CLUSTER clause)."""
+    if warehouse.cluster:
+        return f"{warehouse.database}.{table}{LOCAL_SUFFIX}", f" ON CLUSTER {warehouse.cluster}"
+    return table, ""
+
+
+def current_ttl_days(warehouse: Warehouse, table: str) -> int | None:
+    """Days of the table's TTL as the server reports it, or None."""
+    name = table + LOCAL_SUFFIX if warehouse.cluster else table
+    engine = warehouse.scalar(
+        "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
+        {"t": name},
+    )
+    match = re.search(r"\bTTL\b.*?toIntervalDay\((\d+)\)", engine or "")
+    return int(match.group(1)) if match else None
+
+
+def set_ttl(warehouse: Warehouse, days: int) -> list[str]:
+    """Make each retained table expire rows after ``days``; returns the tables changed.
+
+    A TTL is part of the table's definition, which takes no bound parameters;
+    ``days`` is an integer from the settings, never request input.
+    """
+    days, changed = int(days), []
+    for table, column in RETAINED.items():
+        if current_ttl_days(warehouse, table) == days:
+            continue
+        target, on_cluster = _target(warehouse, table)
+        warehouse.execute(f"ALTER TABLE {target}{on_cluster} MODIFY TTL {column} + toIntervalDay({days})")
+        changed.append(table)
+    return changed
+
+
+def remove_ttl(warehouse: Warehouse) -> list[str]:
+    changed = []
+    for table in RETAINED:
+        if current_ttl_days(warehouse, table) is not None:
+            target, on_cluster = _target(warehouse, table)
+            warehouse.execute(f"ALTER TABLE {target}{on_cluster} REMOVE TTL")
+            changed.append(table)
+    return changed
+
+
+def delete_expired(warehouse: Warehouse, days: int) -> None:
+    """Delete rows past the limit (servers without TTL). The mutation runs in
+    the background; rows disappear from reads once it has rewritten a part."""
+    for table, column in RETAINED.items():
+        warehouse.execute(
+            f"ALTER TABLE {table} DELETE WHERE {column} < now() - toIntervalDay({{days:UInt32}})", {"days": int(days)}
+        )
+
+
+def apply_retention(warehouse: Warehouse, days: int) -> str:
+    """Enforce ``days`` of retention; returns what was done: kept, ttl or deleted."""
+    if days <= 0:
+        if warehouse.features["ttl"]:
+            remove_ttl(warehouse)
+        return "kept"
+    if warehouse.features["ttl"]:
+        set_ttl(warehouse, days)
+        return "ttl"
+    delete_expired(warehouse, days)
+    return "deleted"

@@ -1,0 +1,182 @@
+"""Reads and writes of segments: person facts, membership history, exports.
+
+Who a "person" is gets decided in one place, ``person_map``: the identity
+map's person, so a cart added before logging in and the order placed on
+another device are one customer's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pandas as pd
+
+from warehouse.engine.connection import Warehouse
+
+from .person_map import CHANNEL_ID_COLUMN, resolve
+
+EPOCH = dt.datetime(1970, 1, 1)
+ORDER = "'Order Completed'"
+
+
+def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
+    """The site's latest event time: segments are judged as of it, so imported history reads right."""
+    rows = warehouse.query(
+        "SELECT max(timestamp) AS t, count() AS n FROM events WHERE site_id = {site_id:String}", {"site_id": site_id}
+    )
+    if not rows or not rows[0]["n"]:
+        return None
+    return rows[0]["t"].replace(tzinfo=None)
+
+
+def person_facts(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
+    """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
+
+    Facts are gathered per pair of ids, then combined per person: counts add
+    up, days and orders are unions (a device and a login may share both).
+    Carts added before the ids' own last order are dropped early: the
+    person's last order is no earlier, so they cannot be open.
+    """
+    per_ids = f"""
+        SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN},
+               min(timestamp) AS seen_from, max(timestamp) AS seen_to,
+               groupUniqArray(toDate(timestamp)) AS days,
+               countIf(event IN ('Product Viewed', 'Product Clicked')) AS views,
+               countIf(event = 'Product Added') AS adds,
+               groupUniqArrayIf(if(order_id != '', order_id, message_id), event = {ORDER}) AS order_keys,
+               sumIf(revenue, event = {ORDER}) AS sales,
+               groupUniqArrayIf(if(order_id != '', order_id, message_id), event = {ORDER}
+                   AND (visitParamExtractString(properties, 'coupon') != ''
+                        OR visitParamExtractFloat(properties, 'discount') > 0)) AS deal_keys,
+               minIf(timestamp, event = {ORDER}) AS first_order,
+               maxIf(timestamp, event = {ORDER}) AS last_order,
+               maxIf(timestamp, event = 'Product Added') AS last_cart,
+               arrayFilter(c -> c.2 > last_order,
+                           groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added')) AS carts
+        FROM events
+        WHERE site_id = {{site_id:String}} AND is_bot = 0
+        GROUP BY anonymous_id, user_id, channel_id
+    """
+    columns = "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts"
+    return warehouse.query_df(
+        f"""
+        SELECT person_id, first_seen, last_seen, active_days, product_views, cart_adds, orders, revenue,
+               deal_orders, first_order_at, last_order_at, last_cart_at,
+               arraySum(arrayMap(c -> c.1, arrayFilter(c -> c.2 > last_order_at, cart_list))) AS open_cart_value
+        FROM (
+            SELECT person_id, min(seen_from) AS first_seen, max(seen_to) AS last_seen,
+                   length(groupUniqArrayArray(days)) AS active_days,
+                   sum(views) AS product_views, sum(adds) AS cart_adds,
+                   length(groupUniqArrayArray(order_keys)) AS orders, sum(sales) AS revenue,
+                   length(groupUniqArrayArray(deal_keys)) AS deal_orders,
+                   minIf(first_order, length(order_keys) > 0) AS first_order_at,
+                   max(last_order) AS last_order_at, max(last_cart) AS last_cart_at,
+                   groupArrayArray(carts) AS cart_list
+            FROM ({resolve(per_ids, columns.split())})
+            GROUP BY person_id
+        )
+        WHERE person_id != ''
+        """,
+        {"site_id": site_id},
+    )
+
+
+_OPEN = """
+SELECT segment, person_id, entered_at, argMax(value, version) AS value, argMax(left_at, version) AS left
+FROM segment_members
+WHERE site_id = {site_id:String}
+GROUP BY segment, person_id, entered_at
+HAVING left = toDateTime(0, 'UTC')
+"""
+
+
+def open_memberships(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
+    """Every stay still open: who is in which segment now, since when."""
+    frame = warehouse.query_df(f"SELECT segment, person_id, entered_at, value FROM ({_OPEN})", {"site_id": site_id})
+    frame["entered_at"] = pd.to_datetime(frame["entered_at"], utc=True).dt.tz_localize(None).astype("datetime64[s]")
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def write_memberships(warehouse: Warehouse, site_id: str, rows: pd.DataFrame) -> int:
+    """Append stays (opened, closed or revalued); the newest version of a stay wins."""
+    if rows.empty:
+        return 0
+    frame = rows[["segment", "person_id", "entered_at", "left_at", "value"]].copy()
+    frame.insert(0, "site_id", site_id)
+    frame["entered_at"] = frame["entered_at"].astype("datetime64[s]")
+    frame["left_at"] = frame["left_at"].astype("datetime64[s]")
+    frame["value"] = frame["value"].astype("float64")
+    frame["version"] = pd.Series(range(len(frame)), dtype="uint64") + time.time_ns()
+    return warehouse.insert("segment_members", frame.reset_index(drop=True))
+
+
+def segment_sizes(warehouse: Warehouse, site_id: str) -> list[dict]:
+    """Current size and total value of each segment."""
+    return warehouse.query(
+        f"SELECT segment, count() AS size, sum(value) AS value FROM ({_OPEN}) GROUP BY segment ORDER BY segment",
+        {"site_id": site_id},
+    )
+
+
+def segment_trend(warehouse: Warehouse, site_id: str, segment: str, end: dt.datetime, days: int = 30) -> list[dict]:
+    """Members at the end of each of the last ``days`` days, from the stays' history."""
+    return warehouse.query(
+        """
+        SELECT toDate(day) AS date,
+               countIf(entered_at <= day AND (left = toDateTime(0, 'UTC') OR left > day)) AS size
+        FROM (
+            SELECT entered_at, argMax(left_at, version) AS left
+            FROM segment_members
+            WHERE site_id = {site_id:String} AND segment = {segment:String}
+            GROUP BY person_id, entered_at
+        )
+        ARRAY JOIN arrayMap(i -> toDateTime({end:DateTime('UTC')}) - i * 86400, range({days:UInt32})) AS day
+        GROUP BY day
+        ORDER BY day
+        """,
+        {"site_id": site_id, "segment": segment, "end": end, "days": days},
+    )
+
+
+def segment_members(
+    warehouse: Warehouse, site_id: str, segment: str, limit: int = 1_000_000, offset: int = 0
+) -> pd.DataFrame:
+    """Current members, most valuable first (value is the cart for abandoners, spend for RFM cells)."""
+    return warehouse.query_df(
+        f"""
+        SELECT person_id, entered_at, value FROM ({_OPEN}) WHERE segment = {{segment:String}}
+        ORDER BY value DESC, person_id LIMIT {{offset:UInt32}}, {{limit:UInt32}}
+        """,
+        {"site_id": site_id, "segment": segment, "limit": limit, "offset": offset},
+    )
+
+
+def current_segments(warehouse: Warehouse, site_id: str, keys: list[str]) -> list[dict]:
+    """The segments one person is in now, read under each key the jobs may file them by."""
+    return warehouse.query(
+        """
+        SELECT segment, entered_at, argMax(value, version) AS value, argMax(left_at, version) AS left
+        FROM segment_members
+        WHERE site_id = {site_id:String} AND person_id IN (SELECT arrayJoin({keys:Array(String)}))
+        GROUP BY segment, person_id, entered_at
+        HAVING left = toDateTime(0, 'UTC')
+        ORDER BY segment
+        """,
+        {"site_id": site_id, "keys": keys},
+    )
+
+
+def membership_history(warehouse: Warehouse, site_id: str, person_id: str) -> list[dict]:
+    """Every stay of one person in any segment, for the profile page."""
+    return warehouse.query(
+        """
+        SELECT segment, entered_at, argMax(left_at, version) AS left_at, argMax(value, version) AS value
+        FROM segment_members
+        WHERE site_id = {site_id:String} AND person_id = {person_id:String}
+        GROUP BY segment, entered_at
+        ORDER BY entered_at, segment
+        """,
+        {"site_id": site_id, "person_id": person_id},
+    )

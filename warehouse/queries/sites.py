@@ -1,0 +1,84 @@
+"""Sites (tenants) and their keys.
+
+A site has a write key (collector only: it can send events and nothing else)
+and a public key (read-only recommendation calls from the storefront).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+
+import pandas as pd
+
+from warehouse.engine.connection import Warehouse
+
+_CURRENT = """
+SELECT site_id,
+       argMax(name, version) AS name,
+       argMax(domains, version) AS domains,
+       argMax(write_key, version) AS write_key,
+       argMax(public_key, version) AS public_key,
+       min(created_at) AS created_at,
+       argMax(deleted, version) AS deleted
+FROM sites
+GROUP BY site_id
+"""
+
+
+def _write(warehouse: Warehouse, site: dict) -> None:
+    row = {**site, "version": time.time_ns()}
+    warehouse.insert("sites", pd.DataFrame([row]))
+
+
+def create_site(warehouse: Warehouse, name: str, domains: list[str] | None = None) -> dict:
+    site = {
+        "site_id": "s_" + secrets.token_hex(6),
+        "name": name,
+        "domains": list(domains or []),
+        "write_key": "wk_" + secrets.token_urlsafe(24),
+        "public_key": "pk_" + secrets.token_urlsafe(18),
+        "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None),
+        "deleted": 0,
+    }
+    _write(warehouse, site)
+    return site
+
+
+def list_sites(warehouse: Warehouse) -> list[dict]:
+    return warehouse.query(f"SELECT * FROM ({_CURRENT}) WHERE deleted = 0 ORDER BY created_at, site_id")
+
+
+def get_site(warehouse: Warehouse, site_id: str) -> dict | None:
+    rows = warehouse.query(
+        f"SELECT * FROM ({_CURRENT}) WHERE site_id = {{site_id:String}} AND deleted = 0", {"site_id": site_id}
+    )
+    return rows[0] if rows else None
+
+
+def update_site(warehouse: Warehouse, site_id: str, **changes) -> dict | None:
+    """Write a new version of a site; ``changes`` may name name, domains, keys or deleted."""
+    site = get_site(warehouse, site_id)
+    if site is None:
+        return None
+    allowed = {"name", "domains", "write_key", "public_key", "deleted"}
+    site.update({k: v for k, v in changes.items() if k in allowed})
+    site["created_at"] = site["created_at"].replace(tzinfo=None)
+    _write(warehouse, site)
+    return site
+
+
+def rotate_key(warehouse: Warehouse, site_id: str, which: str) -> dict | None:
+    prefix = {"write_key": "wk_", "public_key": "pk_"}[which]
+    return update_site(warehouse, site_id, **{which: prefix + secrets.token_urlsafe(24)})
+
+
+def key_index(warehouse: Warehouse) -> dict[str, dict[str, str]]:
+    """Every live key, for the collector's and endpoint's in-memory lookups."""
+    rows = warehouse.query(f"SELECT site_id, write_key, public_key, domains FROM ({_CURRENT}) WHERE deleted = 0")
+    return {
+        "write": {r["write_key"]: r["site_id"] for r in rows},
+        "public": {r["public_key"]: r["site_id"] for r in rows},
+        "domains": {r["site_id"]: list(r["domains"]) for r in rows},
+    }
