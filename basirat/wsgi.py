@@ -7,7 +7,7 @@ cookies. In production the same apps run as separate gunicorn services.
 
 from __future__ import annotations
 
-PUBLIC_PREFIXES = ("/v1/", "/healthz", "/metrics", "/t.js", "/tracker/")
+PUBLIC_PREFIXES = ("/v1/", "/healthz", "/metrics", "/t.js", "/e.js", "/tracker/")
 
 
 class Dispatcher:

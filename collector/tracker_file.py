@@ -1,4 +1,5 @@
-"""``GET /t.js``: the browser tracker, built from ``tracker/`` into ``static/``.
+"""``GET /t.js`` and ``GET /e.js``: the browser tracker and its ecommerce reader,
+built from ``tracker/`` into ``static/``.
 
 Stores embed it on every page, so it is cached for a day (the URL carries no
 version, so not for longer) and revalidated by ETag; a store's visitors then
@@ -13,21 +14,22 @@ from pathlib import Path
 
 from flask import Blueprint, Response, request
 
-TRACKER = Path(__file__).resolve().parent / "static" / "t.js"
+STATIC = Path(__file__).resolve().parent / "static"
 MAX_AGE = 86400
 
 bp = Blueprint("tracker_file", __name__)
 
 
 @functools.cache
-def _tracker() -> tuple[bytes, str]:
-    body = TRACKER.read_bytes()
+def _script(name: str) -> tuple[bytes, str]:
+    body = (STATIC / name).read_bytes()
     return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-@bp.route("/t.js", methods=["GET", "HEAD"])
-def tracker_script():
-    body, etag = _tracker()
+@bp.route("/t.js", methods=["GET", "HEAD"], defaults={"name": "t.js"})
+@bp.route("/e.js", methods=["GET", "HEAD"], defaults={"name": "e.js"})
+def tracker_script(name: str):
+    body, etag = _script(name)
     headers = {
         "Content-Type": "text/javascript; charset=utf-8",
         "Cache-Control": f"public, max-age={MAX_AGE}",

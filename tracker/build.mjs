@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = resolve(process.argv[2] || join(here, "..", "collector", "static"));
 mkdirSync(out, { recursive: true });
 
-for (const [src, name] of [["tracker.js", "t.js"], ["snippet.js", "snippet.js"]]) {
+for (const [src, name] of [["tracker.js", "t.js"], ["ecommerce.js", "e.js"], ["snippet.js", "snippet.js"]]) {
   const code = readFileSync(join(here, "src", src), "utf8");
   const result = await minify(code, {
     ecma: 2020,

@@ -2,7 +2,8 @@
  * them in batches to a Segment-compatible collector. Configured by the
  * attributes of its own <script> tag: data-write-key, data-host,
  * data-cookieless (no persistent id until basirat.consent(true)),
- * data-auto="false" (no automatic page views).
+ * data-auto="false" (no automatic page views), data-ecommerce (also read
+ * the store's GA4 dataLayer and Product JSON-LD: e.js, loaded only then).
  *
  * Delivery: every event is stored (one key per event, so tabs never
  * overwrite each other) before it is sent, and removed only once the
@@ -28,6 +29,7 @@
   const uuid = () => [...crypto.getRandomValues(new Uint32Array(4))].map((x) => x.toString(36)).join("-");
   const TAB = uuid();
   const inflight = {};
+  const log = []; // this page's messages, for e.js to tell the page's own calls
 
   // -- storage: localStorage when allowed, otherwise this page's memory ----
   const mem = {
@@ -83,6 +85,7 @@
       ...fields,
     };
     if (user) m.userId = user;
+    log.push(m);
     // Bounded, as Snowplow's queue: while 100 events wait, new ones are dropped.
     if (ours(EVENT).length < 100) set(EVENT + m.messageId, { m, n: 0, r: 0, o: TAB, l: now() + 5e3 });
     // Each event schedules a flush; the first one takes every event due.
@@ -182,6 +185,7 @@
       api.track("Feedback Submitted", { score, comment: comment || "", ...properties }),
     flush,
     anonymousId: () => anon,
+    log,
     ready: 1,
   };
   // Segment Ecommerce v2 events, one helper each: basirat.viewProduct({...}).
@@ -292,6 +296,7 @@
   if (conf.auto != "false") api.page();
   queued.forEach(api.push);
   queued.push = api.push;
+  if ("ecommerce" in conf) d.head.append(Object.assign(d.createElement("script"), { src: new URL("/e.js", BATCH) }));
   scan();
   flush(0, 1);
 })(window, document);
