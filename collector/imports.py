@@ -17,11 +17,29 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-FIELDS = ("order_id", "customer_id", "email", "date", "product_id", "product_name", "quantity", "price", "revenue")
+FIELDS = (
+    "order_id",
+    "customer_id",
+    "email",
+    "phone",
+    "date",
+    "product_id",
+    "product_name",
+    "quantity",
+    "price",
+    "revenue",
+    "currency",
+    "status",
+)
+# Fields an export fills on an order's first line only (Shopify) or repeats on every line (WooCommerce).
+ORDER_FIELDS = ("customer_id", "email", "phone", "date", "revenue", "currency", "status")
+# An order whose status says so becomes an ``Order Refunded``.
+REFUNDED = r"(?i)^(refunded|voided|cancelled|canceled|wc-refunded|wc-cancelled)$"
 PRESETS = {
     "online_retail": {
         "columns": {
@@ -45,6 +63,41 @@ PRESETS = {
         "names": ["customer_id", "date", "number_of_cds", "dollar_value"],
         "whitespace": True,
         "date_format": "%Y%m%d",
+    },
+    # Shopify admin, Orders > Export (CSV for Excel, Numbers or other spreadsheet programs): one row per
+    # line item; order-level columns on the first row of each order only.
+    "shopify": {
+        "columns": {
+            "order_id": "Name",
+            "email": "Email",
+            "phone": "Billing Phone",
+            "date": "Created at",
+            "product_id": "Lineitem sku",
+            "product_name": "Lineitem name",
+            "quantity": "Lineitem quantity",
+            "price": "Lineitem price",
+            "revenue": "Total",
+            "currency": "Currency",
+            "status": "Financial Status",
+        },
+        "date_format": "%Y-%m-%d %H:%M:%S %z",
+    },
+    # WooCommerce with the "Advanced Order Export For WooCommerce" plugin, CSV with a row per product
+    # (its default field labels).
+    "woocommerce": {
+        "columns": {
+            "order_id": "Order Number",
+            "email": "Email (Billing)",
+            "phone": "Phone (Billing)",
+            "date": "Order Date",
+            "product_id": "SKU",
+            "product_name": "Item Name",
+            "quantity": "Quantity",
+            "price": "Item Cost",
+            "revenue": "Order Total Amount",
+            "status": "Order Status",
+        },
+        "date_format": "%Y-%m-%d %H:%M",
     },
 }
 EXAMPLES = 5
@@ -119,16 +172,22 @@ def read_table(path: str, mapping: Mapping) -> pd.DataFrame:
         if name not in out:
             out[name] = ""
     out["line"] = frame.index + (1 if mapping.names else 2)
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    if (out["order_id"] != "").all():
+        # An order's own fields reach every one of its lines, however the export spreads them.
+        for name in ORDER_FIELDS:
+            filled = out[name].where(out[name] != "")
+            out[name] = filled.groupby(out["order_id"], sort=False).transform("first").fillna("")
+    return out
 
 
 def _problems(frame: pd.DataFrame, mapping: Mapping) -> pd.Series:
     """Why each line is unusable ('' when it is fine)."""
-    when = pd.to_datetime(frame["date"], format=mapping.date_format, errors="coerce")
+    when = pd.to_datetime(frame["date"], format=mapping.date_format, errors="coerce", utc=True).dt.tz_localize(None)
     numbers = {c: pd.to_numeric(frame[c].replace("", "0"), errors="coerce") for c in ("quantity", "price", "revenue")}
     reason = pd.Series("", index=frame.index)
     checks = [
-        ((frame["customer_id"] == "") & (frame["email"] == ""), "no customer id or email"),
+        ((frame["customer_id"] + frame["email"] + frame["phone"]) == "", "no customer id, email or phone"),
         (when.isna(), "date is not a date"),
         (numbers["quantity"].isna(), "quantity is not a number"),
         (numbers["price"].isna(), "price is not a number"),
@@ -160,19 +219,24 @@ def parse_orders(path: str, mapping: Mapping, site_id: str, now: dt.datetime) ->
 
 
 def order_rows(lines: pd.DataFrame, mapping: Mapping, site_id: str, now: dt.datetime) -> list[dict]:
-    """One event per order: the lines' products as arrays, the total as revenue."""
+    """One event per order: the lines' products as arrays; revenue from the file's column, else the lines' sum."""
     lines = lines.assign(
         units=lines["qty"].abs().astype("int64"),
-        total=lines["amount"].where(lines["amount"] != 0, lines["unit"] * lines["qty"].abs()),
+        line_total=lines["unit"] * lines["qty"].abs(),
         item_price=lines["unit"].astype(float),
     )
     orders = lines.groupby("order_id", sort=False).agg(
         customer=("customer_id", "first"),
         email=("email", "first"),
+        phone=("phone", "first"),
+        currency=("currency", "first"),
+        status=("status", "first"),
         when=("when", "first"),
         signed=("qty", "sum"),
-        revenue=("total", "sum"),
+        stated=("amount", "first"),
+        summed=("line_total", "sum"),
     )
+    orders["revenue"] = orders["stated"].where(orders["stated"] != 0, orders["summed"])
     with_items = lines[lines["product_id"] != ""]
     items = with_items.groupby("order_id", sort=False).agg(
         ids=("product_id", list), prices=("item_price", list), units=("units", list)
@@ -190,17 +254,23 @@ def order_rows(lines: pd.DataFrame, mapping: Mapping, site_id: str, now: dt.date
                 key=f"order|{order.Index}",
                 customer=order.customer,
                 email=order.email,
+                phone=order.phone,
                 when=order.when.to_pydatetime(),
-                # A cancellation (Online Retail's "C" invoices) has negative quantities.
-                event="Order Refunded" if order.signed < 0 else "Order Completed",
+                # A cancellation: negative quantities (Online Retail's "C" invoices) or a refunded status.
+                event="Order Refunded" if order.signed < 0 or refunded(order.status) else "Order Completed",
                 order_id=order.Index,
                 revenue=round(abs(float(order.revenue)), 2),
                 item_ids=list(got["ids"]),
                 item_prices=[float(p) for p in got["prices"]],
                 item_quantities=[int(u) for u in got["units"]],
+                **({"currency": order.currency.upper()} if order.currency else {}),
             )
         )
     return rows
+
+
+def refunded(status: str) -> bool:
+    return bool(re.match(REFUNDED, status.strip()))
 
 
 def parse_customers(path: str, mapping: Mapping, site_id: str, now: dt.datetime) -> Parsed:
@@ -232,7 +302,9 @@ def _event(site_id: str, now: dt.datetime, mapping: Mapping, key: str, customer:
 
     row = {k: (list(v) if isinstance(v, list) else v) for k, v in EVENT_COLUMNS.items()}
     digest = hashlib.sha256(f"{site_id}|{mapping.channel}|{key}".encode()).hexdigest()[:32]
-    email_key = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    phone = fields.pop("phone", "")
+    email_key = hashlib.sha256((email.strip().lower() or phone.strip()).encode()).hexdigest()[:32]
+    traits = {k: v for k, v in (("email", email), ("phone", phone)) if v}
     row.update(
         site_id=site_id,
         message_id="import-" + digest,
@@ -247,7 +319,7 @@ def _event(site_id: str, now: dt.datetime, mapping: Mapping, key: str, customer:
         utm_medium="offline",
         library_name="basirat-import",
         currency=mapping.currency,
-        traits=json.dumps({"email": email}, separators=(",", ":")) if email else "{}",
+        traits=json.dumps(traits, separators=(",", ":")),
         context=json.dumps({"channel": mapping.channel}, separators=(",", ":")),
         flags=["imported", "web_ids"] if mapping.web_ids else ["imported"],
     )

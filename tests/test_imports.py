@@ -1,6 +1,8 @@
 """Offline orders and customers from files: mapping, bad lines, linking, re-import."""
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +32,7 @@ def cdnow_slice(tmp_path_factory):
 
 def test_online_retail_invoices_become_one_order_each(retail_slice):
     parsed = parse_orders(str(retail_slice), mapping_for("online_retail", {}, currency="GBP"), "s1", NOW)
-    assert parsed.bad == 7 and parsed.examples[0].startswith("line 45: no customer id or email")
+    assert parsed.bad == 7 and parsed.examples[0].startswith("line 45: no customer id, email or phone")
     first = parsed.rows[0]
     assert first["event"] == "Order Completed" and first["order_id"] == "536370"
     assert first["user_id"] == "12583" and first["flags"] == ["imported"] and first["currency"] == "GBP"
@@ -77,3 +79,40 @@ def test_cli_imports_once_and_reports_bad_lines(clickhouse_server, tmp_path, ret
         check=False,
     )
     assert bad.returncode == 1 and "unknown field(s) colour" in bad.stderr and "Traceback" not in bad.stderr
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "imports"
+
+
+def test_shopify_export_one_order_per_name_with_email_phone_currency_and_refunds():
+    parsed = parse_orders(str(FIXTURES / "shopify_orders.csv"), mapping_for("shopify", {}), "s1", NOW)
+    assert parsed.lines == 5 and parsed.bad == 1 and parsed.examples == ["line 6: no customer id, email or phone"]
+    first, refund, till = parsed.rows
+    assert (first["event"], first["order_id"], first["currency"]) == ("Order Completed", "#1001", "EUR")
+    assert first["item_ids"] == ["OBS-M", "TOTE"] and first["item_quantities"] == [2, 1]
+    assert first["revenue"] == 59.90  # the order's Total, stated on its first line only
+    assert first["timestamp"] == dt.datetime(2026, 11, 2, 9, 14, 41)  # +01:00 to UTC
+    assert json.loads(first["traits"]) == {"email": "ann@example.com", "phone": "+353 1 555 0101"}
+    assert refund["event"] == "Order Refunded" and refund["revenue"] == 25.0
+    assert json.loads(till["traits"]) == {"phone": "+353 86 555 0199"} and till["anonymous_id"].startswith("imported-")
+
+
+def test_woocommerce_export_repeats_order_fields_on_every_product_row():
+    parsed = parse_orders(str(FIXTURES / "woocommerce_orders.csv"), mapping_for("woocommerce", {}), "s1", NOW)
+    assert parsed.bad == 0 and [r["order_id"] for r in parsed.rows] == ["2041", "2042", "2043"]
+    first, refund, later = parsed.rows
+    assert first["revenue"] == 36.0 and first["item_ids"] == ["woo-beanie", "woo-belt"]
+    assert refund["event"] == "Order Refunded" and later["event"] == "Order Completed"
+    assert json.loads(later["traits"]) == {"email": "denis@example.fr", "phone": "06 12 34 56 78"}
+    assert first["timestamp"] == dt.datetime(2026, 10, 30, 14, 5)
+
+
+@pytest.mark.parametrize("preset, file, orders", [("shopify", "shopify_orders.csv", 3),
+                                                  ("woocommerce", "woocommerce_orders.csv", 3)])
+def test_platform_exports_import_twice_with_no_duplicates(tmp_path, preset, file, orders):
+    site_id = json.loads(basirat(tmp_path, "sites", "create", preset, "--json").stdout)["site_id"]
+    args = ("import", "orders", str(FIXTURES / file), "--site", site_id, "--preset", preset)
+    assert f"{orders} orders imported (0 already there)" in basirat(tmp_path, *args).stdout
+    assert f"0 orders imported ({orders} already there)" in basirat(tmp_path, *args).stdout
+    count = basirat(tmp_path, "sql", f"SELECT count() FROM events WHERE site_id = '{site_id}'", "--format", "CSV")
+    assert count.stdout.strip() == str(orders)
