@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from warehouse.queries import sites as site_store
+from warehouse.queries.install import install_status
 
 from .access import current_site, role_required, visible_sites, warehouse
 from .pages import NavItem, paginate
@@ -72,7 +73,15 @@ def show(site_id: str):
     site = current_site()
     url = collector_url()
     snippet = f'<script async src="{url}/t.js" data-write-key="{site["write_key"]}" data-host="{url}"></script>'
-    return render_template("sites/show.html", snippet=snippet, keys=KEYS)
+    status = install_status(warehouse(), site["site_id"])
+    return render_template("sites/show.html", snippet=snippet, keys=KEYS, status=status)
+
+
+@bp.route("/s/<site_id>/settings/install")
+def install(site_id: str):
+    """The installation check alone, for the settings page to refresh while the first events arrive."""
+    site = current_site()
+    return render_template("sites/_install.html", status=install_status(warehouse(), site["site_id"]))
 
 
 @bp.route("/s/<site_id>/settings/domains", methods=["POST"])

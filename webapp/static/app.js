@@ -81,13 +81,19 @@
   // Parts of a page that cost more reads than the page itself (a profile's
   // segments, scores and recommendations) come from their own URL, which
   // answers server-rendered, escaped HTML; without script the link inside stays.
+  // With data-refresh="SECONDS" the part is fetched again on that interval
+  // (the installation check, while the first events arrive).
   function loadFragment(el) {
+    var every = parseFloat(el.getAttribute("data-refresh"));
     fetch(el.getAttribute("data-fragment"), {credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) { el.innerHTML = html; })
       .catch(function () {
         var note = el.querySelector("p");
         if (note) { note.insertAdjacentText("afterbegin", "Could not load this part. "); }
+      })
+      .then(function () {
+        if (every > 0) { setTimeout(function () { loadFragment(el); }, every * 1000); }
       });
   }
 
