@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import click
@@ -9,7 +10,16 @@ import click
 from ._common import config_of, migrated
 
 
-def _open_when_reachable(ctx: click.Context, stop, max_backoff: float):
+def _stop_on_sigterm() -> threading.Event:
+    """An event that SIGTERM sets, so the loader finishes its pass and drains."""
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
+
+
+def _open_when_reachable(ctx: click.Context, stop: threading.Event, max_backoff: float):
     """The migrated warehouse, retried with backoff while ClickHouse is down (the spool waits)."""
     from warehouse import WarehouseError
 
@@ -25,43 +35,21 @@ def _open_when_reachable(ctx: click.Context, stop, max_backoff: float):
     return None
 
 
-@click.command()
-@click.option("--once", is_flag=True, help="Load what is spooled now, then exit.")
-@click.pass_context
-def loader(ctx: click.Context, once: bool) -> None:
-    """Drain the spool into the warehouse (server mode: one per spool folder)."""
-    import signal
-    import threading
+def _load_what_is_spooled(worker) -> None:
+    """One drain of what is spooled now, with progress on stderr."""
+    started = time.monotonic()
 
-    from collector.loader import Loader
+    def progress(loaded: int, left: int) -> None:
+        rate = loaded / max(time.monotonic() - started, 1e-9)
+        click.echo(f"{loaded} rows loaded ({rate:.0f} rows/s), {left / 1e6:.1f} MB left", err=True)
+
+    click.echo(f"{worker.drain(timeout=None, progress=progress)} rows loaded")
+
+
+def _load_until_stopped(worker, stop: threading.Event, config: dict) -> None:
+    """Load as rows arrive until ``stop`` or Ctrl-C, then drain what is left (for at most 30 s)."""
     from warehouse import WarehouseError
 
-    config = config_of(ctx)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    if once:
-        wh = migrated(ctx)
-    else:
-        wh = _open_when_reachable(ctx, stop, float(config["LOADER_MAX_BACKOFF"]))
-        if wh is None:
-            return
-    worker = Loader(
-        wh,
-        config["SPOOL_DIR"],
-        int(config["LOADER_BATCH_ROWS"]),
-        float(config["LOADER_INTERVAL"]),
-        float(config["LOADER_MAX_BACKOFF"]),
-        config=config,
-    )
-    if once:
-        started = time.monotonic()
-
-        def progress(loaded: int, left: int) -> None:
-            rate = loaded / max(time.monotonic() - started, 1e-9)
-            click.echo(f"{loaded} rows loaded ({rate:.0f} rows/s), {left / 1e6:.1f} MB left", err=True)
-
-        click.echo(f"{worker.drain(timeout=None, progress=progress)} rows loaded")
-        return
     worker._stop = stop
     click.echo(f"loading {config['SPOOL_DIR']} into {config['WAREHOUSE_URL']}")
     try:
@@ -72,3 +60,20 @@ def loader(ctx: click.Context, once: bool) -> None:
         worker.drain(timeout=30)
     except WarehouseError as exc:
         click.echo(f"stopped with rows still spooled ({exc}); they load on the next start", err=True)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Load what is spooled now, then exit.")
+@click.pass_context
+def loader(ctx: click.Context, once: bool) -> None:
+    """Drain the spool into the warehouse (server mode: one per spool folder)."""
+    from ..serve import spool_loader
+
+    config = config_of(ctx)
+    stop = _stop_on_sigterm()
+    if once:
+        _load_what_is_spooled(spool_loader(config, migrated(ctx)))
+        return
+    warehouse = _open_when_reachable(ctx, stop, float(config["LOADER_MAX_BACKOFF"]))
+    if warehouse is not None:
+        _load_until_stopped(spool_loader(config, warehouse), stop, config)
