@@ -22,23 +22,44 @@ WORKER_BOOT_ERROR = 3  # gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR: the master 
 
 def build(config: dict):
     """Open the warehouse and compose the apps; returns (wsgi, closer)."""
-    import collector
-    import storefront
-    import webapp
-    from collector.loader import Loader
-    from core import connect
-    from warehouse.engine.embedded import SOCKET_NAME, ChdbWarehouse
-    from warehouse.engine.migrate import migrate
-    from warehouse.engine.socket_proxy import serve_socket
-
     from .wsgi import Dispatcher
+
+    warehouse = open_warehouse(config)
+    socket_server = serve_owner_socket(warehouse)
+    public, admin, routes = compose_apps(config, warehouse)
+    scheduler = start_scheduler(config, warehouse)
+    loader = spool_loader(config, warehouse).start()
+    close = closer(warehouse, socket_server, public, routes, scheduler, loader)
+    return Dispatcher(admin, public, routes), close
+
+
+def open_warehouse(config: dict):
+    """The configured warehouse, migrated; warns if nobody can sign in yet."""
+    from core import connect
+    from warehouse.engine.migrate import migrate
 
     warehouse = connect(config)
     migrate(warehouse, log.info)
     _first_run_hint(warehouse)
-    socket_server = None
-    if isinstance(warehouse, ChdbWarehouse):
-        socket_server = serve_socket(warehouse, os.path.join(warehouse.path, SOCKET_NAME))
+    return warehouse
+
+
+def serve_owner_socket(warehouse):
+    """For an embedded warehouse, the Unix socket through which other commands reach it; else None."""
+    from warehouse.engine.embedded import SOCKET_NAME, ChdbWarehouse
+    from warehouse.engine.socket_proxy import serve_socket
+
+    if not isinstance(warehouse, ChdbWarehouse):
+        return None
+    return serve_socket(warehouse, os.path.join(warehouse.path, SOCKET_NAME))
+
+
+def compose_apps(config: dict, warehouse) -> tuple:
+    """(collector, admin, routes): the public app, the admin, and the apps mounted under a path."""
+    import collector
+    import storefront
+    import webapp
+
     public = collector.create_app(config, warehouse=warehouse)
     admin = webapp.create_app(config, warehouse=warehouse)
     routes = {}
@@ -49,21 +70,39 @@ def build(config: dict):
     if rec_api is not None:
         routes["/v1/recommendations"] = rec_api.create_app(config, warehouse=warehouse)
     routes["/store"] = storefront.create_app(config, warehouse=warehouse) if config["STOREFRONT"] else no_store
-    scheduler = None
-    if config.get("SCHEDULER_IN_SERVE") and isinstance(warehouse, ChdbWarehouse):
-        # The embedded warehouse is owned by this process, so its jobs run here.
-        from mining.scheduler import build_scheduler
+    return public, admin, routes
 
-        scheduler = build_scheduler(warehouse, config, background=True)
-        scheduler.start()
-    loader = Loader(
+
+def start_scheduler(config: dict, warehouse):
+    """The mining scheduler in the background, if asked for and the warehouse is ours; else None."""
+    from warehouse.engine.embedded import ChdbWarehouse
+
+    if not (config.get("SCHEDULER_IN_SERVE") and isinstance(warehouse, ChdbWarehouse)):
+        return None
+    # The embedded warehouse is owned by this process, so its jobs run here.
+    from mining.scheduler import build_scheduler
+
+    scheduler = build_scheduler(warehouse, config, background=True)
+    scheduler.start()
+    return scheduler
+
+
+def spool_loader(config: dict, warehouse):
+    """A loader of the configured spool folder into ``warehouse`` (not started)."""
+    from collector.loader import Loader
+
+    return Loader(
         warehouse,
         config["SPOOL_DIR"],
         int(config["LOADER_BATCH_ROWS"]),
         float(config["LOADER_INTERVAL"]),
         float(config["LOADER_MAX_BACKOFF"]),
         config=config,
-    ).start()
+    )
+
+
+def closer(warehouse, socket_server, public, routes: dict, scheduler, loader):
+    """What stops it all: intake first, then the loader drains, then the rest, the warehouse last."""
 
     def close():
         public.extensions["basirat.collector"].spool.close()
@@ -74,15 +113,19 @@ def build(config: dict):
         if rec_app is not None:
             rec_app.extensions["basirat.recommender"].stop()
         if socket_server is not None:
-            socket_server.shutdown()
-            socket_server.server_close()
-            try:
-                os.unlink(socket_server.server_address)
-            except OSError:
-                pass
+            _stop_socket(socket_server)
         warehouse.close()
 
-    return Dispatcher(admin, public, routes), close
+    return close
+
+
+def _stop_socket(socket_server) -> None:
+    socket_server.shutdown()
+    socket_server.server_close()
+    try:
+        os.unlink(socket_server.server_address)
+    except OSError:
+        pass
 
 
 def no_store(environ, start_response):
