@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.imports import ImportFailed, mapping_for, parse_orders
+from collector.imports import PRESETS, ImportFailed, mapping_for, parse_orders
 from tests.datasets import find_data
 from tests.live import basirat
 
@@ -110,6 +110,7 @@ def test_woocommerce_export_repeats_order_fields_on_every_product_row():
 @pytest.mark.parametrize("preset, file, orders", [("shopify", "shopify_orders.csv", 3),
                                                   ("woocommerce", "woocommerce_orders.csv", 3)])
 def test_platform_exports_import_twice_with_no_duplicates(tmp_path, preset, file, orders):
+    assert preset in PRESETS
     site_id = json.loads(basirat(tmp_path, "sites", "create", preset, "--json").stdout)["site_id"]
     args = ("import", "orders", str(FIXTURES / file), "--site", site_id, "--preset", preset)
     assert f"{orders} orders imported (0 already there)" in basirat(tmp_path, *args).stdout

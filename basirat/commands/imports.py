@@ -48,10 +48,11 @@ def _import_options(func):
 @_import_options
 @click.option(
     "--preset",
-    type=click.Choice(["online_retail", "cdnow", "custom"]),
+    type=click.Choice(["online_retail", "cdnow", "shopify", "woocommerce", "custom"]),
     default="online_retail",
     show_default=True,
     help="Column layout: UCI Online Retail CSV, CDNOW's blank-separated customer/date/cds/dollars, "
+    "Shopify's order export, WooCommerce's (Advanced Order Export plugin, a row per product), "
     "or custom (every field from --map).",
 )
 @click.option("--currency", default="USD", show_default=True)
