@@ -36,3 +36,14 @@ def test_the_check_counts_what_the_store_sent_and_from_where(warehouse, site):
     assert "None yet." not in fragment and "<code>/products/lamp</code>" in fragment
     assert "Seen: Product Added, Product Viewed." in fragment
     assert "Last event received 2026-03-02 09:04:00 UTC" in fragment
+
+
+def test_kpis_of_a_range_without_data_say_what_to_do_instead_of_drawing_empty_charts(warehouse, site):
+    sid = site["site_id"]
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    empty = client.get(f"/s/{sid}/kpis?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert "No visits or orders from 2026-03-01 to 2026-03-31" in empty and "data-chart" not in empty
+    load(warehouse, [page(sid, 0, path="/")])
+    shown = client.get(f"/s/{sid}/kpis?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert "No visits or orders" not in shown and "data-chart" in shown
+    assert "No item was bought within 7 days of a click on a recommendation" in shown

@@ -89,12 +89,15 @@ def kpis(site_id: str):
     visitors, sessions, revenue = kpi_store.visitors(*args), kpi_store.sessions(*args), kpi_store.revenue(*args)
     recommended = kpi_store.recommendation_revenue(*args)
     traffic = visitors.merge(sessions, on="date", how="outer") if len(sessions) else visitors.assign(sessions=0)
+    orders = int(revenue["orders"].sum()) if len(revenue) else 0
     context = {
+        # Nothing in the range: the page says what to do instead of drawing empty charts.
+        "has_data": bool(orders or (len(visitors) and visitors["visitors"].sum() > 0)),
         "start": start,
         "end": end,
         "segment": segment,
         "segments": segments,
-        "orders": int(revenue["orders"].sum()) if len(revenue) else 0,
+        "orders": orders,
         "revenue": float(revenue["revenue"].sum()) if len(revenue) else 0.0,
         "repeat": kpi_store.repeat_purchase_rate(*args),
         "funnel": kpi_store.funnel(*args),
