@@ -115,11 +115,6 @@ def alter_table(sql: str, tables: set[str], database: str) -> list[str]:
     return [local]
 
 
-def created_tables(statements: list[str]) -> set[str]:
-    """Names of the tables these statements create ON CLUSTER with a MergeTree engine."""
-    return {m.group(2) for s in statements if (m := _CREATE.match(s)) and _ENGINE.search(s)}
-
-
 def for_cluster(statements: list[str], database: str, tables: set[str]) -> list[str]:
     """Rewrite one migration's statements for the cluster layout.
 

@@ -65,14 +65,3 @@ def current_score(warehouse: Warehouse, site_id: str, keys: list[str]) -> dict |
         {"site_id": site_id, "keys": keys},
     )
     return rows[0] if rows else None
-
-
-def top_scores(warehouse: Warehouse, site_id: str, order_by: str = "predicted_value", limit: int = 100) -> list[dict]:
-    """Highest scored people by one of a fixed set of columns."""
-    column = {"predicted_value": "predicted_value", "churn_risk": "churn_risk", "historic_value": "historic_value"}[
-        order_by
-    ]
-    return warehouse.query(
-        f"SELECT * FROM ({LATEST}) ORDER BY {column} DESC, person_id LIMIT {{limit:UInt32}}",
-        {"site_id": site_id, "limit": limit},
-    )
