@@ -1,7 +1,7 @@
 """Cluster mode: the same migrations, laid out over a ClickHouse cluster.
 
 With a cluster name set, each ``CREATE TABLE name $ON_CLUSTER (...) ENGINE =
-$XMergeTree(...)`` of a migration becomes two tables on every node:
+XMergeTree(...)`` of a migration becomes two tables on every node:
 
 - ``name_local``: the rows, in the Replicated variant of the engine, so every
   shard keeps a copy on each of its replicas (ZooKeeper path per shard);

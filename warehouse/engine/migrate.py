@@ -1,11 +1,12 @@
 """Forward-only numbered migrations.
 
 Each ``migrations/NNNN_name.sql`` file is applied once, in order, and recorded
-in ``schema_migrations``. Files may use a fixed set of fragments, chosen by the
-server's version and the cluster setting, never by input: ``$LC_STRING``,
-``$ON_CLUSTER``, ``$MergeTree``, ``$ReplacingMergeTree``, ``$SummingMergeTree``.
-With a cluster name set, ``cluster.for_cluster`` lays each table out as
-replicated local tables under a Distributed table of the original name.
+in ``schema_migrations`` (by number and name). Files may use two fragments,
+chosen by the server's version and the cluster setting, never by input:
+``$LC_STRING`` and ``$ON_CLUSTER``. With a cluster name set,
+``cluster.for_cluster`` lays each ``ON CLUSTER`` table of a MergeTree-family
+engine out as replicated local tables under a Distributed table of the
+original name.
 """
 
 from __future__ import annotations
@@ -38,9 +39,6 @@ def fragments(warehouse: Warehouse) -> dict[str, str]:
     return {
         "LC_STRING": "LowCardinality(String)" if warehouse.features["low_cardinality"] else "String",
         "ON_CLUSTER": f"ON CLUSTER {cluster}" if cluster else "",
-        "MergeTree": "MergeTree",
-        "ReplacingMergeTree": "ReplacingMergeTree",
-        "SummingMergeTree": "SummingMergeTree",
     }
 
 
@@ -52,7 +50,7 @@ def statements(path: Path, values: dict[str, str]) -> list[str]:
 
 LEDGER = (
     "CREATE TABLE IF NOT EXISTS schema_migrations $ON_CLUSTER "
-    "(version UInt32, name String, applied_at DateTime('UTC')) ENGINE = $MergeTree() ORDER BY version"
+    "(version UInt32, name String, applied_at DateTime('UTC')) ENGINE = MergeTree() ORDER BY version"
 )
 
 

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS activity_days $ON_CLUSTER (
     event_count UInt64,
     order_count UInt64,
     order_revenue Float64
-) ENGINE = $SummingMergeTree()
+) ENGINE = SummingMergeTree()
 PARTITION BY toYYYYMM(date)
 ORDER BY (site_id, date, anonymous_id, user_id);
 

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS visit_days $ON_CLUSTER (
     starts Array(UInt32),
     ends Array(UInt32),
     progress AggregateFunction(windowFunnel(604800), DateTime('UTC'), UInt8, UInt8, UInt8, UInt8)
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 PARTITION BY toYYYYMM(date)
 ORDER BY (site_id, date, identity_key);
 
@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS attribution_events $ON_CLUSTER (
     item_ids Array(String),
     item_prices Array(Float64),
     item_quantities Array(UInt32)
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 PARTITION BY toYYYYMM(date)
 ORDER BY (site_id, event, date, anonymous_id);
 
