@@ -61,7 +61,7 @@ def person_links(warehouse: Warehouse) -> pd.DataFrame:
     so recommendations follow the identity job's guard rails: an anonymous id
     of a device two customers share is not handed to whoever logged in last.
     Only identities of people with two or more are listed; any other id, and
-    an id the map does not know yet, stands for itself (see ``identity_of``).
+    an id the map does not know yet, stands for itself (see ``request_identity``).
     """
     frame = warehouse.query_df(
         """
@@ -80,8 +80,11 @@ def person_links(warehouse: Warehouse) -> pd.DataFrame:
     return _typed(frame, {"site_id": "str", "identity": "str", "person_id": "str"}, {})
 
 
-def identity_of(anonymous_id: str, user_id: str) -> str:
-    """The identity-map key of a request's ids: its user id when it has one, as ``person_map`` reads it."""
+def request_identity(anonymous_id: str, user_id: str) -> str:
+    """The identity-map key of a request's ids: its user id when it has one, as ``person_map`` reads it.
+
+    Not ``people.identity_of``, which reads what an operator types (an email, ``anon:…``, a bare user id).
+    """
     return "user:" + user_id if user_id else "anon:" + anonymous_id
 
 
