@@ -24,11 +24,4 @@ WHERE is_bot = 0
 GROUP BY site_id, date, anonymous_id, user_id;
 
 -- Events stored before this migration.
-INSERT INTO activity_days
-SELECT site_id, toDate(timestamp) AS date, anonymous_id, user_id,
-       count() AS event_count,
-       uniqExactIf(if(order_id != '', order_id, message_id), event = 'Order Completed') AS order_count,
-       sumIf(revenue, event = 'Order Completed') AS order_revenue
-FROM events
-WHERE is_bot = 0
-GROUP BY site_id, date, anonymous_id, user_id;
+BACKFILL activity_days_mv;
