@@ -14,6 +14,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN
+from .versions import newest_run
 
 # Imported orders carry their channel's customer id as user id (identity ``customer:``).
 _INTERACTIONS = f"""
@@ -118,7 +119,7 @@ def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:
 
 
 # The newest per-person model of a site (``rec_models`` is small: a row per run).
-_PERSON_MODEL = """(SELECT max(model_version) FROM rec_models WHERE site_id = {site_id:String} AND model = 'person')"""
+_PERSON_MODEL = newest_run("rec_models", "model = 'person'")
 
 
 def person_items(warehouse: Warehouse, site_id: str, keys: list[str], limit: int = 10) -> list[dict]:

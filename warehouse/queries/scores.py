@@ -7,6 +7,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN, resolve
+from .versions import newest_run
 
 
 def order_days(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
@@ -51,10 +52,11 @@ def write_scores(warehouse: Warehouse, frame: pd.DataFrame) -> int:
     return warehouse.insert("person_scores", frame)
 
 
-LATEST = """
+# The site's rows of the newest scoring run.
+NEWEST = f"site_id = {{site_id:String}} AND model_version = {newest_run('person_scores')}"
+LATEST = f"""
 SELECT * FROM person_scores
-WHERE site_id = {site_id:String}
-  AND model_version = (SELECT max(model_version) FROM person_scores WHERE site_id = {site_id:String})
+WHERE {NEWEST}
 """
 
 
