@@ -14,7 +14,7 @@ import urllib.request
 from typing import Callable
 
 from core import connect
-from mining.jobs import JOBS
+from mining.jobs import run_all
 from storefront.retail import read_retail
 from warehouse.queries import events, sites, users
 from webapp import accounts
@@ -77,8 +77,7 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     while events.count_events(warehouse, site["site_id"]) < len(messages) and time.monotonic() < deadline:
         time.sleep(0.5)
     echo(f"demo: {events.count_events(warehouse, site['site_id'])} events in the warehouse; running jobs")
-    for job in JOBS:
-        job.run(warehouse, config, progress=echo)
+    run_all(warehouse, config, progress=echo)
     data_flag = os.path.dirname(config["SPOOL_DIR"]) or "."
     echo("")
     echo(f"Basirat is ready: open {url}/")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask, jsonify
 
-from core import settings
+from core.apps import new_app
 
 from . import limits
 from .blocklist import Blocklist
@@ -55,24 +55,17 @@ def _persist_forever(directory: str) -> None:
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
     """The collector app. ``warehouse`` is shared when one process serves all."""
-    app = Flask(__name__)
-    app.config.from_mapping(settings.load())
-    if test_config:
-        app.config.from_mapping(test_config)
+    app, warehouse = new_app(__name__, test_config, warehouse)
     init_app(app, warehouse)
     return app
 
 
-def init_app(app: Flask, warehouse=None) -> None:
-    from core import connect
-
+def init_app(app: Flask, warehouse) -> None:
     from .api import bp
     from .intake import Intake
     from .tracker_file import bp as tracker_bp
 
     config = app.config
-    if warehouse is None:
-        warehouse = connect(config)
     spool = Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"]))
     app.extensions["basirat.collector"] = CollectorState(
         warehouse=warehouse,

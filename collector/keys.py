@@ -80,8 +80,5 @@ class KeyCache:
     def site_for_write_key(self, key: str) -> str | None:
         return self._lookup("write", key) if key else None
 
-    def site_for_public_key(self, key: str) -> str | None:
-        return self._lookup("public", key) if key else None
-
     def domains(self, site_id: str) -> list[str]:
         return self._index["domains"].get(site_id, [])

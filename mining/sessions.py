@@ -31,10 +31,10 @@ def sessionize_site(
     if upto is None:
         return {"site_id": site_id, "visits": 0}
     mark = None if full else store.high_water(warehouse, site_id, JOB)
-    since = EPOCH if mark is None else _naive(mark) - dt.timedelta(minutes=late_minutes)
+    since = EPOCH if mark is None else mark - dt.timedelta(minutes=late_minutes)
     version = time.time_ns()
-    written = store.sessionize(warehouse, site_id, since, _naive(upto), timeout_minutes, version)
-    store.set_high_water(warehouse, site_id, JOB, _naive(upto), version)
+    written = store.sessionize(warehouse, site_id, since, upto, timeout_minutes, version)
+    store.set_high_water(warehouse, site_id, JOB, upto, version)
     return {"site_id": site_id, "visits": written}
 
 
@@ -47,9 +47,3 @@ def run_sessions(
         total += result["visits"]
         progress(f"sessions: {site['site_id']}: {result['visits']} visits recomputed")
     return {"visits": total}
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value

@@ -31,14 +31,14 @@ def stitch_site(warehouse, site_id: str, max_ids: int = 200, late_minutes: int =
     version = time.time_ns()
     if upto is not None:
         mark = marks.high_water(warehouse, site_id, JOB)
-        since = EPOCH if mark is None else _naive(mark) - dt.timedelta(minutes=late_minutes)
-        store.extract_links(warehouse, site_id, since, _naive(upto))
+        since = EPOCH if mark is None else mark - dt.timedelta(minutes=late_minutes)
+        store.extract_links(warehouse, site_id, since, upto)
     links, blocks = _evidence(warehouse, site_id)
     result = stitch_identities(links, blocks, max_ids=max_ids)
     changed = _changes(store.current_map(warehouse, site_id), result.assignment)
     written = store.write_map(warehouse, site_id, changed, version)
     if upto is not None:
-        marks.set_high_water(warehouse, site_id, JOB, _naive(upto), version)
+        marks.set_high_water(warehouse, site_id, JOB, upto, version)
     return {
         "site_id": site_id,
         "identities": len(result.assignment),
@@ -113,9 +113,3 @@ def run_identity(warehouse, progress: Callable[[str], None] = print, max_ids: in
             f"{result['changed']} changed, {result['refused']} links refused"
         )
     return totals
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value

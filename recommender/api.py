@@ -15,7 +15,7 @@ import time
 
 from flask import Flask, Response, jsonify, request
 
-from core import connect, settings
+from core.apps import new_app
 from warehouse import WarehouseError
 from warehouse.queries import recommendations as store
 
@@ -85,12 +85,7 @@ class RecommenderState:
 
 def create_app(config: dict | None = None, warehouse=None, start: bool = True) -> Flask:
     """The endpoint app; mounted at ``/v1/recommendations`` by ``basirat serve``."""
-    app = Flask(__name__)
-    app.config.from_mapping(settings.load())
-    if config:
-        app.config.from_mapping(config)
-    if warehouse is None:
-        warehouse = connect(app.config)
+    app, warehouse = new_app(__name__, config, warehouse)
     state = RecommenderState(warehouse, app.config)
     app.extensions["basirat.recommender"] = state.start() if start else state
     _routes(app, state)

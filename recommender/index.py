@@ -134,7 +134,7 @@ class Index:
     def person_of(self, site_id: str, anonymous_id: str, user_id: str) -> str:
         """The person a request's ids belong to, as the person job keyed its recommendations."""
         raw = user_id or anonymous_id
-        return self.links.get((site_id, store.identity_of(anonymous_id, user_id)), raw)
+        return self.links.get((site_id, store.request_identity(anonymous_id, user_id)), raw)
 
 
 class Poller:

@@ -11,7 +11,7 @@ import secrets
 
 from flask import Flask, render_template
 
-from core import settings
+from core.apps import new_app
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
@@ -20,18 +20,11 @@ def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
     from .site_keys import SiteKeys
     from .views import bp
 
-    app = Flask(__name__)
-    app.config.from_mapping(settings.load())
-    if test_config:
-        app.config.from_mapping(test_config)
+    app, warehouse = new_app(__name__, test_config, warehouse)
     # Carts live in a signed cookie; without a configured secret they last as
     # long as the process, which is what a demo needs.
     app.secret_key = app.config["SECRET_KEY"] or secrets.token_hex(32)
     app.config.update(SESSION_COOKIE_NAME="basirat_store", SESSION_COOKIE_SAMESITE="Lax")
-    if warehouse is None:
-        from core import connect
-
-        warehouse = connect(app.config)
     invoices = read_retail()
     app.extensions["storefront.catalog"] = Catalog(products_from_invoices(invoices))
     app.extensions["storefront.customers"] = {str(c) for c in invoices["CustomerID"].unique()}

@@ -11,7 +11,7 @@ import importlib
 
 from flask import Flask, g, redirect, request, session, url_for
 
-from core import settings
+from core.apps import new_app
 
 from . import access, errors, security
 from .pages import NavItem
@@ -21,14 +21,7 @@ PAGES = ["auth", "dashboard", "sites", "users", "visitors", "insights", "recomme
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
-    app = Flask(__name__)
-    app.config.from_mapping(settings.load())
-    if test_config:
-        app.config.from_mapping(test_config)
-    if warehouse is None:
-        from core import connect
-
-        warehouse = connect(app.config)
+    app, warehouse = new_app(__name__, test_config, warehouse)
     app.extensions["basirat.warehouse"] = warehouse
     from .throttle import Throttle
 

@@ -1,7 +1,7 @@
 """Cluster mode: the same migrations, laid out over a ClickHouse cluster.
 
 With a cluster name set, each ``CREATE TABLE name $ON_CLUSTER (...) ENGINE =
-$XMergeTree(...)`` of a migration becomes two tables on every node:
+XMergeTree(...)`` of a migration becomes two tables on every node:
 
 - ``name_local``: the rows, in the Replicated variant of the engine, so every
   shard keeps a copy on each of its replicas (ZooKeeper path per shard);
@@ -113,11 +113,6 @@ def alter_table(sql: str, tables: set[str], database: str) -> list[str]:
     if _COLUMN_CHANGE.match(sql[match.end() :]):
         return [local, f"{sql[: match.start(1)]}{database}.{name}{sql[match.end(1) :]}"]
     return [local]
-
-
-def created_tables(statements: list[str]) -> set[str]:
-    """Names of the tables these statements create ON CLUSTER with a MergeTree engine."""
-    return {m.group(2) for s in statements if (m := _CREATE.match(s)) and _ENGINE.search(s)}
 
 
 def for_cluster(statements: list[str], database: str, tables: set[str]) -> list[str]:

@@ -1,11 +1,15 @@
 """Forward-only numbered migrations.
 
 Each ``migrations/NNNN_name.sql`` file is applied once, in order, and recorded
-in ``schema_migrations``. Files may use a fixed set of fragments, chosen by the
-server's version and the cluster setting, never by input: ``$LC_STRING``,
-``$ON_CLUSTER``, ``$MergeTree``, ``$ReplacingMergeTree``, ``$SummingMergeTree``.
-With a cluster name set, ``cluster.for_cluster`` lays each table out as
-replicated local tables under a Distributed table of the original name.
+in ``schema_migrations`` (by number and name). Files may use two fragments,
+chosen by the server's version and the cluster setting, never by input:
+``$LC_STRING`` and ``$ON_CLUSTER``. A statement ``BACKFILL view`` stands for
+``INSERT INTO <the view's TO table> <the view's SELECT>``, written out from the
+view created earlier in the same file, so a new rollup is filled from the
+events already stored by the very query that keeps it. With a cluster name set,
+``cluster.for_cluster`` lays each ``ON CLUSTER`` table of a MergeTree-family
+engine out as replicated local tables under a Distributed table of the
+original name.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ from .connection import Warehouse
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
+_VIEW = re.compile(
+    r"^CREATE\s+MATERIALIZED\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\b.*?\bTO\s+(\w+)\s+AS\s+", re.I | re.S
+)
+_BACKFILL = re.compile(r"^BACKFILL\s+(\w+)$", re.I)
 
 
 def available() -> list[tuple[int, str, Path]]:
@@ -38,21 +46,34 @@ def fragments(warehouse: Warehouse) -> dict[str, str]:
     return {
         "LC_STRING": "LowCardinality(String)" if warehouse.features["low_cardinality"] else "String",
         "ON_CLUSTER": f"ON CLUSTER {cluster}" if cluster else "",
-        "MergeTree": "MergeTree",
-        "ReplacingMergeTree": "ReplacingMergeTree",
-        "SummingMergeTree": "SummingMergeTree",
     }
 
 
 def statements(path: Path, values: dict[str, str]) -> list[str]:
     text = Template(path.read_text()).substitute(values)
     text = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
-    return [s.strip() for s in text.split(";") if s.strip()]
+    return _backfills([s.strip() for s in text.split(";") if s.strip()], path)
+
+
+def _backfills(sqls: list[str], path: Path) -> list[str]:
+    """``BACKFILL view`` written out as the view's own SELECT into its table."""
+    views, out = {}, []
+    for sql in sqls:
+        backfill = _BACKFILL.match(sql)
+        if backfill is None:
+            if view := _VIEW.match(sql):
+                views[view.group(1)] = f"INSERT INTO {view.group(2)}\n{sql[view.end() :]}"
+            out.append(sql)
+        elif backfill.group(1) in views:
+            out.append(views[backfill.group(1)])
+        else:
+            raise ValueError(f"{path.name}: BACKFILL {backfill.group(1)} names no view created before it in the file")
+    return out
 
 
 LEDGER = (
     "CREATE TABLE IF NOT EXISTS schema_migrations $ON_CLUSTER "
-    "(version UInt32, name String, applied_at DateTime('UTC')) ENGINE = $MergeTree() ORDER BY version"
+    "(version UInt32, name String, applied_at DateTime('UTC')) ENGINE = MergeTree() ORDER BY version"
 )
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN, resolve
+from .scores import NEWEST as NEWEST_SCORES
 
 ORDER_KEY = "if(order_id != '', order_id, message_id)"
 FACTS = {
@@ -151,10 +152,7 @@ def compile_conditions(conditions: list) -> tuple[str, dict]:
         tests.append(test)
     inner = f"SELECT person_id, {', '.join(aggregates)} FROM ({_EVENTS_BY_PERSON}) GROUP BY person_id"
     if any(c.get("field") == "score" for c in conditions):
-        scores = (
-            f"SELECT person_id, {', '.join(SCORES)} FROM person_scores WHERE site_id = {{site_id:String}} "
-            "AND model_version = (SELECT max(model_version) FROM person_scores WHERE site_id = {site_id:String})"
-        )
+        scores = f"SELECT person_id, {', '.join(SCORES)} FROM person_scores WHERE {NEWEST_SCORES}"
         inner = f"SELECT * FROM ({inner}) AS facts ANY LEFT JOIN ({scores}) AS scores USING person_id"
     return f"SELECT person_id FROM ({inner}) WHERE {' AND '.join(tests)} ORDER BY person_id", params
 

@@ -34,17 +34,3 @@ def product_interactions(warehouse: Warehouse, since_days: int = 90) -> pd.DataF
 
 def write_popularity(warehouse: Warehouse, frame: pd.DataFrame) -> int:
     return warehouse.insert("item_popularity", frame)
-
-
-def latest_popularity(warehouse: Warehouse, site_id: str, limit: int = 20) -> list[dict]:
-    return warehouse.query(
-        """
-        SELECT item_id, score, views, carts, orders, model_version
-        FROM item_popularity
-        WHERE site_id = {site_id:String}
-          AND model_version = (SELECT max(model_version) FROM item_popularity WHERE site_id = {site_id:String})
-        ORDER BY score DESC, item_id
-        LIMIT {limit:UInt32}
-        """,
-        {"site_id": site_id, "limit": limit},
-    )

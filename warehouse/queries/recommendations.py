@@ -14,6 +14,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN
+from .versions import newest_run
 
 # Imported orders carry their channel's customer id as user id (identity ``customer:``).
 _INTERACTIONS = f"""
@@ -61,7 +62,7 @@ def person_links(warehouse: Warehouse) -> pd.DataFrame:
     so recommendations follow the identity job's guard rails: an anonymous id
     of a device two customers share is not handed to whoever logged in last.
     Only identities of people with two or more are listed; any other id, and
-    an id the map does not know yet, stands for itself (see ``identity_of``).
+    an id the map does not know yet, stands for itself (see ``request_identity``).
     """
     frame = warehouse.query_df(
         """
@@ -80,8 +81,11 @@ def person_links(warehouse: Warehouse) -> pd.DataFrame:
     return _typed(frame, {"site_id": "str", "identity": "str", "person_id": "str"}, {})
 
 
-def identity_of(anonymous_id: str, user_id: str) -> str:
-    """The identity-map key of a request's ids: its user id when it has one, as ``person_map`` reads it."""
+def request_identity(anonymous_id: str, user_id: str) -> str:
+    """The identity-map key of a request's ids: its user id when it has one, as ``person_map`` reads it.
+
+    Not ``people.identity_of``, which reads what an operator types (an email, ``anon:…``, a bare user id).
+    """
     return "user:" + user_id if user_id else "anon:" + anonymous_id
 
 
@@ -115,7 +119,7 @@ def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:
 
 
 # The newest per-person model of a site (``rec_models`` is small: a row per run).
-_PERSON_MODEL = """(SELECT max(model_version) FROM rec_models WHERE site_id = {site_id:String} AND model = 'person')"""
+_PERSON_MODEL = newest_run("rec_models", "model = 'person'")
 
 
 def person_items(warehouse: Warehouse, site_id: str, keys: list[str], limit: int = 10) -> list[dict]:

@@ -7,6 +7,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN, resolve
+from .versions import newest_run
 
 
 def order_days(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
@@ -51,10 +52,11 @@ def write_scores(warehouse: Warehouse, frame: pd.DataFrame) -> int:
     return warehouse.insert("person_scores", frame)
 
 
-LATEST = """
+# The site's rows of the newest scoring run.
+NEWEST = f"site_id = {{site_id:String}} AND model_version = {newest_run('person_scores')}"
+LATEST = f"""
 SELECT * FROM person_scores
-WHERE site_id = {site_id:String}
-  AND model_version = (SELECT max(model_version) FROM person_scores WHERE site_id = {site_id:String})
+WHERE {NEWEST}
 """
 
 
@@ -65,14 +67,3 @@ def current_score(warehouse: Warehouse, site_id: str, keys: list[str]) -> dict |
         {"site_id": site_id, "keys": keys},
     )
     return rows[0] if rows else None
-
-
-def top_scores(warehouse: Warehouse, site_id: str, order_by: str = "predicted_value", limit: int = 100) -> list[dict]:
-    """Highest scored people by one of a fixed set of columns."""
-    column = {"predicted_value": "predicted_value", "churn_risk": "churn_risk", "historic_value": "historic_value"}[
-        order_by
-    ]
-    return warehouse.query(
-        f"SELECT * FROM ({LATEST}) ORDER BY {column} DESC, person_id LIMIT {{limit:UInt32}}",
-        {"site_id": site_id, "limit": limit},
-    )

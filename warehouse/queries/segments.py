@@ -166,17 +166,3 @@ def current_segments(warehouse: Warehouse, site_id: str, keys: list[str]) -> lis
         """,
         {"site_id": site_id, "keys": keys},
     )
-
-
-def membership_history(warehouse: Warehouse, site_id: str, person_id: str) -> list[dict]:
-    """Every stay of one person in any segment, for the profile page."""
-    return warehouse.query(
-        """
-        SELECT segment, entered_at, argMax(left_at, version) AS left_at, argMax(value, version) AS value
-        FROM segment_members
-        WHERE site_id = {site_id:String} AND person_id = {person_id:String}
-        GROUP BY segment, entered_at
-        ORDER BY entered_at, segment
-        """,
-        {"site_id": site_id, "person_id": person_id},
-    )

@@ -194,21 +194,29 @@ _TOMBSTONES_ALL = """
 
 
 def event_window(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
-    """The newest receive time of the site's events (the next high-water mark)."""
+    """The newest receive time of the site's events (the next high-water mark), as naive UTC."""
     rows = warehouse.query(
         "SELECT max(received_at) AS upto, count() AS n FROM events WHERE site_id = {site_id:String}",
         {"site_id": site_id},
     )
-    return rows[0]["upto"] if rows and rows[0]["n"] else None
+    return _naive_utc(rows[0]["upto"]) if rows and rows[0]["n"] else None
 
 
 def high_water(warehouse: Warehouse, site_id: str, job: str) -> dt.datetime | None:
+    """Where the job's last run stopped reading events (a receive time, naive UTC), or None."""
     rows = warehouse.query(
         "SELECT argMax(high_water, version) AS mark FROM job_marks "
         "WHERE site_id = {site_id:String} AND job = {job:String} GROUP BY site_id",
         {"site_id": site_id, "job": job},
     )
-    return rows[0]["mark"] if rows else None
+    return _naive_utc(rows[0]["mark"]) if rows else None
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    """A datetime as naive UTC, the form ``EPOCH`` and the jobs' windows compare in."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
 
 
 def set_high_water(warehouse: Warehouse, site_id: str, job: str, mark: dt.datetime, version: int) -> None:

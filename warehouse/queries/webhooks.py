@@ -72,11 +72,3 @@ def record_deliveries(warehouse: Warehouse, rows: list[dict]) -> int:
         {"events": "uint32", "status": "uint16", "attempts": "uint8", "sent_at": "datetime64[s]"}
     )
     return warehouse.insert("webhook_deliveries", frame)
-
-
-def recent_deliveries(warehouse: Warehouse, site_id: str, limit: int = 50) -> list[dict]:
-    return warehouse.query(
-        "SELECT webhook_id, delivery_id, events, status, attempts, error, sent_at FROM webhook_deliveries "
-        "WHERE site_id = {site_id:String} ORDER BY sent_at DESC, delivery_id LIMIT {limit:UInt32}",
-        {"site_id": site_id, "limit": limit},
-    )

@@ -8,5 +8,5 @@ CREATE TABLE IF NOT EXISTS sites $ON_CLUSTER (
     created_at DateTime('UTC'),
     deleted UInt8,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY site_id;

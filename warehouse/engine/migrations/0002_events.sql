@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS events $ON_CLUSTER (
     comment String,
     is_bot UInt8,
     flags Array(String)
-) ENGINE = $ReplacingMergeTree()
+) ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (site_id, anonymous_id, message_id);
 
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS event_ids $ON_CLUSTER (
     site_id String,
     message_id String,
     received_at DateTime('UTC')
-) ENGINE = $ReplacingMergeTree()
+) ENGINE = ReplacingMergeTree()
 ORDER BY (site_id, message_id);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS event_ids_mv $ON_CLUSTER TO event_ids

@@ -8,5 +8,5 @@ CREATE TABLE IF NOT EXISTS item_popularity $ON_CLUSTER (
     orders UInt64,
     score Float64,
     computed_at DateTime('UTC')
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, model_version, item_id);

@@ -12,6 +12,6 @@ CREATE TABLE IF NOT EXISTS quarantine $ON_CLUSTER (
     user_agent String,
     replayed UInt8,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (site_id, quarantine_id);

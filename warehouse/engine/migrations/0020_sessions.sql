@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS sessions $ON_CLUSTER (
     order_ids Array(String),
     deleted UInt8,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, visitor_id, started_at);
 
 -- Where each incremental job stopped, per site: mutable state read with argMax.
@@ -36,5 +36,5 @@ CREATE TABLE IF NOT EXISTS job_marks $ON_CLUSTER (
     job String,
     high_water DateTime('UTC'),
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, job);

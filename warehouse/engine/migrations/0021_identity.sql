@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS identity_links $ON_CLUSTER (
     reason String,
     message_id String,
     at DateTime('UTC')
-) ENGINE = $ReplacingMergeTree()
+) ENGINE = ReplacingMergeTree()
 ORDER BY (site_id, a, b, reason);
 
 -- The versioned identity map: a new row only when an identity's person or
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS identity_map $ON_CLUSTER (
     message_id String,
     linked_at DateTime('UTC'),
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, identity);
 
 -- Manual merges and unmerges: the operator's decisions, kept as an audit trail
@@ -36,5 +36,5 @@ CREATE TABLE IF NOT EXISTS identity_overrides $ON_CLUSTER (
     note String,
     at DateTime('UTC'),
     version UInt64
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, at, version);

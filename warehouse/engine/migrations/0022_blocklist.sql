@@ -6,5 +6,5 @@ CREATE TABLE IF NOT EXISTS blocked_identities $ON_CLUSTER (
     reason String,
     at DateTime('UTC'),
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, identity);

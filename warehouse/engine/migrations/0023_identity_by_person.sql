@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS identity_by_person $ON_CLUSTER (
     person_id String,
     identity String,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, person_id, identity);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS identity_by_person_mv $ON_CLUSTER TO identity_by_person

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS rec_item_neighbors $ON_CLUSTER (
     score Float64,
     support Float64,
     lift Float64
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, model_version, relation, item_id);
 
 -- Recent sessions the session-kNN model searches at request time.
@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS rec_sessions $ON_CLUSTER (
     session_id String,
     item_ids Array(String),
     last_seen DateTime('UTC')
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, model_version, session_id);
 
 -- Per-person recommendations from a person's whole history (every device).
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS rec_person_items $ON_CLUSTER (
     person_id String,
     item_id String,
     score Float64
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, model_version, person_id);
 
 -- Popularity by context: overall, per category ("category:<name>") and trending.
@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS rec_popularity $ON_CLUSTER (
     context String,
     item_id String,
     score Float64
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, model_version, context);
 
 -- Which model versions exist: the endpoint polls this small table.
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS rec_models $ON_CLUSTER (
     model_version UInt64,
     rows UInt64,
     computed_at DateTime('UTC')
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, model, model_version);
 
 -- The catalogue as recommendations see it: category, price, stock. Mutable.
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS products $ON_CLUSTER (
     price Float64,
     out_of_stock UInt8,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, product_id);
 
 -- Every answer of the endpoint, written in batches: recommendation id ->
@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS rec_served $ON_CLUSTER (
     anonymous_id String,
     user_id String,
     item_ids Array(String)
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 PARTITION BY toYYYYMM(served_at)
 ORDER BY (site_id, recommendation_id);
 
@@ -94,5 +94,5 @@ CREATE TABLE IF NOT EXISTS rec_evaluations $ON_CLUSTER (
     popularity Float64,
     predictions UInt64,
     seconds Float64
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (run_id, strategy);

@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS segment_members $ON_CLUSTER (
     left_at DateTime('UTC'),
     value Float64,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, segment, person_id, entered_at);
 
 -- Scores per person, one versioned result per job run (as item_popularity).
@@ -29,5 +29,5 @@ CREATE TABLE IF NOT EXISTS person_scores $ON_CLUSTER (
     monetary_score UInt8,
     feedback_count UInt32,
     computed_at DateTime('UTC')
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, model_version, person_id);

@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS segment_webhooks $ON_CLUSTER (
     created_at DateTime('UTC'),
     deleted UInt8,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, webhook_id);
 
 -- One row per delivery (a batch of segment moves, retried a bounded number of times).
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries $ON_CLUSTER (
     attempts UInt8,
     error String,
     sent_at DateTime('UTC')
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 ORDER BY (site_id, webhook_id, sent_at);
 
 -- Segments defined by an admin from conditions (JSON list), mutable.
@@ -32,5 +32,5 @@ CREATE TABLE IF NOT EXISTS custom_segments $ON_CLUSTER (
     created_at DateTime('UTC'),
     deleted UInt8,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (site_id, name);

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS activity_days $ON_CLUSTER (
     event_count UInt64,
     order_count UInt64,
     order_revenue Float64
-) ENGINE = $SummingMergeTree()
+) ENGINE = SummingMergeTree()
 PARTITION BY toYYYYMM(date)
 ORDER BY (site_id, date, anonymous_id, user_id);
 
@@ -24,11 +24,4 @@ WHERE is_bot = 0
 GROUP BY site_id, date, anonymous_id, user_id;
 
 -- Events stored before this migration.
-INSERT INTO activity_days
-SELECT site_id, toDate(timestamp) AS date, anonymous_id, user_id,
-       count() AS event_count,
-       uniqExactIf(if(order_id != '', order_id, message_id), event = 'Order Completed') AS order_count,
-       sumIf(revenue, event = 'Order Completed') AS order_revenue
-FROM events
-WHERE is_bot = 0
-GROUP BY site_id, date, anonymous_id, user_id;
+BACKFILL activity_days_mv;

@@ -9,5 +9,5 @@ CREATE TABLE IF NOT EXISTS users $ON_CLUSTER (
     active UInt8,
     created_at DateTime('UTC'),
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY user_id;

@@ -8,5 +8,5 @@ CREATE TABLE IF NOT EXISTS api_tokens $ON_CLUSTER (
     created_at DateTime('UTC'),
     revoked UInt8,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY (user_id, token_id);

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS visit_days $ON_CLUSTER (
     starts Array(UInt32),
     ends Array(UInt32),
     progress AggregateFunction(windowFunnel(604800), DateTime('UTC'), UInt8, UInt8, UInt8, UInt8)
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 PARTITION BY toYYYYMM(date)
 ORDER BY (site_id, date, identity_key);
 
@@ -48,24 +48,7 @@ WHERE is_bot = 0
 GROUP BY site_id, date, anonymous_id, user_id, identity_key;
 
 -- Events stored before this migration.
-INSERT INTO visit_days
-SELECT site_id, toDate(timestamp) AS date, anonymous_id, user_id,
-       cityHash64(if(user_id = '', concat('anon:', anonymous_id),
-                     concat(if(has(flags, 'imported') AND NOT has(flags, 'web_ids'), 'customer:', 'user:'), user_id)))
-           AS identity_key,
-       cityHash64(if(user_id != '', user_id, anonymous_id)) AS raw_key,
-       count() AS event_count,
-       uniqExactIf(if(order_id != '', order_id, message_id), event = 'Order Completed') AS order_count,
-       sumIf(revenue, event = 'Order Completed') AS order_revenue,
-       groupArrayIf(assumeNotNull(score), event = 'Feedback Submitted' AND score IS NOT NULL) AS feedback_scores,
-       arrayFilter((t, p) -> t - p > 1800, arraySort(groupArray(toUInt32(timestamp))) AS times,
-                   arrayPushFront(arrayPopBack(times), toUInt32(0))) AS starts,
-       arrayFilter((t, n) -> n - t > 1800, times, arrayPushBack(arrayPopFront(times), toUInt32(4294967295))) AS ends,
-       windowFunnelState(604800)(timestamp, event = 'Product Viewed', event = 'Product Added',
-                                 event = 'Checkout Started', event = 'Order Completed') AS progress
-FROM events
-WHERE is_bot = 0
-GROUP BY site_id, date, anonymous_id, user_id, identity_key;
+BACKFILL visit_days_mv;
 
 -- Recommendation clicks and orders, the two sides of revenue attribution, kept
 -- apart from the other events so the recommendations page and the KPI panel
@@ -83,7 +66,7 @@ CREATE TABLE IF NOT EXISTS attribution_events $ON_CLUSTER (
     item_ids Array(String),
     item_prices Array(Float64),
     item_quantities Array(UInt32)
-) ENGINE = $MergeTree()
+) ENGINE = MergeTree()
 PARTITION BY toYYYYMM(date)
 ORDER BY (site_id, event, date, anonymous_id);
 
@@ -94,9 +77,4 @@ SELECT site_id, toString(event) AS event, toDate(timestamp) AS date, timestamp, 
 FROM events
 WHERE is_bot = 0 AND type = 'track' AND event IN ('Recommendation Clicked', 'Order Completed');
 
-INSERT INTO attribution_events
-SELECT site_id, toString(event) AS event, toDate(timestamp) AS date, timestamp, anonymous_id, user_id, message_id,
-       visitParamExtractString(properties, 'recommendation_id') AS recommendation_id,
-       visitParamExtractString(properties, 'item_id') AS item_id, item_ids, item_prices, item_quantities
-FROM events
-WHERE is_bot = 0 AND type = 'track' AND event IN ('Recommendation Clicked', 'Order Completed');
+BACKFILL attribution_events_mv;
