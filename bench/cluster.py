@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.cluster import ClickHouseCluster  # noqa: E402
-from tests.servers import ClickHouseServer  # noqa: E402
+from tests.support.cluster import ClickHouseCluster  # noqa: E402
+from tests.support.servers import ClickHouseServer  # noqa: E402
 from warehouse import connect
 from warehouse.engine.migrate import migrate  # noqa: E402
 from warehouse.queries import events, popularity, sites  # noqa: E402

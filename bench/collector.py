@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import ClickHouseServer, free_port  # noqa: E402
+from tests.support.servers import ClickHouseServer, free_port  # noqa: E402
 from warehouse import connect  # noqa: E402
 from warehouse.engine.migrate import migrate  # noqa: E402
 from warehouse.queries import sites  # noqa: E402

@@ -33,7 +33,7 @@ from collector import records  # noqa: E402
 from collector.loader import Loader  # noqa: E402
 from collector.spool import Spool, read_records, segments  # noqa: E402
 from core import settings  # noqa: E402
-from tests.servers import ClickHouseServer, server_binary  # noqa: E402
+from tests.support.servers import ClickHouseServer, server_binary  # noqa: E402
 from warehouse import connect  # noqa: E402
 from warehouse.engine.migrate import migrate  # noqa: E402
 from warehouse.queries import events, sites  # noqa: E402

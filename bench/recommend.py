@@ -155,7 +155,7 @@ def main() -> None:
         f"  mining: {mined['mining_seconds']} s (target <= 120), peak memory {mined['max_rss_mb']} MB (target <= 8192);"
         f" baseline popularity job {mined['baseline_seconds']} s, ratio {ratio:.1f}x"
     )
-    from tests.servers import free_port
+    from tests.support.servers import free_port
 
     key = mined["site"]["public_key"]
     query = f"/v1/recommendations?key={key}&anonymousId=bench-visitor&context=home&limit=10"

@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from tests.cluster import ClickHouseCluster, zookeeper_available
-from tests.servers import ClickHouseServer, server_binary
+from tests.support.cluster import ClickHouseCluster, zookeeper_available
+from tests.support.servers import ClickHouseServer, server_binary
 from warehouse import connect
 from warehouse.engine.migrate import migrate
 from warehouse.queries import sites
@@ -93,7 +93,7 @@ def site(warehouse):
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the run; each test opens its own context."""
-    from tests.browser import CHROMIUM, FLAGS, chromium_available
+    from tests.support.browser import CHROMIUM, FLAGS, chromium_available
 
     require(chromium_available(), "chromium (/usr/bin/chromium)")
     playwright_api = pytest.importorskip("playwright.sync_api")

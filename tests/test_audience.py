@@ -7,7 +7,7 @@ import pytest
 
 from activation.export import to_csv
 from mining import audience
-from tests.segment_data import event, order
+from tests.support.segment_data import event, order
 from warehouse.queries import events
 
 AS_OF = pd.Timestamp("2026-03-31")
@@ -77,7 +77,7 @@ def test_audience_from_the_warehouse(warehouse, site):
 
 def test_cli_exports_segments_and_audiences(clickhouse_server, server_warehouse, tmp_path):
     from tests.conftest import new_site
-    from tests.live import basirat
+    from tests.support.live import basirat
 
     sid = new_site(server_warehouse)["site_id"]
     t0 = dt.datetime(2026, 3, 1)

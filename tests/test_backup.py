@@ -3,7 +3,7 @@
 import json
 import tarfile
 
-from tests.live import LiveServer, basirat
+from tests.support.live import LiveServer, basirat
 
 
 def site_names(data) -> list[str]:

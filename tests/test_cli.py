@@ -2,7 +2,7 @@
 
 import json
 
-from tests.live import basirat
+from tests.support.live import basirat
 
 
 def test_sites_create_prints_keys_as_json(tmp_path):

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from mining import clv, clv_report, jobs
-from tests.datasets import find_data
-from tests.segment_data import event, order
 from tests.support.config import CONFIG
+from tests.support.datasets import find_data
+from tests.support.segment_data import event, order
 from warehouse.queries import events
 from warehouse.queries import scores as score_store
 

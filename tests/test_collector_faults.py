@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import new_site, require
-from tests.load import CollectorProcess, LoaderProcess, make_batches, message_ids, send
-from tests.servers import ClickHouseServer, server_binary
+from tests.support.load import CollectorProcess, LoaderProcess, make_batches, message_ids, send
+from tests.support.servers import ClickHouseServer, server_binary
 from warehouse import connect
 from warehouse.engine.migrate import migrate
 
@@ -153,7 +153,7 @@ def test_embedded_server_killed_mid_load(tmp_path):
     import json
     import signal
 
-    from tests.live import LiveServer, basirat
+    from tests.support.live import LiveServer, basirat
 
     env = {"BASIRAT_IP_RATE_LIMIT": "0", "BASIRAT_SITE_RATE_LIMIT": "0"}
     site = json.loads(basirat(tmp_path, "sites", "create", "Killed shop", "--json").stdout)

@@ -12,7 +12,7 @@ import pytest
 import collector
 from collector.loader import Loader
 from collector.spool import Spool, read_records, segments
-from tests.live import basirat
+from tests.support.live import basirat
 from warehouse.queries import quarantine
 
 

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from mining import jobs, membership
-from tests.segment_data import event, order
 from tests.support.config import CONFIG
+from tests.support.segment_data import event, order
 from warehouse.queries import conditions, events
 from warehouse.queries import segments as store
 
@@ -94,7 +94,7 @@ def test_custom_segment_on_scores_joins_membership_history(warehouse, shop):
 
 
 def test_cli_reports_bad_definitions_in_one_line(tmp_path):
-    from tests.live import basirat
+    from tests.support.live import basirat
 
     for where, expected in [("{nope", "not valid JSON"), ('[{"field": "x", "op": "=", "value": 1}]', "unknown field")]:
         result = basirat(tmp_path, "segments", "define", "mine", "--site", "s_x", "--where", where, check=False)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import BASIRAT, LiveServer, stop_group
-from tests.servers import free_port
+from tests.support.live import BASIRAT, LiveServer, stop_group
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

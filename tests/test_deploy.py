@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from core import settings
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -2,7 +2,7 @@
 
 from mining import stitching
 from mining.identity import email_identity
-from tests.factories import event, load, page
+from tests.support.factories import event, load, page
 from warehouse.queries import identity as store
 
 

@@ -9,7 +9,7 @@ abandoned cart, two orders, two active days.
 import datetime as dt
 
 from mining import membership, stitching
-from tests.segment_data import event, order
+from tests.support.segment_data import event, order
 from warehouse.queries import events, kpis, scores
 from warehouse.queries import identity as ids
 from warehouse.queries import segments as store

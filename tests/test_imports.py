@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from collector.imports import ImportFailed, mapping_for, parse_orders
-from tests.datasets import find_data
-from tests.live import basirat
+from tests.support.datasets import find_data
+from tests.support.live import basirat
 
 NOW = dt.datetime(2026, 5, 1)
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from mining import stitching
-from tests import kpi_reference as ref
-from tests.segment_data import event
+from tests.support import kpi_reference as ref
+from tests.support.segment_data import event
 from warehouse.queries import events, kpis
 from warehouse.queries import identity as ids
 from warehouse.queries import segments as store

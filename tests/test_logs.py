@@ -2,7 +2,7 @@
 
 import json
 
-from tests.live import LiveServer, basirat
+from tests.support.live import LiveServer, basirat
 
 
 def test_json_logs_from_a_real_server(tmp_path):

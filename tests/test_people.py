@@ -7,8 +7,8 @@ import collector
 from collector.loader import Loader
 from mining import jobs, stitching
 from mining.sessions import sessionize_site
-from tests.factories import event, load, page
 from tests.support.config import CONFIG
+from tests.support.factories import event, load, page
 from warehouse.queries import erasure, people
 from warehouse.queries import recommendations as rec_store
 

@@ -2,8 +2,8 @@
 
 import json
 
-from tests.factories import event, load
-from tests.live import basirat
+from tests.support.factories import event, load
+from tests.support.live import basirat
 from warehouse import connect
 
 

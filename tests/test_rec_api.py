@@ -8,8 +8,8 @@ import collector
 from mining import jobs
 from recommender import api
 from tests.conftest import BACKENDS, new_site
-from tests.recfactory import event, store_history
 from tests.support.config import CONFIG
+from tests.support.recfactory import event, store_history
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 

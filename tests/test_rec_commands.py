@@ -9,10 +9,10 @@ import urllib.request
 
 from mining.jobs import JOBS, Job
 from mining.scheduler import build_scheduler, job_specs
-from tests.datasets import data_dir
-from tests.live import LiveServer, basirat
-from tests.recfactory import store_history
 from tests.support.config import CONFIG
+from tests.support.datasets import data_dir
+from tests.support.live import LiveServer, basirat
+from tests.support.recfactory import store_history
 
 
 def test_jobs_are_declared_as_data_for_apscheduler():

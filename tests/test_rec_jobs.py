@@ -5,8 +5,8 @@ import pytest
 from mining import jobs
 from recommender.index import Index
 from recommender.serving import Request, recommend
-from tests.recfactory import event, store_history
 from tests.support.config import CONFIG
+from tests.support.recfactory import event, store_history
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 
@@ -146,7 +146,7 @@ def test_evaluations_are_stored_and_read_back(warehouse):
 def test_a_shared_device_does_not_mix_two_customers_histories(warehouse, site):
     """Ann and then Bob sign in on one browser: each keeps their own history for recommendations."""
     from recommender.mining import with_person
-    from tests.recfactory import event, visit
+    from tests.support.recfactory import event, visit
 
     sid = site["site_id"]
     rows = [event(sid, "shared", "", 310, type="identify", user_id="ann")]

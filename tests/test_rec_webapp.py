@@ -2,8 +2,8 @@
 
 import time
 
-from tests.recfactory import event
-from tests.webapp_helpers import make_app, make_user, signed_in
+from tests.support.recfactory import event
+from tests.support.webapp_helpers import make_app, make_user, signed_in
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 

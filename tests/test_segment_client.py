@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.live import LiveServer, basirat
+from tests.support.live import LiveServer, basirat
 
 segment = pytest.importorskip("segment.analytics")
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from mining import membership
 from mining import segments as rules
-from tests.segment_data import AS_OF, event, facts, order, person
+from tests.support.segment_data import AS_OF, event, facts, order, person
 from warehouse.queries import segments as store
 
 DAYS = pd.Timedelta(days=1)

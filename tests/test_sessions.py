@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from mining.sessions import sessionize_site
 from tests.conftest import new_site
-from tests.factories import event, load, page
+from tests.support.factories import event, load, page
 from warehouse.queries import sessions
 
 

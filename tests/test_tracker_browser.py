@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from tests.live import LiveServer, basirat
+from tests.support.live import LiveServer, basirat
 from tests.test_tracker_build import STATIC
 
 COLUMNS = (

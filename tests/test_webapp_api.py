@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.conftest import new_site
-from tests.webapp_helpers import make_app, make_user, signed_in
+from tests.support.webapp_helpers import make_app, make_user, signed_in
 from warehouse.queries import api_tokens, events, users
 from webapp.api.openapi import openapi_path
 from webapp.tokens import hash_token, issue

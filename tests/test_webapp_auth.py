@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from tests.webapp_helpers import PASSWORD, csrf_token, make_app, make_user, post, sign_in, signed_in
+from tests.support.webapp_helpers import PASSWORD, csrf_token, make_app, make_user, post, sign_in, signed_in
 from webapp.security import secret_key
 from webapp.throttle import Throttle
 

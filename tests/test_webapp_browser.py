@@ -9,8 +9,8 @@ import re
 import pytest
 
 from basirat.demo import send
-from tests.browser import screenshot
-from tests.live import LiveServer, basirat
+from tests.support.browser import screenshot
+from tests.support.live import LiveServer, basirat
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.webapp_helpers import make_app, make_user, post, signed_in
+from tests.support.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse.queries import api_tokens, events, users
 from webapp.events import http_url, pretty
 

@@ -3,9 +3,9 @@
 import datetime as dt
 
 from mining import membership
-from tests.segment_data import event, order
+from tests.support.segment_data import event, order
+from tests.support.webapp_helpers import make_app, make_user, signed_in
 from tests.test_kpis import shop_rows
-from tests.webapp_helpers import make_app, make_user, signed_in
 from warehouse.queries import events
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from tests.conftest import new_site
-from tests.webapp_helpers import make_app, make_user, post, sign_in, signed_in
+from tests.support.webapp_helpers import make_app, make_user, post, sign_in, signed_in
 from warehouse.queries import events, sites, users
 
 

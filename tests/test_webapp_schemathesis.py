@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from basirat.demo import send
-from tests.browser import ARTIFACTS
-from tests.live import LiveServer, basirat
+from tests.support.browser import ARTIFACTS
+from tests.support.live import LiveServer, basirat
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")

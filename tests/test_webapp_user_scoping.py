@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import new_site
-from tests.webapp_helpers import PASSWORD, make_app, make_user, post, sign_in, signed_in
+from tests.support.webapp_helpers import PASSWORD, make_app, make_user, post, sign_in, signed_in
 from warehouse.queries import api_tokens, users
 from webapp.tokens import issue
 

@@ -4,9 +4,9 @@ import pandas as pd
 
 from mining import jobs, stitching
 from mining.sessions import sessionize_site
-from tests.factories import event, load, page
 from tests.support.config import CONFIG
-from tests.webapp_helpers import make_app, make_user, post, signed_in
+from tests.support.factories import event, load, page
+from tests.support.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse.queries import people
 from warehouse.queries import recommendations as rec_store
 

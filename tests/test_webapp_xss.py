@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from basirat.demo import send
-from tests.browser import screenshot
-from tests.live import LiveServer, basirat
-from tests.xss_payloads import payloads
+from tests.support.browser import screenshot
+from tests.support.live import LiveServer, basirat
+from tests.support.xss_payloads import payloads
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVE_DOM = """() => {

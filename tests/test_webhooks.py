@@ -9,8 +9,8 @@ import pytest
 
 from activation.webhooks import SIGNATURE_HEADER, WebhookOptions, WebhookRefused, deliver, validate_target, verify
 from mining import jobs
-from tests.segment_data import event, order
 from tests.support.config import CONFIG
+from tests.support.segment_data import event, order
 from warehouse.queries import events
 from warehouse.queries import webhooks as store
 
@@ -132,7 +132,7 @@ def test_segments_job_posts_entries_and_exits(warehouse, site):
 
 
 def test_cli_refuses_a_loopback_target_in_one_line(tmp_path):
-    from tests.live import basirat
+    from tests.support.live import basirat
 
     result = basirat(tmp_path, "webhooks", "add", "http://127.0.0.1:9/x", "--site", "s_x", check=False)
     assert result.returncode == 1 and "non-public address 127.0.0.1" in result.stderr

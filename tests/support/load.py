@@ -19,8 +19,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from tests.live import BASIRAT, stop_group
-from tests.servers import free_port
+from tests.support.live import BASIRAT, stop_group
+from tests.support.servers import free_port
 
 
 class Process:

@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.servers import ClickHouseServer, free_port
+from tests.support.servers import ClickHouseServer, free_port
 
 ZK_SERVER = "/usr/share/zookeeper/bin/zkServer.sh"
 CLUSTER_NAME = "basirat_test"

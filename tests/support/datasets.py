@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+from tests.support import ROOT
+
+DATA_DIR = ROOT.parent / "shared" / "data"
 
 
 def data_dir() -> Path:

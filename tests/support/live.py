@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 BASIRAT = [sys.executable, "-m", "basirat"]
 
