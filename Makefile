@@ -36,8 +36,9 @@ test: venv system-deps tracker/node_modules/.package-lock.json
 # The server backend becomes a ZooKeeper-backed cluster of Debian servers
 # (2 shards x 2 replicas on loopback), started and stopped by the tests.
 # `make test-cluster CLUSTER_SUITE=tests` runs the whole suite against it.
-CLUSTER_SUITE ?= tests/test_warehouse_contract.py tests/test_collector.py tests/test_privacy.py \
-                 tests/test_retention.py tests/test_people.py tests/test_cluster.py
+CLUSTER_SUITE ?= tests/warehouse/test_warehouse_contract.py tests/collector/test_collector.py \
+                 tests/collector/test_privacy.py tests/mining/test_retention.py tests/mining/test_people.py \
+                 tests/warehouse/test_cluster.py
 test-cluster: venv system-deps
 	CLUSTER_TESTS=1 $(BIN)/pytest $(CLUSTER_SUITE)
 

@@ -23,7 +23,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # cluster of Debian servers, and the cluster's own tests are collected.
 CLUSTER = os.environ.get("CLUSTER_TESTS", "") not in ("", "0")
 BACKENDS = ["server"] if CLUSTER else ["chdb", "server"]
-collect_ignore = [] if CLUSTER else ["test_cluster.py"]
+collect_ignore = [] if CLUSTER else ["warehouse/test_cluster.py"]
 
 
 def require(condition: bool, what: str) -> None:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import ROOT
 from tests.support.live import BASIRAT, LiveServer, stop_group
 from tests.support.servers import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def clean_copy(dest: Path) -> Path:

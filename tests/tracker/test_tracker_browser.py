@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from tests.support.live import LiveServer, basirat
-from tests.test_tracker_build import STATIC
+from tests.tracker.test_tracker_build import STATIC
 
 COLUMNS = (
     "type, event, name, message_id, url, path, referrer, title, product_id, product_name, category, price, "

@@ -5,7 +5,7 @@ import time
 
 from mining.retention import run_retention
 from tests.support.config import CONFIG, config
-from tests.test_warehouse_contract import row
+from tests.warehouse.test_warehouse_contract import row
 from warehouse.queries import events
 from warehouse.queries.retention import RETAINED, current_ttl_days
 

@@ -24,7 +24,7 @@ def test_a_user_of_one_site_cannot_open_another_sites_routes(warehouse):
     for role in ("analyst", "admin"):
         email, password = make_user(warehouse, role, [mine["site_id"]])
         client = signed_in(app, email, password)
-        # API routes authenticate by token, not session: tests/test_webapp_api.py walks them the same way.
+        # API routes authenticate by token, not session: tests/webapp/test_webapp_api.py walks them the same way.
         site_rules = [r for r in app.url_map.iter_rules() if "site_id" in r.arguments
                       and not r.rule.startswith("/api/")]
         assert len(site_rules) >= 4

@@ -23,9 +23,9 @@ import pytest
 import yaml
 
 from core import settings
+from tests.support import ROOT
 from tests.support.servers import free_port
 
-ROOT = Path(__file__).parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 APP_SERVICES = {name: s for name, s in SERVICES.items() if s.get("build") or s.get("image", "").startswith("basirat")}

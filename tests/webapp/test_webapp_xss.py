@@ -12,16 +12,15 @@ import datetime as dt
 import json
 import re
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
 from basirat.demo import send
+from tests.support import ROOT
 from tests.support.browser import screenshot
 from tests.support.live import LiveServer, basirat
 from tests.support.xss_payloads import payloads
 
-ROOT = Path(__file__).resolve().parent.parent
 LIVE_DOM = """() => {
   const bad = [];
   const urlAttrs = ['href', 'src', 'action', 'formaction', 'data', 'xlink:href', 'poster', 'background'];

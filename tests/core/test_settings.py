@@ -1,14 +1,14 @@
 """Settings: declared once, validated, and every one documented."""
 
-from pathlib import Path
 
 import pytest
 
 from core import settings
+from tests.support import ROOT
 
 
 def test_every_setting_is_documented_in_the_readme():
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     missing = [s.name for s in settings.SETTINGS if f"`BASIRAT_{s.name}`" not in readme]
     assert missing == []
 

@@ -5,7 +5,7 @@ import datetime as dt
 from mining import membership
 from tests.support.segment_data import event, order
 from tests.support.webapp_helpers import make_app, make_user, signed_in
-from tests.test_kpis import shop_rows
+from tests.warehouse.test_kpis import shop_rows
 from warehouse.queries import events
 
 

@@ -12,8 +12,8 @@ import pytest
 
 import collector
 from tests.conftest import require
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TRACKER = ROOT / "tracker"
 STATIC = ROOT / "collector" / "static"
 BUDGET = 2500  # bytes, minified and gzipped
