@@ -10,7 +10,7 @@ import pytest
 from activation.webhooks import SIGNATURE_HEADER, WebhookOptions, WebhookRefused, deliver, validate_target, verify
 from mining import jobs
 from tests.support.config import CONFIG
-from tests.support.segment_data import event, order
+from tests.support.factories import order, tracked
 from warehouse.queries import events
 from warehouse.queries import webhooks as store
 
@@ -111,8 +111,8 @@ def test_segments_job_posts_entries_and_exits(warehouse, site):
     events.insert_events(
         warehouse,
         [
-            event(sid, t0, "Product Added", "shopper", product_id="p1", price=30.0),
-            event(sid, t0 + dt.timedelta(hours=3), "Page Viewed", "someone"),
+            tracked(sid, t0, "Product Added", "shopper", product_id="p1", price=30.0),
+            tracked(sid, t0 + dt.timedelta(hours=3), "Page Viewed", "someone"),
         ],
     )
     with Receiver() as receiver:

@@ -1,6 +1,5 @@
 """Settings: declared once, validated, and every one documented."""
 
-
 import pytest
 
 from core import settings

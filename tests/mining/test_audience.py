@@ -7,7 +7,7 @@ import pytest
 
 from activation.export import to_csv
 from mining import audience
-from tests.support.segment_data import event, order
+from tests.support.factories import order, tracked
 from warehouse.queries import events
 
 AS_OF = pd.Timestamp("2026-03-31")
@@ -67,8 +67,8 @@ def test_audience_from_the_warehouse(warehouse, site):
         [
             order(sid, t0, "b1", "o1", 10.0, items=("mug", "tea")),
             order(sid, t0, "b2", "o2", 10.0, items=("mug", "tea")),
-            event(sid, t0 + dt.timedelta(days=1), "Product Added", "fan", product_id="mug", price=5.0),
-            event(sid, t0 + dt.timedelta(days=1), "Product Viewed", "other", product_id="spoon"),
+            tracked(sid, t0 + dt.timedelta(days=1), "Product Added", "fan", product_id="mug", price=5.0),
+            tracked(sid, t0 + dt.timedelta(days=1), "Product Viewed", "other", product_id="spoon"),
         ],
     )
     out = audience.site_audience(warehouse, sid, "tea")
@@ -86,8 +86,8 @@ def test_cli_exports_segments_and_audiences(clickhouse_server, server_warehouse,
         [
             order(sid, t0, "b1", "o1", 10.0, items=("mug", "tea")),
             order(sid, t0 + dt.timedelta(days=3), "b1", "o2", 12.0, items=("mug",)),
-            event(sid, t0 + dt.timedelta(days=4), "Product Added", "=cmd", product_id="mug", price=5.0),
-            event(sid, t0 + dt.timedelta(days=5), "Page Viewed", "someone"),
+            tracked(sid, t0 + dt.timedelta(days=4), "Product Added", "=cmd", product_id="mug", price=5.0),
+            tracked(sid, t0 + dt.timedelta(days=5), "Page Viewed", "someone"),
         ],
     )
     url = ("--warehouse", clickhouse_server.url)

@@ -9,7 +9,7 @@ import pytest
 from mining import clv, clv_report, jobs
 from tests.support.config import CONFIG
 from tests.support.datasets import find_data
-from tests.support.segment_data import event, order
+from tests.support.factories import order, tracked
 from warehouse.queries import events
 from warehouse.queries import scores as score_store
 
@@ -84,8 +84,8 @@ def test_scores_job_values_people(warehouse, site):
         for k in range(visits):
             when = start + dt.timedelta(days=300 - 10 * k - (0 if i % 2 else 200))
             rows.append(order(sid, when, who, f"{who}-{k}", 10.0 + i))
-    rows.append(event(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=4.0))
-    rows.append(event(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=2.0))
+    rows.append(tracked(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=4.0))
+    rows.append(tracked(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=2.0))
     events.insert_events(warehouse, rows)
     jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
     loyal = score_store.current_score(warehouse, sid, ["c09"])  # five orders, recent

@@ -6,7 +6,7 @@ import pytest
 
 from mining import jobs, membership
 from tests.support.config import CONFIG
-from tests.support.segment_data import event, order
+from tests.support.factories import order, tracked
 from warehouse.queries import conditions, events
 from warehouse.queries import segments as store
 
@@ -46,12 +46,12 @@ def shop(warehouse, site):
         order(sid, T0 - dt.timedelta(days=40), "ann", "o1", 50.0),
         order(sid, T0 - dt.timedelta(days=2), "ann", "o2", 70.0, properties='{"coupon":"SPRING","discount":5}'),
         order(sid, T0 - dt.timedelta(days=1), "bob", "o3", 20.0, properties='{"coupon":"WINTER"}'),
-        event(sid, T0 - dt.timedelta(days=3), "Coupon Applied", "bob"),
-        event(sid, T0 - dt.timedelta(days=90), "Coupon Applied", "cy"),
-        event(sid, T0, "Feedback Submitted", "cy", score=2.0),
-        {**event(sid, T0 - dt.timedelta(days=5), "", "cy"), "type": "identify", "traits": '{"plan":"gold"}'},
-        {**event(sid, T0 - dt.timedelta(days=4), "", "bob"), "type": "identify", "traits": '{"plan":"gold"}'},
-        {**event(sid, T0 - dt.timedelta(days=1), "", "bob"), "type": "identify", "traits": '{"plan":"free"}'},
+        tracked(sid, T0 - dt.timedelta(days=3), "Coupon Applied", "bob"),
+        tracked(sid, T0 - dt.timedelta(days=90), "Coupon Applied", "cy"),
+        tracked(sid, T0, "Feedback Submitted", "cy", score=2.0),
+        {**tracked(sid, T0 - dt.timedelta(days=5), "", "cy"), "type": "identify", "traits": '{"plan":"gold"}'},
+        {**tracked(sid, T0 - dt.timedelta(days=4), "", "bob"), "type": "identify", "traits": '{"plan":"gold"}'},
+        {**tracked(sid, T0 - dt.timedelta(days=1), "", "bob"), "type": "identify", "traits": '{"plan":"free"}'},
     ]
     events.insert_events(warehouse, rows)
     return sid

@@ -9,7 +9,7 @@ abandoned cart, two orders, two active days.
 import datetime as dt
 
 from mining import membership, stitching
-from tests.support.segment_data import event, order
+from tests.support.factories import order, tracked
 from warehouse.queries import events, kpis, scores
 from warehouse.queries import identity as ids
 from warehouse.queries import segments as store
@@ -21,13 +21,13 @@ MINUTE = dt.timedelta(minutes=1)
 
 def shopper_rows(sid: str) -> list[dict]:
     return [
-        event(sid, DAY1, "Product Viewed", "device-a", product_id="p1", price=20.0),
-        event(sid, DAY1 + MINUTE, "Product Added", "device-a", product_id="p1", price=20.0, quantity=1),
+        tracked(sid, DAY1, "Product Viewed", "device-a", product_id="p1", price=20.0),
+        tracked(sid, DAY1 + MINUTE, "Product Added", "device-a", product_id="p1", price=20.0, quantity=1),
         order(sid, DAY1 + 5 * MINUTE, "device-a", "o1", 20.0, items=("p1",)),  # a guest order
-        event(sid, DAY1 + 30 * MINUTE, "Product Added", "device-a", product_id="p2", price=35.0, quantity=1),
-        event(sid, DAY1 + 40 * MINUTE, "", "device-a", user_id="u1", type="identify"),  # logs in on A
-        event(sid, DAY2, "Page Viewed", "device-b", type="page"),
-        event(sid, DAY2 + 3 * MINUTE, "Checkout Started", "device-b", user_id="u1"),
+        tracked(sid, DAY1 + 30 * MINUTE, "Product Added", "device-a", product_id="p2", price=35.0, quantity=1),
+        tracked(sid, DAY1 + 40 * MINUTE, "", "device-a", user_id="u1", type="identify"),  # logs in on A
+        tracked(sid, DAY2, "Page Viewed", "device-b", type="page"),
+        tracked(sid, DAY2 + 3 * MINUTE, "Checkout Started", "device-b", user_id="u1"),
         order(sid, DAY2 + 5 * MINUTE, "device-b", "o2", 35.0, items=("p2",), user_id="u1"),
     ]
 
@@ -94,11 +94,11 @@ def test_visits_join_across_devices_and_inserts_at_the_thirty_minute_gap(warehou
     at = dt.datetime(2026, 2, 10, 10, 0)
     second = dt.timedelta(seconds=1)
     for batch in (
-        [event(sid, at, "Page Viewed", "a"), event(sid, at + 1000 * second, "Page Viewed", "a", user_id="u")],
-        [event(sid, at + 2800 * second, "Page Viewed", "b", user_id="u")],  # 1800 s after: the same visit
-        [event(sid, at + 4601 * second, "Page Viewed", "a")],  # 1801 s after: a new one
-        [event(sid, at + 4601 * second, "Product Viewed", "b", user_id="u")],  # same second, other device
-        [event(sid, at + dt.timedelta(days=1), "Page Viewed", "b", user_id="u")],
+        [tracked(sid, at, "Page Viewed", "a"), tracked(sid, at + 1000 * second, "Page Viewed", "a", user_id="u")],
+        [tracked(sid, at + 2800 * second, "Page Viewed", "b", user_id="u")],  # 1800 s after: the same visit
+        [tracked(sid, at + 4601 * second, "Page Viewed", "a")],  # 1801 s after: a new one
+        [tracked(sid, at + 4601 * second, "Product Viewed", "b", user_id="u")],  # same second, other device
+        [tracked(sid, at + dt.timedelta(days=1), "Page Viewed", "b", user_id="u")],
     ):
         events.insert_events(warehouse, batch)
     day1, day2 = at.date(), at.date() + dt.timedelta(days=1)

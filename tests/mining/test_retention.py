@@ -5,7 +5,7 @@ import time
 
 from mining.retention import run_retention
 from tests.support.config import CONFIG, config
-from tests.warehouse.test_warehouse_contract import row
+from tests.support.factories import row
 from warehouse.queries import events
 from warehouse.queries.retention import RETAINED, current_ttl_days
 
@@ -21,10 +21,8 @@ def ids(warehouse, site_id):
 
 def test_events_past_the_retention_limit_go_and_recent_ones_stay(warehouse, site):
     recent = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
-    old_times = {k: OLD for k in ("timestamp", "original_timestamp", "sent_at", "received_at")}
-    new_times = {k: recent for k in ("timestamp", "original_timestamp", "sent_at", "received_at")}
     events.insert_events(
-        warehouse, [row(site["site_id"], "old", **old_times), row(site["site_id"], "new", **new_times)]
+        warehouse, [row(site["site_id"], OLD, message_id="old"), row(site["site_id"], recent, message_id="new")]
     )
     assert ids(warehouse, site["site_id"]) == {"old", "new"}
     messages = []

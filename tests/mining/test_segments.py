@@ -6,7 +6,7 @@ import pandas as pd
 
 from mining import membership
 from mining import segments as rules
-from tests.support.segment_data import AS_OF, event, facts, order, person
+from tests.support.factories import AS_OF, facts, order, person, tracked
 from warehouse.queries import segments as store
 
 DAYS = pd.Timedelta(days=1)
@@ -96,12 +96,14 @@ def test_membership_changes_open_close_and_revalue():
 def test_job_records_entries_and_exits_with_history(warehouse, site):
     sid = site["site_id"]
     t0 = dt.datetime(2026, 3, 1, 10)
-    rows = [event(sid, t0 + dt.timedelta(minutes=i), "Product Viewed", "anon-w", product_id="p1") for i in range(3)]
+    rows = [tracked(sid, t0 + dt.timedelta(minutes=i), "Product Viewed", "anon-w", product_id="p1") for i in range(3)]
     rows += [
-        event(sid, t0, "Product Added", "anon-c", user_id="u-c", product_id="p1", price=10.0, quantity=2),
-        event(sid, t0 + dt.timedelta(minutes=1), "Product Added", "anon-c", user_id="u-c", product_id="p2", price=5.0),
+        tracked(sid, t0, "Product Added", "anon-c", user_id="u-c", product_id="p1", price=10.0, quantity=2),
+        tracked(
+            sid, t0 + dt.timedelta(minutes=1), "Product Added", "anon-c", user_id="u-c", product_id="p2", price=5.0
+        ),
         order(sid, t0 - dt.timedelta(days=5), "anon-c", "o1", 12.0, user_id="u-c"),
-        event(sid, t0 + dt.timedelta(days=1), "Page Viewed", "anon-x"),
+        tracked(sid, t0 + dt.timedelta(days=1), "Page Viewed", "anon-x"),
     ]
     from warehouse.queries import events
 

@@ -9,7 +9,7 @@ from mining import jobs
 from recommender import api
 from tests.conftest import BACKENDS, new_site
 from tests.support.config import CONFIG
-from tests.support.recfactory import event, store_history
+from tests.support.factories import recent, store_history
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 
@@ -79,8 +79,8 @@ def test_live_session_drives_the_answer_and_purchases_are_never_shown(endpoint, 
     client, state, site = endpoint
     now = {"minutes_ago": 0}
     live = [
-        event(site["site_id"], "live-1", "Product Viewed", product_id="robot", **now),
-        event(site["site_id"], "live-1", "Order Completed", item_ids=["battery"], item_prices=[3.0], **now),
+        recent(site["site_id"], "live-1", "Product Viewed", product_id="robot", **now),
+        recent(site["site_id"], "live-1", "Order Completed", item_ids=["battery"], item_prices=[3.0], **now),
     ]
     for row in live:
         row["received_at"] = row["timestamp"]

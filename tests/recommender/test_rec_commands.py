@@ -11,8 +11,8 @@ from mining.jobs import JOBS, Job
 from mining.scheduler import build_scheduler, job_specs
 from tests.support.config import CONFIG
 from tests.support.datasets import data_dir
+from tests.support.factories import store_history
 from tests.support.live import LiveServer, basirat
-from tests.support.recfactory import store_history
 
 
 def test_jobs_are_declared_as_data_for_apscheduler():

@@ -6,7 +6,7 @@ from mining import jobs
 from recommender.index import Index
 from recommender.serving import Request, recommend
 from tests.support.config import CONFIG
-from tests.support.recfactory import event, store_history
+from tests.support.factories import recent, store_history
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 
@@ -106,16 +106,16 @@ def test_click_through_and_attributed_revenue(warehouse, site):
         row["served_at"] = int(time.time()) - 3600
     store.write_served(warehouse, served)
     shown = [
-        event(site_id, "v", "Recommendation Shown", 50, props={"recommendation_id": r, "slot": "pdp"})
+        recent(site_id, "v", "Recommendation Shown", 50, props={"recommendation_id": r, "slot": "pdp"})
         for r in ("r1", "r2", "r3")
     ]
-    click = event(
+    click = recent(
         site_id, "v", "Recommendation Clicked", 40, props={"recommendation_id": "r1", "item_id": "a", "slot": "pdp"}
     )
-    order = event(
+    order = recent(
         site_id, "v", "Order Completed", 30, item_ids=["a", "z"], item_prices=[12.5, 3.0], item_quantities=[2, 1]
     )
-    before = event(site_id, "v", "Order Completed", 45, item_ids=["a"], item_prices=[99.0], item_quantities=[1])
+    before = recent(site_id, "v", "Order Completed", 45, item_ids=["a"], item_prices=[99.0], item_quantities=[1])
     events.insert_events(warehouse, [*shown, click, order, before])
     rows = {(r["strategy"], r["slot"]): r for r in store.recommendation_performance(warehouse, site_id)}
     knn = rows[("session_knn", "pdp")]
@@ -146,12 +146,12 @@ def test_evaluations_are_stored_and_read_back(warehouse):
 def test_a_shared_device_does_not_mix_two_customers_histories(warehouse, site):
     """Ann and then Bob sign in on one browser: each keeps their own history for recommendations."""
     from recommender.mining import with_person
-    from tests.support.recfactory import event, visit
+    from tests.support.factories import recent, visit
 
     sid = site["site_id"]
-    rows = [event(sid, "shared", "", 310, type="identify", user_id="ann")]
+    rows = [recent(sid, "shared", "", 310, type="identify", user_id="ann")]
     rows += visit(sid, "shared", ["lamp"], ["lamp"], 300, user_id="ann")
-    rows += [event(sid, "shared", "", 110, type="identify", user_id="bob")]
+    rows += [recent(sid, "shared", "", 110, type="identify", user_id="bob")]
     rows += visit(sid, "shared", ["kite"], [], 100, user_id="bob")
     events.insert_events(warehouse, rows)
     run_all(warehouse)

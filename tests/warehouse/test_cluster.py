@@ -15,6 +15,7 @@ import pytest
 import collector
 from collector.loader import Loader
 from tests.conftest import new_site
+from tests.support.factories import row
 from warehouse import connect
 from warehouse.engine.migrate import migrate
 from warehouse.queries import events
@@ -70,18 +71,8 @@ def test_tables_are_replicated_under_distributed_names(cluster_wh, clickhouse_cl
 
 def test_rows_spread_over_shards_and_copy_to_replicas(cluster_wh, clickhouse_cluster):
     site = new_site(cluster_wh)
-    rows = [
-        {
-            **events.EVENT_COLUMNS,
-            "site_id": site["site_id"],
-            "message_id": f"m{i}",
-            "type": "track",
-            "event": "Product Viewed",
-            "anonymous_id": f"a{i}",
-            **{k: dt.datetime(2026, 3, 1, 12) for k in ("timestamp", "original_timestamp", "sent_at", "received_at")},
-        }
-        for i in range(40)
-    ]
+    when = dt.datetime(2026, 3, 1, 12)
+    rows = [row(site["site_id"], when, message_id=f"m{i}", anonymous_id=f"a{i}") for i in range(40)]
     events.insert_events(cluster_wh, rows)
     assert events.count_events(cluster_wh, site["site_id"]) == 40
 

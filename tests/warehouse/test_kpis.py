@@ -4,55 +4,18 @@ People are stitched first (a third of the visitors log in), so the queries' use 
 """
 
 import datetime as dt
-import json
-import random
 
 import pandas as pd
 import pytest
 
 from mining import stitching
 from tests.support import kpi_reference as ref
-from tests.support.segment_data import event
+from tests.support.factories import shop_rows
 from warehouse.queries import events, kpis
 from warehouse.queries import identity as ids
 from warehouse.queries import segments as store
 
 START, END = dt.date(2026, 2, 1), dt.date(2026, 3, 15)
-PRODUCTS = ["p1", "p2", "p3"]
-VISIT = ["Page Viewed", "Product Viewed", "Product Added", "Checkout Started", "Order Completed"]
-
-
-def shop_rows(site_id: str, seed: int = 11) -> list[dict]:
-    """Forty visitors over three months: visits of a few steps down the funnel, orders, feedback, a bot."""
-    rng, rows = random.Random(seed), []
-    for p in range(40):
-        anonymous, user = f"anon{p}", (f"user{p}" if p % 3 == 0 else "")
-        for v in range(rng.randint(1, 4)):
-            at = dt.datetime(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 89), minutes=rng.randint(0, 1400))
-            when, items = at, rng.sample(PRODUCTS, rng.randint(1, 2))
-            for k, name in enumerate(VISIT[: rng.randint(1, len(VISIT))]):
-                when += dt.timedelta(minutes=rng.randint(1, 40))  # distinct times: funnel order is then defined
-                extra = {"user_id": user if k >= 2 else ""}
-                if name == "Order Completed":
-                    extra.update(
-                        order_id=f"o{p}-{v}",
-                        revenue=float(rng.randint(5, 200)),
-                        item_ids=items,
-                        item_prices=[float(rng.randint(5, 50)) for _ in items],
-                        item_quantities=[rng.randint(0, 3) for _ in items],
-                    )
-                rows.append(event(site_id, when, name, anonymous, **extra))
-            if rng.random() < 0.7:  # a recommendation clicked up to ten days before the visit, or during it
-                clicked = at + dt.timedelta(hours=rng.randint(-240, 2))
-                props = json.dumps(
-                    {"recommendation_id": f"r{p}-{v}", "item_id": rng.choice(items + PRODUCTS)}, separators=(",", ":")
-                )
-                rows.append(event(site_id, clicked, "Recommendation Clicked", anonymous, properties=props))
-            if rng.random() < 0.3:
-                when = at + dt.timedelta(hours=3)
-                rows.append(event(site_id, when, "Feedback Submitted", anonymous, score=float(rng.randint(1, 5))))
-    rows.append({**event(site_id, dt.datetime(2026, 2, 10), "Product Viewed", "crawler"), "is_bot": 1})
-    return rows
 
 
 @pytest.fixture(params=[None, "vip"], ids=["everyone", "segment"])

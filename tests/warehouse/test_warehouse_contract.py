@@ -4,26 +4,16 @@ import datetime as dt
 
 import pytest
 
+from tests.support import factories
 from warehouse import WarehouseError
 from warehouse.engine.migrate import applied, available, migrate
 from warehouse.queries import events, sites
 
+NOW = dt.datetime(2026, 3, 1, 12, 0, 0)
+
 
 def row(site_id, message_id, **extra):
-    now = dt.datetime(2026, 3, 1, 12, 0, 0)
-    return {
-        **events.EVENT_COLUMNS,
-        "site_id": site_id,
-        "message_id": message_id,
-        "type": "track",
-        "event": "Product Viewed",
-        "anonymous_id": "a1",
-        "timestamp": now,
-        "original_timestamp": now,
-        "sent_at": now,
-        "received_at": now,
-        **extra,
-    }
+    return factories.row(site_id, NOW, message_id=message_id, **extra)
 
 
 def test_migrations_are_recorded_and_idempotent(warehouse):

@@ -2,7 +2,7 @@
 
 import time
 
-from tests.support.recfactory import event
+from tests.support.factories import recent
 from tests.support.webapp_helpers import make_app, make_user, signed_in
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
@@ -30,11 +30,11 @@ def test_page_shows_click_through_revenue_and_evaluation(warehouse, site):
     events.insert_events(
         warehouse,
         [
-            event(site_id, "v", "Recommendation Shown", 9, props={"recommendation_id": "p1", "slot": "home-hero"}),
-            event(site_id, "v", "Recommendation Shown", 9, props={"recommendation_id": "p2", "slot": "home-hero"}),
-            event(site_id, "v", "Recommendation Clicked", 8, props={"recommendation_id": "p1", "item_id": "a"}),
-            event(site_id, "v", "Order Completed", 5, item_ids=["a"], item_prices=[42.0], item_quantities=[1]),
-            event(site_id, "v", "Recommendation Shown", 9, props={"recommendation_id": "<script>x</script>"}),
+            recent(site_id, "v", "Recommendation Shown", 9, props={"recommendation_id": "p1", "slot": "home-hero"}),
+            recent(site_id, "v", "Recommendation Shown", 9, props={"recommendation_id": "p2", "slot": "home-hero"}),
+            recent(site_id, "v", "Recommendation Clicked", 8, props={"recommendation_id": "p1", "item_id": "a"}),
+            recent(site_id, "v", "Order Completed", 5, item_ids=["a"], item_prices=[42.0], item_quantities=[1]),
+            recent(site_id, "v", "Recommendation Shown", 9, props={"recommendation_id": "<script>x</script>"}),
         ],
     )
     store.write_evaluation(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.conftest import new_site
+from tests.support import factories
 from tests.support.webapp_helpers import make_app, make_user, signed_in
 from warehouse.queries import api_tokens, events, users
 from webapp.api.openapi import openapi_path
@@ -82,11 +83,10 @@ def test_figures_series_and_events_match_the_warehouse(warehouse):
     rows = []
     for n, (target, event) in enumerate([(site, "Product Viewed"), (site, "Order Completed"),
                                          (site, "Product Viewed"), (other, "Order Completed")]):
-        rows.append({**events.EVENT_COLUMNS, "site_id": target["site_id"], "message_id": f"m{n}", "type": "track",
-                     "event": event, "anonymous_id": f"a{n}", "order_id": f"o{n}" if "Order" in event else "",
-                     "revenue": 10.0 * n if "Order" in event else 0.0, "currency": "EUR",
-                     "properties": '{"n": %d}' % n, "timestamp": now - dt.timedelta(days=n),
-                     "original_timestamp": now, "sent_at": now, "received_at": now})
+        rows.append(factories.row(target["site_id"], now, message_id=f"m{n}", event=event, anonymous_id=f"a{n}",
+                                  order_id=f"o{n}" if "Order" in event else "",
+                                  revenue=10.0 * n if "Order" in event else 0.0, currency="EUR",
+                                  properties='{"n": %d}' % n, timestamp=now - dt.timedelta(days=n)))
     events.insert_events(warehouse, rows)
     client = make_app(warehouse).test_client()
     auth = {"Authorization": f"Bearer {_token(warehouse, 'analyst', [site['site_id']])[1]}"}

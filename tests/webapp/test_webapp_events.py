@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tests.support.factories import row
 from tests.support.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse.queries import api_tokens, events, users
 from webapp.events import http_url, pretty
@@ -20,11 +21,9 @@ def test_only_absolute_http_urls_become_links():
 
 def test_live_events_filters_and_pages(warehouse, site):
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    rows = [{**events.EVENT_COLUMNS, "site_id": site["site_id"], "message_id": f"m{n}", "anonymous_id": "a1",
-             "type": "track" if n % 2 else "page", "event": "Cart Viewed" if n % 2 else "",
-             "url": "https://shop.example/p" if n == 0 else "javascript:alert(1)",
-             "timestamp": now - dt.timedelta(minutes=n), "original_timestamp": now, "sent_at": now,
-             "received_at": now} for n in range(55)]
+    rows = [row(site["site_id"], now, message_id=f"m{n}", type="track" if n % 2 else "page",
+                event="Cart Viewed" if n % 2 else "", url="https://shop.example/p" if n == 0 else "javascript:alert(1)",
+                timestamp=now - dt.timedelta(minutes=n)) for n in range(55)]
     events.insert_events(warehouse, rows)
     client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [site["site_id"]]))
     url = f"/s/{site['site_id']}/events"

@@ -3,9 +3,8 @@
 import datetime as dt
 
 from mining import membership
-from tests.support.segment_data import event, order
+from tests.support.factories import order, shop_rows, tracked
 from tests.support.webapp_helpers import make_app, make_user, signed_in
-from tests.warehouse.test_kpis import shop_rows
 from warehouse.queries import events
 
 
@@ -38,9 +37,9 @@ def test_segments_list_members_and_csv_export(warehouse, site):
     events.insert_events(
         warehouse,
         [
-            event(sid, t0, "Product Added", "<b>cart</b>", product_id="mug", price=12.5),
+            tracked(sid, t0, "Product Added", "<b>cart</b>", product_id="mug", price=12.5),
             order(sid, t0 - dt.timedelta(days=3), "buyer", "o1", 8.0, items=("mug", "tea")),
-            event(sid, t0 + dt.timedelta(hours=5), "Page Viewed", "later"),
+            tracked(sid, t0 + dt.timedelta(hours=5), "Page Viewed", "later"),
         ],
     )
     membership.refresh_site(warehouse, sid, progress=lambda _: None)

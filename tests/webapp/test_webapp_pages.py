@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from tests.conftest import new_site
+from tests.support.factories import row
 from tests.support.webapp_helpers import make_app, make_user, post, sign_in, signed_in
 from warehouse.queries import events, sites, users
 
@@ -121,10 +122,8 @@ def test_dashboard_shows_the_sites_own_figures(warehouse):
         (other, "Order Completed", "o9", 999.0),
     ]
     for n, (site, event, order, revenue) in enumerate(cases):
-        rows.append({**events.EVENT_COLUMNS, "site_id": site["site_id"], "message_id": f"m{n}", "type": "track",
-                     "event": event, "anonymous_id": f"a{n % 2}", "order_id": order, "revenue": revenue,
-                     "currency": "EUR", "timestamp": now - dt.timedelta(days=n), "original_timestamp": now,
-                     "sent_at": now, "received_at": now})
+        rows.append(row(site["site_id"], now, message_id=f"m{n}", event=event, anonymous_id=f"a{n % 2}",
+                        order_id=order, revenue=revenue, currency="EUR", timestamp=now - dt.timedelta(days=n)))
     rows.append({**rows[0], "message_id": "old", "timestamp": now - dt.timedelta(days=40)})
     events.insert_events(warehouse, rows)
     app = make_app(warehouse)
