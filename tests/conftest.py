@@ -1,8 +1,14 @@
-"""Fixtures: both warehouse backends, real and on loopback.
+"""Fixtures: both warehouse backends, real and on loopback, and the markers they imply.
 
 The embedded backend is one chDB folder for the whole run (chDB allows one
 folder per process); the server backend is Debian's clickhouse-server started
 for the run. Tests isolate by creating their own site, never by truncating.
+
+Markers (declared in pyproject.toml) are set here from the fixtures a test
+uses: ``server`` for a ClickHouse server or the cluster (including the server
+side of a fixture parametrized over BACKENDS), ``browser`` for Chromium.
+Tests that start programs (``process``) or take tens of seconds (``slow``)
+say so themselves: ``pytestmark`` for a whole module, a decorator otherwise.
 """
 
 from __future__ import annotations
@@ -101,3 +107,28 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield instance
         instance.close()
+
+
+SERVER_FIXTURES = {"clickhouse_server", "clickhouse_cluster", "server_warehouse"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if uses_server(item):
+            item.add_marker(pytest.mark.server)
+        if "browser" in item.fixturenames:
+            item.add_marker(pytest.mark.browser)
+
+
+def uses_server(item) -> bool:
+    """A server fixture, or a fixture parametrized over BACKENDS (``warehouse``, ``mined``) set to the server."""
+    if SERVER_FIXTURES & set(item.fixturenames):
+        return True
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return False
+    definitions = item._fixtureinfo.name2fixturedefs
+    return any(
+        value == "server" and any(list(d.params or ()) == BACKENDS for d in definitions.get(name, ()))
+        for name, value in callspec.params.items()
+    )

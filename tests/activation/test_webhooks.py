@@ -131,6 +131,7 @@ def test_segments_job_posts_entries_and_exits(warehouse, site):
     assert len(delivered) == 2 and {d["status"] for d in delivered} == {200}
 
 
+@pytest.mark.process
 def test_cli_refuses_a_loopback_target_in_one_line(tmp_path):
     from tests.support.live import basirat
 

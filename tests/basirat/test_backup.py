@@ -3,7 +3,11 @@
 import json
 import tarfile
 
+import pytest
+
 from tests.support.live import LiveServer, basirat
+
+pytestmark = pytest.mark.process
 
 
 def site_names(data) -> list[str]:

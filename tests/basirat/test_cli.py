@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from tests.support.live import basirat
+
+pytestmark = pytest.mark.process
 
 
 def test_sites_create_prints_keys_as_json(tmp_path):

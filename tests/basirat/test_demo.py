@@ -16,6 +16,8 @@ from tests.support import ROOT
 from tests.support.live import BASIRAT, LiveServer, stop_group
 from tests.support.servers import free_port
 
+pytestmark = pytest.mark.process
+
 
 def clean_copy(dest: Path) -> Path:
     """The files a fresh clone has (tracked, or new and not ignored), and nothing else."""

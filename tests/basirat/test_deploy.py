@@ -63,6 +63,7 @@ def gunicorn_parts(command: list[str]) -> tuple[str | None, str]:
     return config, positional[0]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
 def test_every_service_command_exists_in_the_project(name):
     command = APP_SERVICES[name]["command"]
@@ -111,6 +112,7 @@ def test_services_start_after_the_schema_is_migrated():
             assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
 
 
+@pytest.mark.process
 def test_readme_production_commands_exist():
     """The copy-paste of the README's production section names real services and commands."""
     section = re.split(r"^## Production$", (ROOT / "README.md").read_text(), flags=re.M)[1].split("\n## ", 1)[0]
@@ -124,6 +126,7 @@ def test_readme_production_commands_exist():
             assert out.returncode == 0, (command, sub)
 
 
+@pytest.mark.process
 def test_dockerfile_copies_every_package_and_runs_unprivileged():
     copied = set(re.findall(r"^COPY (\w+) \1$", DOCKERFILE, re.M))
     packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()} - {"tests", "bench"}
@@ -133,6 +136,7 @@ def test_dockerfile_copies_every_package_and_runs_unprivileged():
     assert cmd in cli_commands()
 
 
+@pytest.mark.process
 def test_admin_app_runs_under_gunicorn(server_warehouse, tmp_path):
     """What the admin service runs, with the command line of docker-compose.yml."""
     port = free_port()

@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from tests.support.live import LiveServer, basirat
 
 
+@pytest.mark.process
 def test_json_logs_from_a_real_server(tmp_path):
     server = LiveServer(tmp_path / "data", env={"BASIRAT_LOG_FORMAT": "json"}).start()
     server.stop()
@@ -17,6 +20,7 @@ def test_json_logs_from_a_real_server(tmp_path):
     assert [line for line in lines if not line.startswith("{")] == [lines[0]]
 
 
+@pytest.mark.process
 def test_an_unknown_log_format_is_a_one_line_error(tmp_path):
     result = basirat(tmp_path, "migrate", check=False, env={"BASIRAT_LOG_FORMAT": "xml"})
     assert result.returncode == 1 and "BASIRAT_LOG_FORMAT" in result.stderr and "Traceback" not in result.stderr

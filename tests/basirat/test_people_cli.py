@@ -2,9 +2,13 @@
 
 import json
 
+import pytest
+
 from tests.support.factories import event, load
 from tests.support.live import basirat
 from warehouse import connect
+
+pytestmark = pytest.mark.process
 
 
 def test_show_merge_unmerge_export_delete(clickhouse_server, tmp_path):

@@ -21,6 +21,8 @@ from tests.support.servers import ClickHouseServer, server_binary
 from warehouse import connect
 from warehouse.engine.migrate import migrate
 
+pytestmark = [pytest.mark.process, pytest.mark.server]  # its own clickhouse-server
+
 
 @pytest.fixture(scope="module")
 def killable_server(tmp_path_factory):

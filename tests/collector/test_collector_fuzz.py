@@ -4,12 +4,15 @@ import base64
 import gzip
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import collector
 from collector.metrics import METRICS
 from tests.conftest import new_site
+
+pytestmark = pytest.mark.slow  # thousands of generated bodies
 
 FIELDS = [
     "type", "event", "name", "anonymousId", "userId", "previousId", "groupId", "messageId", "properties",

@@ -107,6 +107,7 @@ def test_bad_bodies_are_refused_clearly(chdb_warehouse, tmp_path, body, error):
     assert response.json["error"] == (error or "bad_schema")
 
 
+@pytest.mark.process
 def test_schema_breakers_are_quarantined_and_replayable(server_warehouse, clickhouse_server, tmp_path):
     from tests.conftest import new_site
 
@@ -236,6 +237,7 @@ def test_an_unexpected_failure_answers_json_500_and_accepts_nothing(chdb_warehou
     assert segments(str(tmp_path / "spool")) == []
 
 
+@pytest.mark.process
 def test_loader_once_loads_everything_with_progress(server_warehouse, clickhouse_server, tmp_path):
     """``basirat loader --once`` loads the whole spool, however many passes it takes, saying how far it is."""
     import os

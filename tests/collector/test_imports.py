@@ -51,6 +51,7 @@ def test_missing_column_is_one_clear_error(retail_slice):
         parse_orders(str(retail_slice), mapping_for("online_retail", {"email": "Email"}), "s1", NOW)
 
 
+@pytest.mark.process
 def test_cli_imports_once_and_reports_bad_lines(clickhouse_server, tmp_path, retail_slice):
     url = clickhouse_server.url
     site = basirat(tmp_path, "--warehouse", url, "sites", "create", "Till", "--json").stdout

@@ -7,6 +7,8 @@ import pytest
 
 from tests.support.live import LiveServer, basirat
 
+pytestmark = pytest.mark.process
+
 segment = pytest.importorskip("segment.analytics")
 
 

@@ -75,6 +75,7 @@ def test_audience_from_the_warehouse(warehouse, site):
     assert out["person_id"].tolist() == ["fan"] and out["because_of"].tolist() == ["mug"]
 
 
+@pytest.mark.process
 def test_cli_exports_segments_and_audiences(clickhouse_server, server_warehouse, tmp_path):
     from tests.conftest import new_site
     from tests.support.live import basirat

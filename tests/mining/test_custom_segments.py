@@ -93,6 +93,7 @@ def test_custom_segment_on_scores_joins_membership_history(warehouse, shop):
     assert sorted(store.segment_members(warehouse, shop, "big_spenders")["person_id"]) == ["ann", "bob"]
 
 
+@pytest.mark.process
 def test_cli_reports_bad_definitions_in_one_line(tmp_path):
     from tests.support.live import basirat
 

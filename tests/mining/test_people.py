@@ -78,6 +78,7 @@ def test_profile_gathers_devices_visits_orders_carts_and_feedback(warehouse, sit
     assert {r["visitor_id"] for r in people.search(warehouse, sid, "")} == {"laptop", "phone", "bob-pc"}
 
 
+@pytest.mark.slow
 def test_job_results_are_read_under_the_keys_the_jobs_file_people_by(warehouse, site):
     """Alice is stitched, so the jobs file her under her person id; Bob never
     logged in, so they file him under his raw anonymous id."""

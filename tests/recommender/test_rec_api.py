@@ -13,6 +13,8 @@ from tests.support.factories import recent, store_history
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 
+pytestmark = pytest.mark.slow  # mines the store with every job, per backend
+
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def mined(request):

@@ -7,6 +7,8 @@ import threading
 import time
 import urllib.request
 
+import pytest
+
 from mining.jobs import JOBS, Job
 from mining.scheduler import build_scheduler, job_specs
 from tests.support.config import CONFIG
@@ -34,6 +36,7 @@ def test_scheduler_runs_a_job():
         scheduler.shutdown(wait=False)
 
 
+@pytest.mark.process
 def test_evaluate_prints_json_per_strategy(tmp_path):
     out = basirat(tmp_path, "evaluate", "--sessions", "150", "--json", "--data-dir", str(data_dir()))
     rows = {row["strategy"]: row for row in json.loads(out.stdout)}
@@ -45,6 +48,7 @@ def test_evaluate_prints_json_per_strategy(tmp_path):
     assert stored.strip() == str(len(rows))
 
 
+@pytest.mark.process
 def test_evaluate_clv_reports_the_cdnow_fit(tmp_path):
     out = basirat(tmp_path, "evaluate", "--clv", "--data-dir", str(data_dir()))
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
@@ -89,6 +93,7 @@ def _segment(row: dict) -> dict:
     return message
 
 
+@pytest.mark.process
 def test_serve_mines_and_answers_from_memory(tmp_path):
     server = LiveServer(tmp_path, env={"BASIRAT_RECOMMENDER_POLL_SECONDS": "0.5"}).start()
     try:

@@ -22,6 +22,7 @@ def mined(warehouse, site):
     return site["site_id"]
 
 
+@pytest.mark.slow
 def test_every_model_gets_a_new_version_per_run(warehouse, mined):
     first = store.latest_versions(warehouse)
     models = {model for (site, model) in first if site == mined}
@@ -32,6 +33,7 @@ def test_every_model_gets_a_new_version_per_run(warehouse, mined):
     assert second[(mined, "sessions")] == first[(mined, "sessions")]
 
 
+@pytest.mark.slow
 def test_models_say_what_goes_together(warehouse, mined):
     index = Index(warehouse)
     index.refresh(force=True)
@@ -46,6 +48,7 @@ def test_models_say_what_goes_together(warehouse, mined):
     assert models.sessions is not None and models.sessions.n_sessions >= 10
 
 
+@pytest.mark.slow
 def test_person_links_and_history_on_every_device(warehouse, mined):
     links = store.person_links(warehouse)
     mine = links[links["site_id"] == mined].set_index("identity")["person_id"].to_dict()
@@ -59,6 +62,7 @@ def test_person_links_and_history_on_every_device(warehouse, mined):
     assert "bulb" in items and "battery" in items
 
 
+@pytest.mark.slow
 def test_serving_rules_filters_and_fallbacks(warehouse, mined):
     index = Index(warehouse)
     index.refresh(force=True)
@@ -77,6 +81,7 @@ def test_serving_rules_filters_and_fallbacks(warehouse, mined):
     assert all(models.catalog[i["itemId"]][1] <= 11.0 for i in cheap.items)
 
 
+@pytest.mark.slow
 def test_stock_flag_set_by_hand_survives_the_catalog_job(warehouse, mined):
     store.set_stock(warehouse, mined, "bulb", True)
     jobs.BY_ID["catalog"].run(warehouse, CONFIG, progress=lambda _m: None)
@@ -143,6 +148,7 @@ def test_evaluations_are_stored_and_read_back(warehouse):
     assert [r["strategy"] for r in latest] == ["stan", "sknn"] and latest[0]["shipped"] == 1
 
 
+@pytest.mark.slow
 def test_a_shared_device_does_not_mix_two_customers_histories(warehouse, site):
     """Ann and then Bob sign in on one browser: each keeps their own history for recommendations."""
     from recommender.mining import with_person

@@ -12,6 +12,8 @@ import pytest
 from tests.support.live import LiveServer, basirat
 from tests.tracker.test_tracker_build import STATIC
 
+pytestmark = pytest.mark.process
+
 COLUMNS = (
     "type, event, name, message_id, url, path, referrer, title, product_id, product_name, category, price, "
     "quantity, order_id, revenue, currency, item_ids, item_quantities, score, comment, library_name, properties"

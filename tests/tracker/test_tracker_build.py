@@ -39,6 +39,7 @@ def rebuilt(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", ["t.js", "snippet.js"])
 def test_committed_bundle_is_the_build_of_the_source(rebuilt, name):
     assert (rebuilt / name).read_bytes() == (STATIC / name).read_bytes(), (

@@ -12,6 +12,8 @@ from basirat.demo import send
 from tests.support.browser import screenshot
 from tests.support.live import LiveServer, basirat
 
+pytestmark = pytest.mark.process
+
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):

@@ -21,6 +21,8 @@ from basirat.demo import send
 from tests.support.browser import ARTIFACTS
 from tests.support.live import LiveServer, basirat
 
+pytestmark = pytest.mark.process
+
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 

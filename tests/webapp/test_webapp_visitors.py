@@ -1,6 +1,7 @@
 """Visitor list, search, profile and manual merge/unmerge pages, on both backends."""
 
 import pandas as pd
+import pytest
 
 from mining import jobs, stitching
 from mining.sessions import sessionize_site
@@ -101,6 +102,7 @@ def test_admin_merges_and_unmerges_with_an_audit_trail(warehouse, site):
     assert post(client, f"/s/{sid}/people/user:zoe/unmerge", {"identity": "user:someone-else"}).status_code == 404
 
 
+@pytest.mark.slow
 def test_profile_shows_what_the_jobs_found(warehouse, site):
     sid = site["site_id"]
     visits(warehouse, sid)

@@ -91,6 +91,7 @@ def test_at_least_200_payloads_from_every_category():
     assert any("</script >" in p for _c, p in items)
 
 
+@pytest.mark.process
 def test_no_payload_runs_or_becomes_markup_on_any_admin_page(browser, hostile):
     server, site, password, items = hostile
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
