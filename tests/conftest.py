@@ -96,6 +96,22 @@ def site(warehouse):
     return new_site(warehouse, domains=["shop.example"])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashing():
+    """Argon2id at its cheapest inside this process: the admin's own parameters take ~0.4 s a hash
+    on two cores, and the admin tests hash and verify hundreds of passwords. Processes the tests
+    start (``basirat users``, ``basirat serve``) keep the real parameters."""
+    from argon2 import PasswordHasher
+
+    from webapp import accounts
+
+    quick = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", quick)
+        patch.setattr(accounts, "_DUMMY", quick.hash("not anyone's password"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the run; each test opens its own context."""
