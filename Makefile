@@ -1,11 +1,11 @@
-# Two commands do everything: `make demo` and `make test`.
+# Two commands do everything: `make demo` and `make test`; `make test-fast` is the edit-run loop.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DATA ?= demo-data
 PORT ?= 8000
 
-.PHONY: demo test test-cluster venv system-deps lint bench clean tracker
+.PHONY: demo test test-fast test-cluster venv system-deps lint bench clean tracker
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,16 +28,25 @@ system-deps:
 demo: venv
 	$(BIN)/basirat --data $(DEMO_DATA) demo --port $(PORT)
 
+# Every test (browser, servers, processes, slow ones) after the lint; the slowest at the end.
 test: venv system-deps tracker/node_modules/.package-lock.json
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest --durations=25
 	@echo "screenshots and reports: test-artifacts/ (kept between runs)"
+
+# Pure functions and the embedded warehouse (chDB) only: no Chromium, no clickhouse-server,
+# no subprocess, nothing marked slow (markers in pyproject.toml). Under two minutes on two cores.
+FAST := not server and not browser and not process and not slow
+test-fast: venv
+	$(BIN)/pytest -m "$(FAST)" --durations=10
 
 # The server backend becomes a ZooKeeper-backed cluster of Debian servers
 # (2 shards x 2 replicas on loopback), started and stopped by the tests.
 # `make test-cluster CLUSTER_SUITE=tests` runs the whole suite against it.
-CLUSTER_SUITE ?= tests/test_warehouse_contract.py tests/test_collector.py tests/test_privacy.py \
-                 tests/test_retention.py tests/test_people.py tests/test_cluster.py
+CLUSTER_SUITE ?= tests/warehouse/test_warehouse_contract.py tests/collector/test_collector.py \
+                 tests/collector/test_privacy.py tests/mining/test_retention.py tests/mining/test_people.py \
+                 tests/warehouse/test_cluster.py
 test-cluster: venv system-deps
 	CLUSTER_TESTS=1 $(BIN)/pytest $(CLUSTER_SUITE)
 

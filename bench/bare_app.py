@@ -1,4 +1,4 @@
-"""The baseline of bench/collector.py: a Flask endpoint that reads the body and answers, nothing else."""
+"""The baseline of bench.collector: a Flask endpoint that reads the body and answers, nothing else."""
 
 from flask import Flask, request
 

@@ -7,7 +7,7 @@ the product's queries, and prints figures and cluster/single ratios. Stops
 everything it started. Bounded: ``--rows`` (default 200000) in 50000-row
 batches.
 
-    .venv/bin/python bench/cluster.py [--rows N]
+    .venv/bin/python -m bench.cluster [--rows N]
 """
 
 from __future__ import annotations
@@ -15,18 +15,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.cluster import ClickHouseCluster  # noqa: E402
-from tests.servers import ClickHouseServer  # noqa: E402
+from tests.support.cluster import ClickHouseCluster
+from tests.support.factories import row
+from tests.support.servers import ClickHouseServer
 from warehouse import connect
-from warehouse.engine.migrate import migrate  # noqa: E402
-from warehouse.queries import events, popularity, sites  # noqa: E402
+from warehouse.engine.migrate import migrate
+from warehouse.queries import events, popularity, sites
 
 BATCH = 50_000
 
@@ -36,21 +34,9 @@ def make_rows(site_id: str, count: int, offset: int) -> list[dict]:
     rows = []
     for i in range(offset, offset + count):
         when = start + dt.timedelta(seconds=i % 80_000)
-        rows.append(
-            {
-                **events.EVENT_COLUMNS,
-                "site_id": site_id,
-                "message_id": f"m{i}",
-                "type": "track",
-                "event": "Product Added" if i % 5 == 0 else "Product Viewed",
-                "anonymous_id": f"v{i % 20_000}",
-                "product_id": f"p{i % 3_000}",
-                "timestamp": when,
-                "original_timestamp": when,
-                "sent_at": when,
-                "received_at": when,
-            }
-        )
+        event = "Product Added" if i % 5 == 0 else "Product Viewed"
+        ids = {"message_id": f"m{i}", "anonymous_id": f"v{i % 20_000}", "product_id": f"p{i % 3_000}"}
+        rows.append(row(site_id, when, event=event, **ids))
     return rows
 
 

@@ -1,6 +1,6 @@
 """Collector throughput under gunicorn, beside a bare Flask endpoint, on loopback.
 
-    .venv/bin/python bench/collector.py [--seconds 10] [--connections 32] [--workers 0] [--threads 8]
+    .venv/bin/python -m bench.collector [--seconds 10] [--connections 32] [--workers 0] [--threads 8]
 
 Starts a ClickHouse server (Debian's clickhouse-server, for the site keys), then
 for 20-event batches and for single events runs wrk (Lua script
@@ -33,13 +33,12 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.support.servers import ClickHouseServer, free_port
+from warehouse import connect
+from warehouse.engine.migrate import migrate
+from warehouse.queries import sites
 
-from tests.servers import ClickHouseServer, free_port  # noqa: E402
-from warehouse import connect  # noqa: E402
-from warehouse.engine.migrate import migrate  # noqa: E402
-from warehouse.queries import sites  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "python:collector.gunicorn_conf"]
 

@@ -7,7 +7,7 @@ cart and every fifth orders; every third session logs in (identify with an
 email), and a user owns three consecutive sessions as three devices, so
 stitching has cross-device work. Run in its own process on its own chDB folder:
 
-    python -m bench.identity [--events 10000000] [--chunk 1000000] [--profiles 200]
+    .venv/bin/python -m bench.identity [--events 10000000] [--chunk 1000000] [--profiles 200]
 
 Figures: sessionization rows/s in ClickHouse vs the same sessionization in
 pandas (same events, same rule); stitching links/s vs scipy's connected

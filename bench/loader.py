@@ -1,6 +1,6 @@
 """The loader's speed: spooled requests into ClickHouse, beside the warehouse insert alone.
 
-    .venv/bin/python bench/loader.py [--events 200000] [--backend both|chdb|server]
+    .venv/bin/python -m bench.loader [--events 200000] [--backend both|chdb|server]
 
 Spools real clickstreams (YOOCHOOSE clicks, replicated with new ids until
 there are ``--events``) as the tracker sends them: 20 messages a request, a
@@ -19,24 +19,22 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from collector import records
+from collector.loader import Loader
+from collector.spool import Spool, read_records, segments
+from core import settings
+from tests.support.servers import ClickHouseServer, server_binary
+from warehouse import connect
+from warehouse.engine.migrate import migrate
+from warehouse.queries import events, sites
 
-from collector import records  # noqa: E402
-from collector.loader import Loader  # noqa: E402
-from collector.spool import Spool, read_records, segments  # noqa: E402
-from core import settings  # noqa: E402
-from tests.servers import ClickHouseServer, server_binary  # noqa: E402
-from warehouse import connect  # noqa: E402
-from warehouse.engine.migrate import migrate  # noqa: E402
-from warehouse.queries import events, sites  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CLICKS = ROOT.parent / "shared" / "data" / "yoochoose" / "yoochoose-clicks-100k_train_full.txt"
 AGENTS = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",

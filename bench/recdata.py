@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from tests.datasets import find_data
+from tests.support.datasets import find_data
 from warehouse.queries.events import EVENT_COLUMNS
 
 

@@ -1,6 +1,6 @@
 """Recommendation benchmark: mining 1M real events, then serving from memory.
 
-    python bench/recommend.py [--data DIR] [--events 1000000] [--seconds 15]
+    .venv/bin/python -m bench.recommend [--data DIR] [--events 1000000] [--seconds 15]
 
 1. A subprocess owns a fresh chDB folder, loads ``--events`` events built from
    YOOCHOOSE and Instacart (bench/recdata.py), and runs every mining job,
@@ -33,7 +33,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def load_and_mine(data: Path, total: int) -> dict:
@@ -146,8 +145,8 @@ def main() -> None:
     if args.reuse and saved.exists():
         mined = json.loads(saved.read_text())
     else:
-        child = [sys.executable, __file__, "--load", str(data), "--events", str(args.events)]
-        mined = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout)
+        child = [sys.executable, "-m", "bench.recommend", "--load", str(data), "--events", str(args.events)]
+        mined = json.loads(subprocess.run(child, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
         saved.write_text(json.dumps(mined))
     print(f"  loaded in {mined['load_seconds']} s; jobs: {mined['jobs']}")
     ratio = mined["mining_seconds"] / mined["baseline_seconds"]
@@ -155,7 +154,7 @@ def main() -> None:
         f"  mining: {mined['mining_seconds']} s (target <= 120), peak memory {mined['max_rss_mb']} MB (target <= 8192);"
         f" baseline popularity job {mined['baseline_seconds']} s, ratio {ratio:.1f}x"
     )
-    from tests.servers import free_port
+    from tests.support.servers import free_port
 
     key = mined["site"]["public_key"]
     query = f"/v1/recommendations?key={key}&anonymousId=bench-visitor&context=home&limit=10"

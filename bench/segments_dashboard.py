@@ -9,7 +9,7 @@ new people fill the warehouse to the target. Runs in its own chDB folder
 panel's ratio to the same visitors-per-day figure computed by fetching the
 events into pandas, measured in the same run.
 
-    .venv/bin/python bench/segments_dashboard.py [--events 10000000] [--repeat 3]
+    .venv/bin/python -m bench.segments_dashboard [--events 10000000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -18,39 +18,19 @@ import argparse
 import datetime as dt
 import json
 import statistics
-import sys
 import tempfile
 import time
-import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core import settings  # noqa: E402
-from mining import jobs, membership, stitching  # noqa: E402
-from storefront.retail import read_retail  # noqa: E402
+from core import settings
+from mining import jobs, membership, stitching
+from storefront.retail import read_retail
+from tests.support.factories import tracked
 from warehouse import connect
-from warehouse.engine.migrate import migrate  # noqa: E402
-from warehouse.queries import events, kpis, sites  # noqa: E402
-from warehouse.queries.synthetic import replicate_events  # noqa: E402
+from warehouse.engine.migrate import migrate
+from warehouse.queries import events, kpis, sites
+from warehouse.queries.synthetic import replicate_events
 
 TARGET_MS = 300
-
-
-def tracked(site_id: str, anonymous_id: str, when: dt.datetime, name: str, **extra) -> dict:
-    return {
-        **events.EVENT_COLUMNS,
-        "site_id": site_id,
-        "message_id": uuid.uuid4().hex,
-        "type": "track",
-        "event": name,
-        "anonymous_id": anonymous_id,
-        "timestamp": when,
-        "original_timestamp": when,
-        "sent_at": when,
-        "received_at": when,
-        **extra,
-    }
 
 
 def base_rows(site_id: str) -> list[dict]:
@@ -65,7 +45,7 @@ def base_rows(site_id: str) -> list[dict]:
         anon, user = f"a{int(first.CustomerID)}-{n % 2}", f"u{int(first.CustomerID)}"
 
         def row(offset, name, _at=at, _anon=anon, **extra):
-            return tracked(site_id, _anon, _at + dt.timedelta(seconds=offset), name, **extra)
+            return tracked(site_id, _at + dt.timedelta(seconds=offset), name, _anon, **extra)
 
         rows.append(row(0, "Page Viewed", type="page"))
         if n % 4 == 0:  # a quarter of the visits start from a recommendation of their first item

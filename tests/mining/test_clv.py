@@ -1,0 +1,107 @@
+"""The CLV models: hand-checked formulas, recovery of known parameters, the CDNOW fit, the scores job."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mining import clv, clv_report, jobs
+from tests.support.config import CONFIG
+from tests.support.datasets import find_data
+from tests.support.factories import order, tracked
+from warehouse.queries import events
+from warehouse.queries import scores as score_store
+
+
+def test_rfm_summary_counts_repeat_days_in_units():
+    tx = pd.DataFrame(
+        {
+            "customer": ["a", "a", "a", "a", "b"],
+            "when": pd.to_datetime(
+                ["2026-01-01", "2026-01-01 18:00:00", "2026-01-08", "2026-01-15", "2026-01-10"], format="ISO8601"
+            ),
+            "value": [10.0, 5.0, 20.0, 40.0, 7.0],
+        }
+    )
+    s = clv.rfm_summary(tx, pd.Timestamp("2026-01-29"), unit_days=7)
+    assert s.loc["a"].tolist() == [2, 2.0, 4.0, 30.0]
+    assert s.loc["b"].tolist() == [0, 0.0, 19 / 7, 0.0]
+
+
+def test_p_alive_and_spend_follow_the_closed_forms():
+    m = clv.BgNbd(r=0.25, alpha=4.0, a=0.8, b=2.5)
+    assert clv.p_alive(m, [0], [0], [30])[0] == 1.0
+    # x=2, t_x=10, T=30: 1 / (1 + a/(b+x-1) * ((alpha+T)/(alpha+t_x))**(r+x))
+    expected = 1 / (1 + 0.8 / 3.5 * (34 / 14) ** 2.25)
+    assert clv.p_alive(m, [2], [10], [30])[0] == pytest.approx(expected)
+    recent, lapsed = clv.p_alive(m, [5, 5], [29, 5], [30, 30])
+    assert recent > 0.85 > 0.01 > lapsed
+    g = clv.GammaGamma(p=6.0, q=4.0, v=15.0)
+    assert clv.expected_spend(g, [2], [30.0])[0] == pytest.approx(6 * (15 + 60) / (12 + 3))
+
+
+def simulate(n: int, m: clv.BgNbd, T: float, rng: np.random.Generator) -> pd.DataFrame:
+    """Customers drawn from the BG/NBD story: Poisson buying, dropping out after a purchase with prob p."""
+    rows = []
+    for lam, p in zip(rng.gamma(m.r, 1 / m.alpha, n), rng.beta(m.a, m.b, n)):
+        t, x, last = 0.0, 0, 0.0
+        while True:
+            t += rng.exponential(1 / lam)
+            if t > T:
+                break
+            x, last = x + 1, t
+            if rng.random() < p:
+                break
+        rows.append((x, last, T))
+    return pd.DataFrame(rows, columns=["frequency", "recency", "T"])
+
+
+def test_fit_recovers_known_parameters():
+    truth = clv.BgNbd(r=0.5, alpha=5.0, a=0.7, b=2.5)
+    fitted = clv.fit_bgnbd(simulate(4000, truth, 52.0, np.random.default_rng(7)))
+    assert fitted.r == pytest.approx(truth.r, rel=0.2)
+    assert fitted.alpha == pytest.approx(truth.alpha, rel=0.25)
+    assert fitted.a / (fitted.a + fitted.b) == pytest.approx(truth.a / (truth.a + truth.b), rel=0.25)
+
+
+def test_cdnow_fit_is_close_to_the_published_one_and_beats_the_naive_rate():
+    report = clv_report.run(find_data("cdnow/CDNOW_master.txt"), progress=lambda _: None)
+    assert report["customers"] == 23570
+    for name, value in clv_report.PUBLISHED.items():
+        assert report["bgnbd"][name] == pytest.approx(value, rel=0.15), name
+    assert report["mae"] < report["baseline_mae"]
+    assert report["holdout_predicted_total"] == pytest.approx(report["holdout_actual_total"], rel=0.2)
+
+
+def test_scores_job_values_people(warehouse, site):
+    sid = site["site_id"]
+    start = dt.datetime(2025, 1, 1)
+    rows = []
+    for i in range(30):
+        who = f"c{i:02d}"
+        visits = 1 + i % 5
+        for k in range(visits):
+            when = start + dt.timedelta(days=300 - 10 * k - (0 if i % 2 else 200))
+            rows.append(order(sid, when, who, f"{who}-{k}", 10.0 + i))
+    rows.append(tracked(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=4.0))
+    rows.append(tracked(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=2.0))
+    events.insert_events(warehouse, rows)
+    jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
+    loyal = score_store.current_score(warehouse, sid, ["c09"])  # five orders, recent
+    lapsed = score_store.current_score(warehouse, sid, ["c08"])  # four orders, 200 days earlier
+    assert loyal["orders"] == 5 and loyal["historic_value"] == pytest.approx(5 * 19.0)
+    assert 0 <= lapsed["p_alive"] < loyal["p_alive"] <= 1
+    assert loyal["churn_risk"] == pytest.approx(1 - loyal["p_alive"])
+    assert loyal["predicted_value"] > lapsed["predicted_value"] > 0
+    assert loyal["recency_score"] == 5 and loyal["frequency_score"] == 5
+    fan = score_store.current_score(warehouse, sid, ["c01"])
+    assert fan["satisfaction"] == 3.0 and fan["feedback_count"] == 2
+
+
+def test_scores_stay_empty_when_history_is_thin(warehouse, site):
+    sid = site["site_id"]
+    events.insert_events(warehouse, [order(sid, dt.datetime(2026, 1, 1), "solo", "o1", 12.0)])
+    jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
+    solo = score_store.current_score(warehouse, sid, ["solo"])
+    assert solo["historic_value"] == 12.0 and solo["predicted_value"] is None and solo["p_alive"] is None

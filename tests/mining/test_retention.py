@@ -1,0 +1,55 @@
+"""Retention on both backends: a TTL where the server has one, a delete where not."""
+
+import datetime as dt
+import time
+
+from mining.retention import run_retention
+from tests.support.config import CONFIG, config
+from tests.support.factories import row
+from warehouse.queries import events
+from warehouse.queries.retention import RETAINED, current_ttl_days
+
+OLD = dt.datetime(1971, 6, 1, 12)
+# A limit that reaches back only to 1975: no other test keeps rows that old.
+DAYS = (dt.date.today() - dt.date(1975, 1, 1)).days
+
+
+def ids(warehouse, site_id):
+    rows = warehouse.query("SELECT message_id FROM events WHERE site_id = {s:String}", {"s": site_id})
+    return {r["message_id"] for r in rows}
+
+
+def test_events_past_the_retention_limit_go_and_recent_ones_stay(warehouse, site):
+    recent = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
+    events.insert_events(
+        warehouse, [row(site["site_id"], OLD, message_id="old"), row(site["site_id"], recent, message_id="new")]
+    )
+    assert ids(warehouse, site["site_id"]) == {"old", "new"}
+    messages = []
+    try:
+        outcome = run_retention(warehouse, config(RETENTION_DAYS=DAYS), messages.append)
+        if warehouse.features["ttl"]:
+            assert outcome["retention"] == "ttl" and "TTL" in messages[0]
+            assert all(current_ttl_days(warehouse, t) == DAYS for t in RETAINED)
+            # Merges apply the TTL; force the one holding the old row.
+            warehouse.execute("OPTIMIZE TABLE events PARTITION 197106 FINAL")
+        else:
+            assert outcome["retention"] == "deleted" and "no TTL" in messages[0]
+        deadline = time.monotonic() + 30
+        while "old" in ids(warehouse, site["site_id"]) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert ids(warehouse, site["site_id"]) == {"new"}
+        assert events.known_message_ids(warehouse, site["site_id"], ["new"]) == {"new"}
+    finally:
+        run_retention(warehouse, CONFIG, messages.append)
+    assert all(current_ttl_days(warehouse, t) is None for t in RETAINED)
+
+
+def test_setting_the_same_ttl_again_changes_nothing(chdb_warehouse):
+    from warehouse.queries.retention import set_ttl
+
+    try:
+        assert set_ttl(chdb_warehouse, DAYS) == list(RETAINED)
+        assert set_ttl(chdb_warehouse, DAYS) == []
+    finally:
+        run_retention(chdb_warehouse, CONFIG, lambda _: None)

@@ -1,0 +1,136 @@
+"""Segment rules on hand-checkable facts, and the job's membership history on both backends."""
+
+import datetime as dt
+
+import pandas as pd
+
+from mining import membership
+from mining import segments as rules
+from tests.support.factories import AS_OF, facts, order, person, tracked
+from warehouse.queries import segments as store
+
+DAYS = pd.Timedelta(days=1)
+
+
+def names(frame: pd.DataFrame, segment: str) -> list[str]:
+    return sorted(frame.loc[frame["segment"] == segment, "person_id"])
+
+
+def test_quintiles_rank_by_percentile_and_keep_ties_together():
+    scores = rules.quintile(pd.Series([10, 20, 30, 40, 50, 50, 50, 60, 70, 80]))
+    assert scores.tolist() == [1, 1, 2, 2, 4, 4, 4, 4, 5, 5]
+    assert rules.quintile(pd.Series([3.0, 1.0]), higher_is_better=False).tolist() == [3, 5]
+
+
+def test_rfm_cells_follow_the_classic_map():
+    assert rules.rfm_cell(5, 5) == "champions"
+    assert rules.rfm_cell(3, 4) == "loyal"
+    assert rules.rfm_cell(1, 5) == "cannot_lose"
+    assert rules.rfm_cell(2, 3) == "at_risk"
+    assert rules.rfm_cell(1, 1) == "hibernating"
+    assert rules.rfm_cell(5, 1) == "new_customers"
+    assert rules.rfm_cell(4, 2) == "potential_loyalists"
+
+
+def test_rfm_table_scores_five_buyers_one_per_quintile():
+    people = [
+        person(f"b{i}", orders=i, revenue=100.0 * i, last_order_at=AS_OF - (50 - 10 * i) * DAYS) for i in range(1, 6)
+    ]
+    table = rules.rfm_table(facts(*people, person("browser")), AS_OF).set_index("person_id")
+    assert "browser" not in table.index
+    assert table["r"].tolist() == [1, 2, 3, 4, 5]
+    assert table["f"].tolist() == [1, 2, 3, 4, 5]
+    assert table["m"].tolist() == [1, 2, 3, 4, 5]
+    assert table.loc["b5", "cell"] == "champions" and table.loc["b1", "cell"] == "hibernating"
+    assert table.loc["b3", "recency_days"] == 20
+
+
+def test_cart_abandoners_need_an_open_cart_older_than_an_hour():
+    frame = facts(
+        person("left_cart", cart_adds=2, last_cart_at=AS_OF - 2 * DAYS, open_cart_value=42.5),
+        person("bought_after", cart_adds=1, last_cart_at=AS_OF - 3 * DAYS, last_order_at=AS_OF - 2 * DAYS, orders=1),
+        person("still_shopping", cart_adds=1, last_cart_at=AS_OF - pd.Timedelta(minutes=10), open_cart_value=5.0),
+        person("long_ago", cart_adds=1, last_cart_at=AS_OF - 90 * DAYS, open_cart_value=5.0),
+    )
+    found = rules.cart_abandoners(frame, AS_OF)
+    assert found["person_id"].tolist() == ["left_cart"] and found["value"].tolist() == [42.5]
+
+
+def test_window_shoppers_deal_seekers_and_repeat_buyers():
+    frame = facts(
+        person("looker", product_views=5),
+        person("few_looks", product_views=2),
+        person("looked_and_carted", product_views=9, cart_adds=1),
+        person("coupon_fan", orders=2, deal_orders=1, revenue=30.0),
+        person("full_price", orders=3, deal_orders=1, revenue=90.0),
+    )
+    assert names(rules.window_shoppers(frame, AS_OF), "window_shoppers") == ["looker"]
+    assert names(rules.deal_seekers(frame, AS_OF), "deal_seekers") == ["coupon_fan"]
+    assert names(rules.repeat_buyers(frame, AS_OF), "repeat_buyers") == ["coupon_fan", "full_price"]
+
+
+def test_new_and_returning_visitors():
+    frame = facts(
+        person("fresh", first_seen=AS_OF - 2 * DAYS, last_seen=AS_OF - DAYS),
+        person("regular", active_days=4, last_seen=AS_OF - 3 * DAYS),
+        person("gone", active_days=4, last_seen=AS_OF - 45 * DAYS),
+    )
+    assert names(rules.new_visitors(frame, AS_OF), "new_visitors") == ["fresh"]
+    assert names(rules.returning_visitors(frame, AS_OF), "returning_visitors") == ["regular"]
+
+
+def test_membership_changes_open_close_and_revalue():
+    then = pd.Timestamp("2026-03-01")
+    current = pd.DataFrame(
+        {"segment": ["a", "a", "b"], "person_id": ["p1", "p2", "p1"], "entered_at": [then] * 3, "value": [1.0, 2, 3]}
+    )
+    computed = pd.DataFrame({"segment": ["a", "b", "c"], "person_id": ["p1", "p1", "p3"], "value": [1.0, 4, 5]})
+    changes = rules.membership_changes(current, computed, AS_OF).set_index(["segment", "person_id"])
+    assert changes.loc[("a", "p2"), "change"] == "left" and changes.loc[("a", "p2"), "left_at"] == AS_OF
+    assert changes.loc[("a", "p2"), "entered_at"] == then
+    assert changes.loc[("c", "p3"), "change"] == "entered" and changes.loc[("c", "p3"), "entered_at"] == AS_OF
+    assert changes.loc[("b", "p1"), "change"] == "revalued" and changes.loc[("b", "p1"), "value"] == 4
+    assert ("a", "p1") not in changes.index
+
+
+def test_job_records_entries_and_exits_with_history(warehouse, site):
+    sid = site["site_id"]
+    t0 = dt.datetime(2026, 3, 1, 10)
+    rows = [tracked(sid, t0 + dt.timedelta(minutes=i), "Product Viewed", "anon-w", product_id="p1") for i in range(3)]
+    rows += [
+        tracked(sid, t0, "Product Added", "anon-c", user_id="u-c", product_id="p1", price=10.0, quantity=2),
+        tracked(
+            sid, t0 + dt.timedelta(minutes=1), "Product Added", "anon-c", user_id="u-c", product_id="p2", price=5.0
+        ),
+        order(sid, t0 - dt.timedelta(days=5), "anon-c", "o1", 12.0, user_id="u-c"),
+        tracked(sid, t0 + dt.timedelta(days=1), "Page Viewed", "anon-x"),
+    ]
+    from warehouse.queries import events
+
+    events.insert_events(warehouse, rows)
+    first = membership.refresh_site(warehouse, sid)
+    assert set(first["change"]) == {"entered"}
+    members = store.segment_members(warehouse, sid, "cart_abandoners")
+    assert members["person_id"].tolist() == ["u-c"] and members["value"].tolist() == [25.0]
+    assert store.segment_members(warehouse, sid, "window_shoppers")["person_id"].tolist() == ["anon-w"]
+
+    # The cart becomes an order: the person leaves the abandoners, the stay is closed, not erased.
+    events.insert_events(warehouse, [order(sid, t0 + dt.timedelta(hours=2), "anon-c", "o2", 25.0, user_id="u-c")])
+    second = membership.refresh_site(warehouse, sid)
+    left = second[second["change"] == "left"]
+    assert ("cart_abandoners", "u-c") in set(zip(left["segment"], left["person_id"]))
+    assert store.segment_members(warehouse, sid, "cart_abandoners").empty
+    history = warehouse.query(
+        "SELECT entered_at, argMax(left_at, version) AS left_at FROM segment_members WHERE site_id = {site_id:String} "
+        "AND person_id = 'u-c' AND segment = 'cart_abandoners' GROUP BY entered_at",
+        {"site_id": sid},
+    )
+    assert len(history) == 1 and history[0]["left_at"].year > 1970
+    sizes = {r["segment"]: r["size"] for r in store.segment_sizes(warehouse, sid)}
+    assert sizes["repeat_buyers"] == 1 and "cart_abandoners" not in sizes
+    assert membership.refresh_site(warehouse, sid).empty
+    end = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1)
+    trend = store.segment_trend(warehouse, sid, "cart_abandoners", end, days=2)
+    assert [r["size"] for r in trend] == [0, 0]
+    trend = store.segment_trend(warehouse, sid, "repeat_buyers", end, days=2)
+    assert [r["size"] for r in trend] == [0, 1]

@@ -1,0 +1,79 @@
+"""Each dashboard query against pandas on the same generated shop, on both backends, with and without a segment.
+
+People are stitched first (a third of the visitors log in), so the queries' use of the identity map is checked too.
+"""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from mining import stitching
+from tests.support import kpi_reference as ref
+from tests.support.factories import shop_rows
+from warehouse.queries import events, kpis
+from warehouse.queries import identity as ids
+from warehouse.queries import segments as store
+
+START, END = dt.date(2026, 2, 1), dt.date(2026, 3, 15)
+
+
+@pytest.fixture(params=[None, "vip"], ids=["everyone", "segment"])
+def shop(request, warehouse, site):
+    rows = shop_rows(site["site_id"])
+    events.insert_events(warehouse, rows)
+    stitching.stitch_site(warehouse, site["site_id"])
+    stitched = ids.current_map(warehouse, site["site_id"])
+    people = dict(zip(stitched["identity"], stitched["person_id"]))
+    assert 0 < len(set(people.values())) < len(people)  # some people have two ids
+    frame = ref.prepare(events.events_frame(rows).to_dict("records"), people)
+    members = None
+    if request.param:
+        members = sorted(frame["person"].unique())[::2]
+        stays = pd.DataFrame(
+            {
+                "segment": "vip",
+                "person_id": members,
+                "entered_at": pd.Timestamp("2026-01-01"),
+                "left_at": pd.Timestamp("1970-01-01"),
+                "value": 0.0,
+            }
+        )
+        store.write_memberships(warehouse, site["site_id"], stays)
+    return warehouse, site["site_id"], request.param, frame, members
+
+
+def dated(frame: pd.DataFrame, *columns) -> pd.DataFrame:
+    out = frame.copy()
+    for column in columns:
+        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+    return out.reset_index(drop=True)
+
+
+def same(actual: pd.DataFrame, expected: pd.DataFrame, *date_columns):
+    actual, expected = dated(actual, *date_columns), dated(expected, *date_columns)
+    pd.testing.assert_frame_equal(actual, expected[list(actual.columns)], check_dtype=False, check_exact=False)
+
+
+def test_every_panel_matches_pandas(shop):
+    wh, sid, segment, frame, members = shop
+    window = ref.in_range(frame, START, END, members)
+    assert len(window) > 50
+    same(kpis.visitors(wh, sid, START, END, segment), ref.visitors(window), "date")
+    same(kpis.sessions(wh, sid, START, END, segment), ref.sessions(window), "date")
+    assert kpis.funnel(wh, sid, START, END, segment) == ref.funnel(window)
+    same(kpis.revenue(wh, sid, START, END, segment), ref.revenue(window), "date")
+    same(kpis.new_vs_returning(wh, sid, START, END, segment), ref.new_vs_returning(frame, window), "date")
+    same(kpis.retention(wh, sid, START, END, segment), ref.retention(frame, START, END, members), "cohort")
+    assert kpis.repeat_purchase_rate(wh, sid, START, END, segment) == pytest.approx(ref.repeat_rate(window))
+    same(kpis.satisfaction(wh, sid, START, END, segment), ref.satisfaction(window), "month")
+    attributed = ref.recommendation_revenue(frame, START, END, members)
+    assert attributed["orders"].sum() >= 3
+    same(kpis.recommendation_revenue(wh, sid, START, END, segment), attributed, "date")
+
+
+def test_dashboard_collects_every_panel(warehouse, site):
+    events.insert_events(warehouse, shop_rows(site["site_id"], seed=3))
+    board = kpis.dashboard(warehouse, site["site_id"], START, END)
+    assert set(board) == set(kpis.PANELS)
+    assert board["funnel"][0]["people"] >= board["funnel"][-1]["people"] > 0

@@ -1,0 +1,123 @@
+"""The warehouse contract, run against chDB and a real ClickHouse server."""
+
+import datetime as dt
+
+import pytest
+
+from tests.support import factories
+from warehouse import WarehouseError
+from warehouse.engine.migrate import applied, available, migrate
+from warehouse.queries import events, sites
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, 0)
+
+
+def row(site_id, message_id, **extra):
+    return factories.row(site_id, NOW, message_id=message_id, **extra)
+
+
+def test_migrations_are_recorded_and_idempotent(warehouse):
+    assert migrate(warehouse) == []
+    assert applied(warehouse) == {version for version, _, _ in available()}
+
+
+def test_site_keys_round_trip(warehouse, site):
+    found = sites.get_site(warehouse, site["site_id"])
+    assert found["name"] == site["name"] and found["domains"] == ["shop.example"]
+    index = sites.key_index(warehouse)
+    assert index["write"][site["write_key"]] == site["site_id"]
+    assert index["public"][site["public_key"]] == site["site_id"]
+
+
+def test_rotating_a_key_retires_the_old_one(warehouse, site):
+    sites.rotate_key(warehouse, site["site_id"], "write_key")
+    index = sites.key_index(warehouse)
+    assert site["write_key"] not in index["write"]
+    assert sites.get_site(warehouse, site["site_id"])["write_key"] in index["write"]
+
+
+def test_events_keep_arrays_nulls_and_unicode(warehouse, site):
+    events.insert_events(
+        warehouse,
+        [
+            row(
+                site["site_id"],
+                "m1",
+                item_ids=["p1", "p'2"],
+                item_prices=[1.5, 2.0],
+                item_quantities=[1, 3],
+                score=4.0,
+                title="Café «naïve» 🎁",
+            ),
+            row(site["site_id"], "m2"),
+        ],
+    )
+    got = {
+        r["message_id"]: r
+        for r in warehouse.query(
+            "SELECT message_id, item_ids, item_prices, item_quantities, score, title, timestamp FROM events "
+            "WHERE site_id = {s:String}",
+            {"s": site["site_id"]},
+        )
+    }
+    assert list(got["m1"]["item_ids"]) == ["p1", "p'2"]
+    assert list(got["m1"]["item_quantities"]) == [1, 3]
+    assert got["m1"]["score"] == 4.0 and got["m2"]["score"] is None
+    assert got["m1"]["title"] == "Café «naïve» 🎁"
+    assert got["m1"]["timestamp"] == dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)
+
+
+def test_known_message_ids_finds_only_loaded_ids(warehouse, site):
+    events.insert_events(warehouse, [row(site["site_id"], "seen")])
+    assert events.known_message_ids(warehouse, site["site_id"], ["seen", "new"]) == {"seen"}
+    other = sites.create_site(warehouse, "other")
+    assert events.known_message_ids(warehouse, other["site_id"], ["seen"]) == set()
+
+
+@pytest.mark.parametrize(
+    "value", ["x' OR 1=1 --", "\\'; DROP TABLE events; --", "%s %(x)s {x:String}", "100%", "tab\there\nline\\n"]
+)
+def test_parameters_are_bound_not_pasted(warehouse, value):
+    assert warehouse.scalar("SELECT {v:String} AS v", {"v": value}) == value
+    assert warehouse.scalar("SELECT length({v:Array(String)}) AS n", {"v": [value, value]}) == 2
+
+
+def test_like_patterns_survive_parameter_rendering(warehouse):
+    assert warehouse.scalar("SELECT 'abc' LIKE '%b%' AND {v:String} = 'x' AS ok", {"v": "x"}) == 1
+
+
+def test_datetime_and_integer_parameters(warehouse):
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert warehouse.scalar("SELECT toString({t:DateTime('UTC')}) AS t", {"t": when}) == "2026-01-02 03:04:05"
+    rows = warehouse.query("SELECT number FROM system.numbers LIMIT {n:UInt32}", {"n": 3})
+    assert [r["number"] for r in rows] == [0, 1, 2]
+
+
+def test_operator_text_refuses_writes(warehouse):
+    with pytest.raises(WarehouseError, match="only read statements"):
+        warehouse.text("INSERT INTO sites (site_id) VALUES ('x')")
+    with pytest.raises(WarehouseError):
+        warehouse.text("SELECT * FROM no_such_table")
+    for sql in ("SELECT 1 FORMAT Vertical", "select 1 format JSON;", "SELECT 1 FORMAT CSV SETTINGS max_threads = 1"):
+        with pytest.raises(WarehouseError, match="--format"):
+            warehouse.text(sql)
+    assert warehouse.text("SELECT 'FORMAT Vertical' AS format", "CSV") == '"FORMAT Vertical"\n'
+
+
+def test_operator_formats_are_identical_on_both_backends(chdb_warehouse, server_warehouse):
+    sql = (
+        "SELECT toUInt32(7) AS n, 2.5 AS f, 4.0 AS whole, 'a,\"b' AS s, ['x', 'y'] AS arr, "
+        "toDateTime('2026-01-02 03:04:05', 'UTC') AS t, CAST(NULL AS Nullable(Float64)) AS missing"
+    )
+    for fmt in ("CSV", "CSVWithNames", "TSV", "JSONEachRow", "PrettyCompact"):
+        assert chdb_warehouse.text(sql, fmt) == server_warehouse.text(sql, fmt), fmt
+
+
+def test_features_follow_the_server_version(chdb_warehouse, server_warehouse):
+    assert chdb_warehouse.features["low_cardinality"] is True
+    if server_warehouse.version < (19, 0):
+        assert server_warehouse.features["low_cardinality"] is False
+        column = server_warehouse.query(
+            "SELECT type FROM system.columns WHERE database = currentDatabase() AND table = 'events' AND name = 'type'"
+        )[0]["type"]
+        assert column == "String"
