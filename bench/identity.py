@@ -105,11 +105,15 @@ def bench_sessions(wh, site_id: str, report) -> None:
     base = time.perf_counter()
     visits = pandas_sessions(frame)
     base_took = time.perf_counter() - base
-    report(f"sessionization, ClickHouse: {n:,} events -> {result['visits']:,} visits in {took:.2f}s "
-           f"= {n / took:,.0f} events/s")
-    report(f"sessionization, pandas baseline (gaps only, no outcomes): {visits:,} visits in {base_took:.2f}s "
-           f"= {n / base_took:,.0f} events/s (+{read_took:.2f}s to read the columns out); "
-           f"ClickHouse/pandas = {base_took / took:.2f}x, vs pandas incl. read = {(base_took + read_took) / took:.2f}x")
+    report(
+        f"sessionization, ClickHouse: {n:,} events -> {result['visits']:,} visits in {took:.2f}s "
+        f"= {n / took:,.0f} events/s"
+    )
+    report(
+        f"sessionization, pandas baseline (gaps only, no outcomes): {visits:,} visits in {base_took:.2f}s "
+        f"= {n / base_took:,.0f} events/s (+{read_took:.2f}s to read the columns out); "
+        f"ClickHouse/pandas = {base_took / took:.2f}x, vs pandas incl. read = {(base_took + read_took) / took:.2f}x"
+    )
 
 
 def bench_stitching(wh, site_id: str, report) -> None:
@@ -138,8 +142,10 @@ def bench_stitching(wh, site_id: str, report) -> None:
     graph = coo_matrix((np.ones(half), (codes[:half], codes[half:])), shape=(len(names), len(names)))
     count, _ = connected_components(graph, directed=False)
     base_took = time.perf_counter() - base
-    report(f"stitching baseline, scipy connected components (no guard rails, no reasons): {count:,} groups in "
-           f"{base_took:.2f}s = {len(links) / base_took:,.0f} links/s; stitching/baseline = {base_took / took:.2f}x")
+    report(
+        f"stitching baseline, scipy connected components (no guard rails, no reasons): {count:,} groups in "
+        f"{base_took:.2f}s = {len(links) / base_took:,.0f} links/s; stitching/baseline = {base_took / took:.2f}x"
+    )
 
 
 def bench_profiles(wh, site_id: str, count: int, report) -> None:
@@ -158,8 +164,10 @@ def bench_profiles(wh, site_id: str, count: int, report) -> None:
         assert profile["identities"], identity
     times.sort()
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    report(f"profile (resolve + profile) on {len(chosen)} people: p50 {statistics.median(times):.1f} ms, "
-           f"p99 {p99:.1f} ms, max {times[-1]:.1f} ms")
+    report(
+        f"profile (resolve + profile) on {len(chosen)} people: p50 {statistics.median(times):.1f} ms, "
+        f"p99 {p99:.1f} ms, max {times[-1]:.1f} ms"
+    )
 
 
 def main() -> None:
@@ -194,13 +202,17 @@ def main() -> None:
             started = time.perf_counter()
             result = sessionize_site(wh, site_id, late_minutes=0)
             took = time.perf_counter() - started
-            report(f"incremental sessionization of {len(frame):,} new events: {result['visits']:,} visits in "
-                   f"{took:.2f}s = {len(frame) / took:,.0f} events/s")
+            report(
+                f"incremental sessionization of {len(frame):,} new events: {result['visits']:,} visits in "
+                f"{took:.2f}s = {len(frame) / took:,.0f} events/s"
+            )
         received += dt.timedelta(hours=1)
     started = time.perf_counter()
     stitched = stitch_site(wh, site_id)
-    report(f"identity job on {total:,} events: {stitched['identities']:,} ids, {stitched['people']:,} people "
-           f"in {time.perf_counter() - started:.2f}s")
+    report(
+        f"identity job on {total:,} events: {stitched['identities']:,} ids, {stitched['people']:,} people "
+        f"in {time.perf_counter() - started:.2f}s"
+    )
     bench_profiles(wh, site_id, args.profiles, report)
     wh.close()
 

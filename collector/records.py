@@ -17,8 +17,9 @@ from .pipeline import Rejected, anonymized_context, protect, to_row
 REQUEST, QUARANTINE = "request", "quarantine"
 
 
-def request_record(messages: list[dict], site_id: str, received: dt.datetime, ip: str, agent: str,
-                   opt_out: bool = False) -> dict:
+def request_record(
+    messages: list[dict], site_id: str, received: dt.datetime, ip: str, agent: str, opt_out: bool = False
+) -> dict:
     """A request's accepted messages, spooled raw; the loader builds rows.
 
     ``opt_out`` (DNT / GPC) is decided from the request's headers and travels

@@ -41,4 +41,3 @@ def tracker_script(name: str):
     if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
         return Response(status=304, headers=headers)
     return Response(body, headers=headers)
-

@@ -129,4 +129,3 @@ def run_context_popularity(warehouse, config: dict, progress: Callable[[str], No
     written = rec_store.write_model(warehouse, "rec_popularity", "popularity", out, version)
     progress(f"popularity: {written:,} items over {out['context'].nunique() if len(out) else 0} contexts")
     return {"items": written, "model_version": version}
-

@@ -17,8 +17,9 @@ def test_sites_create_prints_keys_as_json(tmp_path):
 
 
 def test_sql_against_a_server(clickhouse_server, tmp_path):
-    result = basirat(tmp_path, "--warehouse", clickhouse_server.url, "sql", "SELECT 1 AS one, 'x' AS s",
-                     "--format", "JSONEachRow")
+    result = basirat(
+        tmp_path, "--warehouse", clickhouse_server.url, "sql", "SELECT 1 AS one, 'x' AS s", "--format", "JSONEachRow"
+    )
     assert json.loads(result.stdout) == {"one": 1, "s": "x"}
 
 

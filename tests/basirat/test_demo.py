@@ -23,7 +23,9 @@ def clean_copy(dest: Path) -> Path:
     """The files a fresh clone has (tracked, or new and not ignored), and nothing else."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     ).stdout.split(b"\0")
     for name in filter(None, (n.decode() for n in listed)):
         if (ROOT / name).is_file():
@@ -48,8 +50,14 @@ def test_make_demo_works_from_a_clean_copy_with_nothing_beside_it(tmp_path):
     log_path = tmp_path / "demo.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BASIRAT_", "VIRTUAL_ENV", "PYTHON"))}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(["make", "demo", f"PORT={port}"], cwd=tree, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            ["make", "demo", f"PORT={port}"],
+            cwd=tree,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         output = wait_for(log_path, "Basirat is ready", process, timeout=900)
         assert "Basirat is ready" in output, output[-3000:]
@@ -57,9 +65,22 @@ def test_make_demo_works_from_a_clean_copy_with_nothing_beside_it(tmp_path):
         for path, text in (("/store/", "Gifts"), ("/login", "Sign in")):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
                 assert response.status == 200 and text in response.read().decode()
-        count = subprocess.run([str(tree / ".venv/bin/basirat"), "--data", "demo-data", "sql",
-                                "SELECT count() AS n, uniqExact(message_id) AS ids FROM events", "--format", "CSV"],
-                               cwd=tree, capture_output=True, text=True, check=True, timeout=120).stdout
+        count = subprocess.run(
+            [
+                str(tree / ".venv/bin/basirat"),
+                "--data",
+                "demo-data",
+                "sql",
+                "SELECT count() AS n, uniqExact(message_id) AS ids FROM events",
+                "--format",
+                "CSV",
+            ],
+            cwd=tree,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
         n, ids = (int(x) for x in count.strip().split(","))
         assert n == ids > 18000
     finally:
@@ -70,8 +91,14 @@ def test_a_worker_that_cannot_boot_stops_the_command_at_once_with_the_reason(tmp
     """ClickHouse unreachable at start: one line saying so, a non-zero exit, no hang, no traceback."""
     env = {**os.environ, "BASIRAT_WAREHOUSE_URL": f"clickhouse://127.0.0.1:{free_port()}/basirat"}
     started = time.monotonic()
-    done = subprocess.run([*BASIRAT, "serve", "--port", str(free_port())],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*BASIRAT, "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0 and time.monotonic() - started < 30
     reasons = [line for line in done.stderr.splitlines() if "basirat cannot start" in line]
     assert len(reasons) == 1 and "cannot reach ClickHouse" in reasons[0], done.stderr[-2000:]

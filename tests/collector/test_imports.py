@@ -109,8 +109,9 @@ def test_woocommerce_export_repeats_order_fields_on_every_product_row():
 
 
 @pytest.mark.process
-@pytest.mark.parametrize("preset, file, orders", [("shopify", "shopify_orders.csv", 3),
-                                                  ("woocommerce", "woocommerce_orders.csv", 3)])
+@pytest.mark.parametrize(
+    "preset, file, orders", [("shopify", "shopify_orders.csv", 3), ("woocommerce", "woocommerce_orders.csv", 3)]
+)
 def test_platform_exports_import_twice_with_no_duplicates(tmp_path, preset, file, orders):
     assert preset in PRESETS
     site_id = json.loads(basirat(tmp_path, "sites", "create", preset, "--json").stdout)["site_id"]

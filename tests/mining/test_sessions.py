@@ -65,7 +65,6 @@ def test_incremental_run_extends_open_visit_and_merges_on_late_events(warehouse,
     assert live(warehouse, sid) == visits
 
 
-
 def test_incremental_run_remembers_the_campaign_and_device_before_its_boundary(warehouse, site):
     """A run recomputing from the visit at minute 54 still knows the campaign and browser seen at minute 0."""
     sid = site["site_id"]
@@ -81,6 +80,7 @@ def test_incremental_run_remembers_the_campaign_and_device_before_its_boundary(w
     visits = live(warehouse, sid)
     assert [v["pages"] for v in visits] == [["/news"], ["/back", "/again"]]
     assert [v["device"] for v in visits] == ["mobile", "mobile"]
+
 
 def test_server_side_events_without_anonymous_id_get_a_user_visitor(warehouse, site):
     sid = site["site_id"]

@@ -26,7 +26,10 @@ def test_jobs_are_declared_as_data_for_apscheduler():
 def test_scheduler_runs_a_job():
     ran = threading.Event()
     scheduler = build_scheduler(
-        "wh", CONFIG, background=True, jobs=[Job("probe", lambda wh, config, progress: ran.set(), 60, "probe")],
+        "wh",
+        CONFIG,
+        background=True,
+        jobs=[Job("probe", lambda wh, config, progress: ran.set(), 60, "probe")],
         run_now=True,
     )
     scheduler.start()
@@ -54,8 +57,12 @@ def test_evaluate_clv_reports_the_cdnow_fit(tmp_path):
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines() if ": " in line)
     fitted = ast.literal_eval(lines["bgnbd"])
     # Close to the published BG/NBD fit on CDNOW (Fader, Hardie and Lee 2005).
-    for name, published, tolerance in (("r", 0.243, 0.05), ("alpha", 4.414, 1.0), ("a", 0.793, 0.15),
-                                       ("b", 2.426, 0.5)):
+    for name, published, tolerance in (
+        ("r", 0.243, 0.05),
+        ("alpha", 4.414, 1.0),
+        ("a", 0.793, 0.15),
+        ("b", 2.426, 0.5),
+    ):
         assert abs(fitted[name] - published) < tolerance, (name, fitted[name])
     assert float(lines["mae"]) < float(lines["baseline_mae"])
 

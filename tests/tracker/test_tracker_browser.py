@@ -155,7 +155,12 @@ def test_offline_events_arrive_once_each_across_two_tabs(shop, context):
     rows = events(shop, anon)
     tried = named(rows, "Offline Tried")
     assert sorted((json.loads(r["properties"])["tab"], json.loads(r["properties"])["n"]) for r in tried) == [
-        ("first", 0), ("first", 1), ("first", 2), ("second", 0), ("second", 1), ("second", 2)
+        ("first", 0),
+        ("first", 1),
+        ("first", 2),
+        ("second", 0),
+        ("second", 1),
+        ("second", 2),
     ]
     assert len(named(rows, "Wishlist Clicked")) == 1
     assert [sent[r["message_id"]] for r in tried] == [1] * 6, "each event goes over the network once"

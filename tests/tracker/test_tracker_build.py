@@ -34,8 +34,9 @@ def test_scripts_are_within_their_size_budgets(name, budget):
 def rebuilt(tmp_path_factory) -> Path:
     require(shutil.which("node") is not None and shutil.which("npm") is not None, "node and npm")
     if not (TRACKER / "node_modules" / "terser").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TRACKER, check=True, capture_output=True,
-                       timeout=300)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"], cwd=TRACKER, check=True, capture_output=True, timeout=300
+        )
     out = tmp_path_factory.mktemp("tracker-build")
     subprocess.run(["node", "build.mjs", str(out)], cwd=TRACKER, check=True, capture_output=True, timeout=120)
     return out

@@ -36,8 +36,10 @@ def page(browser):
 
 def open_fixture(live, page, name: str) -> tuple[str, str]:
     """Serve a fixture page on the collector's origin with the tracker tag in it: (visitor id, path)."""
-    tag = (f'<script async src="{live.url}/t.js" data-write-key="{live.site["write_key"]}" '
-           f'data-host="{live.url}" data-ecommerce></script>')
+    tag = (
+        f'<script async src="{live.url}/t.js" data-write-key="{live.site["write_key"]}" '
+        f'data-host="{live.url}" data-ecommerce></script>'
+    )
     html = (FIXTURES / name).read_text().replace("{{TRACKER}}", tag)
     url = f"{live.url}/fixture/{name}"
     page.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
@@ -47,8 +49,10 @@ def open_fixture(live, page, name: str) -> tuple[str, str]:
 
 def tracked(live, visit: tuple[str, str], count: int) -> list[dict]:
     anon, path = visit
-    query = (f"SELECT {COLUMNS} FROM events WHERE anonymous_id = '{anon}' AND path = '{path}' AND type = 'track' "
-             "AND event NOT IN ('Page Engagement') ORDER BY timestamp, timestamp_ms, event")
+    query = (
+        f"SELECT {COLUMNS} FROM events WHERE anonymous_id = '{anon}' AND path = '{path}' AND type = 'track' "
+        "AND event NOT IN ('Page Engagement') ORDER BY timestamp, timestamp_ms, event"
+    )
     rows = live.wait_for(query, lambda rows: len(rows) >= count, timeout=30)
     for row in rows:
         row["properties"] = json.loads(row["properties"])
@@ -57,9 +61,18 @@ def tracked(live, visit: tuple[str, str], count: int) -> list[dict]:
 
 def test_ga4_data_layer_gives_the_same_events_as_calls_made_by_hand(live, page):
     expected = [
-        "Product List Viewed", "Product Clicked", "Product Viewed", "Product Added", "Product Added",
-        "Product Removed", "Cart Viewed", "Checkout Started", "Checkout Step Completed", "Payment Info Entered",
-        "Order Completed", "Order Refunded",
+        "Product List Viewed",
+        "Product Clicked",
+        "Product Viewed",
+        "Product Added",
+        "Product Added",
+        "Product Removed",
+        "Cart Viewed",
+        "Checkout Started",
+        "Checkout Step Completed",
+        "Payment Info Entered",
+        "Order Completed",
+        "Order Refunded",
     ]
     from_layer = tracked(live, open_fixture(live, page, "gtm_ga4.html"), len(expected))
     by_hand = tracked(live, open_fixture(live, page, "by_hand.html"), len(expected))
@@ -79,8 +92,13 @@ def test_ga4_data_layer_gives_the_same_events_as_calls_made_by_hand(live, page):
 def test_shopify_product_json_ld_is_a_product_view(live, page):
     [viewed] = tracked(live, open_fixture(live, page, "shopify_product.html"), 1)
     assert viewed["event"] == "Product Viewed"
-    assert viewed["properties"] == {"product_id": "OBS-M", "name": "Ocean Blue Shirt", "brand": "Ocean Co",
-                                    "price": 50, "currency": "USD"}
+    assert viewed["properties"] == {
+        "product_id": "OBS-M",
+        "name": "Ocean Blue Shirt",
+        "brand": "Ocean Co",
+        "price": 50,
+        "currency": "USD",
+    }
 
 
 def test_woocommerce_page_with_data_layer_and_json_ld_counts_one_view_then_the_cart_add(live, page):
@@ -89,8 +107,14 @@ def test_woocommerce_page_with_data_layer_and_json_ld_counts_one_view_then_the_c
     page.click("#add")
     rows = tracked(live, anon, 2)
     assert [r["event"] for r in rows] == ["Product Viewed", "Product Added"]
-    assert rows[0]["properties"] == {"product_id": "woo-beanie", "name": "Beanie", "category": "Accessories",
-                                     "price": 18, "quantity": 1, "currency": "USD"}
+    assert rows[0]["properties"] == {
+        "product_id": "woo-beanie",
+        "name": "Beanie",
+        "category": "Accessories",
+        "price": 18,
+        "quantity": 1,
+        "currency": "USD",
+    }
     assert rows[1]["product_id"] == "woo-beanie" and rows[1]["price"] == 18
 
 

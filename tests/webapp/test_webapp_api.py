@@ -70,8 +70,11 @@ def test_a_token_reads_only_its_users_sites_and_analysts_only_read(warehouse):
     assert client.get("/api/v1/users", headers=auth).status_code == 403
     assert client.post("/api/v1/sites", headers=auth, json={"name": "Nope"}).status_code == 403
     _admin, admin_token = _token(warehouse, "admin", [])
-    created = client.post("/api/v1/sites", headers={"Authorization": f"Bearer {admin_token}"},
-                          json={"name": "Made by API", "domains": ["Api.Example"]})
+    created = client.post(
+        "/api/v1/sites",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        json={"name": "Made by API", "domains": ["Api.Example"]},
+    )
     assert created.status_code == 201 and created.get_json()["domains"] == ["api.example"]
     bad = client.post("/api/v1/sites", headers={"Authorization": f"Bearer {admin_token}"}, json={"name": ""})
     assert bad.status_code == 400 and "name" in bad.get_json()["message"]
@@ -81,24 +84,45 @@ def test_figures_series_and_events_match_the_warehouse(warehouse):
     site, other = new_site(warehouse), new_site(warehouse)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     rows = []
-    for n, (target, event) in enumerate([(site, "Product Viewed"), (site, "Order Completed"),
-                                         (site, "Product Viewed"), (other, "Order Completed")]):
-        rows.append(factories.row(target["site_id"], now, message_id=f"m{n}", event=event, anonymous_id=f"a{n}",
-                                  order_id=f"o{n}" if "Order" in event else "",
-                                  revenue=10.0 * n if "Order" in event else 0.0, currency="EUR",
-                                  properties='{"n": %d}' % n, timestamp=now - dt.timedelta(days=n)))
+    for n, (target, event) in enumerate(
+        [(site, "Product Viewed"), (site, "Order Completed"), (site, "Product Viewed"), (other, "Order Completed")]
+    ):
+        rows.append(
+            factories.row(
+                target["site_id"],
+                now,
+                message_id=f"m{n}",
+                event=event,
+                anonymous_id=f"a{n}",
+                order_id=f"o{n}" if "Order" in event else "",
+                revenue=10.0 * n if "Order" in event else 0.0,
+                currency="EUR",
+                properties='{"n": %d}' % n,
+                timestamp=now - dt.timedelta(days=n),
+            )
+        )
     events.insert_events(warehouse, rows)
     client = make_app(warehouse).test_client()
     auth = {"Authorization": f"Bearer {_token(warehouse, 'analyst', [site['site_id']])[1]}"}
     base = f"/api/v1/sites/{site['site_id']}"
     summary = client.get(base + "/summary?days=7", headers=auth).get_json()
-    assert summary == {"site_id": site["site_id"], "days": 7, "events": 3, "visitors": 3, "orders": 1,
-                       "revenue": 10.0, "currency": "EUR"}
+    assert summary == {
+        "site_id": site["site_id"],
+        "days": 7,
+        "events": 3,
+        "visitors": 3,
+        "orders": 1,
+        "revenue": 10.0,
+        "currency": "EUR",
+    }
     series = client.get(base + "/daily?days=3", headers=auth).get_json()["series"]
     assert [d["events"] for d in series] == [1, 1, 1] and series[-1]["day"] == now.date().isoformat()
     listed = client.get(base + "/events?per_page=2&event=Product+Viewed", headers=auth).get_json()
-    assert listed["total"] == 2 and listed["pages"] == 1 and [e["properties"] for e in listed["items"]] == [
-        {"n": 0}, {"n": 2}]
+    assert (
+        listed["total"] == 2
+        and listed["pages"] == 1
+        and [e["properties"] for e in listed["items"]] == [{"n": 0}, {"n": 2}]
+    )
     assert client.get(base + "/events?page=2&per_page=2", headers=auth).get_json()["items"][0]["message_id"] == "m2"
     assert client.get(base + "/events?per_page=0", headers=auth).status_code == 400
     assert client.get(base + "/summary?days=x", headers=auth).get_json()["message"] == "days must be an integer"
@@ -109,11 +133,14 @@ def test_openapi_document_describes_exactly_the_api_routes(warehouse):
     doc = app.test_client().get("/api/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
-    routed = {(openapi_path(r.rule.removeprefix("/api")), m) for r in app.url_map.iter_rules()
-              if r.rule.startswith("/api/") for m in r.methods - {"HEAD", "OPTIONS"}}
+    routed = {
+        (openapi_path(r.rule.removeprefix("/api")), m)
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/")
+        for m in r.methods - {"HEAD", "OPTIONS"}
+    }
     assert documented == routed
     for path, ops in doc["paths"].items():
         for op in ops.values():
             assert "200" in op["responses"] or "201" in op["responses"], path
             assert all(p["name"] in path for p in op.get("parameters", []) if p["in"] == "path")
-

@@ -19,28 +19,39 @@ pytestmark = pytest.mark.process
 def live(tmp_path_factory):
     data = tmp_path_factory.mktemp("admin-live")
     site = json.loads(basirat(data, "sites", "create", "Corner Shop", "--domain", "corner.example", "--json").stdout)
-    password = re.search(r"password: (\S+)", basirat(data, "users", "create", "owner@corner.example",
-                                                        "--role", "admin").stdout).group(1)
+    password = re.search(
+        r"password: (\S+)", basirat(data, "users", "create", "owner@corner.example", "--role", "admin").stdout
+    ).group(1)
     server = LiveServer(data).start()
     now = dt.datetime.now(dt.timezone.utc)
     messages = [
-        {"type": "track", "event": event, "anonymousId": f"anon-{n % 7}", "messageId": f"msg-{n}-{event}",
-         "timestamp": (now - dt.timedelta(days=n % 12, hours=n % 5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-         "properties": {"order_id": f"o{n}", "revenue": 20 + n, "currency": "EUR"} if event == "Order Completed"
-         else {"product_id": f"p{n % 4}", "name": "Mug <b>&</b>"}}
-        for n in range(60) for event in (["Product Viewed"] if n % 6 else ["Product Viewed", "Order Completed"])
+        {
+            "type": "track",
+            "event": event,
+            "anonymousId": f"anon-{n % 7}",
+            "messageId": f"msg-{n}-{event}",
+            "timestamp": (now - dt.timedelta(days=n % 12, hours=n % 5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "properties": {"order_id": f"o{n}", "revenue": 20 + n, "currency": "EUR"}
+            if event == "Order Completed"
+            else {"product_id": f"p{n % 4}", "name": "Mug <b>&</b>"},
+        }
+        for n in range(60)
+        for event in (["Product Viewed"] if n % 6 else ["Product Viewed", "Order Completed"])
     ]
     send(server.url, site["write_key"], messages, lambda _m: None)
-    server.wait_for(f"SELECT count() AS n FROM events WHERE site_id = '{site['site_id']}'",
-                    lambda rows: rows and int(rows[0]["n"]) >= len(messages))
+    server.wait_for(
+        f"SELECT count() AS n FROM events WHERE site_id = '{site['site_id']}'",
+        lambda rows: rows and int(rows[0]["n"]) >= len(messages),
+    )
     yield server, {**site, "events_sent": len(messages)}, password
     server.stop()
 
 
 def _watch(page) -> list[str]:
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning")
-            else None)
+    page.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     return problems
 

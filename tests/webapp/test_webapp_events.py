@@ -13,17 +13,36 @@ from webapp.events import http_url, pretty
 def test_only_absolute_http_urls_become_links():
     assert http_url("https://shop.example/p?q=1") == "https://shop.example/p?q=1"
     assert http_url("HTTP://shop.example") == "HTTP://shop.example"
-    for value in ["javascript:alert(1)", " https://x.example", "//evil.example", "/relative", "data:text/html,x",
-                  "https:alert(1)", "http://[bad", "", "java\tscript:alert(1)", "https://x.example\n"]:
+    for value in [
+        "javascript:alert(1)",
+        " https://x.example",
+        "//evil.example",
+        "/relative",
+        "data:text/html,x",
+        "https:alert(1)",
+        "http://[bad",
+        "",
+        "java\tscript:alert(1)",
+        "https://x.example\n",
+    ]:
         assert http_url(value) is None, value
     assert pretty('{"b": 1, "a": "<x>"}') == '{\n  "a": "<x>",\n  "b": 1\n}' and pretty("{}") == ""
 
 
 def test_live_events_filters_and_pages(warehouse, site):
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    rows = [row(site["site_id"], now, message_id=f"m{n}", type="track" if n % 2 else "page",
-                event="Cart Viewed" if n % 2 else "", url="https://shop.example/p" if n == 0 else "javascript:alert(1)",
-                timestamp=now - dt.timedelta(minutes=n)) for n in range(55)]
+    rows = [
+        row(
+            site["site_id"],
+            now,
+            message_id=f"m{n}",
+            type="track" if n % 2 else "page",
+            event="Cart Viewed" if n % 2 else "",
+            url="https://shop.example/p" if n == 0 else "javascript:alert(1)",
+            timestamp=now - dt.timedelta(minutes=n),
+        )
+        for n in range(55)
+    ]
     events.insert_events(warehouse, rows)
     client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [site["site_id"]]))
     url = f"/s/{site['site_id']}/events"

@@ -16,15 +16,18 @@ def test_a_new_site_says_what_to_do_next(warehouse, site):
 
 def test_the_check_counts_what_the_store_sent_and_from_where(warehouse, site):
     sid = site["site_id"]
-    load(warehouse, [
-        page(sid, 0, path="/"),
-        page(sid, 1, path="/products/lamp"),
-        page(sid, 2, path="/products/lamp"),
-        event(sid, 2.5, path="/products/lamp", event="Product Viewed", library_name="basirat.js"),
-        event(sid, 3, path="/cart", event="Product Added"),
-        event(sid, 4, path="/login", type="identify", event=""),
-        event(sid, 9, path="", event="Order Completed", library_name="basirat-import"),  # an import, not the store
-    ])
+    load(
+        warehouse,
+        [
+            page(sid, 0, path="/"),
+            page(sid, 1, path="/products/lamp"),
+            page(sid, 2, path="/products/lamp"),
+            event(sid, 2.5, path="/products/lamp", event="Product Viewed", library_name="basirat.js"),
+            event(sid, 3, path="/cart", event="Product Added"),
+            event(sid, 4, path="/login", type="identify", event=""),
+            event(sid, 9, path="", event="Order Completed", library_name="basirat-import"),  # an import, not the store
+        ],
+    )
     status = install_status(warehouse, sid)
     assert (status["events"], status["page_views"], status["ecommerce"], status["identifies"]) == (6, 3, 2, 1)
     assert status["ecommerce_events"] == ["Product Added", "Product Viewed"]

@@ -26,8 +26,9 @@ def test_a_user_of_one_site_cannot_open_another_sites_routes(warehouse):
         email, password = make_user(warehouse, role, [mine["site_id"]])
         client = signed_in(app, email, password)
         # API routes authenticate by token, not session: tests/webapp/test_webapp_api.py walks them the same way.
-        site_rules = [r for r in app.url_map.iter_rules() if "site_id" in r.arguments
-                      and not r.rule.startswith("/api/")]
+        site_rules = [
+            r for r in app.url_map.iter_rules() if "site_id" in r.arguments and not r.rule.startswith("/api/")
+        ]
         assert len(site_rules) >= 4
         for rule in site_rules:
             if "GET" in rule.methods:
@@ -68,7 +69,7 @@ def test_admin_creates_a_site_and_sees_its_snippet(warehouse):
     assert site["name"] == name and list(site["domains"]) == ["shop.example.com", "www.shop.example.com"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     snippet = (
-        f'&lt;script async src=&#34;https://t.shop.example/t.js&#34; data-write-key=&#34;{site["write_key"]}&#34; '
+        f"&lt;script async src=&#34;https://t.shop.example/t.js&#34; data-write-key=&#34;{site['write_key']}&#34; "
         f"data-host=&#34;https://t.shop.example&#34;&gt;&lt;/script&gt;"
     )
     assert snippet in page and site["public_key"] in page
@@ -122,8 +123,19 @@ def test_dashboard_shows_the_sites_own_figures(warehouse):
         (other, "Order Completed", "o9", 999.0),
     ]
     for n, (site, event, order, revenue) in enumerate(cases):
-        rows.append(row(site["site_id"], now, message_id=f"m{n}", event=event, anonymous_id=f"a{n % 2}",
-                        order_id=order, revenue=revenue, currency="EUR", timestamp=now - dt.timedelta(days=n)))
+        rows.append(
+            row(
+                site["site_id"],
+                now,
+                message_id=f"m{n}",
+                event=event,
+                anonymous_id=f"a{n % 2}",
+                order_id=order,
+                revenue=revenue,
+                currency="EUR",
+                timestamp=now - dt.timedelta(days=n),
+            )
+        )
     rows.append({**rows[0], "message_id": "old", "timestamp": now - dt.timedelta(days=40)})
     events.insert_events(warehouse, rows)
     app = make_app(warehouse)

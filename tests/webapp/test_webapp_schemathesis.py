@@ -38,10 +38,17 @@ def api_server(tmp_path_factory):
     token = re.search(r"^(bt_\S+)$", out, re.M).group(1)
     server = LiveServer(data).start()
     now = dt.datetime.now(dt.timezone.utc)
-    messages = [{"type": "track", "event": "Order Completed" if n % 3 == 0 else "Product Viewed",
-                 "anonymousId": f"a{n % 4}", "messageId": f"api-{n}",
-                 "timestamp": (now - dt.timedelta(days=n % 5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                 "properties": {"order_id": f"o{n}", "revenue": 10 + n, "currency": "EUR"}} for n in range(30)]
+    messages = [
+        {
+            "type": "track",
+            "event": "Order Completed" if n % 3 == 0 else "Product Viewed",
+            "anonymousId": f"a{n % 4}",
+            "messageId": f"api-{n}",
+            "timestamp": (now - dt.timedelta(days=n % 5)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "properties": {"order_id": f"o{n}", "revenue": 10 + n, "currency": "EUR"},
+        }
+        for n in range(30)
+    ]
     send(server.url, site["write_key"], messages, lambda _m: None)
     yield server, site, token, data
     server.stop()
@@ -61,10 +68,30 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(api_serve
     config = tmp_path / "schemathesis.toml"
     config.write_text(f'[parameters]\n"path.site_id" = "{site["site_id"]}"\n')
     result = subprocess.run(
-        [str(SCHEMATHESIS), "--config-file", str(config), "run", server.url + "/api/openapi.json",
-         "-H", f"Authorization: Bearer {token}", "--checks", CHECKS, "--max-examples", "12",
-         "--phases", "examples,coverage,fuzzing", "--workers", "1", "--seed", "8", "--no-color"],
-        capture_output=True, text=True, timeout=240, cwd=tmp_path,  # its cache folder stays out of the repo
+        [
+            str(SCHEMATHESIS),
+            "--config-file",
+            str(config),
+            "run",
+            server.url + "/api/openapi.json",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "12",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--workers",
+            "1",
+            "--seed",
+            "8",
+            "--no-color",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,  # its cache folder stays out of the repo
     )
     report = result.stdout + result.stderr
     ARTIFACTS.mkdir(exist_ok=True)

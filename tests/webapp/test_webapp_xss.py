@@ -52,13 +52,35 @@ def _messages(items: list[tuple[str, str]]) -> list[dict]:
     for n, (_category, p) in enumerate(items):
         when = (now - dt.timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         common = {"anonymousId": p, "timestamp": when}
-        out.append({**common, "type": "page", "messageId": f"xss-{n}-page", "name": p,
-                    "properties": {"title": p, "url": p, "referrer": p, "note": p},
-                    "context": {"page": {"title": p, "url": p, "referrer": p}}})
-        out.append({**common, "type": "track", "messageId": f"xss-{n}-track", "userId": p, "event": p,
-                    "properties": {"name": p, p: p, "nested": {"list": [p]}, "currency": p[:8]}})
-        out.append({**common, "type": "identify", "messageId": f"xss-{n}-identify", "userId": p,
-                    "traits": {"name": p, "email": p, p: True}})
+        out.append(
+            {
+                **common,
+                "type": "page",
+                "messageId": f"xss-{n}-page",
+                "name": p,
+                "properties": {"title": p, "url": p, "referrer": p, "note": p},
+                "context": {"page": {"title": p, "url": p, "referrer": p}},
+            }
+        )
+        out.append(
+            {
+                **common,
+                "type": "track",
+                "messageId": f"xss-{n}-track",
+                "userId": p,
+                "event": p,
+                "properties": {"name": p, p: p, "nested": {"list": [p]}, "currency": p[:8]},
+            }
+        )
+        out.append(
+            {
+                **common,
+                "type": "identify",
+                "messageId": f"xss-{n}-identify",
+                "userId": p,
+                "traits": {"name": p, "email": p, p: True},
+            }
+        )
     return out
 
 
@@ -66,14 +88,18 @@ def _messages(items: list[tuple[str, str]]) -> list[dict]:
 def hostile(tmp_path_factory):
     data = tmp_path_factory.mktemp("xss-live")
     site = json.loads(basirat(data, "sites", "create", "Hostile Shop", "--json").stdout)
-    password = re.search(r"password: (\S+)", basirat(data, "users", "create", "admin@hostile.example",
-                                                        "--role", "admin").stdout).group(1)
+    password = re.search(
+        r"password: (\S+)", basirat(data, "users", "create", "admin@hostile.example", "--role", "admin").stdout
+    ).group(1)
     server = LiveServer(data).start()
     items = payloads()
     messages = _messages(items)
     send(server.url, site["write_key"], messages, lambda _m: None, batch=60)
-    rows = server.wait_for(f"SELECT count() AS n FROM events WHERE site_id = '{site['site_id']}'",
-                           lambda rows: rows and int(rows[0]["n"]) >= len(messages), timeout=60)
+    rows = server.wait_for(
+        f"SELECT count() AS n FROM events WHERE site_id = '{site['site_id']}'",
+        lambda rows: rows and int(rows[0]["n"]) >= len(messages),
+        timeout=60,
+    )
     assert int(rows[0]["n"]) == len(messages), "the collector dropped some hostile messages"
     basirat(data, "jobs", "run", "sessions")  # the visitor pages read visits and people, made by these jobs
     basirat(data, "jobs", "run", "identity")
@@ -86,8 +112,18 @@ def test_at_least_200_payloads_from_every_category():
     items = payloads()
     assert len(items) >= 200 and len({p for _c, p in items}) == len(items)
     categories = {c.split("/")[0] for c, _p in items}
-    assert {"script close", "svg", "img", "javascript url", "attribute breaker", "template", "unicode", "css",
-            "iframe", "data url"} <= categories
+    assert {
+        "script close",
+        "svg",
+        "img",
+        "javascript url",
+        "attribute breaker",
+        "template",
+        "unicode",
+        "css",
+        "iframe",
+        "data url",
+    } <= categories
     assert any("</script >" in p for _c, p in items)
 
 
@@ -138,11 +174,18 @@ def _insight_pages(page, base: str, dialogs: list[str], items) -> None:
     """KPIs, every segment's members (hostile ids), an audience asked for a
     payload as the product, and the recommendation report."""
     payload = next(p for c, p in items if c == "attribute breaker/plain")
-    urls = [f"{base}/kpis", f"{base}/segments", f"{base}/recommendations",
-            f"{base}/audience?{urllib.parse.urlencode({'product': payload})}"]
+    urls = [
+        f"{base}/kpis",
+        f"{base}/segments",
+        f"{base}/recommendations",
+        f"{base}/audience?{urllib.parse.urlencode({'product': payload})}",
+    ]
     page.goto(f"{base}/segments")
-    segments = {href for href in page.eval_on_selector_all("a[href*='/segments/']", "els => els.map(e => e.href)")
-                if not href.endswith(".csv")}
+    segments = {
+        href
+        for href in page.eval_on_selector_all("a[href*='/segments/']", "els => els.map(e => e.href)")
+        if not href.endswith(".csv")
+    }
     assert segments, "the segments page lists no segment of the hostile visitors"
     for url in urls + sorted(segments):
         response = page.goto(url)
@@ -190,4 +233,4 @@ def test_templates_never_mark_tracked_values_safe():
         for href in re.findall(r'href="\{\{\s*([^}]+?)\s*\}\}"', path.read_text()):
             assert href.startswith(("url_for(", "item.url", "entry.url", "action_url")) or href == "value", (path, href)
     events_page = (ROOT / "webapp" / "templates" / "events" / "index.html").read_text()
-    assert "{%- if value|http_url %}<a href=\"{{ value }}\"" in events_page
+    assert '{%- if value|http_url %}<a href="{{ value }}"' in events_page

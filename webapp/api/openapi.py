@@ -22,15 +22,24 @@ def openapi_path(path: str) -> str:
 
 
 def _operation(e: Endpoint) -> dict:
-    params = [{"name": name, "in": "path", "required": True, "schema": SITE_ID if name == "site_id" else
-               {"type": "string"}} for name in re.findall(r"<(?:\w+:)?(\w+)>", e.path)]
-    params += [{"name": p.name, "in": "query", "required": False, "schema": p.schema, "description": p.description}
-               for p in e.query]
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": SITE_ID if name == "site_id" else {"type": "string"}}
+        for name in re.findall(r"<(?:\w+:)?(\w+)>", e.path)
+    ]
+    params += [
+        {"name": p.name, "in": "query", "required": False, "schema": p.schema, "description": p.description}
+        for p in e.query
+    ]
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     responses = {str(e.status): {"description": "OK", "content": {"application/json": {"schema": e.response}}}}
     responses.update({code: {"description": text, **error} for code, text in ERRORS.items()})
-    op = {"operationId": e.endpoint, "summary": e.summary, "tags": [e.tag], "parameters": params,
-          "responses": responses}
+    op = {
+        "operationId": e.endpoint,
+        "summary": e.summary,
+        "tags": [e.tag],
+        "parameters": params,
+        "responses": responses,
+    }
     if e.role:
         op["description"] = f"Only users with the {e.role} role."
     if e.body:
@@ -40,19 +49,32 @@ def _operation(e: Endpoint) -> dict:
 
 def document(server_url: str) -> dict:
     paths: dict[str, dict] = {
-        PREFIX + "/openapi.json": {"get": {
-            "operationId": "get_openapi", "summary": "This document", "tags": ["Meta"], "security": [],
-            "responses": {"200": {"description": "OpenAPI 3 document",
-                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        PREFIX + "/openapi.json": {
+            "get": {
+                "operationId": "get_openapi",
+                "summary": "This document",
+                "tags": ["Meta"],
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3 document",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
     }
     for e in ENDPOINTS:
         paths.setdefault(openapi_path(e.path), {})[e.method.lower()] = _operation(e)
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Basirat admin API", "version": "1",
-                 "description": "Read what the admin pages show. Create a token on the API tokens page or with "
-                                "`basirat users token EMAIL`, then send `Authorization: Bearer <token>`. "
-                                "A token acts with its user's role and sites."},
+        "info": {
+            "title": "Basirat admin API",
+            "version": "1",
+            "description": "Read what the admin pages show. Create a token on the API tokens page or with "
+            "`basirat users token EMAIL`, then send `Authorization: Bearer <token>`. "
+            "A token acts with its user's role and sites.",
+        },
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
         "components": {

@@ -67,9 +67,18 @@ class Endpoint:
 ENDPOINTS: list[Endpoint] = []
 
 
-def endpoint(path: str, *, summary: str, response: dict, tag: str, method: str = "GET",
-             query: list[Param] | None = None, body: dict | None = None, role: str | None = None,
-             status: int = 200):
+def endpoint(
+    path: str,
+    *,
+    summary: str,
+    response: dict,
+    tag: str,
+    method: str = "GET",
+    query: list[Param] | None = None,
+    body: dict | None = None,
+    role: str | None = None,
+    status: int = 200,
+):
     """Register a token-authenticated JSON endpoint under ``/api`` (see webapp/README.md)."""
 
     def decorate(view):

@@ -48,25 +48,35 @@ TYPE = Param("type", {"type": "string", "enum": list(TYPES)}, "Only events of th
 EVENT_NAME = Param("event", {"type": "string", "maxLength": 256}, "Only track events with this name.")
 
 
-@endpoint("/v1/sites/<site_id>/summary", summary="Headline figures (dashboard cards)", tag="Reports",
-          query=[DAYS], response=SUMMARY)
+@endpoint(
+    "/v1/sites/<site_id>/summary",
+    summary="Headline figures (dashboard cards)",
+    tag="Reports",
+    query=[DAYS],
+    response=SUMMARY,
+)
 def summary(q: dict, site_id: str):
     site_id = g.site["site_id"]
     figures = overview.summary(warehouse(), site_id, q["days"])
     return {"site_id": site_id, "days": q["days"], **figures, "currency": overview.currency(warehouse(), site_id)}
 
 
-@endpoint("/v1/sites/<site_id>/daily", summary="Events per day (dashboard chart)", tag="Reports",
-          query=[DAYS], response=DAILY)
+@endpoint(
+    "/v1/sites/<site_id>/daily", summary="Events per day (dashboard chart)", tag="Reports", query=[DAYS], response=DAILY
+)
 def daily(q: dict, site_id: str):
     site_id = g.site["site_id"]
     days = daily_counts(overview.daily_events(warehouse(), site_id, q["days"]), q["days"])
-    return {"site_id": site_id, "days": q["days"],
-            "series": [{"day": day.isoformat(), "events": n} for day, n in days]}
+    return {"site_id": site_id, "days": q["days"], "series": [{"day": day.isoformat(), "events": n} for day, n in days]}
 
 
-@endpoint("/v1/sites/<site_id>/events", summary="Recent events, newest first (Live events page)", tag="Reports",
-          query=[PAGE, PER_PAGE, TYPE, EVENT_NAME], response=listing(EVENT))
+@endpoint(
+    "/v1/sites/<site_id>/events",
+    summary="Recent events, newest first (Live events page)",
+    tag="Reports",
+    query=[PAGE, PER_PAGE, TYPE, EVENT_NAME],
+    response=listing(EVENT),
+)
 def events(q: dict, site_id: str):
     site_id = g.site["site_id"]
     type_, name = q["type"] or "", q["event"] or ""

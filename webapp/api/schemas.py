@@ -45,11 +45,26 @@ USER = {
 _OBJECT = {"type": "object", "additionalProperties": True}
 EVENT = {
     "type": "object",
-    "required": ["message_id", "type", "event", "name", "anonymous_id", "user_id", "timestamp", "received_at",
-                 "url", "referrer", "title", "properties", "traits"],
+    "required": [
+        "message_id",
+        "type",
+        "event",
+        "name",
+        "anonymous_id",
+        "user_id",
+        "timestamp",
+        "received_at",
+        "url",
+        "referrer",
+        "title",
+        "properties",
+        "traits",
+    ],
     "properties": {
-        **{k: {"type": "string"} for k in ("message_id", "type", "event", "name", "anonymous_id", "user_id",
-                                            "url", "referrer", "title")},
+        **{
+            k: {"type": "string"}
+            for k in ("message_id", "type", "event", "name", "anonymous_id", "user_id", "url", "referrer", "title")
+        },
         "timestamp": TIME,
         "received_at": TIME,
         "properties": _OBJECT,
@@ -96,19 +111,29 @@ def site_json(site: dict) -> dict:
 
 
 def user_json(user: dict) -> dict:
-    return {"user_id": user["user_id"], "email": user["email"], "role": user["role"],
-            "site_ids": list(user["site_ids"]), "active": bool(user["active"]), "created_at": iso(user["created_at"])}
+    return {
+        "user_id": user["user_id"],
+        "email": user["email"],
+        "role": user["role"],
+        "site_ids": list(user["site_ids"]),
+        "active": bool(user["active"]),
+        "created_at": iso(user["created_at"]),
+    }
 
 
 def event_json(row: dict) -> dict:
     out = {k: row[k] for k in EVENT["properties"] if k not in ("timestamp", "received_at", "properties", "traits")}
-    return {**out, "timestamp": iso(row["timestamp"]), "received_at": iso(row["received_at"]),
-            "properties": _object(row["properties"]), "traits": _object(row["traits"])}
+    return {
+        **out,
+        "timestamp": iso(row["timestamp"]),
+        "received_at": iso(row["received_at"]),
+        "properties": _object(row["properties"]),
+        "traits": _object(row["traits"]),
+    }
 
 
 def page_json(items: list, total: int, page: int, per_page: int) -> dict:
-    return {"total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page)),
-            "items": items}
+    return {"total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page)), "items": items}
 
 
 def base_url() -> str:
