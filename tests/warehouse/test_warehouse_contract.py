@@ -1,15 +1,37 @@
-"""The warehouse contract, run against chDB and a real ClickHouse server."""
+"""The warehouse contract, run against chDB, the Unix socket to an owning process, and a real ClickHouse server."""
 
 import datetime as dt
 
 import pytest
 
+from tests.conftest import BACKENDS
 from tests.support import factories
 from warehouse import WarehouseError
 from warehouse.engine.migrate import applied, available, migrate
+from warehouse.engine.socket_proxy import SocketWarehouse, serve_socket
 from warehouse.queries import events, sites
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, 0)
+CONTRACT_BACKENDS = [pytest.param(b, marks=pytest.mark.server) if b == "server" else b for b in BACKENDS]
+if "chdb" in BACKENDS:
+    CONTRACT_BACKENDS.append("socket")  # what every other `basirat` command uses beside `basirat serve`
+
+
+@pytest.fixture(scope="module")
+def socket_warehouse(chdb_warehouse, tmp_path_factory):
+    """The embedded warehouse as another process sees it: through its owner's socket."""
+    path = str(tmp_path_factory.mktemp("socket") / "basirat.sock")
+    server = serve_socket(chdb_warehouse, path)
+    client = SocketWarehouse(path, url=chdb_warehouse.url)
+    yield client
+    client.close()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(params=CONTRACT_BACKENDS)
+def warehouse(request):
+    return request.getfixturevalue(f"{request.param}_warehouse")
 
 
 def row(site_id, message_id, **extra):
