@@ -32,8 +32,9 @@ def run_popularity(warehouse, config: dict, progress: Callable[[str], None] = pr
     return {"items": written, "model_version": version, "contexts": contexts["items"]}
 
 
-def _sessions(warehouse) -> pd.DataFrame:
-    return sessionize(rec_store.interactions(warehouse))
+def _sessions(warehouse, config: dict) -> pd.DataFrame:
+    """Interactions cut into visits by the product's one visit gap (``SESSION_TIMEOUT_MINUTES``)."""
+    return sessionize(rec_store.interactions(warehouse), float(config["SESSION_TIMEOUT_MINUTES"]))
 
 
 def run_catalog(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
@@ -46,7 +47,7 @@ def run_catalog(warehouse, config: dict, progress: Callable[[str], None] = print
 
 def run_rules(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
     progress("rules: reading orders and carts")
-    found = baskets(_sessions(warehouse))
+    found = baskets(_sessions(warehouse, config))
     frames = []
     for site_id, group in found.groupby("site_id"):
         count = group["basket_id"].nunique()
@@ -77,7 +78,7 @@ def run_rules(warehouse, config: dict, progress: Callable[[str], None] = print) 
 
 def run_cooccurrence(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
     progress("cooccurrence: reading sessions")
-    events = _sessions(warehouse)
+    events = _sessions(warehouse, config)
     events = events.assign(kind=events["kind"].replace({"cart": "view"}))
     now = time.time()
     frames = []
@@ -94,7 +95,7 @@ def run_cooccurrence(warehouse, config: dict, progress: Callable[[str], None] = 
 
 def run_session_index(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
     progress("sessions: indexing recent sessions for session-kNN")
-    out = recent_sessions(_sessions(warehouse))
+    out = recent_sessions(_sessions(warehouse, config))
     out["last_seen"] = pd.to_datetime(out["last_seen"], unit="s").astype("datetime64[s]")
     version = new_version()
     written = rec_store.write_model(warehouse, "rec_sessions", "sessions", out, version)
