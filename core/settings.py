@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Callable
+
+from .proxies import parse_trusted
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,7 @@ class Setting:
     name: str
     default: object
     help: str
+    check: Callable[[object], object] | None = None  # raises ValueError on a bad value
 
 
 SETTINGS = [
@@ -37,7 +41,17 @@ SETTINGS = [
         "MAX_FUTURE_SECONDS", 300, "Event times further ahead than this are clamped to the receive time and flagged."
     ),
     Setting("ANONYMIZE_IP", True, "Zero the last octet of IPv4 (and keep a /48 of IPv6) before storage."),
-    Setting("TRUST_PROXY", False, "Take the client IP from X-Forwarded-For (set behind a reverse proxy)."),
+    Setting(
+        "TRUST_PROXY",
+        False,
+        "Behind one reverse proxy: take the client IP from the last X-Forwarded-For entry (TRUSTED_PROXIES=1).",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "",
+        "Proxies in front, as a count or networks (10.0.0.0/8, ::1): the client is the right-most other hop.",
+        parse_trusted,
+    ),
     Setting(
         "IP_RATE_LIMIT",
         200.0,
@@ -129,6 +143,11 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
         if overrides and overrides.get(setting.name) is not None:
             value = overrides[setting.name]
         values[setting.name] = _coerce(setting, value)
+        if setting.check is not None:
+            try:
+                setting.check(values[setting.name])
+            except ValueError as exc:
+                raise SettingsError(f"BASIRAT_{setting.name}: {exc}") from None
     unknown = set(overrides or {}) - set(BY_NAME)
     if unknown:
         raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")

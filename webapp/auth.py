@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
+from core.proxies import client_address
 from warehouse.queries import users as user_store
 
 from . import accounts
@@ -26,12 +27,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def _client_ip() -> str:
-    """The address to throttle: behind a trusted proxy, the hop the proxy itself appended."""
-    if current_app.config.get("TRUST_PROXY"):
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
-        if forwarded:
-            return forwarded[-1]
-    return request.remote_addr or ""
+    """The address to throttle: the right-most hop that is not a trusted proxy."""
+    return client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For", ""), current_app.config)
 
 
 @bp.route("/login", methods=["GET", "POST"])
