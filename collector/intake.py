@@ -111,7 +111,7 @@ def receive(state, config, kind: str, environ: dict) -> None:
         held.insert(0, request_record(valid, site_id, *sender, opt_out))
     if held:
         try:
-            state.spool.append(held)
+            state.spool.append(held, site_id)
         except SpoolFull as exc:
             METRICS.reject("spool_full", len(valid))
             raise Answer(503, "spool_full", str(exc), 5) from None

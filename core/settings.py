@@ -23,6 +23,11 @@ class Setting:
     check: Callable[[object], object] | None = None  # raises ValueError on a bad value
 
 
+def _fraction(value) -> None:
+    if not 0 < value <= 1:
+        raise ValueError(f"{value} is not a fraction between 0 (excluded) and 1")
+
+
 SETTINGS = [
     Setting(
         "WAREHOUSE_URL",
@@ -32,6 +37,12 @@ SETTINGS = [
     Setting("CLICKHOUSE_CLUSTER", "", "Cluster name from the server's remote_servers; empty for a single server."),
     Setting("SPOOL_DIR", "./data/spool", "Folder of the durable spool that holds accepted events until loaded."),
     Setting("SPOOL_MAX_BYTES", 1 << 30, "Disk the spool may use; past it the collector answers 503 with Retry-After."),
+    Setting(
+        "SPOOL_SITE_SHARE",
+        0.5,
+        "Most of the spool one site may fill while other sites have events waiting (1: no per-site limit).",
+        _fraction,
+    ),
     Setting("LOADER_INTERVAL", 1.0, "Seconds between loader passes (about one insert per second per table)."),
     Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement."),
     Setting("LOADER_MAX_BACKOFF", 30.0, "Longest wait, in seconds, between loader retries while ClickHouse fails."),
