@@ -10,7 +10,7 @@ from core.proxies import client_address
 from warehouse.queries import users as user_store
 
 from . import accounts
-from .access import password_stamp, public, warehouse
+from .access import public, warehouse
 
 bp = Blueprint("auth", __name__)
 NAV: list = []
@@ -54,12 +54,14 @@ def login():
     session.clear()
     session.permanent = True
     session["user_id"] = user["user_id"]
-    session["pw"] = password_stamp(user)
+    session["gen"] = int(user["session_generation"])
     return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Ends every session of the user, not only this browser's: a copied cookie stops working too."""
+    accounts.end_sessions(warehouse(), g.user["user_id"])
     session.clear()
     g.user = None
     flash("You are signed out.", "info")
