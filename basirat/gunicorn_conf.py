@@ -15,3 +15,10 @@ timeout = 60
 graceful_timeout = 30
 control_socket_disable = True
 logconfig_dict = _logs.gunicorn_logconfig(_settings.load()["LOG_FORMAT"]) or {}
+
+
+def on_starting(server):
+    """Make the admin's sign-in throttling table before any worker is forked, so that all share it."""
+    from webapp import throttle
+
+    throttle.share()

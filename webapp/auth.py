@@ -1,4 +1,4 @@
-"""Sign in and sign out, with throttling per account and per address."""
+"""Sign in and sign out, with throttling per account and address and per address (``throttle``)."""
 
 from __future__ import annotations
 
@@ -40,17 +40,17 @@ def login():
     throttle = current_app.extensions["basirat.throttle"]
     email = request.form.get("email", "").strip().lower()[:254]
     ip = _client_ip()
-    wait = throttle.retry_after(email, ip)
+    wait = throttle.begin(email, ip)  # counted now, before the password is checked
     if wait:
-        flash(f"Too many failed sign-ins. Try again in {max(1, wait // 60)} minute(s).", "error")
+        later = f"{wait} seconds" if wait < 120 else f"{wait // 60} minutes"
+        flash(f"Too many failed sign-ins from this address. Try again in {later}.", "error")
         page = render_template("auth/login.html", first_run=first_run, email=email)
         return page, 429, {"Retry-After": str(wait)}
     user = accounts.authenticate(warehouse(), email, request.form.get("password", ""))
     if user is None:
-        throttle.failed(email, ip)
         flash("Wrong email or password.", "error")
         return render_template("auth/login.html", first_run=first_run, email=email), 401
-    throttle.succeeded(email)
+    throttle.succeeded(email, ip)
     session.clear()
     session.permanent = True
     session["user_id"] = user["user_id"]
