@@ -17,8 +17,12 @@ NAV: list = []
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect after sign-in helps phishing."""
+    """Only same-site paths: an open redirect after sign-in helps phishing.
+
+    Control characters (CR/LF, tab, NUL) are refused too: a header cannot hold them."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("home")
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
         return url_for("home")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
