@@ -83,7 +83,11 @@ SETTINGS = [
     Setting("KEY_REFRESH_SECONDS", 10.0, "How often collectors reload site keys from the warehouse."),
     Setting("SECRET_KEY", "", "Signs admin sessions; generated into the data folder when empty."),
     Setting("SECURE_COOKIES", False, "Mark admin session cookies Secure; set when the admin is served over https."),
-    Setting("COLLECTOR_URL", "", "Public URL of the collector for tracking snippets; empty: the admin's address."),
+    Setting(
+        "COLLECTOR_URL",
+        "",
+        "Public URL of the collector for tracking snippets; empty: http://HOST:PORT (a warning at start).",
+    ),
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
     Setting(
         "RETENTION_DAYS",
@@ -163,3 +167,17 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
     if unknown:
         raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
     return values
+
+
+def collector_url(config) -> str:
+    """The collector's public URL: ``COLLECTOR_URL``, else what ``HOST`` and ``PORT`` make.
+
+    Never the Host header of a request: a client chooses that, and pages and
+    documents built from it would send a store's events wherever it says."""
+    if config.get("COLLECTOR_URL"):
+        return str(config["COLLECTOR_URL"]).rstrip("/")
+    host = str(config.get("HOST") or "127.0.0.1")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.get('PORT') or 8000}"
