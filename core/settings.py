@@ -73,6 +73,11 @@ SETTINGS = [
         2000.0,
         "Requests a second one site may send to a collector, all its workers together (0: no limit).",
     ),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token that /metrics asks of every caller; empty: /metrics answers loopback clients only.",
+    ),
     Setting("COLLECTOR_WORKERS", 0, "gunicorn worker processes of `basirat collector` (0: two per core)."),
     Setting("COLLECTOR_THREADS", 8, "Threads per collector worker; concurrent requests share each spool fsync."),
     Setting(
