@@ -102,7 +102,7 @@ class Spool:
         self.segment_bytes = segment_bytes
         self.site_share = site_share
         self._stretch = max(4096, min(256 << 10, max_bytes // 256))
-        os.makedirs(self.directory, exist_ok=True)
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
         self._reset()
 
     def _reset(self) -> None:
@@ -357,7 +357,7 @@ class Spool:
     def _rotate(self) -> None:
         self._close_segment()
         self._path = os.path.join(self.directory, f"{self._pid}-{time.time_ns()}.open")
-        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600)
         self._size = self._zeroed = 0
         self._marks, self._marks_dirty = [], False
         _fsync_dir(self.directory)
