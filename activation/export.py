@@ -2,21 +2,29 @@
 
 Person ids and other tracked values are attacker-controlled: a cell starting
 with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage return) would run as a
-formula in a spreadsheet, so such text cells get a leading apostrophe.
+formula in a spreadsheet. A spreadsheet may also split a text cell on a
+separator of its own (``;`` in many locales, a tab, ``|``, a line break), so
+the same holds for whatever follows any separator inside the cell. Each such
+place gets an apostrophe before the formula sign (after any blanks), which a
+spreadsheet reads as "this is text".
 """
 
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SEPARATORS = ",;\t|\r\n"
+# the cell's start or a separator, blanks, then a formula sign
+_FORMULA = re.compile(r"(^|[" + re.escape(SEPARATORS) + r"])( *)(?=[" + re.escape("".join(FORMULA_START)) + "])")
 
 
 def defuse(value):
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        return _FORMULA.sub(r"\1\2'", value)
     return value
 
 

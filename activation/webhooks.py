@@ -6,7 +6,10 @@ so the receiver can check origin and reject replays (``verify``).
 
 Targets are checked before any byte is sent: http(s) only, no credentials in
 the URL, and every address the name resolves to must be public, unless the
-operator allows private ones (``BASIRAT_WEBHOOK_ALLOW_PRIVATE``). The
+operator allows private ones (``BASIRAT_WEBHOOK_ALLOW_PRIVATE``). An IPv6
+address that carries an IPv4 one (IPv4-mapped, -compatible or -translated,
+NAT64, 6to4, Teredo) is judged by the IPv4 address too, and multicast,
+broadcast and unspecified addresses are never called. The
 connection goes to the address that was checked, so a second DNS answer cannot
 swap in an internal one, and redirects are never followed. Attempts are
 bounded; 4xx answers other than 429 are not retried.
@@ -66,6 +69,36 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = 300, now: flo
     return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # local use: where the IPv4 part sits varies
+_BROADCAST = ipaddress.ip_address("255.255.255.255")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to, by any of the ways of carrying one."""
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    found = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    found += list(ip.teredo or ())
+    high = int(ip) >> 32
+    if high == 0 and int(ip) > 1:  # IPv4-compatible, ::a.b.c.d
+        found.append(low)
+    if high == 0xFFFF0000 or ip in _NAT64:  # IPv4-translated ::ffff:0:a.b.c.d; NAT64
+        found.append(low)
+    return found
+
+
+def _unicast(ip) -> bool:
+    return not (ip.is_multicast or ip.is_unspecified or ip == _BROADCAST)
+
+
+def _public(ip) -> bool:
+    if not ip.is_global or not _unicast(ip):
+        return False
+    if ip.version == 6:
+        return ip not in _NAT64_LOCAL and all(_public(v4) for v4 in embedded_ipv4(ip))
+    return True
+
+
 def validate_target(url: str, allow_private: bool = False) -> tuple[str, str]:
     """The (scheme, address) to connect to, or ``WebhookRefused`` saying why not."""
     parts = urlsplit(url)
@@ -81,7 +114,10 @@ def validate_target(url: str, allow_private: bool = False) -> tuple[str, str]:
     addresses = [info[4][0] for info in infos]
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global and not allow_private:
+        carried = embedded_ipv4(ip) if ip.version == 6 else []
+        if not all(_unicast(a) for a in [ip, *carried]):
+            raise WebhookRefused(f"webhook host {parts.hostname!r} resolves to non-public address {ip}, not unicast")
+        if not allow_private and not _public(ip):
             raise WebhookRefused(
                 f"webhook host {parts.hostname!r} resolves to non-public address {ip}; "
                 "set BASIRAT_WEBHOOK_ALLOW_PRIVATE=true to allow it"

@@ -10,7 +10,7 @@ import logging
 
 import click
 
-from core import logs, settings
+from core import logs, private, settings
 
 from .commands import data, imports, jobs, kpis, loader, people, quarantine, segments, servers, sites, users, webhooks
 from .commands import settings as settings_command
@@ -47,6 +47,7 @@ def main(ctx: click.Context, data: str | None, warehouse_url: str | None) -> Non
         logs.configure(ctx.obj["config"]["LOG_FORMAT"])
     except settings.SettingsError as exc:
         fail(str(exc))
+    private.restrict(ctx.obj["config"])  # this process and those it starts own the data folder
 
 
 COMMANDS = [

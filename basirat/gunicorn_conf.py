@@ -1,13 +1,17 @@
 """gunicorn settings shared by Basirat's web processes other than the collector
 (``--config python:basirat.gunicorn_conf``); bind and workers are given on the
-command line. Only the log format comes from here: gunicorn's own lines
-follow ``BASIRAT_LOG_FORMAT`` like the product's.
+command line. From here come the log format (gunicorn's own lines follow
+``BASIRAT_LOG_FORMAT`` like the product's), a private umask, and the admin's
+sign-in throttling table, made before the workers are forked.
 """
 
 from __future__ import annotations
 
 from core import logs as _logs
+from core import private as _private
 from core import settings as _settings
+
+_private.restrict(_settings.load())  # whatever these processes write in the data folder is private
 
 worker_class = "gthread"
 threads = 4
@@ -15,3 +19,10 @@ timeout = 60
 graceful_timeout = 30
 control_socket_disable = True
 logconfig_dict = _logs.gunicorn_logconfig(_settings.load()["LOG_FORMAT"]) or {}
+
+
+def on_starting(server):
+    """Make the admin's sign-in throttling table before any worker is forked, so that all share it."""
+    from webapp import throttle
+
+    throttle.share()

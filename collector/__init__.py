@@ -66,7 +66,9 @@ def init_app(app: Flask, warehouse) -> None:
     from .tracker_file import bp as tracker_bp
 
     config = app.config
-    spool = Spool(config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"]))
+    spool = Spool(
+        config["SPOOL_DIR"], max_bytes=int(config["SPOOL_MAX_BYTES"]), site_share=float(config["SPOOL_SITE_SHARE"])
+    )
     app.extensions["basirat.collector"] = CollectorState(
         warehouse=warehouse,
         spool=spool,

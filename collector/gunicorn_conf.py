@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+from core import private as _private
 from core import settings as _settings
 
 _config = _settings.load()
+_private.restrict(_config)  # the spool's files are private to this account
 
 bind = f"{_config['HOST']}:{_config['PORT']}"
 workers = int(_config["COLLECTOR_WORKERS"]) or 2 * (os.cpu_count() or 1)

@@ -17,6 +17,8 @@ from http import HTTPStatus
 import orjson
 from werkzeug.datastructures import EnvironHeaders
 
+from core.proxies import client_address
+
 from .keys import KeysUnavailable
 from .metrics import METRICS
 from .pipeline import REASONS, Rejected, anonymize_ip, decode_body, messages_of, opted_out, parse_json, validate
@@ -109,7 +111,7 @@ def receive(state, config, kind: str, environ: dict) -> None:
         held.insert(0, request_record(valid, site_id, *sender, opt_out))
     if held:
         try:
-            state.spool.append(held)
+            state.spool.append(held, site_id)
         except SpoolFull as exc:
             METRICS.reject("spool_full", len(valid))
             raise Answer(503, "spool_full", str(exc), 5) from None
@@ -219,11 +221,8 @@ def _retry_after(status: int) -> int | None:
 
 
 def client_ip(environ: dict, config) -> str:
-    if config["TRUST_PROXY"]:
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return environ.get("REMOTE_ADDR") or ""
+    """The right-most address not of a trusted proxy (``core.proxies``)."""
+    return client_address(environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR", ""), config)
 
 
 def _ip(environ: dict, config) -> str:

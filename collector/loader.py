@@ -200,6 +200,7 @@ class Loader:
             if os.path.exists(closed):
                 if positions[key] >= os.path.getsize(closed):
                     os.unlink(closed)
+                    spool_files.forget_counts(self.directory, key)
                     del positions[key]
                     changed = True
             elif not os.path.exists(os.path.join(self.directory, key + ".open")):

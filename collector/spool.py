@@ -21,17 +21,30 @@ Disk use is measured by listing the folder at most every
 ``ACCOUNTING_SECONDS`` (and again when the limit seems reached), plus what this
 process wrote since: several collector processes may overshoot the limit by
 about one interval of writes, never by more.
+
+One site may hold at most ``site_share`` of the limit while other sites have
+events waiting (in the spool, or refused for room in the last
+``WAITING_SECONDS``), so one site sending more than the loader can take cannot
+make every other site's events answer 503. Each writer counts the bytes of
+each site in its segment by stretches of about ``max_bytes / 256`` and keeps
+the counts beside the segment (``sites/<segment>.json``, rewritten at most
+every ``ACCOUNTING_SECONDS``, not synced: accounting, not data); a site's
+share is the sum over the stretches the loader has not yet passed. A site
+refused for room leaves a ``sites/waiting-<hash>`` file, so the writers of
+other processes know it waits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import struct
 import threading
 import time
 import zlib
+from collections import Counter
 
 import orjson
 
@@ -40,6 +53,8 @@ SEGMENT_BYTES = 32 << 20
 ZEROED_BYTES = 256 << 10
 _ZEROS = bytes(ZEROED_BYTES)
 ACCOUNTING_SECONDS = 1.0
+SITES_DIR = "sites"
+WAITING_SECONDS = 30.0
 
 
 class SpoolFull(Exception):
@@ -74,12 +89,20 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def _site_tag(site: str) -> str:
+    return hashlib.blake2b(site.encode("utf-8", "backslashreplace"), digest_size=8).hexdigest()
+
+
 class Spool:
-    def __init__(self, directory: str, max_bytes: int = 1 << 30, segment_bytes: int = SEGMENT_BYTES):
+    def __init__(
+        self, directory: str, max_bytes: int = 1 << 30, segment_bytes: int = SEGMENT_BYTES, site_share: float = 1.0
+    ):
         self.directory = os.path.abspath(directory)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
-        os.makedirs(self.directory, exist_ok=True)
+        self.site_share = site_share
+        self._stretch = max(4096, min(256 << 10, max_bytes // 256))
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
         self._reset()
 
     def _reset(self) -> None:
@@ -97,6 +120,19 @@ class Spool:
         self._used = 0
         self._refused = 0  # size of the last record refused for room, 0 after a success
         self._measured_at = -1e9
+        # per-site accounting (only with site_share < 1)
+        self._marks: list[list] = []  # [end offset, {site: bytes}] per stretch of this process's segment
+        self._marks_saved_at = -1e9
+        self._marks_dirty = False
+        self._by_site: Counter = Counter()  # pending bytes per site, as last measured plus written since
+        self._waiting: set[str] = set()  # tags of sites refused for room lately
+        self._told_waiting: dict[str, float] = {}
+        self._sidecars: dict[str, tuple[int, list]] = {}
+
+    @property
+    def shared(self) -> bool:
+        """Whether sites are held to a share of the spool."""
+        return self.site_share < 1.0
 
     # -- accounting -----------------------------------------------------------
 
@@ -114,31 +150,159 @@ class Spool:
                 self._measure(0.05)  # the loader may have freed room since
             return self._used + max(self._refused, 1) <= self.max_bytes
 
-    def _measure(self, max_age: float) -> None:
-        if time.monotonic() - self._measured_at >= max_age:
-            self._used = pending_bytes(self.directory)
-            self._measured_at = time.monotonic()
+    def site_bytes(self) -> dict[str, int]:
+        """Spooled bytes not yet loaded, per site (only counted with ``site_share`` < 1)."""
+        with self._cond:
+            self._measure(ACCOUNTING_SECONDS)
+            return dict(self._by_site)
 
-    def _check_room(self, size: int) -> None:
+    def _measure(self, max_age: float) -> None:
+        if time.monotonic() - self._measured_at < max_age:
+            return
+        if not self.shared:
+            self._used = pending_bytes(self.directory)
+        else:
+            own = stem(os.path.basename(self._path)) if self._path and self._pid == os.getpid() else None
+            self._used, self._by_site = self._pending_by_site(own)
+            self._waiting = self._read_waiting()
+        self._measured_at = time.monotonic()
+
+    def _check_room(self, size: int, site: str | None) -> None:
         self._measure(ACCOUNTING_SECONDS)
         if self._used + size > self.max_bytes:
             self._measure(0.05)  # the loader may have freed room since
             if self._used + size > self.max_bytes:
                 self._refused = size
+                if site and self.shared:
+                    self._tell_waiting(site)
                 raise SpoolFull(f"spool at {self.directory} is over its limit of {self.max_bytes} bytes")
+        if site and self.shared and self._over_share(site, size):
+            self._measure(0.05)
+            if self._over_share(site, size):
+                raise SpoolFull(
+                    f"site {site} holds {self.site_share:.0%} of the spool while other sites wait; retry later"
+                )
+
+    def _over_share(self, site: str, size: int) -> bool:
+        if self._by_site.get(site, 0) + size <= self.site_share * self.max_bytes:
+            return False
+        tag = _site_tag(site)
+        return any(n > 0 for other, n in self._by_site.items() if other != site) or bool(self._waiting - {tag})
+
+    # -- per-site accounting -------------------------------------------------------
+
+    def _sites_dir(self) -> str:
+        return os.path.join(self.directory, SITES_DIR)
+
+    def _count(self, site: str, size: int) -> None:
+        """Add a record of ``site`` ending at ``self._size`` to this segment's stretches."""
+        start = self._marks[-2][0] if len(self._marks) > 1 else 0
+        if not self._marks or self._marks[-1][0] - start >= self._stretch:
+            self._marks.append([self._size, {}])
+        mark = self._marks[-1]
+        mark[0] = self._size
+        mark[1][site] = mark[1].get(site, 0) + size
+        self._by_site[site] += size
+        self._marks_dirty = True
+        if time.monotonic() - self._marks_saved_at >= ACCOUNTING_SECONDS:
+            self._save_marks()
+
+    def _save_marks(self) -> None:
+        if not self._marks_dirty or not self._path:
+            return
+        folder = self._sites_dir()
+        path = os.path.join(folder, stem(os.path.basename(self._path)) + ".json")
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            with open(os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+                fh.write(orjson.dumps(self._marks))
+            os.replace(path + ".tmp", path)
+        except OSError:
+            return  # a full disk: the bytes still count in the spool's total
+        self._marks_saved_at = time.monotonic()
+        self._marks_dirty = False
+
+    def _marks_of(self, key: str) -> list:
+        path = os.path.join(self._sites_dir(), key + ".json")
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except FileNotFoundError:
+            return []  # written by an older version, or not yet saved
+        cached = self._sidecars.get(key)
+        if cached is None or cached[0] != mtime:
+            try:
+                with open(path, "rb") as fh:
+                    cached = (mtime, orjson.loads(fh.read()))
+            except (OSError, orjson.JSONDecodeError):
+                cached = (mtime, [])
+            self._sidecars[key] = cached
+        return cached[1]
+
+    def _pending_by_site(self, own: str | None) -> tuple[int, Counter]:
+        """(pending bytes, pending bytes per site): stretches the loader has not passed."""
+        positions = read_checkpoint(self.directory)
+        total, by_site, keys = 0, Counter(), set()
+        for name in segment_names(self.directory):
+            key = stem(name)
+            keys.add(key)
+            start = positions.get(key, 0)
+            total += max(0, data_end(os.path.join(self.directory, name), start) - start)
+            for end, counts in self._marks if key == own else self._marks_of(key):
+                if end > start:
+                    by_site.update(counts)
+        for key in set(self._sidecars) - keys:
+            del self._sidecars[key]
+        return total, by_site
+
+    def _read_waiting(self) -> set[str]:
+        waiting, now = set(), time.time()
+        try:
+            names = os.listdir(self._sites_dir())
+        except FileNotFoundError:
+            return waiting
+        for name in names:
+            if not name.startswith("waiting-"):
+                continue
+            path = os.path.join(self._sites_dir(), name)
+            try:
+                age = now - os.stat(path).st_mtime
+                if age <= WAITING_SECONDS:
+                    waiting.add(name[len("waiting-") :])
+                elif age > 10 * WAITING_SECONDS:
+                    os.unlink(path)
+            except FileNotFoundError:
+                continue
+        return waiting
+
+    def _tell_waiting(self, site: str) -> None:
+        """Let every writer know ``site`` was refused for room (at most once a second per site)."""
+        tag = _site_tag(site)
+        if time.monotonic() - self._told_waiting.get(tag, -1e9) < 1.0:
+            return
+        self._told_waiting[tag] = time.monotonic()
+        self._waiting.add(tag)
+        try:
+            os.makedirs(self._sites_dir(), mode=0o700, exist_ok=True)
+            path = os.path.join(self._sites_dir(), "waiting-" + tag)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.utime(path)
+        except OSError:
+            pass
 
     # -- writing --------------------------------------------------------------
 
-    def append(self, rows: list[dict]) -> None:
-        """Write rows durably; returns only once they are on disk."""
+    def append(self, rows: list[dict], site: str | None = None) -> None:
+        """Write rows (of ``site``, if given) durably; returns only once they are on disk."""
         record = encode(rows)
         with self._cond:
             if self._pid != os.getpid():
                 self._reset()
-            self._check_room(len(record))
+            self._check_room(len(record), site)
             if self._fd is None or self._size >= self.segment_bytes:
                 self._rotate()
             self._write(record)
+            if site and self.shared:
+                self._count(site, len(record))
             self._written += 1
             self._used += len(record)
             self._refused = 0
@@ -193,14 +357,16 @@ class Spool:
     def _rotate(self) -> None:
         self._close_segment()
         self._path = os.path.join(self.directory, f"{self._pid}-{time.time_ns()}.open")
-        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o644)
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600)
         self._size = self._zeroed = 0
+        self._marks, self._marks_dirty = [], False
         _fsync_dir(self.directory)
 
     def _close_segment(self) -> None:
         while self._syncing:
             self._cond.wait()
         if self._fd is not None:
+            self._save_marks()
             os.ftruncate(self._fd, self._size)
             os.fsync(self._fd)
             self._synced = self._written
@@ -235,6 +401,14 @@ def read_checkpoint(directory: str) -> dict[str, int]:
     for name, offset in saved.items():
         positions[stem(name)] = max(positions.get(stem(name), 0), int(offset))
     return positions
+
+
+def forget_counts(directory: str, key: str) -> None:
+    """Drop the per-site counts of a segment that is gone (fully loaded)."""
+    try:
+        os.unlink(os.path.join(directory, SITES_DIR, key + ".json"))
+    except FileNotFoundError:
+        pass
 
 
 def write_checkpoint(directory: str, positions: dict[str, int]) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Callable
+
+from .proxies import parse_trusted
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,12 @@ class Setting:
     name: str
     default: object
     help: str
+    check: Callable[[object], object] | None = None  # raises ValueError on a bad value
+
+
+def _fraction(value) -> None:
+    if not 0 < value <= 1:
+        raise ValueError(f"{value} is not a fraction between 0 (excluded) and 1")
 
 
 SETTINGS = [
@@ -28,6 +37,12 @@ SETTINGS = [
     Setting("CLICKHOUSE_CLUSTER", "", "Cluster name from the server's remote_servers; empty for a single server."),
     Setting("SPOOL_DIR", "./data/spool", "Folder of the durable spool that holds accepted events until loaded."),
     Setting("SPOOL_MAX_BYTES", 1 << 30, "Disk the spool may use; past it the collector answers 503 with Retry-After."),
+    Setting(
+        "SPOOL_SITE_SHARE",
+        0.5,
+        "Most of the spool one site may fill while other sites have events waiting (1: no per-site limit).",
+        _fraction,
+    ),
     Setting("LOADER_INTERVAL", 1.0, "Seconds between loader passes (about one insert per second per table)."),
     Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement."),
     Setting("LOADER_MAX_BACKOFF", 30.0, "Longest wait, in seconds, between loader retries while ClickHouse fails."),
@@ -37,7 +52,17 @@ SETTINGS = [
         "MAX_FUTURE_SECONDS", 300, "Event times further ahead than this are clamped to the receive time and flagged."
     ),
     Setting("ANONYMIZE_IP", True, "Zero the last octet of IPv4 (and keep a /48 of IPv6) before storage."),
-    Setting("TRUST_PROXY", False, "Take the client IP from X-Forwarded-For (set behind a reverse proxy)."),
+    Setting(
+        "TRUST_PROXY",
+        False,
+        "Behind one reverse proxy: take the client IP from the last X-Forwarded-For entry (TRUSTED_PROXIES=1).",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        "",
+        "Proxies in front, as a count or networks (10.0.0.0/8, ::1): the client is the right-most other hop.",
+        parse_trusted,
+    ),
     Setting(
         "IP_RATE_LIMIT",
         200.0,
@@ -47,6 +72,11 @@ SETTINGS = [
         "SITE_RATE_LIMIT",
         2000.0,
         "Requests a second one site may send to a collector, all its workers together (0: no limit).",
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token that /metrics asks of every caller; empty: /metrics answers loopback clients only.",
     ),
     Setting("COLLECTOR_WORKERS", 0, "gunicorn worker processes of `basirat collector` (0: two per core)."),
     Setting("COLLECTOR_THREADS", 8, "Threads per collector worker; concurrent requests share each spool fsync."),
@@ -58,7 +88,11 @@ SETTINGS = [
     Setting("KEY_REFRESH_SECONDS", 10.0, "How often collectors reload site keys from the warehouse."),
     Setting("SECRET_KEY", "", "Signs admin sessions; generated into the data folder when empty."),
     Setting("SECURE_COOKIES", False, "Mark admin session cookies Secure; set when the admin is served over https."),
-    Setting("COLLECTOR_URL", "", "Public URL of the collector for tracking snippets; empty: the admin's address."),
+    Setting(
+        "COLLECTOR_URL",
+        "",
+        "Public URL of the collector for tracking snippets; empty: http://HOST:PORT (a warning at start).",
+    ),
     Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
     Setting(
         "RETENTION_DAYS",
@@ -129,7 +163,26 @@ def load(overrides: dict | None = None, environ: dict | None = None) -> dict:
         if overrides and overrides.get(setting.name) is not None:
             value = overrides[setting.name]
         values[setting.name] = _coerce(setting, value)
+        if setting.check is not None:
+            try:
+                setting.check(values[setting.name])
+            except ValueError as exc:
+                raise SettingsError(f"BASIRAT_{setting.name}: {exc}") from None
     unknown = set(overrides or {}) - set(BY_NAME)
     if unknown:
         raise SettingsError(f"unknown settings: {', '.join(sorted(unknown))}")
     return values
+
+
+def collector_url(config) -> str:
+    """The collector's public URL: ``COLLECTOR_URL``, else what ``HOST`` and ``PORT`` make.
+
+    Never the Host header of a request: a client chooses that, and pages and
+    documents built from it would send a store's events wherever it says."""
+    if config.get("COLLECTOR_URL"):
+        return str(config["COLLECTOR_URL"]).rstrip("/")
+    host = str(config.get("HOST") or "127.0.0.1")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.get('PORT') or 8000}"

@@ -8,13 +8,17 @@ security, access checks, errors and the layout's shared context.
 from __future__ import annotations
 
 import importlib
+import logging
 
 from flask import Flask, g, redirect, request, session, url_for
 
+from core import settings
 from core.apps import new_app
 
 from . import access, errors, security
 from .pages import NavItem
+
+log = logging.getLogger(__name__)
 
 # Add a page family: create webapp/<name>.py (``bp`` and ``NAV``) and list it here.
 PAGES = ["auth", "dashboard", "sites", "users", "visitors", "insights", "recommendations", "events", "tokens", "api"]
@@ -23,6 +27,12 @@ PAGES = ["auth", "dashboard", "sites", "users", "visitors", "insights", "recomme
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
     app, warehouse = new_app(__name__, test_config, warehouse)
     app.extensions["basirat.warehouse"] = warehouse
+    if not app.config.get("COLLECTOR_URL"):
+        log.warning(
+            "BASIRAT_COLLECTOR_URL is not set: tracking snippets point stores at %s; "
+            "set it to the collector's public URL (https://collector.example)",
+            settings.collector_url(app.config),
+        )
     from .throttle import Throttle
 
     app.extensions["basirat.throttle"] = Throttle()

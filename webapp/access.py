@@ -15,7 +15,6 @@ by editing an account (its own included).
 from __future__ import annotations
 
 import functools
-import hashlib
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
@@ -115,17 +114,16 @@ def manageable_users(actor: dict) -> list[dict]:
     return [u for u in rows if can_manage(actor, u)]
 
 
-def password_stamp(user: dict) -> str:
-    """A short digest of the password hash: changing the password ends old sessions."""
-    return hashlib.sha256(user["password_hash"].encode()).hexdigest()[:16]
-
-
 def _load_user() -> None:
+    """The session's user, if still active and the session is of their current generation.
+
+    The generation goes up on sign-out, a new password and deactivation
+    (``accounts``), so a copy of an ended session's cookie opens nothing."""
     g.user = None
     user_id = session.get("user_id")
     if user_id:
         user = user_store.get_user(warehouse(), user_id)
-        if user is not None and user["active"] and session.get("pw") == password_stamp(user):
+        if user is not None and user["active"] and session.get("gen") == int(user["session_generation"]):
             g.user = user
         else:
             session.clear()

@@ -3,6 +3,11 @@
 Used by the sign-in page, the users pages and ``basirat users``. Unknown
 emails are verified against a fixed hash so a missing account takes as long
 as a wrong password.
+
+What must end a user's access ends it here: signing out ends every session
+of the user (the session generation, checked on each request, goes up); a
+new password and deactivation also revoke the user's API tokens, which stay
+revoked if the account is made active again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from warehouse.queries import api_tokens
 from warehouse.queries import users as store
 
 MIN_PASSWORD = 10
@@ -46,8 +52,28 @@ def create(warehouse, email: str, role: str, password: str, site_ids: list[str] 
 
 
 def set_password(warehouse, user_id: str, password: str) -> dict | None:
+    """A new password: every session and API token of the user ends."""
     check_password_rules(password)
-    return store.update_user(warehouse, user_id, password_hash=_hasher.hash(password))
+    user = store.update_user(warehouse, user_id, end_sessions=True, password_hash=_hasher.hash(password))
+    if user is not None:
+        api_tokens.revoke_user_tokens(warehouse, user_id)
+    return user
+
+
+def end_sessions(warehouse, user_id: str) -> None:
+    """Sign the user out everywhere (their API tokens keep working)."""
+    store.update_user(warehouse, user_id, end_sessions=True)
+
+
+def update(warehouse, user: dict, role: str, active: int, site_ids: list[str]) -> dict | None:
+    """Change role, sites or state; deactivating ends every session and revokes every token."""
+    deactivated = bool(user["active"]) and not active
+    changed = store.update_user(
+        warehouse, user["user_id"], end_sessions=deactivated, role=role, active=active, site_ids=site_ids
+    )
+    if deactivated:
+        api_tokens.revoke_user_tokens(warehouse, user["user_id"])
+    return changed
 
 
 def authenticate(warehouse, email: str, password: str) -> dict | None:

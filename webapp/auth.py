@@ -1,4 +1,4 @@
-"""Sign in and sign out, with throttling per account and per address."""
+"""Sign in and sign out, with throttling per account and address and per address (``throttle``)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,23 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
+from core.proxies import client_address
 from warehouse.queries import users as user_store
 
 from . import accounts
-from .access import password_stamp, public, warehouse
+from .access import public, warehouse
 
 bp = Blueprint("auth", __name__)
 NAV: list = []
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect after sign-in helps phishing."""
+    """Only same-site paths: an open redirect after sign-in helps phishing.
+
+    Control characters (CR/LF, tab, NUL) are refused too: a header cannot hold them."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("home")
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
         return url_for("home")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -26,12 +31,8 @@ def _safe_next(target: str | None) -> str:
 
 
 def _client_ip() -> str:
-    """The address to throttle: behind a trusted proxy, the hop the proxy itself appended."""
-    if current_app.config.get("TRUST_PROXY"):
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
-        if forwarded:
-            return forwarded[-1]
-    return request.remote_addr or ""
+    """The address to throttle: the right-most hop that is not a trusted proxy."""
+    return client_address(request.remote_addr or "", request.headers.get("X-Forwarded-For", ""), current_app.config)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -43,26 +44,28 @@ def login():
     throttle = current_app.extensions["basirat.throttle"]
     email = request.form.get("email", "").strip().lower()[:254]
     ip = _client_ip()
-    wait = throttle.retry_after(email, ip)
+    wait = throttle.begin(email, ip)  # counted now, before the password is checked
     if wait:
-        flash(f"Too many failed sign-ins. Try again in {max(1, wait // 60)} minute(s).", "error")
+        later = f"{wait} seconds" if wait < 120 else f"{wait // 60} minutes"
+        flash(f"Too many failed sign-ins from this address. Try again in {later}.", "error")
         page = render_template("auth/login.html", first_run=first_run, email=email)
         return page, 429, {"Retry-After": str(wait)}
     user = accounts.authenticate(warehouse(), email, request.form.get("password", ""))
     if user is None:
-        throttle.failed(email, ip)
         flash("Wrong email or password.", "error")
         return render_template("auth/login.html", first_run=first_run, email=email), 401
-    throttle.succeeded(email)
+    throttle.succeeded(email, ip)
     session.clear()
     session.permanent = True
     session["user_id"] = user["user_id"]
-    session["pw"] = password_stamp(user)
+    session["gen"] = int(user["session_generation"])
     return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Ends every session of the user, not only this browser's: a copied cookie stops working too."""
+    accounts.end_sessions(warehouse(), g.user["user_id"])
     session.clear()
     g.user = None
     flash("You are signed out.", "info")

@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from core import settings
 from warehouse.queries import sites as site_store
 from warehouse.queries.install import install_status
 
@@ -37,9 +38,10 @@ def parse_domains(text: str) -> list[str]:
 
 
 def collector_url() -> str:
+    """The configured public URL of the collector (never the request's Host header)."""
     from flask import current_app
 
-    return (current_app.config.get("COLLECTOR_URL") or request.host_url).rstrip("/")
+    return settings.collector_url(current_app.config)
 
 
 @bp.route("/sites")

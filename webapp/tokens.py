@@ -3,7 +3,8 @@
 A token is 32 random bytes, so a fast hash is enough (there is nothing to
 brute-force, unlike a password). Each user manages their own tokens on the
 "API tokens" page or with ``basirat users token EMAIL``; a token acts with its
-user's role and sites, and stops working when the user is deactivated.
+user's role and sites, and is revoked when the user gets a new password or is
+deactivated (making the account active again does not bring it back).
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def edit(user_id: str):
         site_ids = _chosen_sites()
         if not can_manage(g.user, {**user, "role": role, "site_ids": site_ids}):
             abort(403)
-        user_store.update_user(warehouse(), user_id, role=role, active=active, site_ids=site_ids)
+        accounts.update(warehouse(), user, role=role, active=active, site_ids=site_ids)
         flash(f"{user['email']} saved.", "success")
         return redirect(url_for("users.index"))
     return render_template("users/edit.html", edited=user, **_form_context())

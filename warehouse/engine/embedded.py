@@ -86,7 +86,7 @@ class ChdbWarehouse(Warehouse):
     def __init__(self, path: str):
         from chdb import session
 
-        os.makedirs(path, exist_ok=True)
+        os.makedirs(path, mode=0o700, exist_ok=True)  # keys, secrets and password hashes live here
         self.path = path
         self.url = f"chdb://{path}"
         self.database = DATABASE

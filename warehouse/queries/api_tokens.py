@@ -74,3 +74,16 @@ def revoke_token(warehouse: Warehouse, user_id: str, token_id: str) -> bool:
         return False
     _write(warehouse, {**rows[0], "revoked": 1})
     return True
+
+
+def revoke_user_tokens(warehouse: Warehouse, user_id: str) -> int:
+    """Revoke every live token of the user (password changed, account deactivated); how many."""
+    rows = list_tokens(warehouse, user_id)
+    if rows:
+        version = time.time_ns()
+        revoked = [
+            {**row, "revoked": 1, "version": version, "created_at": row["created_at"].replace(tzinfo=None)}
+            for row in rows
+        ]
+        warehouse.insert("api_tokens", pd.DataFrame(revoked))
+    return len(rows)

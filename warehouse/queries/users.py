@@ -1,7 +1,8 @@
 """Admin users: who may sign in, with which role, to which sites.
 
 Rows are versions (ReplacingMergeTree); the current user is the argMax of each
-column. Passwords arrive here already hashed: this module stores, never hashes.
+column, except the session generation, which only grows and is read with max().
+Passwords arrive here already hashed: this module stores, never hashes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SELECT user_id,
        argMax(role, version) AS role,
        argMax(site_ids, version) AS site_ids,
        argMax(active, version) AS active,
+       max(session_generation) AS session_generation,
        min(created_at) AS created_at
 FROM users
 GROUP BY user_id
@@ -47,6 +49,7 @@ def create_user(
         "role": role,
         "site_ids": list(site_ids or []),
         "active": 1,
+        "session_generation": 0,
         "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None),
     }
     _write(warehouse, user)
@@ -78,8 +81,11 @@ def find_by_email(warehouse: Warehouse, email: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def update_user(warehouse: Warehouse, user_id: str, **changes) -> dict | None:
-    """Write a new version; ``changes`` may name password_hash, role, site_ids or active."""
+def update_user(warehouse: Warehouse, user_id: str, end_sessions: bool = False, **changes) -> dict | None:
+    """Write a new version; ``changes`` may name password_hash, role, site_ids or active.
+
+    ``end_sessions`` raises the session generation: every session signed in
+    before stops working."""
     user = get_user(warehouse, user_id)
     if user is None:
         return None
@@ -87,5 +93,7 @@ def update_user(warehouse: Warehouse, user_id: str, **changes) -> dict | None:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     allowed = {"password_hash", "role", "site_ids", "active"}
     user.update({k: v for k, v in changes.items() if k in allowed})
+    if end_sessions:
+        user["session_generation"] = int(user["session_generation"]) + 1
     _write(warehouse, user)
     return user

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from flask import request
-
 SITE_ID = {"type": "string", "pattern": "^s_[0-9a-f]{12}$", "example": "s_0123456789ab"}
 TIME = {"type": "string", "format": "date-time"}
 ERROR = {
@@ -134,7 +132,3 @@ def event_json(row: dict) -> dict:
 
 def page_json(items: list, total: int, page: int, per_page: int) -> dict:
     return {"total": total, "page": page, "per_page": per_page, "pages": max(1, -(-total // per_page)), "items": items}
-
-
-def base_url() -> str:
-    return request.host_url.rstrip("/")
