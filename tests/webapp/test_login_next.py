@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.webapp_helpers import csrf_token, make_app, make_user
+from tests.support.webapp_helpers import csrf_token, make_app, make_user
 
 
 @pytest.mark.parametrize("target", ["/sites\r\nSet-Cookie: x=1", "/sites\nX: y", "/sites\r", "/sites\x00", "/s\tx"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import new_site
-from tests.webapp_helpers import make_app, make_user, post, signed_in
+from tests.support.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse.queries import users as user_store
 from webapp import tokens
 

@@ -7,7 +7,7 @@ import threading
 import time
 import tracemalloc
 
-from tests.webapp_helpers import csrf_token, make_app, make_user
+from tests.support.webapp_helpers import csrf_token, make_app, make_user
 from webapp import accounts
 from webapp import throttle as throttle_module
 

@@ -7,7 +7,7 @@ import re
 
 from core import settings
 from tests.conftest import new_site
-from tests.webapp_helpers import make_app, make_user
+from tests.support.webapp_helpers import make_app, make_user
 
 EVIL = "evil.example"
 AT_EVIL = {"base_url": f"http://{EVIL}"}  # the request's Host header, and the cookies' domain with it

@@ -6,8 +6,10 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from collector.spool import Spool
-from tests.live import basirat
+from tests.support.live import basirat
 
 
 def open_to_others(folder: Path) -> list[str]:
@@ -20,6 +22,7 @@ def open_to_others(folder: Path) -> list[str]:
     return found
 
 
+@pytest.mark.process
 def test_what_the_basirat_command_writes_is_private(tmp_path):
     data = tmp_path / "shop"
     basirat(data, "sites", "create", "Shop", "--domain", "shop.example")
@@ -27,6 +30,7 @@ def test_what_the_basirat_command_writes_is_private(tmp_path):
     assert open_to_others(data) == []
 
 
+@pytest.mark.process
 def test_files_an_older_version_left_open_are_made_private(tmp_path):
     data = tmp_path / "shop"
     (data / "spool" / "metrics").mkdir(parents=True)
