@@ -188,12 +188,16 @@ def catalog_changes(tracked: pd.DataFrame, current: pd.DataFrame) -> pd.DataFram
 
 
 def with_person(history: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-    """``history`` with a ``person_id``: the stitched person, else the row's user id, else its anonymous id."""
+    """``history`` with a ``person_id``: the stitched person, else the row's user id, else its anonymous id.
+
+    A user id the browser only claimed (``channel_id`` 2) is not the row's: it counts as its browser's.
+    """
+    own_user = (history["user_id"] != "") & (history["channel_id"] != 2)
     identity = ("anon:" + history["anonymous_id"]).where(
-        history["user_id"] == "",
+        ~own_user,
         history["channel_id"].map({1: "customer:"}).fillna("user:") + history["user_id"],
     )
     keyed = history.assign(identity=identity).merge(links, on=["site_id", "identity"], how="left")
-    raw = keyed["user_id"].where(keyed["user_id"] != "", keyed["anonymous_id"])
+    raw = keyed["user_id"].where(own_user.to_numpy(), keyed["anonymous_id"])
     keyed["person_id"] = keyed["person_id"].fillna(raw)
     return keyed.drop(columns="identity")

@@ -1,7 +1,11 @@
 """Sites (tenants) and their keys.
 
 A site has a write key (collector only: it can send events and nothing else)
-and a public key (read-only recommendation calls from the storefront).
+and a public key (read-only recommendation calls from the storefront), both
+public in the store's pages; and two secrets kept on the store's server: the
+server key (server-side libraries send with it, and their events are trusted)
+and the identity secret (the server signs user ids with it, see
+``core.identity``). ``trust_unsigned`` takes browsers' identifies on trust.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ SELECT site_id,
        argMax(domains, version) AS domains,
        argMax(write_key, version) AS write_key,
        argMax(public_key, version) AS public_key,
+       argMax(server_key, version) AS server_key,
+       argMax(identity_secret, version) AS identity_secret,
+       argMax(trust_unsigned, version) AS trust_unsigned,
        min(created_at) AS created_at,
        argMax(deleted, version) AS deleted
 FROM sites
@@ -39,6 +46,9 @@ def create_site(warehouse: Warehouse, name: str, domains: list[str] | None = Non
         "domains": list(domains or []),
         "write_key": "wk_" + secrets.token_urlsafe(24),
         "public_key": "pk_" + secrets.token_urlsafe(18),
+        "server_key": new_key("server_key"),
+        "identity_secret": new_key("identity_secret"),
+        "trust_unsigned": 0,
         "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None),
         "deleted": 0,
     }
@@ -62,23 +72,36 @@ def update_site(warehouse: Warehouse, site_id: str, **changes) -> dict | None:
     site = get_site(warehouse, site_id)
     if site is None:
         return None
-    allowed = {"name", "domains", "write_key", "public_key", "deleted"}
+    allowed = {"name", "domains", "deleted", "trust_unsigned", *PREFIXES}
     site.update({k: v for k, v in changes.items() if k in allowed})
     site["created_at"] = site["created_at"].replace(tzinfo=None)
     _write(warehouse, site)
     return site
 
 
+PREFIXES = {"write_key": "wk_", "public_key": "pk_", "server_key": "sk_", "identity_secret": "is_"}
+
+
+def new_key(which: str) -> str:
+    return PREFIXES[which] + secrets.token_urlsafe(24)
+
+
 def rotate_key(warehouse: Warehouse, site_id: str, which: str) -> dict | None:
-    prefix = {"write_key": "wk_", "public_key": "pk_"}[which]
-    return update_site(warehouse, site_id, **{which: prefix + secrets.token_urlsafe(24)})
+    """A new value for one of the site's keys (also the first, for a site made before it existed)."""
+    return update_site(warehouse, site_id, **{which: new_key(which)})
 
 
 def key_index(warehouse: Warehouse) -> dict[str, dict[str, str]]:
     """Every live key, for the collector's and endpoint's in-memory lookups."""
-    rows = warehouse.query(f"SELECT site_id, write_key, public_key, domains FROM ({_CURRENT}) WHERE deleted = 0")
+    rows = warehouse.query(
+        "SELECT site_id, write_key, public_key, server_key, identity_secret, trust_unsigned, domains "
+        f"FROM ({_CURRENT}) WHERE deleted = 0"
+    )
     return {
         "write": {r["write_key"]: r["site_id"] for r in rows},
         "public": {r["public_key"]: r["site_id"] for r in rows},
+        "server": {r["server_key"]: r["site_id"] for r in rows if r["server_key"]},
         "domains": {r["site_id"]: list(r["domains"]) for r in rows},
+        # How each site takes a browser's claim to be a user: its secret, and whether unsigned claims are trusted.
+        "identity": {r["site_id"]: [r["identity_secret"], bool(r["trust_unsigned"])] for r in rows},
     }
