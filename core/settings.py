@@ -96,6 +96,11 @@ SETTINGS = [
         "Recommendation requests a second one site's public key may make, all workers together (0: no limit).",
     ),
     Setting(
+        "REC_MIN_VISITORS",
+        5,
+        "Distinct non-bot visitors a product needs before it is served to everyone as popular or trending.",
+    ),
+    Setting(
         "WEBHOOK_ALLOW_PRIVATE",
         False,
         "Let segment webhooks call private, loopback and link-local addresses (off: only public hosts).",
