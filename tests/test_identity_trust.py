@@ -203,3 +203,22 @@ def test_a_claim_without_a_browser_id_stands_apart_from_the_user(app, warehouse,
     drain(app, warehouse)
     row = warehouse.query("SELECT anonymous_id, user_id, flags FROM events WHERE site_id = {s:String}", {"s": sid})[0]
     assert row["user_id"] == "u-1" and row["anonymous_id"].startswith("claimed-") and row["flags"] == ["claimed"]
+
+
+def test_the_profile_shows_claims_apart_from_identities(warehouse, site):
+    from tests.webapp_helpers import make_app, make_user, signed_in
+
+    sid = site["site_id"]
+    load_rows(
+        warehouse,
+        [
+            event(sid, 0, anon="own-laptop", type="identify", event="", user_id="cust-9"),
+            event(sid, 1, anon="stranger", type="identify", event="", user_id="cust-9", flags=["claimed"]),
+        ],
+    )
+    stitching.stitch_site(warehouse, sid)
+    admin = signed_in(make_app(warehouse), *make_user(warehouse, "admin"))
+    page = admin.get(f"/s/{sid}/people/user:cust-9").get_data(as_text=True)
+    identities, claims = page.split("Claimed, not verified")
+    assert "anon:own-laptop" in identities and "anon:stranger" not in identities
+    assert "anon:stranger" in claims and "user:cust-9" in claims
