@@ -18,25 +18,43 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-_CURRENT = """
+_SITES = """
 SELECT site_id,
        argMax(name, version) AS name,
        argMax(domains, version) AS domains,
        argMax(write_key, version) AS write_key,
        argMax(public_key, version) AS public_key,
-       argMax(server_key, version) AS server_key,
-       argMax(identity_secret, version) AS identity_secret,
-       argMax(trust_unsigned, version) AS trust_unsigned,
        min(created_at) AS created_at,
        argMax(deleted, version) AS deleted
 FROM sites
 GROUP BY site_id
 """
+_IDENTITY = """
+SELECT site_id,
+       argMax(server_key, version) AS server_key,
+       argMax(identity_secret, version) AS identity_secret,
+       argMax(trust_unsigned, version) AS trust_unsigned
+FROM site_identity
+GROUP BY site_id
+"""
+# A site with no identity row yet reads '' and 0 (ClickHouse's defaults for a join miss).
+_CURRENT = f"""
+SELECT site_id, name, domains, write_key, public_key, server_key, identity_secret, trust_unsigned, created_at, deleted
+FROM ({_SITES}) AS site ANY LEFT JOIN ({_IDENTITY}) AS secrets USING site_id
+"""
+SITE_COLUMNS = ("site_id", "name", "domains", "write_key", "public_key", "created_at", "deleted")
+IDENTITY_COLUMNS = ("site_id", "server_key", "identity_secret", "trust_unsigned")
 
 
-def _write(warehouse: Warehouse, site: dict) -> None:
-    row = {**site, "version": time.time_ns()}
-    warehouse.insert("sites", pd.DataFrame([row]))
+def _write(warehouse: Warehouse, site: dict, tables: tuple[str, ...] = ("sites", "site_identity")) -> None:
+    version = time.time_ns()
+    for table, columns in (("sites", SITE_COLUMNS), ("site_identity", IDENTITY_COLUMNS)):
+        if table in tables:
+            row = {**{c: site[c] for c in columns}, "version": version}
+            frame = pd.DataFrame([row]).astype({"version": "uint64"})
+            if table == "site_identity":
+                frame = frame.astype({"trust_unsigned": "uint8"})
+            warehouse.insert(table, frame)
 
 
 def create_site(warehouse: Warehouse, name: str, domains: list[str] | None = None) -> dict:
@@ -73,9 +91,13 @@ def update_site(warehouse: Warehouse, site_id: str, **changes) -> dict | None:
     if site is None:
         return None
     allowed = {"name", "domains", "deleted", "trust_unsigned", *PREFIXES}
-    site.update({k: v for k, v in changes.items() if k in allowed})
+    changed = {k: v for k, v in changes.items() if k in allowed}
+    site.update(changed)
     site["created_at"] = site["created_at"].replace(tzinfo=None)
-    _write(warehouse, site)
+    tables = [
+        t for t, columns in (("sites", SITE_COLUMNS), ("site_identity", IDENTITY_COLUMNS)) if changed.keys() & columns
+    ]
+    _write(warehouse, site, tuple(tables))
     return site
 
 
