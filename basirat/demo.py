@@ -3,9 +3,12 @@
 The Online Retail (France) invoices become Segment events: each order is a
 visit with product views, cart adds, a checkout, a login (identify) and the
 order itself; cancellations become refunds. Customers shop from two devices,
-so identity stitching has real work. Times are shifted so the history ends
-yesterday, keeping "last 30 days" views meaningful; message ids are stable, so
-loading twice stores everything once.
+so identity stitching has real work. Like a real store's server, the demo
+signs each customer id with the site's identity secret (the ``userHash`` in
+the context of every message that names the customer), so the collector
+trusts those ids. Times are shifted so the history ends yesterday, keeping
+"last 30 days" views meaningful; message ids are stable, so loading twice
+stores everything once.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import urllib.request
 from typing import Callable, Iterator
 
 import pandas as pd
+
+from core.identity import user_hash
 
 
 def _iso(when: dt.datetime) -> str:
@@ -35,17 +40,17 @@ def _product(line) -> dict:
     }
 
 
-def retail_events(frame: pd.DataFrame, end: dt.datetime) -> list[dict]:
-    """Segment messages for every invoice, in time order."""
+def retail_events(frame: pd.DataFrame, end: dt.datetime, identity_secret: str = "") -> list[dict]:
+    """Segment messages for every invoice, in time order; customer ids signed with ``identity_secret``."""
     shift = end - frame["InvoiceDate"].max().to_pydatetime()
     messages = []
     for invoice, lines in frame.groupby("InvoiceNo", sort=False):
-        messages.extend(invoice_events(invoice, lines, shift))
+        messages.extend(invoice_events(invoice, lines, shift, identity_secret))
     messages.sort(key=lambda m: m["timestamp"])
     return messages
 
 
-def invoice_events(invoice: str, lines: pd.DataFrame, shift: dt.timedelta) -> list[dict]:
+def invoice_events(invoice: str, lines: pd.DataFrame, shift: dt.timedelta, identity_secret: str = "") -> list[dict]:
     """One invoice as the visit that led to it (or, if cancelled, a refund)."""
     first = lines.iloc[0]
     customer = int(first.CustomerID)
@@ -61,11 +66,13 @@ def invoice_events(invoice: str, lines: pd.DataFrame, shift: dt.timedelta) -> li
         "library": {"name": "basirat-demo", "version": "1"},
     }
 
+    signed = {**context, "userHash": user_hash(identity_secret, user)} if identity_secret else context
+
     def msg(n: int, minutes: float, **fields) -> dict:
         return {
             "messageId": f"demo-{invoice}-{n}",
             "anonymousId": device,
-            "context": context,
+            "context": signed if "userId" in fields else context,
             "timestamp": _iso(at - dt.timedelta(minutes=minutes)),
             **fields,
         }

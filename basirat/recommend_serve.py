@@ -30,6 +30,7 @@ class RecommendServer(BaseApplication):
         cfg.set("keepalive", 30)
         cfg.set("accesslog", None)
         cfg.set("control_socket_disable", True)
+        cfg.set("on_starting", _share_limits)
 
     def load(self):
         from core import connect
@@ -40,3 +41,10 @@ class RecommendServer(BaseApplication):
         # A worker leaving flushes the answers it logged but has not written yet.
         atexit.register(app.extensions["basirat.recommender"].stop)
         return app
+
+
+def _share_limits(server) -> None:
+    """The rate limit tables, made in the master before it forks: every worker counts in the same buckets."""
+    from core import limits
+
+    limits.share("rec_ip", "rec_site")

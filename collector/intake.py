@@ -17,13 +17,14 @@ from http import HTTPStatus
 import orjson
 from werkzeug.datastructures import EnvironHeaders
 
-from core.proxies import client_address
+from core.limits import client_ip
 
 from .keys import KeysUnavailable
 from .metrics import METRICS
 from .pipeline import REASONS, Rejected, anonymize_ip, decode_body, messages_of, opted_out, parse_json, validate
 from .records import held_row, request_record
 from .spool import SpoolFull
+from .trust import request_trust
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def receive(state, config, kind: str, environ: dict) -> None:
     try:
         body = read_body(environ, config["MAX_BATCH_BYTES"])
         doc = parse_json(body)
-        site_id = _site(state, write_key(environ.get("HTTP_AUTHORIZATION", ""), doc))
+        site_id, by_server = _site(state, write_key(environ.get("HTTP_AUTHORIZATION", ""), doc))
         _limit(state.site_limit, site_id)
         messages = messages_of(doc, ROUTES[kind])
     except Rejected as exc:
@@ -108,7 +109,8 @@ def receive(state, config, kind: str, environ: dict) -> None:
     valid, held, rejected = accept(messages, site_id, config, len(body), sender)
     valid = state.blocklist.kept(site_id, valid)  # erased people: answered 200 all the same
     if valid:
-        held.insert(0, request_record(valid, site_id, *sender, opt_out))
+        trust = request_trust(state.keys.identity(site_id), by_server, valid)
+        held.insert(0, request_record(valid, site_id, *sender, opt_out, trust))
     if held:
         try:
             state.spool.append(held, site_id)
@@ -198,16 +200,26 @@ def write_key(authorization: str, doc: dict | None) -> str:
     return ""
 
 
-def _site(state, key: str) -> str:
+def _site(state, key: str) -> tuple[str, bool]:
+    """The site whose write key (a browser's) or server key (the store's server) this is, and which."""
     if not key:
         raise Rejected("missing_write_key", "send the write key as the Basic-auth username or as writeKey")
     try:
         site_id = state.keys.site_for_write_key(key)
+        if site_id is None and key.startswith("sk_"):
+            return _site_of_server_key(state, key)
     except KeysUnavailable as exc:
         raise Rejected("keys_unavailable", f"{exc}; retry later") from None
     if site_id is None:
         raise Rejected("unknown_write_key", "unknown write key")
-    return site_id
+    return site_id, False
+
+
+def _site_of_server_key(state, key: str) -> tuple[str, bool]:
+    site_id = state.keys.site_for_server_key(key)
+    if site_id is None:
+        raise Rejected("unknown_write_key", "unknown write key")
+    return site_id, True
 
 
 def _limit(limiter, key: str) -> None:
@@ -218,11 +230,6 @@ def _limit(limiter, key: str) -> None:
 
 def _retry_after(status: int) -> int | None:
     return {503: 5, 429: 1}.get(status)
-
-
-def client_ip(environ: dict, config) -> str:
-    """The right-most address not of a trusted proxy (``core.proxies``)."""
-    return client_address(environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR", ""), config)
 
 
 def _ip(environ: dict, config) -> str:

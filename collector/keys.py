@@ -29,7 +29,7 @@ class KeyCache:
         self.warehouse = warehouse
         self.snapshot_path = snapshot_path
         self.refresh_seconds = refresh_seconds
-        self._index = {"write": {}, "public": {}, "domains": {}}
+        self._index = {"write": {}, "public": {}, "server": {}, "domains": {}, "identity": {}}
         self._loaded_at = 0.0
         self._lock = threading.Lock()
 
@@ -71,14 +71,22 @@ class KeyCache:
 
     def _lookup(self, kind: str, key: str) -> str | None:
         self._reload(force=False)
-        site_id = self._index[kind].get(key)
+        site_id = self._index.get(kind, {}).get(key)
         if site_id is None:
             self._reload(force=True)
-            site_id = self._index[kind].get(key)
+            site_id = self._index.get(kind, {}).get(key)
         return site_id
 
     def site_for_write_key(self, key: str) -> str | None:
         return self._lookup("write", key) if key else None
+
+    def site_for_server_key(self, key: str) -> str | None:
+        return self._lookup("server", key) if key else None
+
+    def identity(self, site_id: str) -> tuple[str, bool]:
+        """(identity secret, trusts unsigned identifies) of a site whose key was just looked up."""
+        secret, trust_unsigned = self._index.get("identity", {}).get(site_id, ("", False))
+        return secret, bool(trust_unsigned)
 
     def domains(self, site_id: str) -> list[str]:
         return self._index["domains"].get(site_id, [])

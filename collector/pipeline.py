@@ -319,9 +319,23 @@ def _products(props: dict) -> tuple[list[str], list[float], list[int]]:
     return ids, prices, quantities
 
 
-def to_row(msg: dict, site_id: str, received: dt.datetime, request_ip: str, request_ua: str, settings: dict) -> dict:
-    """The warehouse row for one valid message."""
+def to_row(
+    msg: dict,
+    site_id: str,
+    received: dt.datetime,
+    request_ip: str,
+    request_ua: str,
+    settings: dict,
+    trust: dict | None = None,
+) -> dict:
+    """The warehouse row for one valid message.
+
+    ``trust`` is what intake decided about the request's ids (``collector.trust``);
+    without it the message counts as a browser's with no verified user id.
+    """
     props, traits, context = _object(msg, "properties"), _object(msg, "traits"), _object(msg, "context")
+    if "userHash" in context:  # a credential for that user id: checked at intake, never stored
+        context = {k: v for k, v in context.items() if k != "userHash"}
     page = context.get("page") if isinstance(context.get("page"), dict) else {}
     kind = msg["type"]
     if kind == "page":
@@ -335,14 +349,20 @@ def to_row(msg: dict, site_id: str, received: dt.datetime, request_ip: str, requ
     ids, prices, quantities = _products(props)
     message_id = _text_id(msg.get("messageId"), "messageId") or content_id(msg)
     score = props.get("score") if kind == "track" and msg.get("event") == "Feedback Submitted" else None
+    user_id = _text_id(msg.get("userId"), "userId")
+    anonymous_id = _text_id(msg.get("anonymousId"), "anonymousId")
+    traits = traits or _object(context, "traits")
+    trusted = trust_flags(user_id, traits, trust)
+    if "claimed" in trusted and not anonymous_id:
+        anonymous_id = claimed_visitor(site_id, user_id)
     return {
         "site_id": site_id,
         "message_id": message_id,
         "type": kind,
         "event": _str(msg.get("event"), 256),
         "name": _str(msg.get("name"), 256),
-        "anonymous_id": _text_id(msg.get("anonymousId"), "anonymousId"),
-        "user_id": _text_id(msg.get("userId"), "userId"),
+        "anonymous_id": anonymous_id,
+        "user_id": user_id,
         "previous_id": _text_id(msg.get("previousId"), "previousId"),
         "group_id": _text_id(msg.get("groupId"), "groupId"),
         "timestamp": when.replace(microsecond=0),
@@ -366,7 +386,7 @@ def to_row(msg: dict, site_id: str, received: dt.datetime, request_ip: str, requ
         "library_name": _str(library.get("name"), 64),
         "library_version": _str(library.get("version"), 32),
         "properties": _json(props),
-        "traits": _json(traits or _object(context, "traits")),
+        "traits": _json(traits),
         "context": _json(context),
         "product_id": _str(props.get("product_id") or props.get("sku") or props.get("id"), MAX_ID),
         "product_name": _str(props.get("name"), 512) if kind == "track" else "",
@@ -383,8 +403,34 @@ def to_row(msg: dict, site_id: str, received: dt.datetime, request_ip: str, requ
         "score": _num(score) if score is not None and not isinstance(score, (dict, list)) else None,
         "comment": _str(props.get("comment"), 4096) if score is not None else "",
         "is_bot": _is_bot(user_agent),
-        "flags": flags,
+        "flags": flags + trusted,
     }
+
+
+def trust_flags(user_id: str, traits: dict, trust: dict | None) -> list[str]:
+    """Flags saying what of a row is only a browser's claim (see ``collector.trust``).
+
+    ``server``: sent with the server key. ``claimed``: a user id without its
+    userHash. ``claimed_traits``: traits from a browser (the hash vouches for
+    the id alone). A site that trusts unsigned identifies gets none.
+    """
+    by = (trust or {}).get("by")
+    if by == "server":
+        return ["server"]
+    if by == "open":
+        return []
+    flags = []
+    if user_id and user_id not in (trust or {}).get("verified", ()):
+        flags.append("claimed")
+    if traits:
+        flags.append("claimed_traits")
+    return flags
+
+
+def claimed_visitor(site_id: str, user_id: str) -> str:
+    """The anonymous id of a message that claims a user id and names no browser: its own,
+    shared only by messages claiming the same id, so the claim never stands for the user."""
+    return "claimed-" + hashlib.sha256(f"{site_id}|{user_id}".encode()).hexdigest()[:24]
 
 
 def content_id(msg: dict) -> str:

@@ -18,14 +18,23 @@ REQUEST, QUARANTINE = "request", "quarantine"
 
 
 def request_record(
-    messages: list[dict], site_id: str, received: dt.datetime, ip: str, agent: str, opt_out: bool = False
+    messages: list[dict],
+    site_id: str,
+    received: dt.datetime,
+    ip: str,
+    agent: str,
+    opt_out: bool = False,
+    trust: dict | None = None,
 ) -> dict:
     """A request's accepted messages, spooled raw; the loader builds rows.
 
-    ``opt_out`` (DNT / GPC) is decided from the request's headers and travels
-    with the record, since the loader no longer sees the request."""
+    ``opt_out`` (DNT / GPC) is decided from the request's headers, and
+    ``trust`` (``collector.trust``) from its key and the site's identity
+    secret; both travel with the record, since the loader no longer sees the
+    request. A record without ``trust`` is taken as a browser's."""
     return {
         "opt_out": opt_out,
+        "trust": trust,
         "_kind": REQUEST,
         "site_id": site_id,
         "received_at": received.isoformat(sep=" "),
@@ -72,7 +81,7 @@ def expand(items: list[dict], config: dict) -> list[dict]:
         received = dt.datetime.fromisoformat(item["received_at"])
         for msg in item["messages"]:
             try:
-                row = to_row(msg, item["site_id"], received, item["ip"], item["user_agent"], config)
+                row = to_row(msg, item["site_id"], received, item["ip"], item["user_agent"], config, item.get("trust"))
                 rows.append(protect(row, config, item.get("opt_out", False)))
             except (Rejected, KeyError, TypeError, ValueError) as exc:
                 reason, detail = getattr(exc, "reason", "bad_schema"), getattr(exc, "detail", str(exc))

@@ -120,6 +120,21 @@ SETTINGS = [
     Setting("RECOMMENDER_POLL_SECONDS", 5.0, "How often the recommendation endpoint looks for newer models and keys."),
     Setting("RECOMMENDER_TAIL_SECONDS", 1.0, "How often the endpoint reads newly loaded events into live sessions."),
     Setting(
+        "REC_IP_RATE_LIMIT",
+        20.0,
+        "Recommendation requests a second one client IP may make, all the endpoint's workers together (0: no limit).",
+    ),
+    Setting(
+        "REC_SITE_RATE_LIMIT",
+        2000.0,
+        "Recommendation requests a second one site's public key may make, all workers together (0: no limit).",
+    ),
+    Setting(
+        "REC_MIN_VISITORS",
+        5,
+        "Distinct non-bot visitors a product needs before it is served to everyone as popular or trending.",
+    ),
+    Setting(
         "WEBHOOK_ALLOW_PRIVATE",
         False,
         "Let segment webhooks call private, loopback and link-local addresses (off: only public hosts).",

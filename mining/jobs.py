@@ -87,8 +87,8 @@ def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
 JOBS = [
     Job("identity", run_identity, 5, "Stitch anonymous ids, user ids and emails into people (versioned map)."),
     Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
-    Job("popularity", run_popularity, 15, "Popular products per site (views, carts, orders), for cold start."),
     Job("catalog", run_catalog, 15, "Products' category, price and stock flag from events, for business filters."),
+    Job("popularity", run_popularity, 15, "Popular products per site (distinct visitors), for cold start."),
     Job("rules", run_rules, 60, "Frequently bought together: mlxtend FP-growth rules over orders and carts."),
     Job("cooccurrence", run_cooccurrence, 30, "Also viewed / viewed-then-bought neighbours with time decay."),
     Job("session_index", run_session_index, 10, "Recent sessions indexed for session-kNN (STAN), for serving."),

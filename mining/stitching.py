@@ -4,6 +4,11 @@ Each run adds the links shown by newly received events, re-stitches the site
 from all its links (links are few next to events, and a full pass is what
 makes the result independent of arrival order), and writes a new version only
 for identities whose person or reason changed.
+
+Claimed links (``claimed_…``: an id or an email a browser sent without the
+store's proof, see ``collector.trust``) are kept for the profile to show but
+never stitched: a claim never joins a browser to anyone, so it can neither
+move a browser into a customer's person nor hand it their data.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ def stitch_site(warehouse, site_id: str, max_ids: int = 200, late_minutes: int =
         since = EPOCH if mark is None else mark - dt.timedelta(minutes=late_minutes)
         store.extract_links(warehouse, site_id, since, upto)
     links, blocks = _evidence(warehouse, site_id)
-    result = stitch_identities(links, blocks, max_ids=max_ids)
+    claimed = links["reason"].astype(str).str.startswith(store.CLAIMED).to_numpy(dtype=bool)
+    result = stitch_identities(links[~claimed], blocks, max_ids=max_ids)
     changed = _changes(store.current_map(warehouse, site_id), result.assignment)
     written = store.write_map(warehouse, site_id, changed, version)
     if upto is not None:
@@ -45,6 +51,7 @@ def stitch_site(warehouse, site_id: str, max_ids: int = 200, late_minutes: int =
         "people": result.assignment["person_id"].nunique(),
         "changed": written,
         "refused": len(result.refused),
+        "claimed": int(claimed.sum()),
     }
 
 
@@ -94,6 +101,7 @@ def unmerge(warehouse, site_id: str, identity: str, actor: str, note: str = "", 
     person = store.person_of(warehouse, site_id, identity)
     others = {r["identity"] for r in store.person_identities(warehouse, site_id, person or "")} - {identity}
     links = store.links(warehouse, site_id)
+    links = links[~links["reason"].astype(str).str.startswith(store.CLAIMED)]
     own = set(links.loc[links["a"] == identity, "b"]) | set(links.loc[links["b"] == identity, "a"])
     pairs = [(identity, other) for other in sorted(others - own)]
     if not pairs:
@@ -110,6 +118,6 @@ def run_identity(warehouse, progress: Callable[[str], None] = print, max_ids: in
         totals["changed"] += result["changed"]
         progress(
             f"identity: {site['site_id']}: {result['identities']} ids in {result['people']} people, "
-            f"{result['changed']} changed, {result['refused']} links refused"
+            f"{result['changed']} changed, {result['refused']} links refused, {result['claimed']} claimed (unverified)"
         )
     return totals

@@ -2,7 +2,8 @@
 
 Auth is the site's public key (``key`` query parameter or the HTTP Basic
 username); a write key is refused here just as a public key is refused by the
-collector. Models, keys and the visitors' live sessions are kept in memory
+collector. A user id is honoured only with its ``userHash``, and clients and
+sites are rate limited (``endpoint``). Models, keys and the visitors' live sessions are kept in memory
 and refreshed by background threads, so a request never waits on the
 warehouse. Every answer gets a ``recommendationId``; the id with its strategy
 and context is logged in batches so clicks can be attributed later.
@@ -15,6 +16,7 @@ import time
 
 from flask import Flask, Response, jsonify, request
 
+from core import limits
 from core.apps import new_app
 from warehouse import WarehouseError
 from warehouse.queries import recommendations as store
@@ -34,6 +36,10 @@ class RecommenderState:
         self.live = LiveSessions(float(config["SESSION_TIMEOUT_MINUTES"]))
         self.tail = Tail(warehouse, self.live)
         self.cache = AnswerCache()
+        # Per client address and per site, shared by the workers when the server shared them (``limits.share``).
+        self.client_limit = limits.RateLimiter(float(config["REC_IP_RATE_LIMIT"]), buckets=limits.table("rec_ip"))
+        self.site_limit = limits.RateLimiter(float(config["REC_SITE_RATE_LIMIT"]), buckets=limits.table("rec_site"))
+        self.config = config
         self._served: list[dict] = []
         self._served_lock = threading.Lock()
         self._last_wake = 0.0

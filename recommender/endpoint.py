@@ -4,6 +4,13 @@ Answering from memory takes tens of microseconds; Flask's request and
 response machinery costs several times that. So the two GET routes are a
 plain WSGI callable in front of the Flask app, which keeps preflights and
 errors for other paths. Everything here reads only memory.
+
+The public key is in the store's pages, so it proves nothing about who asks.
+A personal answer (the person's history and live session) is given for the
+caller's own browser id (``anonymousId``, a random id only that browser
+knows) or for a ``userId`` that comes with its ``userHash`` (signed by the
+store's server, see ``core.identity``); a user id without it is ignored, and
+the answer is the non-personal one. Each client and each site is rate limited.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ import json
 import secrets
 import time
 from urllib.parse import parse_qsl, urlsplit
+
+from core.identity import valid_user_hash
+from core.limits import client_ip
 
 from .serving import CONTEXTS, Request, recommend, similar_items
 
@@ -24,9 +34,14 @@ KINDS = ("also_viewed", "bought_together")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+def _limit(limiter, key: str) -> None:
+    if not limiter.allow(key):
+        raise ApiError(429, "rate_limited", "too many requests; slow down", limiter.retry_after())
 
 
 def site_for(state, args: dict, authorization: str) -> str:
@@ -43,6 +58,7 @@ def site_for(state, args: dict, authorization: str) -> str:
     if site_id is None:
         state.key_missed()
         raise ApiError(401, "unauthorized", "unknown public key")
+    _limit(state.site_limit, site_id)
     return site_id
 
 
@@ -68,6 +84,8 @@ def _text(args: dict, name: str) -> str:
 
 def parse_request(state, site_id: str, args: dict, context: str) -> tuple[Request, str, str]:
     anonymous_id, user_id = _text(args, "anonymousId"), _text(args, "userId")
+    if user_id and not valid_user_hash(state.index.identity_secret(site_id), user_id, args.get("userHash")):
+        user_id = ""  # anyone may name a customer; only the store's server can sign the name
     now = time.time()
     visitors = ("a:" + anonymous_id if anonymous_id else "", "u:" + user_id if user_id else "")
     req = Request(
@@ -158,15 +176,19 @@ class FastPath:
             return self.fallback(environ, start_response)
         started = time.perf_counter()
         args = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-        site_id = None
+        site_id, retry_after = None, None
         try:
+            _limit(self.state.client_limit, client_ip(environ, self.state.config))
             site_id, body = handle(self.state, path, args, environ.get("HTTP_AUTHORIZATION", ""))
             status = "200 OK"
         except ApiError as exc:
             body = {"error": exc.code, "message": exc.message}
-            status = {400: "400 Bad Request", 401: "401 Unauthorized"}[exc.status]
+            status = {400: "400 Bad Request", 401: "401 Unauthorized", 429: "429 Too Many Requests"}[exc.status]
+            retry_after = exc.retry_after
         payload = json.dumps(body, separators=(",", ":")).encode()
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        if retry_after is not None:
+            headers.append(("Retry-After", str(retry_after)))
         # Server-Timing (W3C): the time this process spent on the answer, in ms.
         headers.append(("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.3f}"))
         origin = environ.get("HTTP_ORIGIN", "")

@@ -89,7 +89,7 @@ class Index:
         self.warehouse = warehouse
         self.sites: dict[str, SiteModels] = {}
         self.links: dict[tuple[str, str], str] = {}
-        self.keys = {"public": {}, "domains": {}}
+        self.keys = {"public": {}, "domains": {}, "identity": {}}
         self._seen: dict = {}
         self._catalog_version = -1
         self._generation = 0
@@ -99,7 +99,7 @@ class Index:
         """Reload sites whose models changed; returns how many were reloaded."""
         with self._lock:
             index = site_store.key_index(self.warehouse)
-            self.keys = {"public": index["public"], "domains": index["domains"]}
+            self.keys = {"public": index["public"], "domains": index["domains"], "identity": index["identity"]}
             latest = store.latest_versions(self.warehouse)
             catalog_version = store.catalog_version(self.warehouse)
             changed = {site for key, v in latest.items() if self._seen.get(key) != v for site in [key[0]]}
@@ -130,6 +130,10 @@ class Index:
 
     def site(self, site_id: str) -> SiteModels:
         return self.sites.get(site_id) or SiteModels()
+
+    def identity_secret(self, site_id: str) -> str:
+        """The secret the site's server signs user ids with ('' for a site without one)."""
+        return self.keys["identity"].get(site_id, ("", False))[0]
 
     def person_of(self, site_id: str, anonymous_id: str, user_id: str) -> str:
         """The person a request's ids belong to, as the person job keyed its recommendations."""

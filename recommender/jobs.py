@@ -23,7 +23,7 @@ from .rules import basket_rules, top_rules
 
 def run_popularity(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
     progress("popularity: reading product interactions")
-    interactions = popularity_store.product_interactions(warehouse)
+    interactions = popularity_store.product_interactions(warehouse, min_visitors=int(config["REC_MIN_VISITORS"]))
     scored = score_popularity(interactions)
     version = new_version()
     written = popularity_store.write_popularity(warehouse, stamped(scored, version))
@@ -125,7 +125,10 @@ def run_context_popularity(warehouse, config: dict, progress: Callable[[str], No
     progress("popularity: overall, per category and trending")
     events = rec_store.interactions(warehouse)
     categories = rec_store.current_products(warehouse).rename(columns={"product_id": "item_id"})
-    out = context_popularity(events, categories, now=time.time())
+    # Served to every visitor: only products of the catalogue, each seen by enough distinct visitors.
+    out = context_popularity(
+        events, categories, now=time.time(), min_visitors=int(config["REC_MIN_VISITORS"]), products=categories
+    )
     version = new_version()
     written = rec_store.write_model(warehouse, "rec_popularity", "popularity", out, version)
     progress(f"popularity: {written:,} items over {out['context'].nunique() if len(out) else 0} contexts")

@@ -98,7 +98,7 @@ class Tail:
         for item in items:
             for visitor in (
                 "a:" + row["anonymous_id"] if row["anonymous_id"] else "",
-                "u:" + row["user_id"] if row["user_id"] else "",
+                "u:" + row["user_id"] if row["user_id"] and not row.get("claimed") else "",
             ):
                 self.sessions.add(row["site_id"], visitor, float(row["time"]), kind, item)
         return len(items)

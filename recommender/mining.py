@@ -53,14 +53,26 @@ def baskets(interactions: pd.DataFrame) -> pd.DataFrame:
 
 
 def context_popularity(
-    interactions: pd.DataFrame, categories: pd.DataFrame, now: float, trending_days: float = 3.0, per_context: int = 100
+    interactions: pd.DataFrame,
+    categories: pd.DataFrame,
+    now: float,
+    trending_days: float = 3.0,
+    per_context: int = 100,
+    min_visitors: int = 1,
+    products: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Popular items overall, per category and trending, per site.
+
+    These lists go to every visitor of the store, so they count visitors, not
+    events: each visitor gives an item one vote, the weight of their deepest
+    interaction with it (a purchase outweighs a view), and an item needs
+    ``min_visitors`` distinct visitors. A few fake events cannot put an id there.
 
     Parameters
     ----------
     interactions : DataFrame
-        ``site_id, item_id, kind, time``.
+        ``site_id, item_id, kind, time``, and the visitor's ``anonymous_id``
+        (else ``user_id``); without them each row counts as its own visitor.
     categories : DataFrame
         ``site_id, item_id, category`` (empty categories are ignored).
     now : float
@@ -70,6 +82,11 @@ def context_popularity(
         before it, so a steady best-seller does not trend.
     per_context : int
         Items kept per context.
+    min_visitors : int
+        Distinct visitors an item needs (in the recent window, for trending).
+    products : DataFrame, optional
+        ``site_id, item_id``: the products each site is known to sell (its
+        catalogue). A site listed here gets only those; others are not filtered.
 
     Returns
     -------
@@ -78,25 +95,51 @@ def context_popularity(
         ``trending`` or ``category:<name>``; best first.
     """
     frame = interactions.assign(weight=interactions["kind"].map(KIND_WEIGHTS).astype("float64").fillna(1.0))
+    frame["visitor"] = _visitors(frame)
+    if products is not None:
+        frame = _known_products(frame, products)
     frame["decayed"] = frame["weight"] * session_decay(frame["time"], now, 30.0)
-    overall = (
-        frame.groupby(["site_id", "item_id"], as_index=False)["decayed"].sum().rename(columns={"decayed": "score"})
-    )
-    parts = [overall.assign(context="overall")]
+    keys = ["site_id", "item_id"]
+    overall = _votes(frame, "decayed")
+    overall = overall[overall["visitors"] >= min_visitors].reset_index().rename(columns={"votes": "score"})
+    parts = [overall[[*keys, "score"]].assign(context="overall")]
     recent_cut = now - trending_days * 86400
-    recent = frame[frame["time"] >= recent_cut].groupby(["site_id", "item_id"])["weight"].sum()
+    recent = _votes(frame[frame["time"] >= recent_cut], "weight")
     older = frame[frame["time"] < recent_cut]
     span = max((recent_cut - older["time"].min()) / 86400.0, 1.0) if len(older) else 1.0
-    before = older.groupby(["site_id", "item_id"])["weight"].sum().reindex(recent.index, fill_value=0.0)
-    trending = (recent / trending_days) / (1.0 + before / span)
-    trending = trending[recent >= 2].rename("score").reset_index()
-    parts.append(trending.assign(context="trending"))
+    before = _votes(older, "weight")["votes"].reindex(recent.index, fill_value=0.0)
+    trending = (recent["votes"] / trending_days) / (1.0 + before / span)
+    trending = trending[(recent["votes"] >= 2) & (recent["visitors"] >= min_visitors)]
+    parts.append(trending.rename("score").reset_index().assign(context="trending"))
     named = categories[categories["category"] != ""]
-    by_category = overall.merge(named[["site_id", "item_id", "category"]], on=["site_id", "item_id"])
+    by_category = overall[[*keys, "score"]].merge(named[["site_id", "item_id", "category"]], on=keys)
     parts.append(by_category.assign(context="category:" + by_category["category"]).drop(columns="category"))
     out = pd.concat(parts, ignore_index=True)
     out = out.sort_values(["site_id", "context", "score", "item_id"], ascending=[True, True, False, True])
     return out.groupby(["site_id", "context"], sort=False).head(per_context)[["site_id", "context", "item_id", "score"]]
+
+
+def _visitors(frame: pd.DataFrame) -> pd.Series:
+    """Who each row is from: the anonymous id, else the user id; the row itself when neither is known."""
+    if "anonymous_id" not in frame:
+        return pd.Series(np.arange(len(frame)).astype(str), index=frame.index)
+    users = "user:" + frame["user_id"] if "user_id" in frame else pd.Series("", index=frame.index)
+    return frame["anonymous_id"].where(frame["anonymous_id"] != "", users)
+
+
+def _known_products(frame: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """Rows about a product of the site's catalogue, and every row of a site without one."""
+    known = products[["site_id", "item_id"]].drop_duplicates().assign(known=True)
+    marked = frame.merge(known, on=["site_id", "item_id"], how="left")
+    keep = marked["known"].notna().to_numpy() | ~frame["site_id"].isin(set(known["site_id"])).to_numpy()
+    return frame[keep]
+
+
+def _votes(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per site and item: the sum of each visitor's largest ``column`` (``votes``) and the visitors."""
+    best = frame.groupby(["site_id", "item_id", "visitor"], sort=False)[column].max()
+    grouped = best.groupby(level=["site_id", "item_id"])
+    return pd.DataFrame({"votes": grouped.sum(), "visitors": grouped.size()})
 
 
 def recent_sessions(interactions: pd.DataFrame, per_site: int = 50_000, max_items: int = 50) -> pd.DataFrame:
@@ -188,12 +231,16 @@ def catalog_changes(tracked: pd.DataFrame, current: pd.DataFrame) -> pd.DataFram
 
 
 def with_person(history: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-    """``history`` with a ``person_id``: the stitched person, else the row's user id, else its anonymous id."""
+    """``history`` with a ``person_id``: the stitched person, else the row's user id, else its anonymous id.
+
+    A user id the browser only claimed (``channel_id`` 2) is not the row's: it counts as its browser's.
+    """
+    own_user = (history["user_id"] != "") & (history["channel_id"] != 2)
     identity = ("anon:" + history["anonymous_id"]).where(
-        history["user_id"] == "",
+        ~own_user,
         history["channel_id"].map({1: "customer:"}).fillna("user:") + history["user_id"],
     )
     keyed = history.assign(identity=identity).merge(links, on=["site_id", "identity"], how="left")
-    raw = keyed["user_id"].where(keyed["user_id"] != "", keyed["anonymous_id"])
+    raw = keyed["user_id"].where(own_user.to_numpy(), keyed["anonymous_id"])
     keyed["person_id"] = keyed["person_id"].fillna(raw)
     return keyed.drop(columns="identity")

@@ -8,12 +8,12 @@ WEIGHTS = {"views": 1.0, "carts": 3.0, "orders": 5.0}
 
 
 def score_popularity(interactions: pd.DataFrame) -> pd.DataFrame:
-    """Weighted interaction counts per site and item.
+    """Weighted counts of visitors per site and item.
 
     Parameters
     ----------
     interactions : DataFrame
-        Columns ``site_id, item_id, views, carts, orders``.
+        Columns ``site_id, item_id, views, carts, orders``: distinct visitors who viewed, added, ordered.
 
     Returns
     -------

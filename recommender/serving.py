@@ -36,8 +36,12 @@ class Answer:
 
 
 def _allowed(models: SiteModels, request: Request, exclude: set):
+    catalog = models.catalog
+
     def ok(item: str) -> bool:
         if item in exclude or item in models.out_of_stock:
+            return False
+        if catalog and item not in catalog:  # only products the site is seen to sell, never any id an event named
             return False
         if request.category or request.min_price is not None or request.max_price is not None:
             category, price = models.catalog.get(item, ("", None))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, render_template
+from flask import Flask, render_template, session
 
 from core.apps import new_app
 
@@ -39,7 +39,8 @@ def _hook_pages(app: Flask) -> None:
 
     @app.context_processor
     def tracking():
-        return {"keys": app.extensions["storefront.keys"].get(), "collector": collector}
+        keys = app.extensions["storefront.keys"]
+        return {"keys": keys.get(), "collector": collector, "user_hash": keys.user_hash(session.get("user", ""))}
 
     @app.after_request
     def security_headers(response):

@@ -1,4 +1,4 @@
-"""Sites: list, create with domains, keys and the tracking snippet, key rotation."""
+"""Sites: list, create with domains, keys and the tracking snippet, key rotation, identity verification."""
 
 from __future__ import annotations
 
@@ -18,7 +18,20 @@ NAV = [
     NavItem("Settings", "sites.show", order=80),
     NavItem("All sites", "sites.index", order=90, site_scoped=False),
 ]
-KEYS = {"write_key": "write key", "public_key": "public key"}
+KEYS = {
+    "write_key": "write key",
+    "public_key": "public key",
+    "server_key": "server key",
+    "identity_secret": "identity secret",
+}
+# Kept on the store's server: shown to admins only.
+SECRETS = ("server_key", "identity_secret")
+AFTER_ROTATION = {
+    "write_key": "Update the store's pages before events are lost.",
+    "public_key": "Update the storefront before its recommendation calls fail.",
+    "server_key": "Update the store's server-side libraries before their events are refused.",
+    "identity_secret": "Until the store's server signs with the new secret, sign-ins count as claims.",
+}
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}(:\d{{1,5}})?$")
 
@@ -76,7 +89,7 @@ def show(site_id: str):
     url = collector_url()
     snippet = f'<script async src="{url}/t.js" data-write-key="{site["write_key"]}" data-host="{url}"></script>'
     status = install_status(warehouse(), site["site_id"])
-    return render_template("sites/show.html", snippet=snippet, keys=KEYS, status=status)
+    return render_template("sites/show.html", snippet=snippet, keys=KEYS, secrets=SECRETS, status=status)
 
 
 @bp.route("/s/<site_id>/settings/install")
@@ -100,6 +113,23 @@ def update_domains(site_id: str):
     return redirect(url_for("sites.show", site_id=site["site_id"]))
 
 
+@bp.route("/s/<site_id>/settings/identity", methods=["POST"])
+@role_required("admin")
+def update_identity(site_id: str):
+    """Whether identifies without a userHash are taken on trust (the site's opt-in; off by default)."""
+    site = current_site()
+    trust = request.form.get("trust_unsigned") == "1"
+    if trust and request.form.get("confirm") != site["name"]:
+        flash("Type the site's name exactly to trust unsigned identifies.", "error")
+        return redirect(url_for("sites.show", site_id=site["site_id"]))
+    site_store.update_site(warehouse(), site["site_id"], trust_unsigned=int(trust))
+    if trust:
+        flash("Unsigned identifies are trusted: any visitor can now claim to be any customer.", "error")
+    else:
+        flash("Only identifies signed by the store's server (or sent with the server key) link customers.", "success")
+    return redirect(url_for("sites.show", site_id=site["site_id"]))
+
+
 @bp.route("/s/<site_id>/keys/<which>/rotate", methods=["GET", "POST"])
 @role_required("admin")
 def rotate(site_id: str, which: str):
@@ -110,7 +140,11 @@ def rotate(site_id: str, which: str):
         if request.form.get("confirm") != site["name"]:
             flash("Type the site's name exactly to confirm.", "error")
             return render_template("sites/rotate.html", which=which, label=KEYS[which]), 400
+        created = not site[which]
         site_store.rotate_key(warehouse(), site["site_id"], which)
-        flash(f"The {KEYS[which]} was replaced. Update the store before events are lost.", "success")
+        if created:
+            flash(f"The {KEYS[which]} was created.", "success")
+        else:
+            flash(f"The {KEYS[which]} was replaced. {AFTER_ROTATION[which]}", "success")
         return redirect(url_for("sites.show", site_id=site["site_id"]))
     return render_template("sites/rotate.html", which=which, label=KEYS[which])

@@ -20,17 +20,21 @@ def sites() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the new site as JSON.")
 @click.pass_context
 def sites_create(ctx: click.Context, name: str, domains: tuple[str, ...], as_json: bool) -> None:
-    """Create a site and print its write key."""
+    """Create a site and print its keys (the server key and identity secret are secrets of the store's server)."""
     from warehouse.queries import sites as store
 
     if not name.strip():
         fail("a site needs a name")
     site = store.create_site(migrated(ctx), name.strip(), list(domains))
-    out = {"site_id": site["site_id"], "write_key": site["write_key"], "public_key": site["public_key"]}
+    names = ("site_id", "write_key", "public_key", "server_key", "identity_secret")
+    out = {k: site[k] for k in names}
     if as_json:
         click.echo(json.dumps(out))
     else:
-        click.echo(f"site {out['site_id']} created\nwrite key:  {out['write_key']}\npublic key: {out['public_key']}")
+        labels = ("write key", "public key", "server key", "identity secret")
+        click.echo(f"site {out['site_id']} created")
+        for label, name in zip(labels, names[1:]):
+            click.echo(f"{label + ':':<17}{out[name]}")
 
 
 @sites.command("list")

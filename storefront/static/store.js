@@ -97,7 +97,9 @@
     var q = new URLSearchParams({ key: key, context: slot.dataset.recContext, limit: "8" });
     var anon = window.basirat.anonymousId && window.basirat.anonymousId();
     if (anon) q.set("anonymousId", anon);
+    // The customer's own list needs the id signed by the store's server (identity verification).
     if (body.dataset.userId) q.set("userId", body.dataset.userId);
+    if (body.dataset.userHash) q.set("userHash", body.dataset.userHash);
     if (slot.dataset.recItem) q.set("itemId", slot.dataset.recItem);
     // Until the endpoint exists (or when it fails) the slot stays hidden.
     fetch(body.dataset.api + "/v1/recommendations?" + q)

@@ -1,5 +1,6 @@
-"""End to end: two devices browse anonymously, log in on both, and a till order with the
-same email is imported: the collector, loader and jobs make one person of all three."""
+"""End to end: two devices browse anonymously, log in on both (the store's server signs the customer
+id), the store's server tells the customer's email, and a till order with the same email is imported:
+the collector, loader and jobs make one person of all three."""
 
 import base64
 import uuid
@@ -9,6 +10,7 @@ import pytest
 import collector
 from collector.imports import mapping_for, parse_orders
 from collector.loader import Loader
+from core.identity import user_hash
 from mining import stitching
 from mining.sessions import sessionize_site
 from warehouse.queries import people
@@ -26,9 +28,10 @@ def message(kind, anon, at, **fields):
     return {"type": kind, "anonymousId": anon, "messageId": uuid.uuid4().hex, "timestamp": at, **fields}
 
 
-def browsing(device, agent, day):
-    """Anonymous browsing, then a login that names the customer."""
+def browsing(device, agent, day, secret):
+    """Anonymous browsing, then a login that names the customer, with the id signed by the store's server."""
     ctx = {"userAgent": agent}
+    signed = {**ctx, "userHash": user_hash(secret, "c-42")}
     return [
         message("page", device, f"2026-04-{day}T10:00:00Z", properties={"path": "/"}, context=ctx),
         message(
@@ -45,7 +48,7 @@ def browsing(device, agent, day):
             f"2026-04-{day}T10:02:00Z",
             userId="c-42",
             traits={"email": "Maya@Example.org"},
-            context=ctx,
+            context=signed,
         ),
         message(
             "track",
@@ -54,7 +57,7 @@ def browsing(device, agent, day):
             event="Order Completed",
             userId="c-42",
             properties={"order_id": f"W-{day}", "revenue": 20},
-            context=ctx,
+            context=signed,
         ),
     ]
 
@@ -62,10 +65,15 @@ def browsing(device, agent, day):
 def test_two_devices_and_an_offline_order_are_one_person(app, warehouse, site, tmp_path):
     sid = site["site_id"]
     auth = {"Authorization": "Basic " + base64.b64encode(f"{site['write_key']}:".encode()).decode()}
-    batch = browsing("dev-laptop", "Mozilla/5.0 (X11; Linux)", "10") + browsing(
-        "dev-phone", "Mozilla/5.0 (iPhone)", "12"
+    secret = site["identity_secret"]
+    batch = browsing("dev-laptop", "Mozilla/5.0 (X11; Linux)", "10", secret) + browsing(
+        "dev-phone", "Mozilla/5.0 (iPhone)", "12", secret
     )
     assert app.test_client().post("/v1/batch", json={"batch": batch}, headers=auth).status_code == 200
+    # The email a browser sends is only its claim; the store's server vouches for it with its server key.
+    server = {"Authorization": "Basic " + base64.b64encode(f"{site['server_key']}:".encode()).decode()}
+    told = {"type": "identify", "userId": "c-42", "traits": {"email": "Maya@Example.org"}, "messageId": "srv-1"}
+    assert app.test_client().post("/v1/identify", json=told, headers=server).status_code == 200
     Loader(warehouse, app.config["SPOOL_DIR"]).drain()
 
     till = tmp_path / "till.csv"

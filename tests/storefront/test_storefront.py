@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import storefront
+from core.identity import user_hash
 from storefront.catalog import Catalog, categorize, products_from_invoices
 from warehouse.queries import sites
 
@@ -107,11 +108,17 @@ def test_cart_checkout_order_and_feedback(client):
     assert client.get("/store/cart").get_data(as_text=True).count("data-cart-update") == 0
 
 
-def test_login_identifies_a_demo_customer_and_logout_resets(client):
+def test_login_identifies_a_demo_customer_and_logout_resets(client, chdb_warehouse, store_site):
     assert "No customer" in client.post("/store/login", data={"customer": "99999999"}).get_data(as_text=True)
     client.post("/store/login", data={"customer": "12583"})
-    [[method, user_id, traits]] = tracked(client.get("/store/").get_data(as_text=True))
+    page = client.get("/store/").get_data(as_text=True)
+    [[method, user_id, traits, options]] = tracked(page)
     assert method == "identify" and user_id == "cust-12583" and traits["email"].startswith("customer12583")
+    # The store's server signs the id, for the identify and for the recommendation calls.
+    secret = sites.get_site(chdb_warehouse, store_site["site_id"])["identity_secret"]
+    assert options == {"userHash": user_hash(secret, "cust-12583")}
+    assert f'data-user-hash="{options["userHash"]}"' in page
+    assert secret not in page
     client.post("/store/logout")
     assert tracked(client.get("/store/").get_data(as_text=True)) == [["reset"]]
 

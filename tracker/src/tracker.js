@@ -60,6 +60,8 @@
 
   let anon = get(PREFIX + "a") || uuid();
   let user = get(PREFIX + "u");
+  // The store server's signature of the user id (identity verification).
+  let hash = get(PREFIX + "h");
   set(PREFIX + "a", anon);
 
   // -- messages ---------------------------------------------------------
@@ -76,15 +78,16 @@
       type,
       messageId: uuid(),
       anonymousId: anon,
+      userId: user, // left out while undefined, as userHash
       originalTimestamp: iso(),
       context: {
         page: pageContext(),
         locale: nav.language,
         library: { name: "basirat.js", version: "1" },
+        userHash: hash,
       },
       ...fields,
     };
-    if (user) m.userId = user;
     log.push(m);
     // Bounded, as Snowplow's queue: while 100 events wait, new ones are dropped.
     if (ours(EVENT).length < 100) set(EVENT + m.messageId, { m, n: 0, r: 0, o: TAB, l: now() + 5e3 });
@@ -98,7 +101,7 @@
   const done = (batch) =>
     batch.forEach((e) => {
       delete inflight[key(e)];
-      set(key(e), null);
+      set(key(e));
     });
 
   const failed = (batch) => {
@@ -158,14 +161,17 @@
   const api = {
     page: (name, properties) => enqueue("page", { name: name || d.title, properties: properties || {} }),
     track: (event, properties) => enqueue("track", { event, properties: properties || {} }),
-    identify: (userId, traits) => {
-      if (userId) set(PREFIX + "u", (user = "" + userId));
+    // options.userHash: what the store's server signed the id with (see the README's security section).
+    identify: (userId, traits, options) => {
+      if (userId) {
+        set(PREFIX + "h", (hash = options?.userHash));
+        set(PREFIX + "u", (user = "" + userId));
+      }
       return enqueue("identify", { traits: traits || {} });
     },
     alias: (userId, previousId) => enqueue("alias", { userId, previousId: previousId || user || anon }),
     reset: () => {
-      user = null;
-      set(PREFIX + "u", null);
+      set(PREFIX + "u", (user = hash = set(PREFIX + "h"))); // set() returns undefined: both forgotten
       set(PREFIX + "a", (anon = uuid()));
     },
     // Granted: what this page holds moves to localStorage; withdrawn: every

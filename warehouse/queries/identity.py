@@ -30,24 +30,34 @@ EMAIL = r"lowerUTF8(replaceRegexpAll(visitParamExtractString(traits, 'email'), '
 # Three kinds of evidence: a message carrying both ids (identify, a logged-in
 # event), an alias, and an email address in traits (hashed here). An imported
 # row's user id is a customer id of its channel unless flagged ``web_ids``.
+# Only the importer flags a row ``imported``; what a sender puts in its context
+# (``library.name``, say) decides nothing. What a browser only claims (flags
+# ``claimed``: a user id without its userHash; ``claimed_traits``: traits sent
+# from a browser) gives ``claimed_…`` links, kept but never stitched
+# (``CLAIMED``); a claimed row's email is its browser's claim.
 KNOWN_ID = (
     "if(has(flags, 'imported') AND NOT has(flags, 'web_ids'), concat('customer:', user_id), concat('user:', user_id))"
 )
+CLAIMED = "claimed_"
+_CLAIMED_IDS = "if(has(flags, 'claimed'), 'claimed_', '')"
 _LINKS = f"""
     SELECT site_id, a, b, reason, argMin(message_id, timestamp) AS first_message, min(timestamp) AS first_at FROM (
         SELECT site_id, concat('anon:', anonymous_id) AS a, {KNOWN_ID} AS b,
-               multiIf(type = 'identify', 'identify', type = 'alias', 'alias',
-                       library_name = 'basirat-import', 'import', 'login') AS reason, message_id, timestamp
+               concat({_CLAIMED_IDS}, multiIf(type = 'identify', 'identify', type = 'alias', 'alias',
+                                              has(flags, 'imported'), 'import', 'login')) AS reason,
+               message_id, timestamp
         FROM events WHERE {_WINDOW} AND anonymous_id != '' AND user_id != ''
         UNION ALL
         SELECT site_id, concat('anon:', previous_id) AS a, concat('user:', user_id) AS b,
-               'alias' AS reason, message_id, timestamp
+               concat({_CLAIMED_IDS}, 'alias') AS reason, message_id, timestamp
         FROM events WHERE {_WINDOW} AND type = 'alias' AND previous_id != '' AND user_id != ''
         UNION ALL
-        SELECT site_id, if(user_id != '', {KNOWN_ID}, concat('anon:', anonymous_id)) AS a,
+        SELECT site_id, if(user_id != '' AND NOT has(flags, 'claimed'), {KNOWN_ID}, concat('anon:', anonymous_id)) AS a,
                concat('email:', lower(hex(SHA256(email)))) AS b,
-               if(library_name = 'basirat-import', 'import', 'email') AS reason, message_id, timestamp
-        FROM (SELECT site_id, user_id, anonymous_id, library_name, flags, message_id, timestamp, {EMAIL} AS email
+               multiIf(has(flags, 'imported'), 'import',
+                       has(flags, 'claimed') OR has(flags, 'claimed_traits'), 'claimed_email', 'email') AS reason,
+               message_id, timestamp
+        FROM (SELECT site_id, user_id, anonymous_id, flags, message_id, timestamp, {EMAIL} AS email
               FROM events WHERE {_WINDOW} AND traits != '{{}}')
         WHERE email != ''
     )
@@ -72,6 +82,17 @@ def links(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
             {"site_id": site_id},
         ).rename(columns={"first_message": "message_id", "first_at": "at"}),
         ["a", "b", "reason", "message_id", "at"],
+    )
+
+
+def claims(warehouse: Warehouse, site_id: str, identities: list[str]) -> list[dict]:
+    """Claimed links touching these identities: what browsers said without proof, earliest first."""
+    return warehouse.query(
+        "SELECT a, b, reason, min(at) AS since FROM identity_links "
+        "WHERE site_id = {site_id:String} AND reason LIKE 'claimed%' "
+        "AND (a IN (SELECT arrayJoin({ids:Array(String)})) OR b IN (SELECT arrayJoin({ids:Array(String)}))) "
+        "GROUP BY a, b, reason ORDER BY since, a, b LIMIT 100",
+        {"site_id": site_id, "ids": identities},
     )
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-from .person_map import RAW_PERSON, resolve_keys, resolve_web
+from .person_map import EVENT_RAW_PERSON, resolve_keys, resolve_web
 from .recommendations import attributed_items
 
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
@@ -282,5 +282,6 @@ def dashboard(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, 
 def raw_activity(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Every event's person and time in the range: what a dashboard computed in Python would have to fetch."""
     return warehouse.query_df(
-        f"SELECT {RAW_PERSON} AS person_id, timestamp FROM events WHERE {RANGE}", _params(site_id, start, end, None)
+        f"SELECT {EVENT_RAW_PERSON} AS person_id, timestamp FROM events WHERE {RANGE}",
+        _params(site_id, start, end, None),
     )

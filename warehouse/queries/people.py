@@ -215,6 +215,7 @@ def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "") 
         "orders": [v for v in visits if v["orders"]],
         "feedback": feedback(warehouse, site_id, visitors),
         "audit": ids.audit_trail(warehouse, site_id, [r["identity"] for r in who]),
+        "claims": ids.claims(warehouse, site_id, [r["identity"] for r in who]),
     }
 
 

@@ -13,19 +13,27 @@ The map is read as the profile page reads it, current state by
 lookup per event, so callers first aggregate per pair of ids (few next to
 events), resolve those, then combine the aggregates per person: ``resolve``
 wraps such a per-ids query, whose columns must include ``anonymous_id`` and
-``user_id`` (and ``channel_id``, 1 for an imported channel's customer id,
-when the rows come from events).
+``user_id`` (and ``channel_id`` when the rows come from events: 1 for an
+imported channel's customer id, 2 for a user id a browser only claimed).
+
+A claimed user id (flag ``claimed``: sent from a browser without its userHash,
+see ``collector.trust``) is not the row's identity: the row is its browser's,
+so a forged order never adds to the customer it names.
 """
 
 from __future__ import annotations
 
 # An imported row's user id is its channel's customer id unless flagged ``web_ids``.
-CHANNEL_ID = "has(flags, 'imported') AND NOT has(flags, 'web_ids')"
+CHANNEL_ID = "multiIf(has(flags, 'claimed'), 2, has(flags, 'imported') AND NOT has(flags, 'web_ids'), 1, 0)"
 CHANNEL_ID_COLUMN = f"toUInt8({CHANNEL_ID}) AS channel_id"
-RAW_PERSON = "if(user_id != '', user_id, anonymous_id)"
+RAW_PERSON = "if(user_id != '' AND channel_id != 2, user_id, anonymous_id)"
 EVENT_IDENTITY = (
-    "if(user_id = '', concat('anon:', anonymous_id), concat(if(channel_id = 1, 'customer:', 'user:'), user_id))"
+    "multiIf(user_id = '' OR channel_id = 2, concat('anon:', anonymous_id), "
+    "channel_id = 1, concat('customer:', user_id), concat('user:', user_id))"
 )
+# The raw person of an event row read straight from ``events``.
+EVENT_RAW_PERSON = "if(user_id != '' AND NOT has(flags, 'claimed'), user_id, anonymous_id)"
+WEB_RAW_PERSON = "if(user_id != '', user_id, anonymous_id)"
 # Rows that keep no flags (the attribution table): user ids are taken as the web store's.
 WEB_IDENTITY = "if(user_id = '', concat('anon:', anonymous_id), concat('user:', user_id))"
 CURRENT_PEOPLE = """
@@ -35,7 +43,7 @@ CURRENT_PEOPLE = """
 """
 
 
-def resolve(per_ids: str, columns: list[str], identity: str = EVENT_IDENTITY) -> str:
+def resolve(per_ids: str, columns: list[str], identity: str = EVENT_IDENTITY, raw: str = RAW_PERSON) -> str:
     """``per_ids`` with a ``person_id`` column (and ``columns`` carried through).
 
     One join per SELECT and ``USING``: the form ClickHouse 18.16 accepts.
@@ -44,7 +52,7 @@ def resolve(per_ids: str, columns: list[str], identity: str = EVENT_IDENTITY) ->
     return f"""
         SELECT if(mapped_person != '', mapped_person, raw_person) AS person_id, {carried}
         FROM (
-            SELECT {identity} AS identity, {RAW_PERSON} AS raw_person, {carried} FROM ({per_ids})
+            SELECT {identity} AS identity, {raw} AS raw_person, {carried} FROM ({per_ids})
         ) AS rows_by_ids
         ANY LEFT JOIN ({CURRENT_PEOPLE}) AS people USING identity
     """
@@ -52,7 +60,7 @@ def resolve(per_ids: str, columns: list[str], identity: str = EVENT_IDENTITY) ->
 
 def resolve_web(per_ids: str, columns: list[str]) -> str:
     """``resolve`` for rows without flags (``attribution_events``)."""
-    return resolve(per_ids, columns, WEB_IDENTITY)
+    return resolve(per_ids, columns, WEB_IDENTITY, WEB_RAW_PERSON)
 
 
 # The rollup ``visit_days`` keeps each row's identity and raw id hashed

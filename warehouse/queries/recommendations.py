@@ -220,11 +220,11 @@ def write_products(warehouse: Warehouse, frame: pd.DataFrame) -> int:
 
 
 def recent_events(warehouse: Warehouse, since) -> list[dict]:
-    """Events loaded at or after ``since`` that matter to a live session."""
+    """Events loaded at or after ``since`` that matter to a live session (``claimed``: the user id is unverified)."""
     return warehouse.query(
         """
-        SELECT site_id, message_id, anonymous_id, user_id, event, product_id, item_ids,
-               toUInt32(timestamp) AS time, toUInt32(received_at) AS received
+        SELECT site_id, message_id, anonymous_id, user_id, has(flags, 'claimed') AS claimed, event, product_id,
+               item_ids, toUInt32(timestamp) AS time, toUInt32(received_at) AS received
         FROM events
         WHERE received_at >= {since:DateTime} AND timestamp >= {since:DateTime} - toIntervalDay(1)
           AND type = 'track' AND is_bot = 0
