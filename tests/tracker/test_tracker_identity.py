@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from tests.live import LiveServer, basirat
+from tests.support.live import LiveServer, basirat
+
+pytestmark = pytest.mark.process
 
 READY = """() => new Promise(r => {
     const f = () => window.basirat?.ready ? r(basirat.anonymousId()) : setTimeout(f, 20);

@@ -1,6 +1,6 @@
 """Identity verification on a site's settings page: the secrets, their rotation, the opt-in to trust unsigned."""
 
-from tests.webapp_helpers import make_app, make_user, post, signed_in
+from tests.support.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse.queries import sites
 
 

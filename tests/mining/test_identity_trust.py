@@ -15,8 +15,8 @@ from collector.loader import Loader
 from core.identity import user_hash, valid_user_hash
 from mining import stitching
 from mining.identity import email_identity
-from tests.factories import event
-from tests.factories import load as load_rows
+from tests.support.factories import event
+from tests.support.factories import load as load_rows
 from warehouse.queries import identity as store
 from warehouse.queries import scores
 from warehouse.queries import sites as site_store
@@ -206,7 +206,7 @@ def test_a_claim_without_a_browser_id_stands_apart_from_the_user(app, warehouse,
 
 
 def test_the_profile_shows_claims_apart_from_identities(warehouse, site):
-    from tests.webapp_helpers import make_app, make_user, signed_in
+    from tests.support.webapp_helpers import make_app, make_user, signed_in
 
     sid = site["site_id"]
     load_rows(

@@ -5,8 +5,8 @@ from recommender.index import Index, SiteModels
 from recommender.jobs import run_catalog, run_context_popularity, run_popularity
 from recommender.serving import Request, recommend
 from tests.conftest import new_site
-from tests.recfactory import event
 from tests.support.config import CONFIG, config
+from tests.support.factories import recent as event
 from warehouse.queries import events
 from warehouse.queries import popularity as popularity_store
 

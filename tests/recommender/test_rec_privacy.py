@@ -9,8 +9,9 @@ from core.identity import user_hash
 from mining import jobs
 from recommender import api
 from tests.conftest import BACKENDS, new_site
-from tests.recfactory import event, store_history
 from tests.support.config import CONFIG
+from tests.support.factories import recent as event
+from tests.support.factories import store_history
 from warehouse.queries import events
 
 
