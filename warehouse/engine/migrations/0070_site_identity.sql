@@ -10,5 +10,5 @@ CREATE TABLE IF NOT EXISTS site_identity $ON_CLUSTER (
     identity_secret String,
     trust_unsigned UInt8,
     version UInt64
-) ENGINE = $ReplacingMergeTree(version)
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY site_id;
