@@ -135,21 +135,25 @@ def audit_trail(warehouse: Warehouse, site_id: str, identities: list[str]) -> li
     )
 
 
-_CURRENT = """
+_MAP = """
     SELECT identity, argMax(p, v) AS person_id, argMax(w, v) AS via,
            argMax(r, v) AS reason, argMax(m, v) AS message_id,
            argMax(l, v) AS linked_at, max(v) AS version
     FROM (SELECT identity, person_id AS p, via AS w, reason AS r, message_id AS m, linked_at AS l, version AS v
-          FROM identity_map WHERE site_id = {site_id:String} AND version <= {as_of:UInt64})
+          FROM {table} WHERE site_id = {{site_id:String}} AND version <= {{as_of:UInt64}})
     GROUP BY identity
 """
+# The newest map from identity_map; an earlier one from identity_history, which keeps every version
+# (identity_map keeps an identity's newest row only, once its parts are merged).
+_CURRENT = _MAP.format(table="identity_map")
+_PAST = _MAP.format(table="identity_history")
 LATEST = 2**64 - 1
 
 
 def current_map(warehouse: Warehouse, site_id: str, as_of: int = LATEST) -> pd.DataFrame:
     """The identity map as it stands (or stood at version ``as_of``)."""
     return _naive(
-        warehouse.query_df(_CURRENT, {"site_id": site_id, "as_of": as_of}),
+        warehouse.query_df(_CURRENT if as_of == LATEST else _PAST, {"site_id": site_id, "as_of": as_of}),
         ["identity", "person_id", "via", "reason", "message_id", "linked_at", "version"],
     )
 
