@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from tests.support.live import LiveServer, basirat
+from tests.support.live import LiveServer
 from tests.tracker.test_tracker_build import STATIC
 
 pytestmark = pytest.mark.process
@@ -22,16 +22,6 @@ READY = """() => new Promise(r => {
     const f = () => window.basirat?.ready ? r(basirat.anonymousId()) : setTimeout(f, 20);
     f();
 })"""
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory):
-    data = tmp_path_factory.mktemp("shop")
-    site = json.loads(basirat(data, "sites", "create", "Demo store", "--domain", "127.0.0.1", "--json").stdout)
-    live = LiveServer(data, env={"BASIRAT_STOREFRONT": "true"}).start()
-    live.site = site
-    yield live
-    live.stop()
 
 
 @pytest.fixture
