@@ -5,38 +5,16 @@ import base64
 import pytest
 
 import collector
-from mining import jobs
-from recommender import api
-from tests.conftest import BACKENDS, new_site
-from tests.support.config import CONFIG
-from tests.support.factories import recent, store_history
+from tests.support.factories import recent
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 
 pytestmark = pytest.mark.slow  # mines the store with every job, per backend
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def mined(request):
-    """One mined store per backend for the whole module (mining is the slow part)."""
-    warehouse = request.getfixturevalue(f"{request.param}_warehouse")
-    site = new_site(warehouse, domains=["shop.example"])
-    events.insert_events(warehouse, store_history(site["site_id"]))
-    for job in jobs.JOBS:
-        job.run(warehouse, CONFIG, progress=lambda _m: None)
-    return warehouse, site
-
-
 @pytest.fixture
 def warehouse(mined):
     return mined[0]
-
-
-@pytest.fixture
-def endpoint(mined, tmp_path):
-    warehouse, site = mined
-    app = api.create_app({"SPOOL_DIR": str(tmp_path / "spool")}, warehouse=warehouse, start=False)
-    return app.test_client(), app.extensions["basirat.recommender"], site
 
 
 def get(client, site, path="/v1/recommendations", **params):

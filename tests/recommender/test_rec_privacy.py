@@ -3,33 +3,10 @@ only for the caller's own browser id or a signed user id, and rate limits per cl
 
 import uuid
 
-import pytest
-
 from core.identity import user_hash
-from mining import jobs
 from recommender import api
-from tests.conftest import BACKENDS, new_site
-from tests.support.config import CONFIG
 from tests.support.factories import recent as event
-from tests.support.factories import store_history
 from warehouse.queries import events
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def mined(request):
-    warehouse = request.getfixturevalue(f"{request.param}_warehouse")
-    site = new_site(warehouse, domains=["shop.example"])
-    events.insert_events(warehouse, store_history(site["site_id"]))
-    for job in jobs.JOBS:
-        job.run(warehouse, CONFIG, progress=lambda _m: None)
-    return warehouse, site
-
-
-@pytest.fixture
-def endpoint(mined, tmp_path):
-    warehouse, site = mined
-    app = api.create_app({"SPOOL_DIR": str(tmp_path / "spool")}, warehouse=warehouse, start=False)
-    return app.test_client(), app.extensions["basirat.recommender"], site
 
 
 def get(client, site, ip="198.51.100.1", **params):
