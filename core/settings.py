@@ -104,6 +104,11 @@ SETTINGS = [
     ),
     Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
     Setting("LATE_EVENTS_MINUTES", 60, "Incremental jobs re-read events received this long before their last run."),
+    Setting(
+        "CHURN_HORIZON_DAYS",
+        90,
+        "Churn risk is the chance a customer orders nothing in this many days (MBG/NBD, scores job).",
+    ),
     Setting("IDENTITY_MAX_IDS", 200, "Most identities (devices, user ids, emails) one person may gather."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
