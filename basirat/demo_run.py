@@ -19,7 +19,7 @@ from storefront.retail import read_retail
 from warehouse.queries import events, sites, users
 from webapp import accounts
 
-from .demo import retail_events, send
+from .demo import browsing_events, retail_events, send
 
 DEMO_SITE = "Demo store"
 DEMO_ADMIN = "admin@demo.basirat"
@@ -74,8 +74,14 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     site = _demo_site(warehouse)
     password = _demo_admin(warehouse)
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
-    messages = retail_events(read_retail(), end, site["identity_secret"])
-    echo(f"demo: sending {len(messages)} events of the Online Retail (France) store through the collector")
+    retail = read_retail()
+    orders = retail_events(retail, end, site["identity_secret"])
+    browsing = browsing_events(retail, end)
+    messages = sorted(orders + browsing, key=lambda m: m["timestamp"])
+    echo(
+        f"demo: sending {len(messages)} events of the Online Retail (France) store through the collector "
+        f"({len(orders)} from its invoices, {len(browsing)} of browsing modelled on them)"
+    )
     send(url, site["write_key"], messages, echo)
     deadline = time.monotonic() + 120
     while events.count_events(warehouse, site["site_id"]) < len(messages) and time.monotonic() < deadline:
