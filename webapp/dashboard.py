@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from warehouse.queries import overview
 
@@ -12,7 +14,7 @@ from .access import current_site, warehouse
 from .pages import NavItem
 
 bp = Blueprint("dashboard", __name__)
-NAV = [NavItem("Dashboard", "dashboard.index", order=10)]
+NAV = [NavItem(_l("Dashboard"), "dashboard.index", order=10)]
 DAYS = 30
 
 
@@ -31,7 +33,7 @@ def _daily_chart(rows: list[dict], days: int) -> dict:
     return {
         "kind": "bars",
         "x": [(d - epoch).days * 86400 for d, _n in span],
-        "series": [{"label": "Events", "values": [n for _d, n in span]}],
+        "series": [{"label": _("Events"), "values": [n for _d, n in span]}],
     }
 
 

@@ -8,6 +8,8 @@ and each is recorded with the signed-in user as actor.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import PathConverter
 
 from warehouse.queries import people
@@ -16,7 +18,7 @@ from .access import current_site, current_user, role_required, warehouse
 from .pages import NavItem
 
 bp = Blueprint("visitors", __name__)
-NAV = [NavItem("Visitors", "visitors.index", order=20)]
+NAV = [NavItem(_l("Visitors"), "visitors.index", order=20)]
 MAX_QUERY = 256
 
 
@@ -78,7 +80,7 @@ def merge(site_id: str, ref: str):
     other = request.form.get("other", "").strip()[:MAX_QUERY]
     target = people.resolve(warehouse(), site["site_id"], other) if other else None
     if target is None:
-        flash(f"No visitor {other!r} on this site.", "error")
+        flash(_("No visitor “%(other)s” on this site.", other=other), "error")
         return redirect(url_for("visitors.show", site_id=site["site_id"], ref=ref))
     mine = _main_identity(people.identities(warehouse(), site["site_id"], person, hint))
     merge_ids(
@@ -90,7 +92,7 @@ def merge(site_id: str, ref: str):
         _note(),
         int(current_app.config["IDENTITY_MAX_IDS"]),
     )
-    flash("Merged. The change is in the audit trail.", "success")
+    flash(_("Merged. The change is in the audit trail."), "success")
     return redirect(url_for("visitors.show", site_id=site["site_id"], ref=people.identity_of(other)))
 
 
@@ -112,7 +114,7 @@ def unmerge(site_id: str, ref: str):
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("visitors.show", site_id=site["site_id"], ref=ref))
-    flash(f"{identity} was taken out of this person. The change is in the audit trail.", "success")
+    flash(_("%(identity)s was taken out of this person. The change is in the audit trail.", identity=identity), "success")
     return redirect(url_for("visitors.show", site_id=site["site_id"], ref=identity))
 
 

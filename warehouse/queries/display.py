@@ -1,7 +1,7 @@
 """How a site shows dates and money, and which language each admin user reads.
 
-Both are versioned rows read with argMax; a site or user without a row gets
-``SITE_DEFAULTS`` or no language (the browser's then decides).
+Both are versioned rows read with argMax; a site without a row follows the
+install's settings, a user without one the browser.
 """
 
 from __future__ import annotations
@@ -12,27 +12,25 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-SITE_DEFAULTS = {"calendar": "gregorian", "timezone": "UTC", "currency": "", "money_unit": ""}
+FIELDS = ("calendar", "timezone", "currency", "money_unit")
+NO_MONEY = {"currency": "", "money_unit": ""}
 
 
-def site_display(warehouse: Warehouse, site_id: str) -> dict:
-    """The site's calendar, time zone, currency and money unit (defaults where never set)."""
+def site_display(warehouse: Warehouse, site_id: str) -> dict | None:
+    """The site's calendar, time zone, currency and money unit; None if they were never set."""
     rows = warehouse.query(
         "SELECT argMax(calendar, version) AS calendar, argMax(timezone, version) AS timezone, "
         "argMax(currency, version) AS currency, argMax(money_unit, version) AS money_unit "
         "FROM site_display WHERE site_id = {site_id:String} GROUP BY site_id",
         {"site_id": site_id},
     )
-    return {**SITE_DEFAULTS, **(rows[0] if rows else {})}
+    return rows[0] if rows else None
 
 
-def save_site_display(warehouse: Warehouse, site_id: str, **values) -> dict:
-    """A new version of the site's display settings; values not given keep their current value."""
-    current = site_display(warehouse, site_id)
-    current.update({k: str(v) for k, v in values.items() if k in SITE_DEFAULTS})
-    frame = pd.DataFrame([{"site_id": site_id, **current, "version": time.time_ns()}])
-    warehouse.insert("site_display", frame.astype({"version": "uint64"}))
-    return current
+def save_site_display(warehouse: Warehouse, site_id: str, values: dict) -> None:
+    """A new version of the site's display settings (every field of ``FIELDS``)."""
+    row = {"site_id": site_id, **{k: str(values[k]) for k in FIELDS}, "version": time.time_ns()}
+    warehouse.insert("site_display", pd.DataFrame([row]).astype({"version": "uint64"}))
 
 
 def user_locale(warehouse: Warehouse, user_id: str) -> str:
