@@ -25,7 +25,7 @@ _NATIVE = {
 }
 # Iranian prices are quoted in tomans (ten rials); amounts recorded in IRR may be shown in them.
 MONEY_UNITS = {"IRR": ("rial", "toman")}
-UNIT_NAMES = {("toman", "fa"): "تومان", ("toman", "en"): "toman"}
+UNIT_NAMES = {("toman", "fa"): "تومان", ("toman", "en"): "toman", ("rial", "fa"): "ریال", ("rial", "en"): "rial"}
 
 
 @lru_cache(maxsize=32)
@@ -91,6 +91,23 @@ def money(value, tag: str, currency: str = "", unit: str = "") -> str:
         return f"{number(value, tag, 2)} {currency}"
     text = format_currency(value, currency, locale=locale_data(tag), numbering_system=_numbering(tag))
     return digits(text.replace("\u200e", ""), tag)
+
+
+def amount(value, tag: str, currency: str = "", unit: str = "") -> str:
+    """An amount without its currency (shown apart, see ``unit_name``): rials and tomans in whole units."""
+    if value is None:
+        return "–"
+    if (currency or "").upper() == "IRR":
+        return number(float(value) / (10 if unit == "toman" else 1), tag)
+    return number(value, tag, 2)
+
+
+def unit_name(tag: str, currency: str = "", unit: str = "") -> str:
+    """What an ``amount`` is counted in: the currency code, or toman/rial in the reader's language."""
+    if (currency or "").upper() == "IRR":
+        language = locale_data(tag).language
+        return UNIT_NAMES.get((unit or "rial", language), UNIT_NAMES.get((unit or "rial", "en"), "IRR"))
+    return (currency or "").upper()
 
 
 def date(value, tag: str, calendar: str = "gregorian") -> str:

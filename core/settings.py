@@ -118,7 +118,9 @@ SETTINGS = [
         _locale,
     ),
     Setting("CALENDAR", "gregorian", "Calendar of sites that chose none: gregorian or jalali.", check_calendar),
-    Setting("TIMEZONE", "UTC", "Time zone of sites that chose none (an IANA name such as Asia/Tehran).", check_timezone),
+    Setting(
+        "TIMEZONE", "UTC", "Time zone of sites that chose none (an IANA name such as Asia/Tehran).", check_timezone
+    ),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
     Setting("STOREFRONT", False, "Mount the demo store under /store/ (`basirat demo` turns it on)."),

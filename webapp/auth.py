@@ -49,9 +49,9 @@ def login():
     wait = throttle.begin(email, ip)  # counted now, before the password is checked
     if wait:
         if wait < 120:
-            later = ngettext("%(num)s second", "%(num)s seconds", wait, num=i18n.number(wait))
+            later = ngettext("%(count)s second", "%(count)s seconds", wait, count=i18n.number(wait))
         else:
-            later = ngettext("%(num)s minute", "%(num)s minutes", wait // 60, num=i18n.number(wait // 60))
+            later = ngettext("%(count)s minute", "%(count)s minutes", wait // 60, count=i18n.number(wait // 60))
         flash(_("Too many failed sign-ins from this address. Try again in %(later)s.", later=later), "error")
         page = render_template("auth/login.html", first_run=first_run, email=email)
         return page, 429, {"Retry-After": str(wait)}

@@ -96,6 +96,14 @@ def _filters() -> dict:
         d = site_display()
         return locales.money(value, tag(), d["currency"] or currency or "", d["money_unit"])
 
+    def amount(value, currency: str | None = None):
+        d = site_display()
+        return locales.amount(value, tag(), d["currency"] or currency or "", d["money_unit"])
+
+    def unit(currency: str | None = None):
+        d = site_display()
+        return locales.unit_name(tag(), d["currency"] or currency or "", d["money_unit"])
+
     def date(value):
         return locales.date(value, tag(), site_display()["calendar"])
 
@@ -113,6 +121,8 @@ def _filters() -> dict:
         "number": number,
         "percent": percent,
         "money": money,
+        "amount": amount,
+        "unit": unit,
         "date": date,
         "datetime": datetime,
         "month": month,
@@ -126,6 +136,7 @@ def _context() -> dict:
         "locale": current,
         "direction": locales.direction(current),
         "calendar": site_display()["calendar"],
+        "timezone": site_display()["timezone"],
         "languages": [(t, locales.native_name(t)) for t in current_app.extensions["basirat.locales"]],
     }
 
@@ -134,6 +145,7 @@ def install(app) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.extensions["basirat.locales"] = available()
     Babel(app, locale_selector=select_locale)
+    app.jinja_env.policies["ext.i18n.trimmed"] = True  # as babel.cfg extracts {% trans %} blocks
     app.jinja_env.filters.update(_filters())
     app.context_processor(_context)
     app.register_blueprint(bp)

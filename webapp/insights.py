@@ -17,7 +17,7 @@ from warehouse.queries import kpis as kpi_store
 from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
-from .i18n import site_display
+from .i18n import number, site_display
 from .pages import NavItem, paginate
 
 bp = Blueprint("insights", __name__)
@@ -78,7 +78,13 @@ def satisfaction_chart(frame) -> dict:
     months = sorted({str(m)[:10] for m in frame["month"]})
     scores = sorted({float(s) for s in frame["score"]})
     counts = {(str(r["month"])[:10], float(r["score"])): int(r["answers"]) for r in frame.to_dict("records")}
-    series = [{"label": _("Score %(score)s", score=f"{s:g}"), "values": [counts.get((m, s), 0) for m in months]} for s in scores]
+    series = [
+        {
+            "label": _("Score %(score)s", score=number(s, 0 if s.is_integer() else 1)),
+            "values": [counts.get((m, s), 0) for m in months],
+        }
+        for s in scores
+    ]
     return {"kind": "bars", "x": [_unix(m) for m in months], "series": series}
 
 
@@ -86,7 +92,7 @@ def retention_table(frame) -> list[dict]:
     """One row per cohort: its size and the share still ordering each month after."""
     rows: dict[str, dict] = {}
     for r in frame.to_dict("records"):
-        row = rows.setdefault(str(r["cohort"])[:7], {"cohort": str(r["cohort"])[:7], "cells": {}})
+        row = rows.setdefault(str(r["cohort"])[:10], {"cohort": str(r["cohort"])[:10], "cells": {}})
         row["cells"][int(r["months_later"])] = int(r["customers"])
     for row in rows.values():
         size = row["cells"].get(0, 0) or 1
@@ -97,10 +103,10 @@ def retention_table(frame) -> list[dict]:
 
 def funnel_steps() -> dict:
     return {
-        "Product Viewed": _("Viewed a product"),
-        "Product Added": _("Added to cart"),
-        "Checkout Started": _("Started checkout"),
-        "Order Completed": _("Ordered"),
+        "Product Viewed": _("Product Viewed"),
+        "Product Added": _("Product Added"),
+        "Checkout Started": _("Checkout Started"),
+        "Order Completed": _("Order Completed"),
     }
 
 

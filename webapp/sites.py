@@ -139,7 +139,9 @@ def update_identity(site_id: str):
     if trust:
         flash(_("Unsigned identifies are trusted: any visitor can now claim to be any customer."), "error")
     else:
-        flash(_("Only identifies signed by the store's server (or sent with the server key) link customers."), "success")
+        flash(
+            _("Only identifies signed by the store's server (or sent with the server key) link customers."), "success"
+        )
     return redirect(url_for("sites.show", site_id=site["site_id"]))
 
 

@@ -114,7 +114,9 @@ def unmerge(site_id: str, ref: str):
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("visitors.show", site_id=site["site_id"], ref=ref))
-    flash(_("%(identity)s was taken out of this person. The change is in the audit trail.", identity=identity), "success")
+    flash(
+        _("%(identity)s was taken out of this person. The change is in the audit trail.", identity=identity), "success"
+    )
     return redirect(url_for("visitors.show", site_id=site["site_id"], ref=identity))
 
 

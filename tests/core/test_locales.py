@@ -45,3 +45,12 @@ def test_direction_and_names():
     assert locales.direction("fa") == "rtl" and locales.direction("en") == "ltr"
     assert locales.native_name("fa") == "فارسی" and locales.native_name("en") == "English"
     assert locales.digits("2026", "en") == "2026"
+
+
+def test_amounts_and_their_unit_apart():
+    assert (locales.amount(42.5, "en", "EUR"), locales.unit_name("en", "EUR")) == ("42.50", "EUR")
+    assert (locales.amount(1_250_000, "fa", "IRR", "toman"), locales.unit_name("fa", "IRR", "toman")) == (
+        "۱۲۵٬۰۰۰",
+        "تومان",
+    )
+    assert locales.unit_name("fa", "IRR", "rial") == "ریال"
