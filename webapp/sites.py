@@ -182,7 +182,8 @@ def parse_display(form) -> dict:
     try:
         calendars.check_timezone(values["timezone"])
     except ValueError:
-        raise ValueError(_("“%(zone)s” is not a time zone name (like Asia/Tehran or UTC).", zone=values["timezone"]))
+        zone = values["timezone"]
+        raise ValueError(_("“%(zone)s” is not a time zone name (like Asia/Tehran or UTC).", zone=zone)) from None
     if values["currency"] and not re.fullmatch(r"[A-Z]{3}", values["currency"]):
         raise ValueError(_("“%(code)s” is not a currency code (like IRR or EUR).", code=values["currency"]))
     if values["money_unit"] not in ("", "rial", "toman") or (values["money_unit"] and values["currency"] != "IRR"):
