@@ -34,9 +34,9 @@ def _unix(day) -> int:
     return (dt.date.fromisoformat(str(day)[:10]) - EPOCH).days * 86400
 
 
-def _date_arg(name: str, default: dt.date, calendar: str) -> dt.date:
+def _date_arg(args, name: str, default: dt.date, calendar: str) -> dt.date:
     try:
-        return calendars.parse(request.args.get(name, ""), calendar)
+        return calendars.parse(args.get(name, ""), calendar)
     except ValueError:
         return default
 
@@ -56,8 +56,8 @@ def kpi_range(args, calendar: str, today: dt.date) -> tuple[dt.date, dt.date, st
         return start, end, preset
     if not args.get("from") and not args.get("to"):
         return today - dt.timedelta(days=29), today, "last_30_days"
-    end = _date_arg("to", today, calendar)
-    start = _date_arg("from", end - dt.timedelta(days=29), calendar)
+    end = _date_arg(args, "to", today, calendar)
+    start = _date_arg(args, "from", end - dt.timedelta(days=29), calendar)
     start, end = min(start, end), max(start, end)
     return max(start, end - dt.timedelta(days=MAX_DAYS)), end, ""
 

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import PathConverter
 
+from core.text import fold
 from warehouse.queries import people
 
 from .access import current_site, current_user, role_required, warehouse
@@ -37,9 +38,20 @@ bp.record_once(lambda state: state.app.url_map.converters.setdefault("identity",
 def index(site_id: str):
     site = current_site()
     query = request.args.get("q", "").strip()[:MAX_QUERY]
-    rows = people.search(warehouse(), site["site_id"], query) if query else None
+    rows = search(site["site_id"], query) if query else None
     recent = None if query else people.recent_visitors(warehouse(), site["site_id"], 50)
     return render_template("visitors/index.html", query=query, rows=rows, recent=recent)
+
+
+def search(site_id: str, query: str) -> list[dict]:
+    """People matching the query as typed, then as folded (Persian or Arabic digits and letters typed
+    for an order id, a phone or an email find what the store sent in Latin digits)."""
+    rows = people.search(warehouse(), site_id, query)
+    folded = fold(query)
+    if folded and folded != query:
+        seen = {r["person_id"] for r in rows}
+        rows += [r for r in people.search(warehouse(), site_id, folded) if r["person_id"] not in seen]
+    return rows
 
 
 def _resolve(site_id: str, ref: str) -> tuple[str, str]:
