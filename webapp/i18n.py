@@ -44,11 +44,13 @@ def select_locale() -> str:
 
 
 def site_display() -> dict:
-    """The current site's calendar, time zone and currency; the install's defaults without a site."""
+    """The current site's calendar, time zone and currency; the install's defaults without one."""
     if "display" not in g:
         config = current_app.config
+        # Pages of no site (sites, users, tokens) follow the site the user is working on.
         site = g.get("site")
-        stored = display.site_display(access.warehouse(), site["site_id"]) if site else None
+        site_id = site["site_id"] if site else (session.get("site_id") if g.get("user") else None)
+        stored = display.site_display(access.warehouse(), site_id) if site_id else None
         g.display = stored or {"calendar": config["CALENDAR"], "timezone": config["TIMEZONE"], **display.NO_MONEY}
     return g.display
 
