@@ -184,7 +184,7 @@ def test_a_jalali_site_in_persian(browser, live):
     first = jdatetime.date.fromgregorian(date=calendars.today("Asia/Tehran")).replace(day=1)
     header = page.inner_text(".page-header p")
     assert header.startswith(first.strftime("%Y/%m/%d").translate(PERSIAN_DIGITS)), header
-    assert page.input_value("input[name=from]") == first.strftime("%Y-%m-%d")
+    assert page.input_value("input[name=from]") == first.strftime("%Y-%m-%d").translate(PERSIAN_DIGITS)
     figures = page.locator(".figure-value").all_inner_texts()
     assert figures and all(re.search("[۰-۹]", f) and not re.search("[0-9]", f) for f in figures), figures
     assert "تومان" in " ".join(figures)

@@ -13,6 +13,8 @@ from tests.support.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse.queries import display
 from warehouse.queries import recommendations as rec_store
 
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
 
 def test_the_browsers_language_decides_before_signing_in(warehouse):
     client = make_app(warehouse).test_client()
@@ -47,9 +49,9 @@ def test_a_jalali_site_shows_jalali_dates_in_persian_digits(warehouse, site):
     page = client.get(f"/s/{sid}/kpis?range=this_month").get_data(as_text=True)
     today = calendars.today("Asia/Tehran")
     first = jdatetime.date.fromgregorian(date=today).replace(day=1)
-    shown = first.strftime("%Y/%m/%d").translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    shown = first.strftime("%Y/%m/%d").translate(PERSIAN)
     assert shown in page  # the range starts on the first of the Persian month
-    assert f'name="from" value="{first.strftime("%Y-%m-%d")}"' in page
+    assert f'name="from" value="{first.strftime("%Y-%m-%d").translate(PERSIAN)}"' in page
     assert 'aria-current="true" href="/s/' in page and "این ماه" in page
 
 
