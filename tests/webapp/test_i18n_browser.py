@@ -115,7 +115,8 @@ def _check_page(page, name: str, language: str, width: int, english: list[str]) 
         text = page.inner_text("body")
         left = [s for s in english if s in text]
         assert left == [], (name, left)
-        labels = page.locator(".nav a, h1, .page-header p, th, .figure-label, label, button:not([lang])").all_inner_texts()
+        shown = ".nav a, h1, .page-header p, th, .figure-label, label, button:not([lang])"
+        labels = page.locator(shown).all_inner_texts()
         untranslated = [t for t in labels if t.strip() and not re.search(r"[\u0600-\u06ff]", t) and _ui(t)]
         assert untranslated == [], (name, untranslated)
 
