@@ -226,7 +226,8 @@ def test_the_demo_store_in_persian_and_english(browser, live):
                 if language == "fa":
                     text = page.inner_text("body")
                     assert [s for s in english if s in text] == [], path
-                screenshot(page, f"i18n-store-{language}-{width}-{path.strip('/').replace('/', '-') or 'home'}")
+                slug = re.sub(r"\W+", "-", path).strip("-")
+                screenshot(page, f"i18n-store-{language}-{width}-{slug}")
         if language == "fa":
             page.goto(server.url + "/store/")
             assert "افزودن به سبد" in page.inner_text("main")
