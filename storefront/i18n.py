@@ -54,7 +54,8 @@ def choose():
     if chosen in current_app.extensions["storefront.locales"]:
         session["locale"] = chosen
     back = request.form.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("store.home"))
+    local = back.startswith("/") and not back.startswith("//") and "\\" not in back
+    return redirect(back if local else url_for("store.home"))
 
 
 def install(app) -> None:

@@ -84,7 +84,8 @@ def choose():
             if g.user is not None:
                 display.save_user_locale(access.warehouse(), g.user["user_id"], chosen)
     back = request.form.get("next", "")
-    return redirect(back if back.startswith("/") and not back.startswith("//") else url_for("home"))
+    local = back.startswith("/") and not back.startswith("//") and "\\" not in back
+    return redirect(back if local else url_for("home"))
 
 
 def _filters() -> dict:
