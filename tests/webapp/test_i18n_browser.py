@@ -67,7 +67,7 @@ def live(tmp_path_factory):
         f"SELECT count() AS n FROM events WHERE site_id = '{site['site_id']}'",
         lambda rows: rows and int(rows[0]["n"]) >= len(messages),
     )
-    basirat(data, "jobs", "run", "catalog")
+    basirat(data, "jobs", "run")  # every job: catalogue, visits, segments and scores for the pages to show
     yield server, site, password
     server.stop()
 
@@ -150,10 +150,25 @@ def test_every_admin_page_in_persian_and_english(browser, live):
         context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=accept)
         page = context.new_page()
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        _sign_in(page, server, password)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
-            for name, path in _admin_pages(sid).items():
+            page.goto(server.url + "/login")
+            _check_page(page, "login", language, width, english)
+            screenshot(page, f"i18n-{language}-{width}-login")
+        _sign_in(page, server, password)
+        pages = _admin_pages(sid)
+        page.goto(server.url + f"/s/{sid}/segments")
+        segment = page.locator("table a").first.get_attribute("href")
+        page.goto(server.url + "/users")
+        pages.update(
+            {
+                "segment": segment,
+                "user-edit": page.locator("a:has-text('Edit'), a:has-text('ویرایش')").first.get_attribute("href"),
+            }
+        )
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            for name, path in pages.items():
                 response = page.goto(server.url + path)
                 assert response.status == (404 if name == "not-found" else 200), (language, path)
                 if name in ("dashboard", "kpis", "kpis-range"):
