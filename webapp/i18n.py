@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
 
 from core import locales
 from warehouse.queries import display
@@ -21,6 +22,26 @@ from . import access
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 bp = Blueprint("i18n", __name__)
+# The segments job's own segments (mining.segments.RULE_NAMES), named in the reader's language;
+# the ids stay in URLs, exports and the API, and custom segments show as their authors named them.
+SEGMENT_NAMES = {
+    "champions": _l("champions"),
+    "loyal": _l("loyal"),
+    "cannot_lose": _l("cannot_lose"),
+    "at_risk": _l("at_risk"),
+    "hibernating": _l("hibernating"),
+    "about_to_sleep": _l("about_to_sleep"),
+    "need_attention": _l("need_attention"),
+    "potential_loyalists": _l("potential_loyalists"),
+    "new_customers": _l("new_customers"),
+    "promising": _l("promising"),
+    "cart_abandoners": _l("cart_abandoners"),
+    "window_shoppers": _l("window_shoppers"),
+    "deal_seekers": _l("deal_seekers"),
+    "repeat_buyers": _l("repeat_buyers"),
+    "new_visitors": _l("new_visitors"),
+    "returning_visitors": _l("returning_visitors"),
+}
 
 
 def available() -> list[str]:
@@ -120,6 +141,9 @@ def _filters() -> dict:
     def digits(value):
         return locales.digits(value, tag())
 
+    def segment(name):
+        return str(SEGMENT_NAMES.get(name, name))
+
     return {
         "number": number,
         "percent": percent,
@@ -130,6 +154,7 @@ def _filters() -> dict:
         "datetime": datetime,
         "month": month,
         "digits": digits,
+        "segment": segment,
     }
 
 

@@ -97,3 +97,10 @@ def test_the_display_settings_are_saved_and_checked(warehouse, site):
     assert display.site_display(warehouse, sid)["timezone"] == "Asia/Tehran"
     page = client.get(f"/s/{sid}/settings").get_data(as_text=True)
     assert re.search(r"Mars/Olympus.{0,20} is not a time zone name", page)
+
+
+def test_the_segments_jobs_own_segments_have_a_name_in_every_language():
+    from mining.segments import RULE_NAMES
+    from webapp.i18n import SEGMENT_NAMES
+
+    assert set(SEGMENT_NAMES) == set(RULE_NAMES)
