@@ -25,12 +25,12 @@ def summary(warehouse: Warehouse, site_id: str, days: int = 30) -> dict:
     }
 
 
-def daily_events(warehouse: Warehouse, site_id: str, days: int = 30) -> list[dict]:
-    """Events per UTC day, oldest first; days without events are absent."""
+def daily_events(warehouse: Warehouse, site_id: str, days: int = 30, timezone: str = "UTC") -> list[dict]:
+    """Events per day of the site's time zone (an IANA name), oldest first; days without events are absent."""
     return warehouse.query(
-        "SELECT toDate(timestamp) AS day, count() AS events FROM events "
+        "SELECT toDate(toTimeZone(timestamp, {timezone:String})) AS day, count() AS events FROM events "
         f"WHERE site_id = {{site_id:String}} AND {_SINCE} GROUP BY day ORDER BY day",
-        {"site_id": site_id, "days": days},
+        {"site_id": site_id, "days": days, "timezone": timezone},
     )
 
 

@@ -2,7 +2,9 @@
  * pages emit data, this file acts on it.
  *  - Charts: <div class="chart" data-chart="ID"> + <script type="application/json" id="ID">
  *    {"kind": "line"|"bars", "x": [unix seconds...], "series": [{"label": "...", "values": [...]}]}
- *  - Copy buttons: <button data-copy="ELEMENT_ID">
+ *    Charts follow the page: <html lang dir data-calendar> decide the digits, the calendar of the
+ *    time axis (Jalali through Intl's persian calendar) and, right to left, time running leftwards.
+ *  - Copy buttons: <button data-copy="ELEMENT_ID" data-copied="WORD SHOWN AFTER">
  */
 (function () {
   "use strict";
@@ -25,6 +27,28 @@
     return [min - step / 2, max + step / 2];
   }
 
+  var root = document.documentElement;
+  var RTL = root.getAttribute("dir") === "rtl";
+  var LOCALE = root.getAttribute("lang") || "en";
+  var CALENDAR = root.getAttribute("data-calendar") === "jalali" ? "-u-ca-persian" : "";
+
+  function formatter(options) {
+    try { return new Intl.DateTimeFormat(LOCALE + CALENDAR, options); } catch (e) { return new Intl.DateTimeFormat("en", options); }
+  }
+  var DAY = formatter({ timeZone: "UTC", month: "short", day: "numeric" });
+  var MONTH = formatter({ timeZone: "UTC", month: "short", year: "numeric" });
+  var NUMBER = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 2 });
+
+  /* Axis labels in the page's language and calendar: days, or months when the ticks are a month apart. */
+  function timeValues(u, ticks, space, incr) {
+    var monthly = incr >= 28 * 86400;
+    return ticks.map(function (t) { return (monthly ? MONTH : DAY).format(new Date(t * 1000)); });
+  }
+
+  function numberValues(u, ticks) {
+    return ticks.map(function (v) { return NUMBER.format(v); });
+  }
+
   function drawChart(el) {
     var data = readData(el.getAttribute("data-chart"));
     if (!data || !window.uPlot) { return; }
@@ -43,12 +67,14 @@
     var height = parseInt(el.getAttribute("data-height") || "240", 10);
     var opts = {
       width: Math.max(el.clientWidth, 200), height: height, series: series,
-      legend: { show: series.length > 2 },
-      scales: { x: { time: data.time !== false, range: bars ? padRange : null } },
+      scales: { x: { time: data.time !== false, range: bars ? padRange : null, dir: RTL ? -1 : 1 } },
       axes: [
-        { stroke: "#64748b", grid: { show: false }, ticks: { stroke: "#e2e8f0" } },
-        { stroke: "#64748b", grid: { stroke: "#eef2f7" }, ticks: { show: false }, size: 56 }
+        { stroke: "#64748b", grid: { show: false }, ticks: { stroke: "#e2e8f0" },
+          values: data.time !== false ? timeValues : numberValues },
+        { stroke: "#64748b", grid: { stroke: "#eef2f7" }, ticks: { show: false }, size: 56,
+          side: RTL ? 1 : 3, values: numberValues }
       ],
+      legend: { show: series.length > 2, live: false },
       cursor: { drag: { x: false, y: false } }
     };
     var plot = new window.uPlot(opts, columns, el);
@@ -63,7 +89,7 @@
     var text = target.textContent;
     var done = function () {
       var label = button.textContent;
-      button.textContent = "Copied";
+      button.textContent = button.getAttribute("data-copied") || "Copied";
       setTimeout(function () { button.textContent = label; }, 1500);
     };
     if (navigator.clipboard && window.isSecureContext) {
@@ -90,7 +116,7 @@
       .then(function (html) { el.innerHTML = html; })
       .catch(function () {
         var note = el.querySelector("p");
-        if (note) { note.insertAdjacentText("afterbegin", "Could not load this part. "); }
+        if (note) { note.insertAdjacentText("afterbegin", (el.getAttribute("data-failed") || "Could not load this part.") + " "); }
       })
       .then(function () {
         if (every > 0) { setTimeout(function () { loadFragment(el); }, every * 1000); }
