@@ -34,6 +34,7 @@ def _daily_chart(rows: list[dict], days: int, today: dt.date) -> dict:
     span = daily_counts(rows, days, today)
     return {
         "kind": "bars",
+        "x_label": _("Day"),
         "x": [(d - epoch).days * 86400 for d, _n in span],
         "series": [{"label": _("Events"), "values": [n for _d, n in span]}],
     }
