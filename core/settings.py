@@ -111,6 +111,11 @@ SETTINGS = [
     Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
     Setting("LATE_EVENTS_MINUTES", 60, "Incremental jobs re-read events received this long before their last run."),
     Setting(
+        "SEGMENT_HISTORY_DAYS",
+        30,
+        "On a site's first segments run, compute membership as of each of this many past days (0: from now on).",
+    ),
+    Setting(
         "CHURN_HORIZON_DAYS",
         90,
         "Churn risk is the chance a customer orders nothing in this many days (MBG/NBD, scores job).",

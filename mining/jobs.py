@@ -55,7 +55,7 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
     """Recompute every segment, then tell each site's webhooks who entered and left."""
     options = webhook_options or WebhookOptions.from_settings(config)
     progress("segments: recomputing RFM cells and behaviour segments")
-    moved = refresh_all(warehouse, progress)
+    moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]))
     for site_id, changes in moved.items():
         hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
         records = notify(hooks, site_id, changes, options)
