@@ -138,6 +138,24 @@ def choose():
     return redirect(back if local else url_for("home"))
 
 
+def segment_about(name: str) -> str:
+    """The segment's one-line definition; empty for custom segments (their conditions say it)."""
+    return str(SEGMENT_ABOUT[name][0]) if name in SEGMENT_ABOUT else ""
+
+
+def segment_value(name: str, value) -> str:
+    """A member's (or a segment's total) value with what it counts: money, product views or days."""
+    kind = SEGMENT_ABOUT[name][1] if name in SEGMENT_ABOUT else None
+    if kind is None:
+        return "–"
+    if kind in ("money", "cart"):
+        d = site_display()
+        shown = locales.money(value, tag(), d["currency"] or "", d["money_unit"])
+    else:
+        shown = locales.number(value, tag())
+    return f"{shown} {VALUE_MEANINGS[kind]}"
+
+
 def _filters() -> dict:
     def number(value, decimals: int = 0):
         return locales.number(value, tag(), decimals)
@@ -172,18 +190,6 @@ def _filters() -> dict:
 
     def segment(name):
         return str(SEGMENT_NAMES.get(name, name))
-
-    def segment_about(name):
-        """The segment's one-line definition; empty for custom segments (their conditions say it)."""
-        return str(SEGMENT_ABOUT[name][0]) if name in SEGMENT_ABOUT else ""
-
-    def segment_value(name, value):
-        """A member's (or a segment's total) value with what it counts: money, product views or days."""
-        kind = SEGMENT_ABOUT[name][1] if name in SEGMENT_ABOUT else None
-        if kind is None:
-            return "–"
-        shown = money(value) if kind in ("money", "cart") else number(value)
-        return f"{shown} {VALUE_MEANINGS[kind]}"
 
     return {
         "number": number,
