@@ -91,25 +91,30 @@ def request_identity(anonymous_id: str, user_id: str) -> str:
 
 def write_model(warehouse: Warehouse, table: str, model: str, frame: pd.DataFrame, version: int) -> int:
     """Insert a model's rows under ``version`` and record the version per site."""
+    written = insert_model_rows(warehouse, table, frame, version)
+    counts = frame.groupby("site_id").size() if len(frame) else pd.Series(dtype="int64")
+    for site_id, rows in counts.items():
+        record_version(warehouse, str(site_id), model, version, int(rows))
+    return written
+
+
+def insert_model_rows(warehouse: Warehouse, table: str, frame: pd.DataFrame, version: int) -> int:
+    """Insert rows of a model under ``version`` (a job writing in parts records the version once, at the end)."""
     if table not in ("rec_item_neighbors", "rec_sessions", "rec_person_items", "rec_popularity"):
         raise ValueError(table)
     frame = frame.assign(model_version=version)
     frame["model_version"] = frame["model_version"].astype("uint64")
-    written = warehouse.insert(table, frame) if len(frame) else 0
-    counts = frame.groupby("site_id").size() if len(frame) else pd.Series(dtype="int64")
-    record = pd.DataFrame(
-        {
-            "site_id": counts.index.astype(str),
-            "model": model,
-            "model_version": version,
-            "rows": counts.to_numpy().astype("uint64"),
-        }
-    )
+    return warehouse.insert(table, frame) if len(frame) else 0
+
+
+def record_version(warehouse: Warehouse, site_id: str, model: str, version: int, rows: int) -> None:
+    """A complete version of a site's model: what the endpoint polls."""
+    record = pd.DataFrame({"site_id": [site_id], "model": model, "model_version": version, "rows": rows})
     record["model_version"] = record["model_version"].astype("uint64")
+    record["rows"] = record["rows"].astype("uint64")
     record["computed_at"] = pd.Timestamp.now("UTC").floor("s").tz_localize(None)
     record["computed_at"] = record["computed_at"].astype("datetime64[s]")
     warehouse.insert("rec_models", record)
-    return written
 
 
 def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:
