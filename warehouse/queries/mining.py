@@ -48,7 +48,7 @@ _INTERACTIONS = f"""
 # Each interaction with its visit: "<visitor>#<n>", n the count of the visitor's
 # visits started at or before it (0 for an event the sessions job has not seen yet).
 _SESSION_EVENTS = f"""
-    SELECT concat(visitor_id, '#', toString(arrayCount(s -> s <= time, starts))) AS session_id, item_id, kind, time
+    SELECT concat(visitor_id, '#', toString(arrayCount((s, t) -> s <= t, starts, arrayResize([time], length(starts), time)))) AS session_id, item_id, kind, time
     FROM ({_INTERACTIONS}) AS interactions
     ANY LEFT JOIN (
         SELECT visitor_id, groupArray(toUInt32(started_at)) AS starts
@@ -142,8 +142,8 @@ _SESSION_WEIGHTS = """
 
 _ITEM_WEIGHTS = f"""
     SELECT item_id, sum(view_w) AS viewed, sum(buy_w) AS bought_w FROM (
-        SELECT arrayJoin(arrayConcat(arrayMap(x -> (x, w, 0.), views), arrayMap(x -> (x, 0., w), bought))) AS t,
-               t.1 AS item_id, t.2 AS view_w, t.3 AS buy_w
+        SELECT arrayJoin(arrayConcat(arrayMap(x -> (x, 1), views), arrayMap(x -> (x, 0), bought))) AS t,
+               t.1 AS item_id, if(t.2 = 1, w, 0.) AS view_w, if(t.2 = 0, w, 0.) AS buy_w
         FROM ({_SESSION_WEIGHTS})
     )
     GROUP BY item_id
