@@ -88,7 +88,8 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
         frequent = items[items["baskets"] >= min_count]["item_id"].head(1000).tolist()
         found = mining_store.frequent_baskets(warehouse, site_id, folded, frequent, MAX_BASKETS)
         progress(
-            f"rules: {site_id}: FP-growth over {found['basket_id'].nunique():,} of {count:,} baskets, pairs in >= {min_count}"
+            f"rules: {site_id}: FP-growth over {found['basket_id'].nunique():,} of {count:,} baskets, "
+            f"pairs in >= {min_count}"
         )
         if found.empty:
             continue

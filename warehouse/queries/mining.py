@@ -33,7 +33,8 @@ _INTERACTIONS = f"""
     SELECT {VISITOR} AS visitor_id, anonymous_id, user_id, {CHANNEL_ID_COLUMN}, product_id AS item_id,
            if(event = 'Product Added', 'cart', 'view') AS kind, toUInt32(timestamp) AS time
     FROM events
-    WHERE site_id = {{site_id:String}} AND type = 'track' AND event IN ('Product Viewed', 'Product Clicked', 'Product Added')
+    WHERE site_id = {{site_id:String}} AND type = 'track'
+      AND event IN ('Product Viewed', 'Product Clicked', 'Product Added')
       AND product_id != '' AND is_bot = 0 AND timestamp >= now() - toIntervalDay({{days:UInt32}})
       AND {_PART.format(visitor=VISITOR)}
     UNION ALL
@@ -48,7 +49,8 @@ _INTERACTIONS = f"""
 # Each interaction with its visit: "<visitor>#<n>", n the count of the visitor's
 # visits started at or before it (0 for an event the sessions job has not seen yet).
 _SESSION_EVENTS = f"""
-    SELECT concat(visitor_id, '#', toString(arrayCount((s, t) -> s <= t, starts, arrayResize([time], length(starts), time)))) AS session_id, item_id, kind, time
+    SELECT concat(visitor_id, '#', toString(visit)) AS session_id, item_id, kind, time,
+           arrayCount((s, t) -> s <= t, starts, arrayResize([time], length(starts), time)) AS visit
     FROM ({_INTERACTIONS}) AS interactions
     ANY LEFT JOIN (
         SELECT visitor_id, groupArray(toUInt32(started_at)) AS starts
@@ -76,9 +78,10 @@ def fold_session_items(
         SELECT {{site_id:String}} AS site_id, {{version:UInt64}} AS version, session_id,
                toDateTime(last, 'UTC') AS last_seen,
                arraySlice(sequence, greatest(toInt64(length(sequence)) - {{max_items:UInt32}} + 1, 1)) AS items,
-               arraySlice(distinct_seen, greatest(toInt64(length(distinct_seen)) - {{max_items:UInt32}} + 1, 1)) AS views,
-               arrayReverse(arrayFilter((x, k) -> k = 1, arrayReverse(bought), arrayEnumerateUniq(arrayReverse(bought))))
-                   AS purchases,
+               arraySlice(distinct_seen, greatest(toInt64(length(distinct_seen)) - {{max_items:UInt32}} + 1, 1))
+                   AS views,
+               arrayReverse(arrayFilter((x, k) -> k = 1, arrayReverse(bought),
+                                        arrayEnumerateUniq(arrayReverse(bought)))) AS purchases,
                carted AS carts
         FROM (
             SELECT session_id, last, sequence, bought, carted,
@@ -333,8 +336,8 @@ def person_votes(
     frame = warehouse.query_df(
         f"""
         SELECT person_id, t.1 AS item_id, t.2 AS weight, t.3 AS bought, t.4 AS votes FROM (
-            SELECT person AS person_id, arraySort(x -> (-toInt64(x.4), x.1), groupArray((item_id, weight, bought, last)))
-                       AS ranked
+            SELECT person AS person_id,
+                   arraySort(x -> (-toInt64(x.4), x.1), groupArray((item_id, weight, bought, last))) AS ranked
             FROM (
                 SELECT person, item_id,
                        sum({KIND_WEIGHT} * pow(0.5, greatest({{now:Float64}} - toFloat64(time), 0.) / 86400. / 30.))
@@ -346,8 +349,8 @@ def person_votes(
             )
             GROUP BY person
         )
-        ARRAY JOIN arrayMap((x, i) -> (x.1, x.2, x.3, toUInt8(i <= {{max_history:UInt32}})), ranked, arrayEnumerate(ranked))
-            AS t
+        ARRAY JOIN arrayMap((x, i) -> (x.1, x.2, x.3, toUInt8(i <= {{max_history:UInt32}})),
+                            ranked, arrayEnumerate(ranked)) AS t
         WHERE t.4 = 1 OR t.3 = 1
         """,
         {"site_id": site_id, "now": float(now), "part": part, "parts": parts, "days": days, "max_history": max_history},
