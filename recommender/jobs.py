@@ -17,7 +17,7 @@ from warehouse.queries import mining as mining_store
 from warehouse.queries import recommendations as rec_store
 from warehouse.queries import sites
 
-from .mining import catalog_changes, known_products, person_items_from_votes, popularity_from_votes
+from .mining import catalog_changes, known_products, popularity_from_votes
 from .rules import basket_rules, top_rules
 
 Progress = Callable[[str], None]
@@ -26,7 +26,7 @@ Progress = Callable[[str], None]
 # the site, so each query's memory stays the same whatever the events.
 PART_EVENTS = 1_000_000
 PAIR_PARTS = 4
-PERSON_PARTS = 8
+PERSON_PARTS = 4
 # A job reuses the visits' products folded this recently by another job.
 FOLD_MAX_AGE_SECONDS = 600
 # Baskets the rules are mined from at most (the latest ones).
@@ -152,23 +152,18 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("person: reading histories and identities")
     latest = rec_store.latest_versions(warehouse)
     version, now, people, rows = new_version(), time.time(), 0, {}
-    columns = ["site_id", "item_id", "neighbor_id", "score"]
     for site_id in _site_ids(warehouse):
-        frames = [
-            rec_store.load_model(warehouse, "rec_item_neighbors", site_id, v).assign(site_id=site_id)
-            for (site, model), v in latest.items()
-            if site == site_id and model in ("rules", "cooccurrence")
-        ]
-        neighbors = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+        versions = {model: v for (site, model), v in latest.items() if site == site_id}
+        if not ({"rules", "cooccurrence"} & set(versions)):
+            continue
         # Each voting product brings up to 20 neighbours: people come in smaller parts.
         parts = PERSON_PARTS * _parts(warehouse, site_id)
         for part in range(parts):
             progress(f"person: {site_id}: histories, part {part + 1}/{parts}")
-            votes = mining_store.person_votes(warehouse, site_id, now, part, parts).assign(site_id=site_id)
-            out = person_items_from_votes(votes, neighbors)
-            rows[site_id] = rows.get(site_id, 0) + rec_store.insert_model_rows(
-                warehouse, "rec_person_items", out, version
-            )
+            out = mining_store.person_recommendations(warehouse, site_id, now, part, parts, versions)
+            out.insert(0, "site_id", site_id)
+            written = rec_store.insert_model_rows(warehouse, "rec_person_items", out, version)
+            rows[site_id] = rows.get(site_id, 0) + written
             people += out["person_id"].nunique()
     for site_id, count in rows.items():
         rec_store.record_version(warehouse, site_id, "person", version, count)

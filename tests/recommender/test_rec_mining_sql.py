@@ -155,3 +155,34 @@ def test_person_votes_in_parts_match_pandas(store_site):
     assert len(got) > 20
     assert (both["_merge"] == "both").all()
     assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-6)
+
+
+def test_person_recommendations_in_parts_match_pandas(store_site):
+    warehouse, site_id = store_site
+    now = time.time()
+    neighbors = pd.DataFrame(
+        {
+            "site_id": site_id,
+            "relation": "also_viewed",
+            "item_id": ITEMS * 2,
+            "neighbor_id": ITEMS[1:] + ITEMS[:1] + ITEMS[3:] + ITEMS[:3],
+            "score": [1.0 + i / 10 for i in range(2 * len(ITEMS))],
+            "support": 0.0,
+            "lift": 0.0,
+        }
+    )
+    rec_store.write_model(warehouse, "rec_item_neighbors", "cooccurrence", neighbors, version=77)
+    got = pd.concat(
+        [
+            store.person_recommendations(warehouse, site_id, now, part, 3, {"cooccurrence": 77}, per_item=1)
+            for part in range(3)
+        ],
+        ignore_index=True,
+    )
+    found = rec_store.interactions(warehouse)
+    history = with_person(found[found["site_id"] == site_id], rec_store.person_links(warehouse))
+    expected = person_items(history, neighbors, now=now, per_item=1)
+    both = expected.merge(got, on=["person_id", "item_id"], how="outer", indicator=True)
+    assert len(got) > 20
+    assert (both["_merge"] == "both").all()
+    assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-6)

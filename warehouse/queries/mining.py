@@ -312,6 +312,37 @@ _LINKED = """
 """
 
 
+_PERSON = "if(person_id != '', person_id, if(own_user, user_id, anonymous_id))"
+_KEYED_HISTORY = f"""
+    SELECT {_PERSON} AS person, item_id, kind, time FROM (
+        SELECT anonymous_id, user_id, item_id, kind, time, user_id != '' AND channel_id != 2 AS own_user,
+               if(own_user, concat(if(channel_id = 1, 'customer:', 'user:'), user_id),
+                  concat('anon:', anonymous_id)) AS identity
+        FROM ({_INTERACTIONS.replace("{parts:UInt64}", "1").replace("{part:UInt64}", "0")})
+    ) AS history
+    ANY LEFT JOIN ({_LINKED}) AS links USING identity
+"""
+_PERSON_VOTES = f"""
+    SELECT person_id, t.1 AS item_id, t.2 AS weight, t.3 AS bought, t.4 AS votes FROM (
+        SELECT person AS person_id,
+               arraySort(x -> (-toInt64(x.4), x.1), groupArray((item_id, weight, bought, last))) AS ranked
+        FROM (
+            SELECT person, item_id,
+                   sum({KIND_WEIGHT} * pow(0.5, greatest({{now:Float64}} - toFloat64(time), 0.) / 86400. / 30.))
+                       AS weight,
+                   max(kind = 'purchase') AS bought, max(time) AS last
+            FROM ({_KEYED_HISTORY})
+            WHERE cityHash64(person) % {{parts:UInt64}} = {{part:UInt64}}
+            GROUP BY person, item_id
+        )
+        GROUP BY person
+    )
+    ARRAY JOIN arrayMap((x, i) -> (x.1, x.2, x.3, toUInt8(i <= {{max_history:UInt32}})),
+                        ranked, arrayEnumerate(ranked)) AS t
+    WHERE t.4 = 1 OR t.3 = 1
+"""
+
+
 def person_votes(
     warehouse: Warehouse, site_id: str, now: float, part: int, parts: int, max_history: int = 20, days: int = 180
 ) -> pd.DataFrame:
@@ -323,39 +354,72 @@ def person_votes(
     only a person's ``max_history`` most recently touched products vote; the
     others are kept only when bought (never recommended back).
     """
-    person = "if(person_id != '', person_id, if(own_user, user_id, anonymous_id))"
-    keyed = f"""
-        SELECT {person} AS person, item_id, kind, time FROM (
-            SELECT anonymous_id, user_id, item_id, kind, time, user_id != '' AND channel_id != 2 AS own_user,
-                   if(own_user, concat(if(channel_id = 1, 'customer:', 'user:'), user_id),
-                      concat('anon:', anonymous_id)) AS identity
-            FROM ({_INTERACTIONS.replace("{parts:UInt64}", "1").replace("{part:UInt64}", "0")})
-        ) AS history
-        ANY LEFT JOIN ({_LINKED}) AS links USING identity
-    """
     frame = warehouse.query_df(
-        f"""
-        SELECT person_id, t.1 AS item_id, t.2 AS weight, t.3 AS bought, t.4 AS votes FROM (
-            SELECT person AS person_id,
-                   arraySort(x -> (-toInt64(x.4), x.1), groupArray((item_id, weight, bought, last))) AS ranked
-            FROM (
-                SELECT person, item_id,
-                       sum({KIND_WEIGHT} * pow(0.5, greatest({{now:Float64}} - toFloat64(time), 0.) / 86400. / 30.))
-                           AS weight,
-                       max(kind = 'purchase') AS bought, max(time) AS last
-                FROM ({keyed})
-                WHERE cityHash64(person) % {{parts:UInt64}} = {{part:UInt64}}
-                GROUP BY person, item_id
-            )
-            GROUP BY person
-        )
-        ARRAY JOIN arrayMap((x, i) -> (x.1, x.2, x.3, toUInt8(i <= {{max_history:UInt32}})),
-                            ranked, arrayEnumerate(ranked)) AS t
-        WHERE t.4 = 1 OR t.3 = 1
-        """,
+        _PERSON_VOTES,
         {"site_id": site_id, "now": float(now), "part": part, "parts": parts, "days": days, "max_history": max_history},
     )
     return _typed(frame, ["person_id", "item_id"], {"weight": "float64", "bought": "uint8", "votes": "uint8"})
+
+
+def person_recommendations(
+    warehouse: Warehouse,
+    site_id: str,
+    now: float,
+    part: int,
+    parts: int,
+    versions: dict[str, int],
+    per_person: int = 20,
+    per_item: int = 20,
+    max_history: int = 20,
+    days: int = 180,
+) -> pd.DataFrame:
+    """``person_id, item_id, score``: ``recommender.mining.person_items`` for one part of the people.
+
+    ``versions`` maps the neighbour models (``rules``, ``cooccurrence``) to
+    the version read; each voting product's best ``per_item`` neighbours get
+    its weight times their score; what the person bought is never proposed.
+    Each joined row also carries the voted product itself as a "bought"
+    marker, so one grouping both sums the votes and drops the purchases.
+    """
+    neighbors = """
+        SELECT item_id, neighbor_id, score FROM rec_item_neighbors
+        WHERE site_id = {site_id:String}
+          AND ((relation = 'bought_together' AND model_version = {rules:UInt64})
+               OR (relation IN ('also_viewed', 'bought_after_view') AND model_version = {cooccurrence:UInt64}))
+        ORDER BY item_id, score DESC
+        LIMIT {per_item:UInt32} BY item_id
+    """
+    frame = warehouse.query_df(
+        f"""
+        SELECT person_id, candidate AS item_id, sum(contribution) AS score FROM (
+            SELECT person_id, t.1 AS candidate, t.2 AS contribution, t.3 AS is_bought, t.4 AS is_vote
+            FROM (
+                SELECT person_id, item_id, weight, bought, votes, neighbor_id, score
+                FROM ({_PERSON_VOTES}) AS votes
+                ALL LEFT JOIN ({neighbors}) AS neighbors USING item_id
+            )
+            ARRAY JOIN [(neighbor_id, weight * score, toUInt8(0), toUInt8(votes = 1 AND neighbor_id != '')),
+                        (item_id, 0., bought, toUInt8(0))] AS t
+        )
+        GROUP BY person_id, candidate
+        HAVING max(is_bought) = 0 AND max(is_vote) = 1
+        ORDER BY person_id, score DESC, item_id
+        LIMIT {{per_person:UInt32}} BY person_id
+        """,
+        {
+            "site_id": site_id,
+            "now": float(now),
+            "part": part,
+            "parts": parts,
+            "days": days,
+            "max_history": max_history,
+            "rules": int(versions.get("rules", 0)),
+            "cooccurrence": int(versions.get("cooccurrence", 0)),
+            "per_item": per_item,
+            "per_person": per_person,
+        },
+    )
+    return _typed(frame, ["person_id", "item_id"], {"score": "float64"})
 
 
 def _typed(frame: pd.DataFrame, strings: list[str], numbers: dict) -> pd.DataFrame:
