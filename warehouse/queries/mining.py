@@ -313,12 +313,16 @@ _LINKED = """
 
 
 _PERSON = "if(person_id != '', person_id, if(own_user, user_id, anonymous_id))"
+# A part's rows: those whose own id falls in it, and every linked identity's
+# (few), whose person is known only after the join.
 _KEYED_HISTORY = f"""
     SELECT {_PERSON} AS person, item_id, kind, time FROM (
         SELECT anonymous_id, user_id, item_id, kind, time, user_id != '' AND channel_id != 2 AS own_user,
                if(own_user, concat(if(channel_id = 1, 'customer:', 'user:'), user_id),
                   concat('anon:', anonymous_id)) AS identity
         FROM ({_INTERACTIONS.replace("{parts:UInt64}", "1").replace("{part:UInt64}", "0")})
+        WHERE cityHash64(if(own_user, user_id, anonymous_id)) % {{parts:UInt64}} = {{part:UInt64}}
+           OR identity IN (SELECT identity FROM ({_LINKED}))
     ) AS history
     ANY LEFT JOIN ({_LINKED}) AS links USING identity
 """

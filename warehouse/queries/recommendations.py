@@ -117,6 +117,44 @@ def record_version(warehouse: Warehouse, site_id: str, model: str, version: int,
     warehouse.insert("rec_models", record)
 
 
+# Where each model's versions live: (table, extra condition on its rows).
+MODEL_TABLES = {
+    "rules": ("rec_item_neighbors", "relation = 'bought_together'"),
+    "cooccurrence": ("rec_item_neighbors", "relation IN ('also_viewed', 'bought_after_view')"),
+    "sessions": ("rec_sessions", ""),
+    "person": ("rec_person_items", ""),
+    "popularity": ("rec_popularity", ""),
+}
+
+
+def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int]:
+    """Delete every model version of a site but its ``keep`` newest; returns the oldest kept per (site, model).
+
+    A version that the endpoint may still be serving is among the newest, so
+    ``keep`` of 2 or more never pulls rows from under a reader.
+    """
+    rows = warehouse.query(
+        """
+        SELECT site_id, model, arrayElement(arrayReverseSort(groupUniqArray(model_version)), {keep:UInt32}) AS oldest,
+               uniqExact(model_version) AS versions
+        FROM rec_models GROUP BY site_id, model HAVING versions > {keep:UInt32}
+        """,
+        {"keep": max(int(keep), 1)},
+    )
+    pruned = {}
+    for row in rows:
+        if row["model"] not in MODEL_TABLES:
+            continue
+        table, extra = MODEL_TABLES[row["model"]]
+        warehouse.execute(
+            f"ALTER TABLE {table} DELETE WHERE site_id = {{site_id:String}} AND model_version < {{oldest:UInt64}}"
+            + (f" AND {extra}" if extra else ""),
+            {"site_id": row["site_id"], "oldest": int(row["oldest"])},
+        )
+        pruned[(row["site_id"], row["model"])] = int(row["oldest"])
+    return pruned
+
+
 def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:
     """(site, model) -> newest version: the endpoint's cheap poll."""
     rows = warehouse.query("SELECT site_id, model, max(model_version) AS v FROM rec_models GROUP BY site_id, model")
