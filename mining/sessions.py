@@ -44,11 +44,15 @@ def sessionize_site(
 
 
 def run_sessions(
-    warehouse, progress: Callable[[str], None] = print, timeout_minutes: int = 30, late_minutes: int = 60
+    warehouse,
+    progress: Callable[[str], None] = print,
+    timeout_minutes: int = 30,
+    late_minutes: int = 60,
+    full: bool = False,
 ) -> dict:
     total = 0
     for site in sites.list_sites(warehouse):
-        result = sessionize_site(warehouse, site["site_id"], timeout_minutes, late_minutes)
+        result = sessionize_site(warehouse, site["site_id"], timeout_minutes, late_minutes, full)
         total += result["visits"]
         progress(f"sessions: {site['site_id']}: {result['visits']} visits recomputed")
     return {"visits": total}

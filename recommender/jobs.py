@@ -6,6 +6,7 @@ with the other jobs and their intervals.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from typing import Callable
@@ -15,7 +16,9 @@ import pandas as pd
 from core.versions import new_version
 from warehouse.queries import mining as mining_store
 from warehouse.queries import recommendations as rec_store
+from warehouse.queries import sessions as session_store
 from warehouse.queries import sites
+from warehouse.queries import visit_items as visit_store
 
 from .mining import catalog_changes, known_products, popularity_from_votes
 from .rules import basket_rules, top_rules
@@ -27,8 +30,6 @@ Progress = Callable[[str], None]
 PART_EVENTS = 1_000_000
 PAIR_PARTS = 4
 PERSON_PARTS = 4
-# A job reuses the visits' products folded this recently by another job.
-FOLD_MAX_AGE_SECONDS = 600
 # Baskets the rules are mined from at most (the latest ones).
 MAX_BASKETS = 300_000
 
@@ -46,25 +47,33 @@ def run_popularity(warehouse, config: dict, progress: Progress = print) -> dict:
     return {"items": contexts["items"], "model_version": contexts["model_version"], "contexts": contexts["items"]}
 
 
-def session_items(warehouse, site_id: str, progress: Progress = print, force: bool = False) -> int | None:
-    """The version of the site's folded visits (``rec_session_items``) to mine: fresh enough, or folded now.
+def session_items(warehouse, site_id: str, config: dict, progress: Progress = print) -> int | None:
+    """Bring the site's folded visits up to date and return their generation (None: no visits yet).
 
-    Co-occurrence, the session index and the rules all read it, so a full run
-    folds the events once. A version counts once all its parts are written
-    (its mark in ``job_marks``); the one before it is kept for readers still
-    on it, older ones are deleted.
+    Co-occurrence, the session index and the rules all read them. The first
+    run, and any with ``full`` set (``basirat jobs run --full``), folds every
+    visitor in parts under a new generation and drops the older ones; later
+    runs refold only the visitors with events the sessions job has seen since.
     """
-    latest = mining_store.folded_version(warehouse, site_id)
-    if not force and latest and time.time_ns() - latest < FOLD_MAX_AGE_SECONDS * 1e9:
-        return latest
-    parts, version = _parts(warehouse, site_id), new_version()
+    upto = session_store.high_water(warehouse, site_id, "sessions")
+    if upto is None:
+        return None
+    found = visit_store.mark(warehouse, site_id)
+    if found and not config.get("full") and found["high_water"] >= upto:
+        return found["generation"]
+    if found and not config.get("full"):
+        since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
+        progress(f"visits: {site_id}: refolding visitors with events since {since:%Y-%m-%d %H:%M}")
+        visit_store.fold_touched(warehouse, site_id, found["generation"], since, upto, new_version())
+        visit_store.set_mark(warehouse, site_id, found["generation"], upto, new_version())
+        return found["generation"]
+    parts, generation = _parts(warehouse, site_id), new_version()
     for part in range(parts):
         progress(f"visits: {site_id}: folding products of visits, part {part + 1}/{parts}")
-        mining_store.fold_session_items(warehouse, site_id, version, part, parts)
-    mining_store.mark_folded(warehouse, site_id, version)
-    if latest:
-        mining_store.drop_session_items(warehouse, site_id, keep_from=latest)
-    return version
+        visit_store.fold_part(warehouse, site_id, generation, part, parts)
+    visit_store.set_mark(warehouse, site_id, generation, upto, new_version())
+    visit_store.drop_generations(warehouse, site_id, keep_from=generation)
+    return generation
 
 
 def run_catalog(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
@@ -79,14 +88,16 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("rules: reading orders and carts")
     frames = []
     for site_id in _site_ids(warehouse):
-        folded = session_items(warehouse, site_id, progress)
-        count, items = mining_store.basket_item_counts(warehouse, site_id, folded)
+        folded = session_items(warehouse, site_id, config, progress)
+        if folded is None:
+            continue
+        count, items = visit_store.basket_item_counts(warehouse, site_id, folded)
         # A pair must recur in a share of baskets, not just twice, once a
         # store has tens of thousands of baskets: the rules stay meaningful
         # and FP-growth stays within the job's time.
         min_count = max(2, count // 3000)
         frequent = items[items["baskets"] >= min_count]["item_id"].head(1000).tolist()
-        found = mining_store.frequent_baskets(warehouse, site_id, folded, frequent, MAX_BASKETS)
+        found = visit_store.frequent_baskets(warehouse, site_id, folded, frequent, MAX_BASKETS)
         progress(
             f"rules: {site_id}: FP-growth over {found['basket_id'].nunique():,} of {count:,} baskets, "
             f"pairs in >= {min_count}"
@@ -115,15 +126,16 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
 
 def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("cooccurrence: reading visits")
-    now = time.time()
     frames = []
     for site_id in _site_ids(warehouse):
-        folded = session_items(warehouse, site_id, progress)
+        folded = session_items(warehouse, site_id, config, progress)
+        if folded is None:
+            continue
         # Pairs outnumber events: their parts are smaller.
         parts = PAIR_PARTS * _parts(warehouse, site_id)
         for part in range(parts):
             progress(f"cooccurrence: {site_id}: pairs, part {part + 1}/{parts}")
-            found = mining_store.cooccurrence_neighbors(warehouse, site_id, folded, now, part, parts)
+            found = visit_store.cooccurrence_neighbors(warehouse, site_id, folded, part, parts)
             frames.append(found.assign(site_id=site_id))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "score"])
     out = out.assign(support=0.0, lift=0.0)
@@ -137,8 +149,9 @@ def run_session_index(warehouse, config: dict, progress: Progress = print) -> di
     progress("sessions: indexing recent sessions for session-kNN")
     frames = []
     for site_id in _site_ids(warehouse):
-        folded = session_items(warehouse, site_id, progress)
-        frames.append(mining_store.indexed_sessions(warehouse, site_id, folded).assign(site_id=site_id))
+        folded = session_items(warehouse, site_id, config, progress)
+        if folded is not None:
+            frames.append(visit_store.indexed_sessions(warehouse, site_id, folded).assign(site_id=site_id))
     columns = ["site_id", "session_id", "item_ids", "last_seen"]
     out = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     out["last_seen"] = pd.to_datetime(out["last_seen"], utc=True).dt.tz_localize(None).astype("datetime64[s]")

@@ -8,6 +8,7 @@ same timeout. The product's sessions job cuts the visits the SQL reads.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import time
 
@@ -16,6 +17,7 @@ import pytest
 
 from mining import sessions as sessions_job
 from recommender.cooccurrence import cooccurrence
+from recommender.jobs import session_items
 from recommender.mining import (
     baskets,
     context_popularity,
@@ -27,7 +29,7 @@ from recommender.mining import (
     with_person,
 )
 from tests.support.factories import recent
-from warehouse.queries import events
+from warehouse.queries import events, visit_items
 from warehouse.queries import mining as store
 from warehouse.queries import recommendations as rec_store
 
@@ -69,20 +71,23 @@ def _pandas_sessions(warehouse, site_id: str) -> pd.DataFrame:
 
 
 def _folded(warehouse, site_id: str, parts: int) -> int:
-    version = time.time_ns()
+    generation = time.time_ns()
     for part in range(parts):
-        store.fold_session_items(warehouse, site_id, version, part, parts)
-    return version
+        visit_items.fold_part(warehouse, site_id, generation, part, parts)
+    return generation
+
+
+def _neighbors(warehouse, site_id: str, generation: int) -> pd.DataFrame:
+    return pd.concat(
+        [visit_items.cooccurrence_neighbors(warehouse, site_id, generation, part, 2) for part in range(2)],
+        ignore_index=True,
+    )
 
 
 def test_cooccurrence_in_parts_matches_pandas(store_site):
     warehouse, site_id = store_site
     now = time.time()
-    version = _folded(warehouse, site_id, parts=3)
-    got = pd.concat(
-        [store.cooccurrence_neighbors(warehouse, site_id, version, now, part, 2) for part in range(2)],
-        ignore_index=True,
-    )
+    got = _neighbors(warehouse, site_id, _folded(warehouse, site_id, parts=3))
     events_ = _pandas_sessions(warehouse, site_id)
     expected = cooccurrence(events_.assign(kind=events_["kind"].replace({"cart": "view"})), now=now)
     keys = ["relation", "item_id", "neighbor_id"]
@@ -97,14 +102,14 @@ def test_session_index_and_baskets_match_pandas(store_site):
     version = _folded(warehouse, site_id, parts=2)
     sessions = _pandas_sessions(warehouse, site_id)
     expected = recent_sessions(sessions)
-    got = store.indexed_sessions(warehouse, site_id, version)
+    got = visit_items.indexed_sessions(warehouse, site_id, version)
     assert len(got) == len(expected) > 20
     assert sorted(map(sorted, got["item_ids"])) == sorted(map(sorted, expected["item_ids"]))
-    count, items = store.basket_item_counts(warehouse, site_id, version)
+    count, items = visit_items.basket_item_counts(warehouse, site_id, version)
     found = baskets(sessions)
     assert count == found["basket_id"].nunique()
     assert items.set_index("item_id")["baskets"].to_dict() == found["item_id"].value_counts().to_dict()
-    frequent = store.frequent_baskets(warehouse, site_id, version, ITEMS, max_baskets=1000)
+    frequent = visit_items.frequent_baskets(warehouse, site_id, version, ITEMS, max_baskets=1000)
     sizes = found.groupby("basket_id")["item_id"].transform("size")
     assert len(frequent) == int((sizes >= 2).sum())
 
@@ -186,3 +191,30 @@ def test_person_recommendations_in_parts_match_pandas(store_site):
     assert len(got) > 20
     assert (both["_merge"] == "both").all()
     assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-6)
+
+
+def test_an_incremental_fold_gives_what_a_full_fold_gives(store_site):
+    """New visitors, a visit extended and a late event in an old visit: refolding only them is exact."""
+    warehouse, site_id = store_site
+    settings = {"LATE_EVENTS_MINUTES": 60}
+    generation = session_items(warehouse, site_id, settings, lambda _m: None)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    rows = [recent(site_id, "new", "Product Viewed", 5 - i, product_id=item) for i, item in enumerate(ITEMS[:4])]
+    rows += [recent(site_id, "v0", "Product Viewed", 3, product_id="p11")]
+    late = recent(site_id, "v5", "Product Viewed", 3000 - 5 * 7 - 1.5, product_id="p10")
+    rows.append({**late, "received_at": now})
+    events.insert_events(warehouse, rows)
+    sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
+    assert session_items(warehouse, site_id, settings, lambda _m: None) == generation
+    incremental = _neighbors(warehouse, site_id, generation)
+    indexed = visit_items.indexed_sessions(warehouse, site_id, generation)
+    rebuilt = session_items(warehouse, site_id, {**settings, "full": True}, lambda _m: None)
+    assert rebuilt != generation
+    full = _neighbors(warehouse, site_id, rebuilt)
+    keys = ["relation", "item_id", "neighbor_id"]
+    both = full.merge(incremental, on=keys, how="outer", indicator=True)
+    assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"]
+    assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-9)
+    assert ("also_viewed", "p00", "p03") in set(map(tuple, full[keys].to_numpy()))
+    expected = visit_items.indexed_sessions(warehouse, site_id, rebuilt)
+    assert sorted(map(tuple, indexed["item_ids"])) == sorted(map(tuple, expected["item_ids"]))
