@@ -54,6 +54,7 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
     run, and any with ``full`` set (``basirat jobs run --full``), folds every
     visitor in parts under a new generation and drops the older ones; later
     runs refold only the visitors with events the sessions job has seen since.
+    Older generations are deleted by the daily retention job.
     """
     upto = session_store.high_water(warehouse, site_id, "sessions")
     if upto is None:
@@ -72,7 +73,6 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
         progress(f"visits: {site_id}: folding products of visits, part {part + 1}/{parts}")
         visit_store.fold_part(warehouse, site_id, generation, part, parts)
     visit_store.set_mark(warehouse, site_id, generation, upto, new_version())
-    visit_store.drop_generations(warehouse, site_id, keep_from=generation)
     return generation
 
 

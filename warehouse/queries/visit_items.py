@@ -89,9 +89,11 @@ _CONTRIBUTIONS = """
             SELECT w, arrayJoin(views) AS item_id,
                    arrayJoin([('also_viewed', views), ('bought_after_view', bought), ('viewed', [''])]) AS rel
             FROM ($VISITS)
+            WHERE cityHash64(item_id) % {item_parts:UInt64} = {item_part:UInt64}
         )
         UNION ALL
         SELECT w, 'bought' AS relation, arrayJoin(bought) AS item_id, '' AS neighbor_id FROM ($VISITS)
+        WHERE cityHash64(item_id) % {item_parts:UInt64} = {item_part:UInt64}
     )
     WHERE item_id != neighbor_id
     GROUP BY relation, item_id, neighbor_id
@@ -105,13 +107,15 @@ _VISIT_WEIGHTS = """
 """
 
 
-def _add_weights(warehouse: Warehouse, params: dict, rows: str, final: bool, sign: float) -> None:
+def _add_weights(warehouse: Warehouse, params: dict, rows: str, final: bool, sign: float, item_parts: int = 1) -> None:
+    """Add the weights of the visits ``rows`` picks, summed a part of the items at a time (pairs outnumber visits)."""
     visits = _VISIT_WEIGHTS.replace("$FINAL", "FINAL" if final else "").replace("$ROWS", rows)
-    warehouse.execute(
-        "INSERT INTO rec_pair_weights (site_id, generation, relation, item_id, neighbor_id, weight) "
-        + _CONTRIBUTIONS.replace("$VISITS", visits),
-        {**params, "sign": sign},
-    )
+    for item_part in range(item_parts):
+        warehouse.execute(
+            "INSERT INTO rec_pair_weights (site_id, generation, relation, item_id, neighbor_id, weight) "
+            + _CONTRIBUTIONS.replace("$VISITS", visits),
+            {**params, "sign": sign, "item_part": item_part, "item_parts": item_parts},
+        )
 
 
 def _params(site_id: str, generation: int, half_life_days: float, max_items: int, days: int) -> dict:
@@ -134,6 +138,7 @@ def fold_part(
     half_life_days: float = 30.0,
     max_items: int = 50,
     days: int = 180,
+    item_parts: int = 4,
 ) -> None:
     """A full fold, one part of the visitors: their visits and weights under a new ``generation``.
 
@@ -150,7 +155,8 @@ def fold_part(
     }
     by_part = "cityHash64(visitor_id) % {parts:UInt64} = {part:UInt64}"
     warehouse.execute(f"INSERT INTO rec_session_items ({COLUMNS}) {_folded(BY_PART, by_part)}", params)
-    _add_weights(warehouse, params, f"version = {{version:UInt64}} AND {by_part}", final=False, sign=1.0)
+    rows = f"version = {{version:UInt64}} AND {by_part}"
+    _add_weights(warehouse, params, rows, final=False, sign=1.0, item_parts=item_parts)
 
 
 def fold_touched(
@@ -211,13 +217,30 @@ def set_mark(warehouse: Warehouse, site_id: str, generation: int, high_water: dt
     warehouse.insert("mining_marks", frame.astype({"generation": "uint64", "version": "uint64"}))
 
 
-def drop_generations(warehouse: Warehouse, site_id: str, keep_from: int) -> None:
-    """Remove a site's folded visits and weights of generations before ``keep_from``."""
-    for table in ("rec_session_items", "rec_pair_weights"):
-        warehouse.execute(
-            f"ALTER TABLE {table} DELETE WHERE site_id = {{site_id:String}} AND generation < {{keep:UInt64}}",
-            {"site_id": site_id, "keep": keep_from},
+def drop_old_generations(warehouse: Warehouse) -> int:
+    """Delete every site's folded visits and weights but those of its current generation; returns sites pruned."""
+    rows = warehouse.query(
+        """
+        SELECT site_id, argMax(generation, version) AS current FROM mining_marks
+        WHERE job = 'visit_items' GROUP BY site_id
+        """
+    )
+    pruned = 0
+    for row in rows:
+        params = {"site_id": row["site_id"], "keep": int(row["current"])}
+        old = warehouse.scalar(
+            "SELECT count() FROM rec_pair_weights WHERE site_id = {site_id:String} AND generation < {keep:UInt64}",
+            params,
         )
+        if not old:
+            continue
+        for table in ("rec_session_items", "rec_pair_weights"):
+            warehouse.execute(
+                f"ALTER TABLE {table} DELETE WHERE site_id = {{site_id:String}} AND generation < {{keep:UInt64}}",
+                params,
+            )
+        pruned += 1
+    return pruned
 
 
 _ITEM_WEIGHTS = """
