@@ -60,9 +60,11 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
     if upto is None:
         return None
     found = visit_store.mark(warehouse, site_id)
-    if found and not config.get("full") and found["high_water"] >= upto:
+    # A full run folds once: a generation started since the run began is already a full one.
+    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    if found and not full and found["high_water"] >= upto:
         return found["generation"]
-    if found and not config.get("full"):
+    if found and not full:
         since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
         progress(f"visits: {site_id}: refolding visitors with events since {since:%Y-%m-%d %H:%M}")
         visit_store.fold_touched(warehouse, site_id, found["generation"], since, upto, new_version())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
@@ -33,7 +34,8 @@ def jobs_run(ctx: click.Context, name: str | None, full: bool) -> None:
     if name and name not in BY_ID:
         fail(f"no job {name!r}; known: {', '.join(BY_ID)}")
     wh = migrated(ctx)
-    config = {**config_of(ctx), "full": full}
+    # Full: rebuild what was built before this run began (jobs sharing a rebuild do it once).
+    config = {**config_of(ctx), "full": time.time_ns() if full else 0}
     for job in [BY_ID[name]] if name else JOBS:
         job.run(wh, config, progress=click.echo)
 

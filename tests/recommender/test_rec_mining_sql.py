@@ -208,7 +208,7 @@ def test_an_incremental_fold_gives_what_a_full_fold_gives(store_site):
     assert session_items(warehouse, site_id, settings, lambda _m: None) == generation
     incremental = _neighbors(warehouse, site_id, generation)
     indexed = visit_items.indexed_sessions(warehouse, site_id, generation)
-    rebuilt = session_items(warehouse, site_id, {**settings, "full": True}, lambda _m: None)
+    rebuilt = session_items(warehouse, site_id, {**settings, "full": time.time_ns()}, lambda _m: None)
     assert rebuilt != generation
     full = _neighbors(warehouse, site_id, rebuilt)
     keys = ["relation", "item_id", "neighbor_id"]
