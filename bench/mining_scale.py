@@ -219,12 +219,15 @@ def print_summary(report: dict) -> None:
     for size, r in report.items():
         full_s = sum(v["seconds"] or 0 for v in r["full"].values())
         inc_s = sum(v["seconds"] or 0 for v in r["incremental"].values())
-        peaks = {j: v["peak_mb"] or 0 for j, v in {**r["full"], **r["incremental"]}.items()}
+        peaks = {}
+        for runs in (r["full"], r["incremental"]):
+            for job, v in runs.items():
+                peaks[job] = max(peaks.get(job, 0), v["peak_mb"] or 0)
         worst = max(peaks, key=peaks.get)
         first = first or (r["events"], full_s)
         per = full_s / first[1] / (r["events"] / first[0])
         print(
-            f"{size:<5}{full_s:>8.1f}{peaks[worst]:>10}   {worst:<14}{inc_s:>8.1f}{inc_s / full_s:>10.2f}"
+            f"{size:<5}{full_s:>8.1f}{peaks[worst]:>10}   {worst:<14}{inc_s:>8.1f}{inc_s / full_s if inc_s else 0:>10.2f}"
             f"   {'yes' if peaks[worst] <= LIMIT_MB else 'NO'}   (time per event vs {list(report)[0]}: {per:.2f}x)"
         )
 

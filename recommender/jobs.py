@@ -26,7 +26,8 @@ from .rules import basket_rules, top_rules
 Progress = Callable[[str], None]
 
 # Events a query of a part reads at most (about): the parts' count grows with
-# the site, so each query's memory stays the same whatever the events.
+# the site, so each query's memory stays the same whatever the events. Pairs
+# and people's candidate lists outnumber events: their parts are smaller.
 PART_EVENTS = 1_000_000
 PAIR_PARTS = 4
 PERSON_PARTS = 4
@@ -51,10 +52,10 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
     """Bring the site's folded visits up to date and return their generation (None: no visits yet).
 
     Co-occurrence, the session index and the rules all read them. The first
-    run, and any with ``full`` set (``basirat jobs run --full``), folds every
-    visitor in parts under a new generation and drops the older ones; later
-    runs refold only the visitors with events the sessions job has seen since.
-    Older generations are deleted by the daily retention job.
+    run, and a run with ``full`` set (``basirat jobs run --full`` sets it to
+    the time the run began, in ns), folds every visitor in parts under a new
+    generation; later runs refold only the visitors with events the sessions
+    job has seen since. Older generations are deleted by the daily retention job.
     """
     upto = session_store.high_water(warehouse, site_id, "sessions")
     if upto is None:
