@@ -226,8 +226,9 @@ def print_summary(report: dict) -> None:
         worst = max(peaks, key=peaks.get)
         first = first or (r["events"], full_s)
         per = full_s / first[1] / (r["events"] / first[0])
+        ratio = inc_s / full_s if inc_s else 0.0
         print(
-            f"{size:<5}{full_s:>8.1f}{peaks[worst]:>10}   {worst:<14}{inc_s:>8.1f}{inc_s / full_s if inc_s else 0:>10.2f}"
+            f"{size:<5}{full_s:>8.1f}{peaks[worst]:>10}   {worst:<14}{inc_s:>8.1f}{ratio:>10.2f}"
             f"   {'yes' if peaks[worst] <= LIMIT_MB else 'NO'}   (time per event vs {list(report)[0]}: {per:.2f}x)"
         )
 
