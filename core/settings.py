@@ -103,8 +103,10 @@ SETTINGS = [
     Setting(
         "RETENTION_DAYS",
         0,
-        "Keep raw events this many days (0 keeps them forever): a TTL where the server has one, else a daily delete.",
+        "Keep raw events, and every table derived from them that holds visitor or user ids, this many days "
+        "(0 keeps them forever): a TTL where the server has one, else a daily delete.",
     ),
+    Setting("MODEL_VERSIONS_KEPT", 3, "Versions of each mined model kept per site; older ones are deleted daily."),
     Setting(
         "HONOUR_DNT", True, "Strip IP, user agent and lasting identifiers of events sent with DNT: 1 or Sec-GPC: 1."
     ),

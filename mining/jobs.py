@@ -43,7 +43,7 @@ class Job:
 
 def run_sessions(warehouse, config: dict, progress: Progress = print) -> dict:
     timeout, late = int(config["SESSION_TIMEOUT_MINUTES"]), int(config["LATE_EVENTS_MINUTES"])
-    return sessions.run_sessions(warehouse, progress, timeout, late)
+    return sessions.run_sessions(warehouse, progress, timeout, late, full=bool(config.get("full")))
 
 
 def run_identity(warehouse, config: dict, progress: Progress = print) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import click
 
@@ -24,16 +25,19 @@ def jobs_list() -> None:
 
 @jobs.command("run")
 @click.argument("name", required=False)
+@click.option("--full", is_flag=True, help="Rebuild visits and folded visits from every event, not only new ones.")
 @click.pass_context
-def jobs_run(ctx: click.Context, name: str | None) -> None:
+def jobs_run(ctx: click.Context, name: str | None, full: bool) -> None:
     """Run one job now, or all of them in order."""
     from mining.jobs import BY_ID, JOBS
 
     if name and name not in BY_ID:
         fail(f"no job {name!r}; known: {', '.join(BY_ID)}")
     wh = migrated(ctx)
+    # Full: rebuild what was built before this run began (jobs sharing a rebuild do it once).
+    config = {**config_of(ctx), "full": time.time_ns() if full else 0}
     for job in [BY_ID[name]] if name else JOBS:
-        job.run(wh, config_of(ctx), progress=click.echo)
+        job.run(wh, config, progress=click.echo)
 
 
 @click.command()
