@@ -1,0 +1,30 @@
+"""Records in, decided pairs out: the two tiers and the guard rails in the order they run."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .decide import MatchSettings, decide, deterministic_pairs, guard_shared
+from .linkage import LinkOptions, predict_pairs
+
+RECORD_COLUMNS = ["uid", "source", "source_id", "verified"]
+
+
+def resolve(
+    records: pd.DataFrame,
+    verdicts: pd.DataFrame | None = None,
+    settings: MatchSettings = MatchSettings(),
+    options: LinkOptions = LinkOptions(),
+) -> pd.DataFrame:
+    """Decided pairs of ``records`` (``uid, source, source_id, verified`` and standard values).
+
+    Frequent values are blanked first (``guard_shared``), so neither tier can
+    merge on them; the probabilistic tier returns pairs down to the review
+    threshold; ``decide`` applies conflicts, verdicts and the one-id-per-source rule.
+    """
+    guarded, _ = guard_shared(records, settings.max_shared)
+    deterministic = deterministic_pairs(guarded)
+    probabilistic = predict_pairs(guarded, options, floor=settings.review_weight)
+    if verdicts is None:
+        verdicts = pd.DataFrame(columns=["a", "b", "verdict"])
+    return decide(guarded, deterministic, probabilistic, verdicts, settings)
