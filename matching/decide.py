@@ -109,11 +109,11 @@ def conflicts(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     rec = records.set_index("uid")
     left, right = rec.loc[pairs["a"]], rec.loc[pairs["b"]]
     why = []
-    for l, r in zip(left.itertuples(), right.itertuples()):
-        if l.source == r.source and l.verified and r.verified and l.source_id != r.source_id:
+    for one, r in zip(left.itertuples(), right.itertuples()):
+        if one.source == r.source and one.verified and r.verified and one.source_id != r.source_id:
             why.append("two ids of one source")
-        elif not names_compatible(l.std_first_name, r.std_first_name, l.std_last_name, r.std_last_name) and not (
-            l.std_birth_date and l.std_birth_date == r.std_birth_date
+        elif not names_compatible(one.std_first_name, r.std_first_name, one.std_last_name, r.std_last_name) and not (
+            one.std_birth_date and one.std_birth_date == r.std_birth_date
         ):
             why.append("first names differ")
         else:

@@ -13,8 +13,8 @@ RECORD_COLUMNS = ["uid", "source", "source_id", "verified"]
 def resolve(
     records: pd.DataFrame,
     verdicts: pd.DataFrame | None = None,
-    settings: MatchSettings = MatchSettings(),
-    options: LinkOptions = LinkOptions(),
+    settings: MatchSettings | None = None,
+    options: LinkOptions | None = None,
 ) -> pd.DataFrame:
     """Decided pairs of ``records`` (``uid, source, source_id, verified`` and standard values).
 
@@ -22,6 +22,7 @@ def resolve(
     merge on them; the probabilistic tier returns pairs down to the review
     threshold; ``decide`` applies conflicts, verdicts and the one-id-per-source rule.
     """
+    settings, options = settings or MatchSettings(), options or LinkOptions()
     guarded, _ = guard_shared(records, settings.max_shared)
     deterministic = deterministic_pairs(guarded)
     probabilistic = predict_pairs(guarded, options, floor=settings.review_weight)
