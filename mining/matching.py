@@ -16,6 +16,7 @@ import pandas as pd
 from matching.decide import MatchSettings, clusters, frequent_values
 from matching.linkage import LinkOptions
 from matching.resolve import resolve
+from warehouse.queries import identity as stitching_store
 from warehouse.queries import matching as store
 from warehouse.queries import sites
 from warehouse.queries.identity import email_identity
@@ -94,3 +95,33 @@ def run_matching(warehouse, config: dict, progress: Callable[[str], None] = prin
         for key in totals:
             totals[key] += result[key]
     return totals
+
+
+VERDICTS = ("accept", "reject", "unsure")
+
+
+def apply_verdict(warehouse, site_id: str, a: str, b: str, verdict: str, actor: str, config: dict) -> dict:
+    """An operator's word on a queued pair, applied now and remembered for every later run.
+
+    ``accept`` links the pair (tier ``review``); ``reject`` drops it and
+    blocks the two records from one person, as an unmerge does; ``unsure``
+    leaves it queued, behind the pairs nobody has looked at yet.
+    """
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
+    a, b = min(a, b), max(a, b)
+    pair = store.matches(warehouse, site_id)
+    pair = pair[(pair["a"] == a) & (pair["b"] == b)]
+    if pair.empty:
+        raise LookupError(f"no proposed pair {a} / {b} on this site")
+    store.add_verdict(warehouse, site_id, a, b, verdict, actor)
+    if verdict == "unsure":
+        return {"changed": 0}
+    row = pair.iloc[[0]].copy()
+    row["decision"] = "link" if verdict == "accept" else "none"
+    row["tier"] = "review" if verdict == "accept" else row["tier"]
+    row["why"] = f"operator: {verdict}"
+    store.write_matches(warehouse, site_id, row, time.time_ns(), keep_others=True)
+    if verdict == "reject":
+        stitching_store.add_override(warehouse, site_id, [(a, b)], "unmerge", actor, "review: not one person")
+    return stitching.stitch_site(warehouse, site_id, int(config["IDENTITY_MAX_IDS"]))

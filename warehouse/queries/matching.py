@@ -121,12 +121,14 @@ def matches(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
     return frame.rename(columns={**_NAMES, "d": "decision", "y": "why"})[MATCH_COLUMNS]
 
 
-def write_matches(warehouse: Warehouse, site_id: str, decided: pd.DataFrame, version: int) -> int:
-    """Record this run's decisions; pairs decided before and not proposed now become ``none``."""
+def write_matches(
+    warehouse: Warehouse, site_id: str, decided: pd.DataFrame, version: int, keep_others: bool = False
+) -> int:
+    """Record decisions; unless ``keep_others``, pairs decided before and not proposed now become ``none``."""
     before = matches(warehouse, site_id)
     proposed = set(zip(decided["a"], decided["b"]))
     absent = pd.Series([(a, b) not in proposed for a, b in zip(before["a"], before["b"])], index=before.index)
-    gone = before[absent & (before["decision"] != "none")]
+    gone = before[absent & (before["decision"] != "none") & (not keep_others)]
     gone = gone.assign(decision="none", why="no longer proposed")
     frame = pd.concat([decided[MATCH_COLUMNS], gone[MATCH_COLUMNS]], ignore_index=True)
     changed = frame.merge(before, on=["a", "b"], how="left", suffixes=("", "_was"))
