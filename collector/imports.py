@@ -380,9 +380,11 @@ def record_mapping(preset: str, overrides: dict[str, str]) -> dict[str, str]:
     return {**RECORD_PRESETS.get(preset, {}), **overrides}
 
 
-def parse_customer_records(path: str, columns: dict[str, str], sep: str = ",") -> Parsed:
+def parse_customer_records(path: str, columns: dict[str, str], sep: str = ",", required: set | None = None) -> Parsed:
     """The file's customers as raw record fields (text), ``raw`` holding the mapped source columns as JSON.
 
+    A column of a ``required`` field (those given with ``--map``; all when
+    None) must be in the file; a preset's other columns are used when present.
     A line with neither a name, an email nor a phone is bad. A line without a
     source id gets one from its content, so a re-import finds it again.
     """
@@ -390,9 +392,14 @@ def parse_customer_records(path: str, columns: dict[str, str], sep: str = ",") -
         frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding_errors="replace")
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ImportFailed(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+    if not columns:
+        raise ImportFailed("no column is mapped: choose a --preset or map fields with --map field=COLUMN")
     wanted = {f: spec.split("+") for f, spec in columns.items()}
     present = {f: [c for c in cols if c in frame.columns] for f, cols in wanted.items()}
-    missing = sorted({c for cols in wanted.values() for c in cols} - set(frame.columns))
+    needed = wanted if required is None else {f: c for f, c in wanted.items() if f in required}
+    missing = sorted({c for cols in needed.values() for c in cols} - set(frame.columns))
+    if not any(present.values()):
+        missing = sorted({c for cols in wanted.values() for c in cols})
     if missing:
         raise ImportFailed(
             f"{path} has no column {', '.join(map(repr, missing))}; it has {', '.join(map(repr, frame.columns))}"

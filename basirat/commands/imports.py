@@ -191,7 +191,7 @@ def _import_records(
     if not source or "/" in source:
         fail("--source wants a name without '/', such as till or call-centre")
     try:
-        parsed = parse_customer_records(file, record_mapping(preset, columns), sep or ",")
+        parsed = parse_customer_records(file, record_mapping(preset, columns), sep or ",", set(columns))
     except ImportFailed as exc:
         fail(str(exc))
     _report_bad(parsed, strict)
