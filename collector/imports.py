@@ -408,7 +408,7 @@ def parse_customer_records(path: str, columns: dict[str, str], sep: str = ",", r
     out = pd.DataFrame(index=frame.index)
     for name in RECORD_FIELDS:
         cols = present.get(name, [])
-        out[name] = frame[cols].apply(lambda r: " ".join(v.strip() for v in r if v.strip()), axis=1) if cols else ""
+        out[name] = _joined(frame, cols)
     split = (out["first_name"] + out["last_name"] == "") & (out["name"] != "")
     parts = out.loc[split, "name"].str.strip().str.rsplit(n=1, expand=True)
     if split.any():
@@ -433,3 +433,13 @@ def parse_customer_records(path: str, columns: dict[str, str], sep: str = ",", r
         bad=int(empty.sum()),
         examples=examples,
     )
+
+
+def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series | str:
+    """Columns joined with one space, blanks skipped (``Address1+Address2``)."""
+    if not columns:
+        return ""
+    joined = frame[columns[0]].str.strip()
+    for column in columns[1:]:
+        joined = (joined + " " + frame[column].str.strip()).str.strip()
+    return joined

@@ -6,9 +6,10 @@ A pair of records is linked when
   Fellegi-Sunter weight reaches ``link_weight``; and
 - nothing says they are two people: first names that differ beyond a typo
   (unless the birth dates agree: a household shares a surname, an address
-  and a phone, not a birthday), or two different ids of one source that verifies its ids
-  (two customer numbers of one till). A pair with such a conflict goes to
-  review at most, never straight to a link.
+  and a phone, not a birthday), two different ids of one source that verifies its ids
+  (two customer numbers of one till), or a name and nothing else in common
+  (names repeat: a name alone is not a person). A pair with such a conflict
+  goes to review at most, never straight to a link.
 
 A value shared by more than ``max_shared`` records (a shop's own phone, a
 household's landline used by many, ``info@`` addresses) is blanked before
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 SHARED = ("std_email", "std_phone", "std_address")
+NAMES = {"first_name", "last_name"}
 DECISION_COLUMNS = ["a", "b", "tier", "weight", "probability", "agree", "close", "differ", "decision", "why"]
 
 
@@ -156,6 +158,10 @@ def decide(
         extra["agree"] = extra["close"] = extra["differ"] = [[] for _ in range(len(extra))]
         pairs = pd.concat([pairs, extra], ignore_index=True)
     why = conflicts(records, pairs)
+    name_only = pd.Series(
+        [not (set(a) | set(c)) - NAMES for a, c in zip(pairs["agree"], pairs["close"])], index=pairs.index
+    )
+    why = why.mask((why == "") & name_only & (pairs["tier"] == "splink"), "only the name agrees")
     strong = (pairs["tier"] != "splink") | (pairs["weight"] >= settings.link_weight)
     decision = np.where(strong & (why == ""), "link", np.where(pairs["weight"] >= settings.review_weight, "review", ""))
     decision = np.where((why == "two ids of one source") & (decision == "link"), "review", decision)

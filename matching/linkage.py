@@ -191,17 +191,29 @@ def _quiet() -> None:
 
 
 def _train(linker, present: list[str], options: LinkOptions, frame: pd.DataFrame) -> None:
-    """u from random pairs, m by EM in two passes so that every column is estimated in one of them."""
+    """u from random pairs, m by EM over a few blocking rules, so that every column is estimated in one.
+
+    A rule that finds no pairs in this data (no two records share a postcode
+    and a birth date, say) is skipped; the comparisons keep their priors.
+    """
     from splink import block_on
+    from splink.internals.exceptions import EMTrainingException
 
     linker.training.estimate_u_using_random_sampling(max_pairs=options.random_pairs, seed=options.seed)
-    names = [c for c in ("first_name", "last_name") if c in present]
-    others = [c for c in ("postcode", "birth_date", "phone", "email") if c in present]
-    for rule in (names, others[:2]):
-        if rule:
+    rules = [("first_name", "last_name"), ("email",), ("phone",), ("postcode", "birth_date")]
+    trained = 0
+    for rule in rules:
+        if trained == 2:
+            break
+        if not set(rule) <= set(present):
+            continue
+        try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 block_on(*rule), estimate_without_term_frequencies=True
             )
+            trained += 1
+        except EMTrainingException:
+            continue
 
 
 def _default_comparisons(present: list[str]) -> list:

@@ -145,8 +145,8 @@ def test_names_compatible_allows_typos_initials_and_swaps_only():
 def test_decide_sends_the_grey_zone_to_review():
     frame = records(
         [
-            {"source": "a", "source_id": "1", "first_name": "John", "last_name": "Smith"},
-            {"source": "b", "source_id": "2", "first_name": "Jon", "last_name": "Smith"},
+            {"source": "a", "source_id": "1", "first_name": "John", "last_name": "Smith", "city": "Leeds"},
+            {"source": "b", "source_id": "2", "first_name": "Jon", "last_name": "Smith", "city": "Leeds"},
         ]
     )
     scored = pd.DataFrame(
@@ -155,7 +155,7 @@ def test_decide_sends_the_grey_zone_to_review():
             "b": ["record:b/2"],
             "weight": [1.0],
             "probability": [0.6],
-            "agree": [["last_name"]],
+            "agree": [["last_name", "city"]],
             "close": [["first_name"]],
             "differ": [[]],
         }
@@ -169,3 +169,7 @@ def test_decide_sends_the_grey_zone_to_review():
         "link"
     ]
     assert decide(frame, empty, scored, none, MatchSettings(link_weight=4, review_weight=2)).empty
+    # A name and nothing else: names repeat, so the pair waits for an operator whatever its weight.
+    scored["agree"] = [["last_name"]]
+    named = decide(frame, empty, scored, none, MatchSettings(link_weight=1, review_weight=0))
+    assert list(named["decision"]) == ["review"] and list(named["why"]) == ["only the name agrees"]
