@@ -9,7 +9,8 @@ A pair of records is linked when
   and a phone, not a birthday), two different ids of one source that verifies its ids
   (two customer numbers of one till), or a name and nothing else in common
   (names repeat: a name alone is not a person). A pair with such a conflict
-  goes to review at most, never straight to a link.
+  goes to review at most, never straight to a link; a pair whose first
+  names differ is a household and is only recorded, not queued.
 
 A value shared by more than ``max_shared`` records (a shop's own phone, a
 household's landline used by many, ``info@`` addresses) is blanked before
@@ -28,6 +29,7 @@ import pandas as pd
 
 SHARED = ("std_email", "std_phone", "std_address")
 NAMES = {"first_name", "last_name"}
+HOUSEHOLD = "first names differ"
 DECISION_COLUMNS = ["a", "b", "tier", "weight", "probability", "agree", "close", "differ", "decision", "why"]
 
 
@@ -112,12 +114,12 @@ def conflicts(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
     left, right = rec.loc[pairs["a"]], rec.loc[pairs["b"]]
     why = []
     for one, r in zip(left.itertuples(), right.itertuples()):
-        if one.source == r.source and one.verified and r.verified and one.source_id != r.source_id:
-            why.append("two ids of one source")
-        elif not names_compatible(one.std_first_name, r.std_first_name, one.std_last_name, r.std_last_name) and not (
+        if not names_compatible(one.std_first_name, r.std_first_name, one.std_last_name, r.std_last_name) and not (
             one.std_birth_date and one.std_birth_date == r.std_birth_date
         ):
-            why.append("first names differ")
+            why.append(HOUSEHOLD)
+        elif one.source == r.source and one.verified and r.verified and one.source_id != r.source_id:
+            why.append("two ids of one source")
         else:
             why.append("")
     return pd.Series(why, index=pairs.index, dtype=object)
@@ -163,8 +165,12 @@ def decide(
     )
     why = why.mask((why == "") & name_only & (pairs["tier"] == "splink"), "only the name agrees")
     strong = (pairs["tier"] != "splink") | (pairs["weight"] >= settings.link_weight)
-    decision = np.where(strong & (why == ""), "link", np.where(pairs["weight"] >= settings.review_weight, "review", ""))
-    decision = np.where((why == "two ids of one source") & (decision == "link"), "review", decision)
+    # A conflict is worth an operator's time only where the evidence would otherwise have linked the pair
+    # (a household's shared phone, one till's two customer numbers); a name alone, from the review threshold.
+    grey = (pairs["weight"] >= settings.review_weight) & ((why == "") | (why == "only the name agrees"))
+    decision = np.where(strong & (why == ""), "link", np.where(strong | grey, "review", ""))
+    # Two first names on one phone or street are a household, not a question: recorded, never queued.
+    decision = np.where((why == HOUSEHOLD) & (decision != ""), "none", decision)
     verdict = pd.Series([said.get(k, "") for k in zip(pairs["a"], pairs["b"])], index=pairs.index, dtype=object)
     decision = np.where(verdict == "accept", "link", np.where(verdict == "reject", "none", decision))
     why = why.mask(verdict != "", "operator: " + verdict)
