@@ -148,20 +148,19 @@ def write_matches(
 
 
 def match_links(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
-    """Linked pairs as identity links (reason ``match``) for the stitcher."""
+    """Linked pairs as identity links (reason ``match``, decided when their version was written)."""
     rows = warehouse.query_df(
-        f"SELECT a, b, w FROM ({_CURRENT}) WHERE d = 'link'",
+        "SELECT a, b, t AS tier, w AS weight, v AS decided FROM ("
+        "SELECT a, b, argMax(tier, version) AS t, argMax(weight, version) AS w, "
+        "argMax(decision, version) AS d, max(version) AS v "
+        "FROM identity_matches WHERE site_id = {site_id:String} GROUP BY a, b) WHERE d = 'link'",
         {"site_id": site_id},
     )
-    return pd.DataFrame(
-        {
-            "a": rows["a"] if len(rows) else [],
-            "b": rows["b"] if len(rows) else [],
-            "reason": "match",
-            "message_id": [f"match:{w:.2f}" for w in rows["w"]] if len(rows) else [],
-            "at": pd.Series([pd.Timestamp(0)] * len(rows), dtype="datetime64[s]"),
-        }
-    )
+    if rows.empty:
+        return pd.DataFrame(columns=["a", "b", "reason", "message_id", "at"])
+    evidence = [f"match:{t}" if t != "splink" else f"match:{w:.1f}" for t, w in zip(rows["tier"], rows["weight"])]
+    when = pd.to_datetime(rows["decided"].astype("int64"), unit="ns").dt.floor("s")
+    return pd.DataFrame({"a": rows["a"], "b": rows["b"], "reason": "match", "message_id": evidence, "at": when})
 
 
 def matches_of(warehouse: Warehouse, site_id: str, uids: list[str]) -> list[dict]:
