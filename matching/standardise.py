@@ -55,6 +55,7 @@ DOTLESS = frozenset({"gmail.com", "googlemail.com"})
 _PLACEHOLDER = re.compile(r"^(test|none|no|noreply|no-reply|null|example|a|x)@|@(example\.(com|org|net)|test\.com)$")
 
 
+@lru_cache(maxsize=500_000)
 def fold_text(value: str) -> str:
     """Case, accents, Persian/Arabic letter variants, digits, punctuation and spacing folded.
 
@@ -112,6 +113,7 @@ def standard_phone(value: str, region: str = "") -> tuple[str, bool]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), True
 
 
+@lru_cache(maxsize=100_000)
 def standard_date(value: str) -> tuple[str, bool]:
     """(YYYY-MM-DD, valid) from the usual spellings, Persian digits included."""
     text = str(value or "").translate(_LETTERS).strip()

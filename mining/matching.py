@@ -68,7 +68,9 @@ def match_site(warehouse, site_id: str, config: dict, progress: Callable[[str], 
         return {"site_id": site_id, "records": 0, "links": 0, "review": 0}
     started = time.perf_counter()
     progress(f"matching: {site_id}: {len(records)} records")
-    decided = resolve(records, store.verdicts(warehouse, site_id), settings, options)
+    decided = resolve(
+        records, store.verdicts(warehouse, site_id), settings, options, lambda line: progress(f"matching: {line}")
+    )
     bridges = web_bridges(records, decided, settings.max_shared)
     store.write_matches(warehouse, site_id, pd.concat([decided, bridges], ignore_index=True), time.time_ns())
     stitched = stitching.stitch_site(warehouse, site_id, int(config["IDENTITY_MAX_IDS"]))
