@@ -53,14 +53,25 @@ def stored_keys(warehouse: Warehouse, site_id: str, source: str) -> set[str]:
     return {r["source_id"] for r in rows}
 
 
+_LATEST_FIELDS = ["verified", "raw", *FIELDS, *("std_" + f for f in FIELDS), "problems"]
+# The newest version of each record, merged where the rows are (a Distributed table merges the shards'
+# groups), with aliases that differ from the columns so old servers do not nest the aggregates.
+_LATEST = (
+    "SELECT source, source_id, "
+    + ", ".join(f"argMax({c}, version) AS last_{c}" for c in _LATEST_FIELDS)
+    + ", max(imported_at) AS last_imported_at FROM customer_records WHERE site_id = {site_id:String} {extra} "
+    "GROUP BY source, source_id ORDER BY source, source_id"
+)
+
+
+def _latest(warehouse: Warehouse, site_id: str, extra: str = "", params: dict | None = None) -> pd.DataFrame:
+    frame = warehouse.query_df(_LATEST.replace("{extra}", extra), {"site_id": site_id, **(params or {})})
+    return frame.rename(columns=lambda c: c.removeprefix("last_"))
+
+
 def records(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
     """The newest version of every record of the site, with its identity as ``uid``."""
-    columns = ", ".join(c for c in RECORD_COLUMNS if c not in ("site_id", "version", "imported_at"))
-    frame = warehouse.query_df(
-        f"SELECT {columns}, imported_at FROM customer_records FINAL WHERE site_id = {{site_id:String}} "
-        "ORDER BY source, source_id",
-        {"site_id": site_id},
-    )
+    frame = _latest(warehouse, site_id)
     if frame.empty:
         return pd.DataFrame(columns=["uid", *RECORD_COLUMNS])
     frame["uid"] = [record_identity(s, i) for s, i in zip(frame["source"], frame["source_id"])]
@@ -84,22 +95,25 @@ def records_of(warehouse: Warehouse, site_id: str, uids: list[str]) -> list[dict
     wanted = [u for u in uids if u.startswith("record:")]
     if not wanted:
         return []
-    rows = warehouse.query(
-        "SELECT * FROM customer_records FINAL WHERE site_id = {site_id:String} "
-        "AND concat('record:', source, '/', source_id) IN (SELECT arrayJoin({ids:Array(String)})) "
-        "ORDER BY source, source_id",
-        {"site_id": site_id, "ids": wanted},
+    frame = _latest(
+        warehouse,
+        site_id,
+        "AND concat('record:', source, '/', source_id) IN (SELECT arrayJoin({ids:Array(String)}))",
+        {"ids": wanted},
     )
+    rows = frame.to_dict("records")
     for row in rows:
         row["uid"] = record_identity(row["source"], row["source_id"])
+        row["problems"] = list(row["problems"])
     return rows
 
 
 def sources(warehouse: Warehouse, site_id: str) -> list[dict]:
     """Each source of the site: records, records with an invalid value, last import."""
     return warehouse.query(
-        "SELECT source, count() AS records, countIf(length(problems) > 0) AS flagged, max(imported_at) AS last_import "
-        "FROM customer_records FINAL WHERE site_id = {site_id:String} GROUP BY source ORDER BY source",
+        "SELECT source, count() AS records, countIf(length(p) > 0) AS flagged, max(t) AS last_import FROM ("
+        "SELECT source, source_id, argMax(problems, version) AS p, max(imported_at) AS t FROM customer_records "
+        "WHERE site_id = {site_id:String} GROUP BY source, source_id) GROUP BY source ORDER BY source",
         {"site_id": site_id},
     )
 
