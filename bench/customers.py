@@ -1,7 +1,8 @@
 """Synthetic customer records with the errors real channels make, and the truth about who is who.
 
-Pools of names, streets, cities and postcodes come from Faker (``en_US``,
-seeded); records are drawn from them with numpy so a million take seconds.
+Pools of names, street names and cities come from Faker (``en_US``,
+seeded); records are drawn from them with numpy so a million take seconds
+(a house number and a street; a city and one of its dozen postcodes).
 About 30% of people appear again in another channel, some more than once;
 a copy gets typos (a letter dropped, doubled, swapped or replaced), first and
 last name swapped, fields left out, the phone written another way, the email
@@ -26,7 +27,7 @@ def _pools(seed: int, size: int) -> dict[str, np.ndarray]:
     return {
         "first": np.array(sorted({fake.first_name() for _ in range(size)})),
         "last": np.array(sorted({fake.last_name() for _ in range(size)})),
-        "street": np.array([fake.street_address() for _ in range(size * 4)]),
+        "street": np.array(sorted({fake.street_name() for _ in range(size)})),
         "city": np.array(sorted({fake.city() for _ in range(size)})),
         "domain": np.array(["gmail.com", "yahoo.com", "outlook.com", "example.org", "mail.com"]),
     }
@@ -66,9 +67,12 @@ def people(n: int, seed: int = 11, pool: int = 3000) -> pd.DataFrame:
     pools = _pools(seed, pool)
     first = rng.choice(pools["first"], n)
     last = rng.choice(pools["last"], n)
-    street = rng.choice(pools["street"], n)
-    city = rng.choice(pools["city"], n)
-    postcode = pd.Series(rng.integers(10000, 99999, n)).astype(str).to_numpy()
+    number = pd.Series(rng.integers(1, 9999, n)).astype(str)
+    street = (number + " " + pd.Series(rng.choice(pools["street"], n))).to_numpy(dtype=object)
+    # A city has a few postcodes of its own.
+    town = rng.integers(0, len(pools["city"]), n)
+    city = pools["city"][town]
+    postcode = pd.Series(10000 + (town * 37 + rng.integers(0, 12, n)) % 89999).astype(str).to_numpy()
     phone = pd.Series(rng.integers(2, 10, n) * 10**9 + rng.integers(0, 10**9, n)).astype(str)
     birth = pd.to_datetime(rng.integers(-15000, 12000, n), unit="D").strftime("%Y-%m-%d").to_numpy()
     # Households: the next person shares surname, street, city, postcode and landline.

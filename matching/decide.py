@@ -166,8 +166,9 @@ def decide(
     why = why.mask((why == "") & name_only & (pairs["tier"] == "splink"), "only the name agrees")
     strong = (pairs["tier"] != "splink") | (pairs["weight"] >= settings.link_weight)
     # A conflict is worth an operator's time only where the evidence would otherwise have linked the pair
-    # (a household's shared phone, one till's two customer numbers); a name alone, from the review threshold.
-    grey = (pairs["weight"] >= settings.review_weight) & ((why == "") | (why == "only the name agrees"))
+    # (one till's two customer numbers, a name with a weight that would link); the rest of the grey zone
+    # is the pairs with no conflict from the review threshold up.
+    grey = (pairs["weight"] >= settings.review_weight) & (why == "")
     decision = np.where(strong & (why == ""), "link", np.where(strong | grey, "review", ""))
     # Two first names on one phone or street are a household, not a question: recorded, never queued.
     decision = np.where((why == HOUSEHOLD) & (decision != ""), "none", decision)
