@@ -104,10 +104,9 @@ def import_orders(
 @click.option(
     "--preset",
     type=click.Choice(["basirat", "shopify", "woocommerce", "custom"]),
-    default="basirat",
-    show_default=True,
+    default=None,
     help="Columns of a --source file: ours (source_id, first_name, last_name, email, phone), Shopify's "
-    "customer export, WooCommerce's billing fields, or custom (every field from --map).",
+    "customer export, WooCommerce's billing fields, or custom (every field from --map); default basirat.",
 )
 @click.option(
     "--region", default=None, help="Country (ISO code) of phones without a country code [MATCH_DEFAULT_REGION]."
@@ -144,7 +143,28 @@ def import_customers(
     emails, phones, addresses) and matched with the site's other records into people. Without it, the
     customer id and email of each row link that customer's orders and visits.
     """
+    kept = {
+        "--source": source,
+        "--preset": preset,
+        "--region": region,
+        "--sub-addressing": sub_addressing,
+        "--unverified-ids": unverified_ids,
+        "--no-match": no_match,
+    }
+    linking = {
+        "--whitespace": whitespace,
+        "--names": names,
+        "--date-format": date_format,
+        "--web-ids": web_ids,
+        "--customer-prefix": customer_prefix,
+        "--channel": channel if channel != "offline" else None,
+    }
+    if source is not None and any(linking.values()):
+        fail(f"{', '.join(k for k, v in linking.items() if v)} apply to the customer id/email import, not to --source")
+    if source is None and any(kept.values()):
+        fail(f"{', '.join(k for k, v in kept.items() if v)} need --source NAME (customer records of one source)")
     if source is not None:
+        preset = preset or "basirat"
         _import_records(
             ctx,
             file,

@@ -69,3 +69,17 @@ def test_cli_till_and_call_centre_end_as_one_person_and_reimport_updates(tmp_pat
     assert count.stdout.strip() == "3"
     bad = basirat(tmp_path, *args, str(calls), "--source", "x", "--map", "shoe=who", check=False)
     assert bad.returncode == 1 and "unknown field(s) shoe" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.process
+def test_cli_says_which_options_belong_to_which_import(tmp_path):
+    site_id = json.loads(basirat(tmp_path, "sites", "create", "Shop", "--json").stdout)["site_id"]
+    path = str(FIXTURES / "woocommerce_customers.csv")
+    mixed = basirat(
+        tmp_path, "import", "customers", path, "--site", site_id, "--source", "woo", "--web-ids", check=False
+    )
+    assert mixed.returncode == 1 and "--web-ids apply to the customer id/email import" in mixed.stderr
+    bare = basirat(tmp_path, "import", "customers", path, "--site", site_id, "--preset", "woocommerce", check=False)
+    assert bare.returncode == 1 and "--preset need --source NAME" in bare.stderr
+    ok = basirat(tmp_path, "import", "customers", path, "--site", site_id, "--source", "woo", "--preset", "woocommerce")
+    assert "2 new and 0 updated woo records from 2 lines (1 with an invalid value kept raw: phone)" in ok.stdout
