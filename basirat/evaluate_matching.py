@@ -16,10 +16,10 @@ def run_matching_evaluation(progress: Callable[[str], None], as_json: bool) -> N
     if as_json:
         click.echo(json.dumps(rows))
         return
-    click.echo(f"{'data':<18}{'method':<26}{'pairs':>7}{'precision':>11}{'recall':>9}{'F1':>8}{'seconds':>9}")
+    click.echo(f"{'data':<18}{'method':<30}{'pairs':>7}{'precision':>11}{'recall':>9}{'F1':>8}{'seconds':>9}")
     for row in rows:
         click.echo(
-            f"{row['data']:<18}{row['method']:<26}{row['pairs']:>7}{row['precision']:>11.4f}"
+            f"{row['data']:<18}{row['method']:<30}{row['pairs']:>7}{row['precision']:>11.4f}"
             f"{row['recall']:>9.4f}{row['f1']:>8.4f}{row['seconds']:>9.2f}"
         )
     goal = "met" if meets_goal(rows) else "NOT met"
