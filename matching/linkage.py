@@ -162,10 +162,14 @@ def predict_pairs(
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=False,
     )
-    linker = Linker(frame, settings, db_api=DuckDBAPI(connection=_connection()))
-    if library_defaults or len(frame) >= options.train_min:
-        _train(linker, present, options, frame)
-    predicted = linker.inference.predict(threshold_match_weight=floor).as_pandas_dataframe()
+    connection = _connection()
+    try:
+        linker = Linker(frame, settings, db_api=DuckDBAPI(connection=connection))
+        if library_defaults or len(frame) >= options.train_min:
+            _train(linker, present, options, frame)
+        predicted = linker.inference.predict(threshold_match_weight=floor).as_pandas_dataframe()
+    finally:
+        connection.close()  # DuckDB's tables and memory go now, not whenever the job's process collects them
     return _pairs(predicted, present, library_defaults)
 
 
