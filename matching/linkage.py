@@ -46,7 +46,7 @@ class LinkOptions:
     """How the probabilistic tier runs (thresholds are settings; see ``decide``)."""
 
     train_min: int = 1000
-    prior_match: float = 1e-4
+    duplicates: float = 0.5
     random_pairs: int = 1_000_000
     seed: int = 7
 
@@ -158,7 +158,7 @@ def predict_pairs(
         unique_id_column_name="uid",
         comparisons=_default_comparisons(present) if library_defaults else comparisons(present),
         blocking_rules_to_generate_predictions=blocks,
-        probability_two_random_records_match=options.prior_match,
+        probability_two_random_records_match=prior_match(len(frame), options.duplicates),
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=False,
     )
@@ -171,6 +171,15 @@ def predict_pairs(
     finally:
         connection.close()  # DuckDB's tables and memory go now, not whenever the job's process collects them
     return _pairs(predicted, present, library_defaults)
+
+
+def prior_match(records: int, duplicates: float = 0.5) -> float:
+    """The chance that two random records are one person when each record has ``duplicates`` others on average.
+
+    It falls with the size of the data: a fixed prior would make every pair of a
+    million records a thousand times likelier than it is.
+    """
+    return min(0.5, max(duplicates, 1e-3) / max(records - 1, 1))
 
 
 def _connection():
@@ -203,6 +212,16 @@ def _train(linker, present: list[str], options: LinkOptions, frame: pd.DataFrame
     from splink import block_on
     from splink.internals.exceptions import EMTrainingException
 
+    exact = [
+        block_on(*r)
+        for r in (("email",), ("phone",), ("first_name", "last_name", "birth_date"))
+        if set(r) <= set(present)
+    ]
+    if exact:
+        try:
+            linker.training.estimate_probability_two_random_records_match(exact, recall=0.7)
+        except Exception:  # noqa: BLE001 - Splink raises plain exceptions when the rules find no pair; the prior stays
+            pass
     linker.training.estimate_u_using_random_sampling(max_pairs=options.random_pairs, seed=options.seed)
     rules = [("first_name", "last_name"), ("email",), ("phone",), ("postcode", "birth_date")]
     trained = 0
