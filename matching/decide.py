@@ -112,16 +112,23 @@ def conflicts(records: pd.DataFrame, pairs: pd.DataFrame) -> pd.Series:
         return pd.Series([], dtype=object)
     rec = records.set_index("uid")
     left, right = rec.loc[pairs["a"]], rec.loc[pairs["b"]]
-    why = []
-    for one, r in zip(left.itertuples(), right.itertuples()):
-        if not names_compatible(one.std_first_name, r.std_first_name, one.std_last_name, r.std_last_name) and not (
-            one.std_birth_date and one.std_birth_date == r.std_birth_date
-        ):
-            why.append(HOUSEHOLD)
-        elif one.source == r.source and one.verified and r.verified and one.source_id != r.source_id:
-            why.append("two ids of one source")
-        else:
-            why.append("")
+
+    def both(column: str) -> tuple[np.ndarray, np.ndarray]:
+        return left[column].to_numpy(dtype=object), right[column].to_numpy(dtype=object)
+
+    (first_a, first_b), (last_a, last_b), (born_a, born_b) = (
+        both("std_first_name"),
+        both("std_last_name"),
+        both("std_birth_date"),
+    )
+    unlike = np.flatnonzero((first_a != "") & (first_b != "") & (first_a != first_b))
+    household = np.zeros(len(pairs), dtype=bool)
+    household[unlike] = [not names_compatible(first_a[i], first_b[i], last_a[i], last_b[i]) for i in unlike.tolist()]
+    household &= ~((born_a != "") & (born_a == born_b))
+    (source_a, source_b), (id_a, id_b) = both("source"), both("source_id")
+    verified = left["verified"].to_numpy(dtype=bool) & right["verified"].to_numpy(dtype=bool)
+    one_source = verified & (source_a == source_b) & (id_a != id_b)
+    why = np.where(household, HOUSEHOLD, np.where(one_source, "two ids of one source", ""))
     return pd.Series(why, index=pairs.index, dtype=object)
 
 
@@ -149,9 +156,7 @@ def decide(
     pairs["probability"] = pairs["probability"].astype(float).fillna(1.0)
     for column in ("agree", "close", "differ"):
         pairs[column] = [v if isinstance(v, list) else [] for v in pairs[column]]
-    for row in pairs.index[pairs["tier"] != "splink"]:
-        if not pairs.at[row, "agree"]:
-            pairs.at[row, "agree"] = [pairs.at[row, "tier"]]
+    pairs["agree"] = [a if a or t == "splink" else [t] for a, t in zip(pairs["agree"], pairs["tier"])]
     said = verdicts.set_index(["a", "b"])["verdict"].to_dict() if len(verdicts) else {}
     missing = [k for k in said if k not in set(zip(pairs["a"], pairs["b"]))]
     if missing:  # an operator's accepted pair stays decided even if the model no longer proposes it
@@ -185,30 +190,41 @@ def _one_verified_id_per_source(records: pd.DataFrame, pairs: pd.DataFrame) -> p
 
     Pairwise checks cannot see a chain (till 1 ~ call centre ~ till 2); this union-find can.
     """
-    rec = records.set_index("uid")
-    owner = {u: {(s, i)} for u, s, i, v in zip(rec.index, rec["source"], rec["source_id"], rec["verified"]) if v}
+    verified = records[records["verified"].astype(bool)]
+    owner = {u: {(s, i)} for u, s, i in zip(verified["uid"], verified["source"], verified["source_id"])}
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
         while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
             x = parent[x]
         return x
 
-    pairs = pairs.copy()
-    order = pairs.assign(_w=pairs["weight"].fillna(np.inf)).sort_values("_w", ascending=False, kind="stable").index
-    for row in order:
-        if pairs.at[row, "decision"] != "link":
-            continue
-        ra, rb = find(pairs.at[row, "a"]), find(pairs.at[row, "b"])
+    pairs = pairs.reset_index(drop=True)
+    links = np.flatnonzero((pairs["decision"] == "link").to_numpy())
+    weights = pairs["weight"].to_numpy(dtype=float)[links]
+    order = links[np.argsort(-np.nan_to_num(weights, nan=np.inf), kind="stable")]
+    a, b, why = (
+        pairs["a"].to_numpy(dtype=object),
+        pairs["b"].to_numpy(dtype=object),
+        pairs["why"].to_numpy(dtype=object),
+    )
+    held = []
+    for row in order.tolist():
+        ra, rb = find(a[row]), find(b[row])
         if ra == rb:
             continue
         ids_a, ids_b = owner.get(ra, set()), owner.get(rb, set())
-        sources_a = {s for s, _ in ids_a}
-        if any(s in sources_a and (s, i) not in ids_a for s, i in ids_b) and not pairs.at[row, "why"]:
-            pairs.at[row, "decision"], pairs.at[row, "why"] = "review", "two ids of one source"
-            continue
+        if ids_a and ids_b and not why[row]:
+            sources_a = {s for s, _ in ids_a}
+            if any(s in sources_a and (s, i) not in ids_a for s, i in ids_b):
+                held.append(row)
+                continue
         parent[rb] = ra
-        owner[ra] = ids_a | ids_b
+        if ids_b:
+            owner[ra] = ids_a | ids_b
+    pairs.loc[held, "decision"] = "review"
+    pairs.loc[held, "why"] = "two ids of one source"
     return pairs
 
 
