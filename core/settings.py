@@ -133,6 +133,11 @@ SETTINGS = [
     Setting(
         "TIMEZONE", "UTC", "Time zone of sites that chose none (an IANA name such as Asia/Tehran).", check_timezone
     ),
+    Setting("MATCH_LINK_WEIGHT", 4.0, "Match weight from which two customer records are linked (docs/matching.md)."),
+    Setting("MATCH_REVIEW_WEIGHT", -2.0, "Match weight from which a pair not linked goes to the review queue."),
+    Setting("MATCH_MAX_SHARED", 4, "An email, phone or address held by more records is no evidence of one person."),
+    Setting("MATCH_TRAIN_MIN", 1000, "Records a site needs before m and u are estimated (EM) instead of priors."),
+    Setting("MATCH_DEFAULT_REGION", "", "Country (ISO code) of phones imported without a country code, e.g. IR."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
     Setting("STOREFRONT", False, "Mount the demo store under /store/ (`basirat demo` turns it on)."),

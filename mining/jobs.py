@@ -25,7 +25,7 @@ from warehouse.queries import scores as score_store
 from warehouse.queries import sites
 from warehouse.queries import webhooks as hook_store
 
-from . import sessions, stitching
+from . import matching, sessions, stitching
 from .membership import naive_times, refresh_all, site_facts
 from .retention import run_retention
 from .scoring import person_scores
@@ -39,6 +39,10 @@ class Job:
     run: Callable
     minutes: int
     help: str
+
+
+def run_matching(warehouse, config: dict, progress: Progress = print) -> dict:
+    return matching.run_matching(warehouse, config, progress)
 
 
 def run_sessions(warehouse, config: dict, progress: Progress = print) -> dict:
@@ -87,6 +91,7 @@ def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
 # In dependency order: people and visits first, then what is mined from them.
 JOBS = [
     Job("identity", run_identity, 5, "Stitch anonymous ids, user ids and emails into people (versioned map)."),
+    Job("matching", run_matching, 60, "Match imported customer records (Splink) into people; grey zone to review."),
     Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
     Job("catalog", run_catalog, 15, "Products' category, price and stock flag from events, for business filters."),
     Job("popularity", run_popularity, 15, "Popular products per site (distinct visitors), for cold start."),

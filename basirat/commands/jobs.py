@@ -73,17 +73,27 @@ def _print_table(rows: list[dict]) -> None:
 @click.option("--clv", is_flag=True, help="Also run the customer lifetime value report.")
 @click.option("--no-store", is_flag=True, help="Do not record the evaluation in the warehouse.")
 @click.option(
+    "--matching", is_flag=True, help="Evaluate customer record matching on FEBRL instead (shipped with Basirat)."
+)
+@click.option(
     "--data-dir",
     default="",
     envvar="BASIRAT_DATASETS_DIR",
     help="Folder of the public reference data sets (yoochoose/, cdnow/), which are not shipped.",
 )
 @click.pass_context
-def evaluate(ctx: click.Context, as_json: bool, sessions: int, clv: bool, no_store: bool, data_dir: str) -> None:
+def evaluate(
+    ctx: click.Context, as_json: bool, sessions: int, clv: bool, no_store: bool, matching: bool, data_dir: str
+) -> None:
     """Offline evaluation on YOOCHOOSE (next-item, HR/MRR/coverage/popularity @20)."""
     from ..evaluate_run import run_clv, run_evaluation
 
     progress = (lambda m: click.echo(m, err=True)) if as_json else click.echo
+    if matching:
+        from ..evaluate_matching import run_matching_evaluation
+
+        run_matching_evaluation(progress, as_json)
+        return
     if clv:
         report = run_clv(progress, fail, data_dir)
         click.echo(json.dumps(report, default=str) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))
