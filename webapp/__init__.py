@@ -27,7 +27,7 @@ PAGES = [
     "sites",
     "users",
     "visitors",
-    "customers",
+    "sources",
     "insights",
     "recommendations",
     "events",

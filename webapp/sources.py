@@ -9,24 +9,36 @@ not sure about, side by side, and takes an operator's verdict, which
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from warehouse.queries import matching as store
 
 from .access import current_site, current_user, role_required, warehouse
 from .pages import NavItem
 
-bp = Blueprint("customers", __name__)
-NAV = [NavItem("Customers", "customers.index", order=25)]
+bp = Blueprint("sources", __name__)
+NAV = [NavItem(_l("Sources"), "sources.index", order=26)]
 FIELDS = ("first_name", "last_name", "email", "phone", "address", "city", "postcode", "country", "birth_date")
-LABELS = {"first_name": "First name", "last_name": "Last name", "birth_date": "Birth date"}
+LABELS = {
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "email": _l("Email"),
+    "phone": _l("Phone"),
+    "address": _l("Address"),
+    "city": _l("City"),
+    "postcode": _l("Postcode"),
+    "country": _l("Country"),
+    "birth_date": _l("Birth date"),
+}
 
 
-@bp.route("/s/<site_id>/customers")
+@bp.route("/s/<site_id>/sources")
 def index(site_id: str):
     site = current_site()
     sources = store.sources(warehouse(), site["site_id"])
     waiting = len(store.review_queue(warehouse(), site["site_id"], limit=1000))
-    return render_template("customers/index.html", sources=sources, waiting=waiting)
+    return render_template("sources/index.html", sources=sources, waiting=waiting)
 
 
 def _side_by_side(site_id: str, pair: dict) -> dict:
@@ -45,19 +57,19 @@ def _side_by_side(site_id: str, pair: dict) -> dict:
             state = "differ"
         else:
             state = "agree" if std_one and std_one == std_two else ("" if not (std_one and std_two) else "differ")
-        rows.append({"label": LABELS.get(field, field.title()), "left": one, "right": two, "state": state})
+        rows.append({"label": str(LABELS[field]), "left": one, "right": two, "state": state})
     return {**pair, "left": left, "right": right, "rows": rows}
 
 
-@bp.route("/s/<site_id>/customers/review")
+@bp.route("/s/<site_id>/sources/review")
 def review(site_id: str):
     site = current_site()
     queue = store.review_queue(warehouse(), site["site_id"], limit=20)
     pairs = [_side_by_side(site["site_id"], pair) for pair in queue]
-    return render_template("customers/review.html", pairs=pairs)
+    return render_template("sources/review.html", pairs=pairs)
 
 
-@bp.route("/s/<site_id>/customers/review", methods=["POST"])
+@bp.route("/s/<site_id>/sources/review", methods=["POST"])
 @role_required("admin")
 def decide(site_id: str):
     from mining.matching import VERDICTS, apply_verdict
@@ -71,6 +83,10 @@ def decide(site_id: str):
         apply_verdict(warehouse(), site["site_id"], a, b, verdict, str(user.get("email", "admin")), current_app.config)
     except LookupError:
         abort(404)
-    said = {"accept": "Linked: one person.", "reject": "Kept apart.", "unsure": "Left in the queue, behind the rest."}
+    said = {
+        "accept": _("Linked: one person."),
+        "reject": _("Kept apart."),
+        "unsure": _("Left in the queue, behind the rest."),
+    }
     flash(said[verdict], "success")
-    return redirect(url_for("customers.review", site_id=site["site_id"]))
+    return redirect(url_for("sources.review", site_id=site["site_id"]))

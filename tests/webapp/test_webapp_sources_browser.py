@@ -15,7 +15,7 @@ pytestmark = pytest.mark.process
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    data = tmp_path_factory.mktemp("customers-live")
+    data = tmp_path_factory.mktemp("sources-live")
     site = json.loads(basirat(data, "sites", "create", "Tehran Shop", "--json").stdout)
     password = re.search(
         r"password: (\S+)", basirat(data, "users", "create", "owner@shop.example", "--role", "admin").stdout
@@ -49,16 +49,16 @@ def test_sources_review_and_profile_fit_the_screen(browser, live):
         page.fill("input[name=email]", "owner@shop.example")
         page.fill("input[name=password]", password)
         page.click("main form button[type=submit]")
-        page.goto(server.url + f"/s/{sid}/customers")
+        page.goto(server.url + f"/s/{sid}/sources")
         assert page.locator("text=call-centre").count() >= 1
-        screenshot(page, f"customers-sources-{width}")
-        page.goto(server.url + f"/s/{sid}/customers/review")
+        screenshot(page, f"sources-{width}")
+        page.goto(server.url + f"/s/{sid}/sources/review")
         assert page.locator(".match-pair").count() == 1  # one customer registered twice at the till
-        screenshot(page, f"customers-review-{width}")
+        screenshot(page, f"sources-review-{width}")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.goto(server.url + f"/s/{sid}/people/record:till/T1")
         assert page.locator(".source-records tbody tr").count() == 2  # the till's and the call centre's
-        screenshot(page, f"customers-profile-{width}")
+        screenshot(page, f"sources-profile-{width}")
         assert problems == []
         context.close()
     page = browser.new_context(viewport={"width": 390, "height": 900}).new_page()
@@ -66,7 +66,7 @@ def test_sources_review_and_profile_fit_the_screen(browser, live):
     page.fill("input[name=email]", "owner@shop.example")
     page.fill("input[name=password]", password)
     page.click("main form button[type=submit]")
-    page.goto(server.url + f"/s/{sid}/customers/review")
+    page.goto(server.url + f"/s/{sid}/sources/review")
     page.click("button[value=accept]")
     page.wait_for_selector("text=Nothing to review")
     page.goto(server.url + f"/s/{sid}/people/record:till/T2")

@@ -39,16 +39,16 @@ def test_sources_queue_and_an_accepted_pair_on_the_profile(chdb_warehouse):
     sid = queued_site(warehouse)
     app = make_app(warehouse, MATCH_LINK_WEIGHT=30.0)
     client = signed_in(app, *make_user(warehouse, "admin", [sid]))
-    page = client.get(f"/s/{sid}/customers").get_data(as_text=True)
+    page = client.get(f"/s/{sid}/sources").get_data(as_text=True)
     assert "shop" in page and "till" in page and "Review queue (1)" in page
-    page = client.get(f"/s/{sid}/customers/review").get_data(as_text=True)
+    page = client.get(f"/s/{sid}/sources/review").get_data(as_text=True)
     assert "record:shop/1" in page and "record:till/9" in page
     assert 'class="field-agree"' in page and 'class="field-close"' in page  # surname agrees, first name close
     answer = post(
         client,
-        f"/s/{sid}/customers/review",
+        f"/s/{sid}/sources/review",
         {"a": "record:till/9", "b": "record:shop/1", "verdict": "accept"},
-        token_from=f"/s/{sid}/customers",
+        token_from=f"/s/{sid}/sources",
     )
     assert answer.status_code == 302
     assert store.review_queue(warehouse, sid) == []
@@ -64,15 +64,15 @@ def test_an_analyst_cannot_decide_nor_anyone_on_another_site_or_an_unknown_pair(
     app = make_app(warehouse)
     analyst = signed_in(app, *make_user(warehouse, "analyst", [sid]))
     form = {"a": "record:shop/1", "b": "record:till/9", "verdict": "reject"}
-    assert analyst.get(f"/s/{sid}/customers/review").status_code == 200
-    assert post(analyst, f"/s/{sid}/customers/review", form, token_from=f"/s/{sid}/customers").status_code == 403
+    assert analyst.get(f"/s/{sid}/sources/review").status_code == 200
+    assert post(analyst, f"/s/{sid}/sources/review", form, token_from=f"/s/{sid}/sources").status_code == 403
     admin = signed_in(app, *make_user(warehouse, "admin", [sid]))
-    assert admin.get(f"/s/{other}/customers").status_code == 403
+    assert admin.get(f"/s/{other}/sources").status_code == 403
     missing = {**form, "a": "record:shop/404"}
-    assert post(admin, f"/s/{sid}/customers/review", missing, token_from=f"/s/{sid}/customers").status_code == 404
+    assert post(admin, f"/s/{sid}/sources/review", missing, token_from=f"/s/{sid}/sources").status_code == 404
     assert (
         post(
-            admin, f"/s/{sid}/customers/review", {**form, "verdict": "maybe"}, token_from=f"/s/{sid}/customers"
+            admin, f"/s/{sid}/sources/review", {**form, "verdict": "maybe"}, token_from=f"/s/{sid}/sources"
         ).status_code
         == 400
     )
