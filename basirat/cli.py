@@ -12,7 +12,21 @@ import click
 
 from core import logs, private, settings
 
-from .commands import data, imports, jobs, kpis, loader, people, quarantine, segments, servers, sites, users, webhooks
+from .commands import (
+    data,
+    evaluation,
+    imports,
+    jobs,
+    kpis,
+    loader,
+    people,
+    quarantine,
+    segments,
+    servers,
+    sites,
+    users,
+    webhooks,
+)
 from .commands import settings as settings_command
 from .commands._common import data_settings, fail
 
@@ -72,7 +86,8 @@ COMMANDS = [
     # mining and what it yields
     jobs.jobs,
     jobs.scheduler,
-    jobs.evaluate,
+    evaluation.evaluate,
+    evaluation.tune,
     people.people,
     segments.segments,
     webhooks.webhooks,

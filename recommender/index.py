@@ -18,12 +18,14 @@ from warehouse import WarehouseError
 from warehouse.queries import recommendations as store
 from warehouse.queries import sites as site_store
 
+from .ranking import encode_rules, repeat_share
 from .session_knn import SessionIndex
 
 log = logging.getLogger("basirat.recommender")
 MODELS = {
     "rules": "rec_item_neighbors",
     "cooccurrence": "rec_item_neighbors",
+    "sequential": "rec_item_neighbors",
     "sessions": "rec_sessions",
     "person": "rec_person_items",
     "popularity": "rec_popularity",
@@ -38,6 +40,8 @@ class SiteModels:
     generation: int = 0  # changes on every reload: answers cached under it expire with it
     neighbors: dict = field(default_factory=dict)  # relation -> item -> [(neighbor, score)]
     sessions: SessionIndex | None = None
+    sequential: dict = field(default_factory=dict)  # session item code -> (codes, scores): "followed by"
+    repeat_share: float = 0.0  # share of clicks that return to an item of the session
     person: dict = field(default_factory=dict)  # person -> [(item, score)]
     popularity: dict = field(default_factory=dict)  # context -> [(item, score)]
     catalog: dict = field(default_factory=dict)  # item -> (category, price)
@@ -60,7 +64,7 @@ def _grouped(frame: pd.DataFrame, key: str, item: str) -> dict:
 def build_site(frames: dict[str, pd.DataFrame], catalog: pd.DataFrame, versions: dict) -> SiteModels:
     """Turn loaded frames into a ``SiteModels`` (pure: tests call it directly)."""
     models = SiteModels(versions=dict(versions))
-    parts = [frames[name] for name in ("rules", "cooccurrence") if name in frames and len(frames[name])]
+    parts = [frames[name] for name in ("rules", "cooccurrence", "sequential") if name in frames and len(frames[name])]
     neighbors = pd.concat(parts, ignore_index=True) if parts else None
     if neighbors is not None:
         for relation, group in neighbors.groupby("relation"):
@@ -69,7 +73,9 @@ def build_site(frames: dict[str, pd.DataFrame], catalog: pd.DataFrame, versions:
     if sessions is not None and len(sessions):
         exploded = sessions.explode("item_ids").dropna(subset=["item_ids"])
         exploded = exploded.rename(columns={"item_ids": "item_id", "last_seen": "time"})
-        models.sessions = SessionIndex(exploded[["session_id", "item_id", "time"]], sample=500)
+        models.sessions = SessionIndex(exploded[["session_id", "item_id", "time"]])
+        models.sequential = encode_rules(models.sessions, models.neighbors.get("followed_by", {}))
+        models.repeat_share = repeat_share(models.sessions)
     person = frames.get("person")
     if person is not None and len(person):
         models.person = _grouped(person, "person_id", "item_id")
