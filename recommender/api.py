@@ -40,6 +40,7 @@ class RecommenderState:
         self.client_limit = limits.RateLimiter(float(config["REC_IP_RATE_LIMIT"]), buckets=limits.table("rec_ip"))
         self.site_limit = limits.RateLimiter(float(config["REC_SITE_RATE_LIMIT"]), buckets=limits.table("rec_site"))
         self.config = config
+        self.show_seen = frozenset(c.strip() for c in str(config.get("REC_SHOW_SEEN", "")).split(",") if c.strip())
         self._served: list[dict] = []
         self._served_lock = threading.Lock()
         self._last_wake = 0.0

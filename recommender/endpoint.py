@@ -98,6 +98,7 @@ def parse_request(state, site_id: str, args: dict, context: str) -> tuple[Reques
         max_price=_number(args, "maxPrice", 0, 1e12),
         session=state.live.session(site_id, *visitors, now=now),
         now=now,
+        show_seen=context in state.show_seen,
     )
     return req, anonymous_id, user_id
 
@@ -105,7 +106,7 @@ def parse_request(state, site_id: str, args: dict, context: str) -> tuple[Reques
 def cache_key(req: Request) -> tuple:
     """What decides an answer besides the models: parameters and live session."""
     filters = (req.category, req.min_price, req.max_price)
-    return (req.context, req.item_id, req.person_id, req.limit, filters, tuple(req.session))
+    return (req.context, req.item_id, req.person_id, req.limit, filters, tuple(req.session), req.show_seen, req.params)
 
 
 def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]:
@@ -129,6 +130,7 @@ def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]
         req, anonymous_id, user_id = parse_request(state, site_id, args, context)
         if context in ("product", "cart") and not req.item_id and not req.session:
             req.context = "home"
+            req.show_seen = "home" in state.show_seen
         key = ("rec", site_id, models.generation, cache_key(req))
         answer = state.answer(key, lambda: recommend(models, req))
     recommendation_id = "r_" + secrets.token_hex(10)

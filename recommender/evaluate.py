@@ -150,13 +150,18 @@ def evaluate_split(
     params: RankingParams = SERVED,
     baselines: bool = True,
     rounds: int = 1000,
+    served: SiteModels | None = None,
 ) -> list[dict]:
-    """Every strategy in both protocols on one split; a dict per (protocol, strategy)."""
+    """Every strategy in both protocols on one split; a dict per (protocol, strategy).
+
+    ``served`` may be given when ``split.train`` was already mined (tuning
+    scores many parameter sets on one split).
+    """
     progress(
         f"training on {len(split.train):,} clicks in {split.train['session_id'].nunique():,} sessions"
         f" ({split.train['item_id'].nunique():,} items)"
     )
-    served = served_models(split.train)
+    served = served if served is not None else served_models(split.train)
     trained = Baselines.train(split.train) if baselines else None
     reference = trained.index if trained else served.sessions
     popularity, item_pos = reference.popularity, reference.item_pos

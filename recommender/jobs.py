@@ -133,3 +133,22 @@ def run_context_popularity(warehouse, config: dict, progress: Callable[[str], No
     written = rec_store.write_model(warehouse, "rec_popularity", "popularity", out, version)
     progress(f"popularity: {written:,} items over {out['context'].nunique() if len(out) else 0} contexts")
     return {"items": written, "model_version": version}
+
+
+def run_sequential(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
+    """Sequential rules ("followed by") over each site's visits, for the served session ranking."""
+    from .sequential import sequential_rules
+
+    progress("sequential: reading sessions")
+    events = _sessions(warehouse, config)
+    clicks = events[events["kind"].isin(["view", "cart"])]
+    frames = []
+    for site_id, group in clicks.groupby("site_id"):
+        progress(f"sequential: {site_id}: {group['session_id'].nunique():,} sessions")
+        frames.append(sequential_rules(group[["session_id", "item_id", "time"]]).assign(site_id=site_id))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "item_id", "score"])
+    out = out.assign(relation="followed_by", support=0.0, lift=0.0)
+    version = new_version()
+    written = rec_store.write_model(warehouse, "rec_item_neighbors", "sequential", out, version)
+    progress(f"sequential: {written:,} rules written (model_version {version})")
+    return {"rules": written, "model_version": version}

@@ -13,15 +13,17 @@ from __future__ import annotations
 import itertools
 from typing import Callable
 
-from .evaluate import SHIPPED, evaluate_split
+from .evaluate import SHIPPED, evaluate_split, served_models
 from .ranking import SERVED, RankingParams
 from .session_data import Split, subsample, time_split
 
 GRID = {
-    "sequential": [0.0, 0.5, 1.0, 2.0],
-    "sequential_items": [1, 3],
-    "stan.k": [100, 250],
-    "stan.position": [1.0, 2.0, 4.0],
+    "stan.recency": [7 * 86400.0, 1e9],
+    "stan.position": [2.0, 10.0],
+    "stan.distance": [100.0],
+    "vsknn": [0.5, 2.0],
+    "sequential": [0.0, 0.25],
+    "repeat_decay": [1.0, 2.0],
 }
 
 
@@ -52,13 +54,16 @@ def tune(
     """
     keys = list(grid)
     results = []
+    mined = {name: served_models(split.train) for name, split in validations.items()}
     for combination in itertools.product(*(grid[k] for k in keys)):
         values = dict(zip(keys, combination))
         params = base.with_values(values)
-        scores = {}
+        scores: dict = {}
         for name, split in validations.items():
-            rows = evaluate_split(split, progress=lambda _m: None, params=params, baselines=False, rounds=0)
-            scores[name] = round(objective(rows), 5)
+            rows = evaluate_split(
+                split, progress=lambda _m: None, params=params, baselines=False, rounds=0, served=mined[name]
+            )
+            scores[name] = round(float(objective(rows)), 5)
         mean = round(sum(scores.values()) / len(scores), 5)
         results.append({"values": values, "objective": scores, "mean": mean})
         progress(f"  {values}  {scores}  mean {mean:.4f}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from warehouse.queries import rec_offline
 from warehouse.queries import recommendations as store
 
 from .access import current_site, warehouse
@@ -28,6 +29,23 @@ def _totals(rows: list[dict]) -> dict:
     }
 
 
+def _evaluation(rows: list[dict]) -> dict | None:
+    """One offline run grouped by protocol, with its date and the size of its data."""
+    if not rows:
+        return None
+    first = rows[0]
+    protocols = {}
+    for row in rows:
+        protocols.setdefault(row["protocol"], []).append(row)
+    return {
+        "dataset": first["dataset"],
+        "evaluated_at": first["evaluated_at"],
+        "train_sessions": first["train_sessions"],
+        "test_sessions": first["test_sessions"],
+        "protocols": protocols,
+    }
+
+
 @bp.route("/s/<site_id>/recommendations")
 def index(site_id: str):
     site = current_site()
@@ -37,7 +55,9 @@ def index(site_id: str):
         rows=rows,
         totals=_totals(rows),
         models=store.model_status(warehouse(), site["site_id"]),
-        evaluation=store.latest_evaluation(warehouse()),
+        own=_evaluation(rec_offline.latest_results(warehouse(), site["site_id"])),
+        reference=_evaluation(rec_offline.latest_results(warehouse(), "")),
+        site_id=site["site_id"],
         days=DAYS,
         window_days=WINDOW_DAYS,
     )
