@@ -15,6 +15,7 @@ from core import logs, private, settings
 from .commands import (
     data,
     evaluation,
+    experiments,
     imports,
     jobs,
     kpis,
@@ -88,6 +89,7 @@ COMMANDS = [
     jobs.scheduler,
     evaluation.evaluate,
     evaluation.tune,
+    experiments.experiments,
     people.people,
     segments.segments,
     webhooks.webhooks,

@@ -19,12 +19,15 @@ from flask import Flask, Response, jsonify, request
 from core import limits
 from core.apps import new_app
 from warehouse import WarehouseError
+from warehouse.queries import rec_experiments as experiment_store
 from warehouse.queries import recommendations as store
 
 from .cache import AnswerCache
 from .endpoint import FastPath, allowed_origin
 from .index import Index, Poller
 from .live import LiveSessions, Tail
+
+ARM_KEYS = ("experiment", "arm")
 
 
 class RecommenderState:
@@ -87,7 +90,10 @@ class RecommenderState:
         """Write the logged answers (one insert per second at most, from the tail thread)."""
         with self._served_lock:
             rows, self._served = self._served, []
-        return store.write_served(self.warehouse, rows)
+        arms = [r for r in rows if r.get("arm")]
+        written = store.write_served(self.warehouse, [{k: v for k, v in r.items() if k not in ARM_KEYS} for r in rows])
+        experiment_store.write_arms(self.warehouse, arms)
+        return written
 
 
 def create_app(config: dict | None = None, warehouse=None, start: bool = True) -> Flask:

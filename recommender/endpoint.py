@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 from core.identity import valid_user_hash
 from core.limits import client_ip
 
+from .experiments import apply_arm, assign
 from .serving import CONTEXTS, Request, recommend, similar_items
 
 MAX_LIMIT = 100
@@ -113,6 +114,7 @@ def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]
     """(site, body) for a GET on ``path``; raises ``ApiError`` for bad requests."""
     site_id = site_for(state, args, authorization)
     models = state.index.site(site_id)
+    experiment = arm = ""
     if path.startswith(ITEMS):
         item_id, kind = path[len(ITEMS) :], args.get("kind", "also_viewed")
         if kind not in KINDS:
@@ -131,6 +133,10 @@ def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]
         if context in ("product", "cart") and not req.item_id and not req.session:
             req.context = "home"
             req.show_seen = "home" in state.show_seen
+        running = state.index.experiments.get(site_id)
+        if running and anonymous_id:
+            experiment, arm = running[0], assign(site_id, running[0], anonymous_id, running[1])
+            req = apply_arm(req, arm)
         key = ("rec", site_id, models.generation, cache_key(req))
         answer = state.answer(key, lambda: recommend(models, req))
     recommendation_id = "r_" + secrets.token_hex(10)
@@ -145,6 +151,8 @@ def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]
             "anonymous_id": anonymous_id,
             "user_id": user_id,
             "item_ids": [i["itemId"] for i in answer.items],
+            "experiment": experiment,
+            "arm": arm,
         }
     )
     body = {
@@ -153,6 +161,8 @@ def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]
         "modelVersion": str(models.model_version),
         "recommendationId": recommendation_id,
     }
+    if arm:
+        body["arm"] = arm
     return site_id, body
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from warehouse import WarehouseError
+from warehouse.queries import rec_experiments as experiment_store
 from warehouse.queries import recommendations as store
 from warehouse.queries import sites as site_store
 
@@ -96,6 +97,7 @@ class Index:
         self.sites: dict[str, SiteModels] = {}
         self.links: dict[tuple[str, str], str] = {}
         self.keys = {"public": {}, "domains": {}, "identity": {}}
+        self.experiments: dict = {}  # site -> (experiment name, arms)
         self._seen: dict = {}
         self._catalog_version = -1
         self._generation = 0
@@ -106,6 +108,7 @@ class Index:
         with self._lock:
             index = site_store.key_index(self.warehouse)
             self.keys = {"public": index["public"], "domains": index["domains"], "identity": index["identity"]}
+            self.experiments = experiment_store.active_experiments(self.warehouse)
             latest = store.latest_versions(self.warehouse)
             catalog_version = store.catalog_version(self.warehouse)
             changed = {site for key, v in latest.items() if self._seen.get(key) != v for site in [key[0]]}

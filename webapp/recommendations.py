@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from warehouse.queries import rec_offline
+from recommender.experiments import ARMS, compare_arms
+from warehouse.queries import rec_experiments, rec_offline
 from warehouse.queries import recommendations as store
 
 from .access import current_site, warehouse
@@ -46,6 +47,15 @@ def _evaluation(rows: list[dict]) -> dict | None:
     }
 
 
+def _experiment(site_id: str) -> dict | None:
+    """The site's A/B test (running or the last one) with per-arm figures against its control."""
+    found = rec_experiments.experiment(warehouse(), site_id)
+    if not found:
+        return None
+    arms = compare_arms(rec_experiments.arm_results(warehouse(), site_id, found["name"]), found["arms"][0])
+    return {**found, "control": found["arms"][0], "results": arms}
+
+
 @bp.route("/s/<site_id>/recommendations")
 def index(site_id: str):
     site = current_site()
@@ -58,6 +68,8 @@ def index(site_id: str):
         own=_evaluation(rec_offline.latest_results(warehouse(), site["site_id"])),
         reference=_evaluation(rec_offline.latest_results(warehouse(), "")),
         site_id=site["site_id"],
+        experiment=_experiment(site["site_id"]),
+        arm_help=ARMS,
         days=DAYS,
         window_days=WINDOW_DAYS,
     )

@@ -26,7 +26,7 @@ def mined(warehouse, site):
 def test_every_model_gets_a_new_version_per_run(warehouse, mined):
     first = store.latest_versions(warehouse)
     models = {model for (site, model) in first if site == mined}
-    assert models == {"rules", "cooccurrence", "sessions", "person", "popularity"}
+    assert models == {"rules", "cooccurrence", "sequential", "sessions", "person", "popularity"}
     jobs.BY_ID["rules"].run(warehouse, CONFIG, progress=lambda _m: None)
     second = store.latest_versions(warehouse)
     assert second[(mined, "rules")] > first[(mined, "rules")]
