@@ -53,6 +53,8 @@ def _experiment(site_id: str) -> dict | None:
     if not found:
         return None
     arms = compare_arms(rec_experiments.arm_results(warehouse(), site_id, found["name"]), found["arms"][0])
+    order = {arm: n for n, arm in enumerate(found["arms"])}
+    arms.sort(key=lambda a: order.get(a["arm"], len(order)))
     return {**found, "control": found["arms"][0], "results": arms}
 
 
