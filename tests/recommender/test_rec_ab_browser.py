@@ -63,7 +63,7 @@ def ab_shop(tmp_path_factory):
 def test_visitors_split_between_arms_and_the_admin_sees_each_arms_figures(browser, ab_shop):
     live, site, password = ab_shop
     arms: dict[str, int] = {}
-    for n in range(8):
+    for _visitor in range(8):
         context = browser.new_context()
         try:
             page = context.new_page()
