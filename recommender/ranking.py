@@ -31,12 +31,14 @@ class RankingParams:
     its chance of being clicked again (``distance ** -repeat_decay``).
     """
 
-    stan: StanParams = field(default_factory=lambda: StanParams(k=100, sample=500))
+    stan: StanParams = field(
+        default_factory=lambda: StanParams(k=100, sample=500, position=10.0, recency=1e9, distance=100.0)
+    )
     last_items: int = 20
-    sequential: float = 1.0
+    sequential: float = 0.0
     sequential_items: int = 3
-    vsknn: float = 0.0
-    repeat_decay: float = 2.0
+    vsknn: float = 0.5
+    repeat_decay: float = 1.0
 
     def with_values(self, values: dict) -> "RankingParams":
         """A copy with ``values`` set; ``stan.NAME`` keys set STAN's fields."""
@@ -50,6 +52,9 @@ class RankingParams:
         return out
 
 
+# ``basirat tune --data-dir DIR --sessions 400`` chose these on YOOCHOOSE and Instacart validation
+# splits (docs/tuning.json): STAN's recency decay off, its position and distance decays gentle, V-SKNN
+# at half STAN's weight, the sequential rules left out, returns decaying 1/distance.
 SERVED = RankingParams()
 
 
