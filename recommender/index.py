@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from warehouse import WarehouseError
@@ -19,7 +20,7 @@ from warehouse.queries import rec_experiments as experiment_store
 from warehouse.queries import recommendations as store
 from warehouse.queries import sites as site_store
 
-from .ranking import encode_rules, repeat_share
+from .ranking import encode_rules, return_pattern
 from .session_knn import SessionIndex
 
 log = logging.getLogger("basirat.recommender")
@@ -43,6 +44,7 @@ class SiteModels:
     sessions: SessionIndex | None = None
     sequential: dict = field(default_factory=dict)  # session item code -> (codes, scores): "followed by"
     repeat_share: float = 0.0  # share of clicks that return to an item of the session
+    return_distances: np.ndarray = field(default_factory=lambda: np.ones(2) / 2)  # how far back they return
     person: dict = field(default_factory=dict)  # person -> [(item, score)]
     popularity: dict = field(default_factory=dict)  # context -> [(item, score)]
     catalog: dict = field(default_factory=dict)  # item -> (category, price)
@@ -76,7 +78,7 @@ def build_site(frames: dict[str, pd.DataFrame], catalog: pd.DataFrame, versions:
         exploded = exploded.rename(columns={"item_ids": "item_id", "last_seen": "time"})
         models.sessions = SessionIndex(exploded[["session_id", "item_id", "time"]])
         models.sequential = encode_rules(models.sessions, models.neighbors.get("followed_by", {}))
-        models.repeat_share = repeat_share(models.sessions)
+        models.repeat_share, models.return_distances = return_pattern(models.sessions)
     person = frames.get("person")
     if person is not None and len(person):
         models.person = _grouped(person, "person_id", "item_id")

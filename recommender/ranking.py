@@ -26,9 +26,7 @@ class RankingParams:
     session that count; ``sequential`` the weight of the sequential rules
     relative to STAN (0 turns them off); ``sequential_items`` how many of the
     last clicks vote through their rules, the ``i``-th last with weight ``1/i``;
-    ``vsknn`` the weight of V-SKNN's scores (same ``k`` and ``sample`` as STAN);
-    ``repeat_decay`` how fast an item clicked earlier in the session loses
-    its chance of being clicked again (``distance ** -repeat_decay``).
+    ``vsknn`` the weight of V-SKNN's scores (same ``k`` and ``sample`` as STAN).
     """
 
     stan: StanParams = field(
@@ -38,7 +36,6 @@ class RankingParams:
     sequential: float = 0.0
     sequential_items: int = 3
     vsknn: float = 0.5
-    repeat_decay: float = 1.0
 
     def with_values(self, values: dict) -> "RankingParams":
         """A copy with ``values`` set; ``stan.NAME`` keys set STAN's fields."""
@@ -97,27 +94,46 @@ def session_scores(index, sequential: dict, codes: np.ndarray, now: float, param
     return scores
 
 
-def with_repeats(scores: np.ndarray, codes: np.ndarray, repeat_share: float, decay: float) -> np.ndarray:
-    """Scores that also rank the session's own items, by how often visitors go back.
+def with_repeats(scores: np.ndarray, codes: np.ndarray, repeat_share: float, distances: np.ndarray) -> np.ndarray:
+    """Scores that also rank the session's own items, by how visitors of the site go back.
 
     A mixture in the manner of RepeatNet (Ren et al., AAAI 2019): the next
-    click is a return to an item of the session with probability
-    ``repeat_share`` (measured on the site's sessions, ``repeat_share``), to
-    the item clicked ``d`` clicks ago in proportion to ``d ** -decay``; else
-    it is a new item, in proportion to ``scores``. A shop whose visitors never
-    go back (a grocery basket) ranks seen items last; one where a third of the
-    clicks are returns (YOOCHOOSE) ranks the last few first.
+    click returns to an item of the session with probability ``repeat_share``,
+    to the item last clicked ``d`` clicks ago in proportion to ``distances[d]``
+    (both measured on the site's sessions, ``return_pattern``); else it is a
+    new item, in proportion to ``scores``. A shop whose visitors never go back
+    (a grocery basket) ranks seen items last; one where a third of the clicks
+    are returns, mostly to the last item (YOOCHOOSE), ranks that item first.
     """
     seen = np.unique(codes)
     explore = scores.copy()
     explore[seen] = 0.0
     total = explore.sum()
     out = explore * ((1.0 - repeat_share) / total) if total > 0 else explore
-    distance = len(codes) - np.arange(len(codes))  # 1 for the last click
+    back = np.minimum(len(codes) - np.arange(len(codes)), len(distances) - 1)  # 1 for the last click
     chance = np.zeros(len(scores))
-    chance[codes] = distance.astype(np.float64) ** -decay  # a repeated click keeps its latest distance
+    chance[codes] = distances[back]  # a repeated click keeps its latest distance
     out[seen] += repeat_share * chance[seen] / chance[seen].sum()
     return out
+
+
+def return_pattern(index, longest: int = 50) -> tuple[float, np.ndarray]:
+    """(repeat share, distances) of a site's sessions.
+
+    The share of clicks after a session's first that return to an item
+    already clicked in it, and how far back the returned-to item was last
+    clicked: ``distances[d]`` for ``d`` = 1 .. ``longest`` (longer counted as
+    ``longest``), add-one smoothed so an unseen distance keeps a small chance.
+    """
+    counts = np.ones(longest + 1)
+    counts[0] = 0.0
+    for items in index.session_items:
+        last: dict = {}
+        for position, item in enumerate(items.tolist()):
+            if item in last:
+                counts[min(position - last[item], longest)] += 1
+            last[item] = position
+    return repeat_share(index), counts / counts.sum()
 
 
 def repeat_share(index) -> float:

@@ -75,7 +75,7 @@ def _session_knn(models: SiteModels, request: Request, viewed: list) -> list:
         return []
     scores = session_scores(index, models.sequential, codes, request.now, request.params)
     if request.show_seen:
-        scores = with_repeats(scores, codes, models.repeat_share, request.params.repeat_decay)
+        scores = with_repeats(scores, codes, models.repeat_share, models.return_distances)
     best = top_items(scores, 4 * request.limit + len(codes), exclude=None if request.show_seen else codes)
     return [(index.items[c], float(scores[c]), "similar sessions") for c in best]
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from recommender.evaluate import HIDDEN, SHOWN, evaluate_split, served_models, served_ranker
-from recommender.ranking import SERVED, repeat_share, with_repeats
+from recommender.ranking import SERVED, repeat_share, return_pattern, with_repeats
 from recommender.sequential import pair_counts, sequential_rules
 from recommender.serving import Request, recommend
 from recommender.session_data import DataError, Split, instacart_sessions, prepare, time_split
@@ -51,18 +51,24 @@ def test_vsknn_weighs_the_latest_shared_click():
 
 
 def test_repeat_share_counts_returns_after_the_first_click():
-    index = SessionIndex(clicks(list("aba"), list("cd")))
-    assert repeat_share(index) == pytest.approx(1 / 3)
+    index = SessionIndex(clicks(list("aba"), list("cd"), list("xyzx")))
+    assert repeat_share(index) == pytest.approx(2 / 6)
+    share, distances = return_pattern(index, longest=4)
+    # one return two clicks back (a_b_a), one three back (x_yz_x); add-one smoothing on 1..4
+    assert share == pytest.approx(1 / 3) and distances.tolist() == pytest.approx([0, 1 / 6, 2 / 6, 2 / 6, 1 / 6])
 
 
-def test_with_repeats_ranks_seen_items_by_the_measured_share():
+def test_with_repeats_ranks_seen_items_by_the_measured_pattern():
     scores = np.array([0.0, 0.0, 1.0, 0.5])  # items 0 and 1 are the session's
     session = np.array([0, 1])
-    never = with_repeats(scores, session, 0.0, 2.0)
+    last_first = np.array([0.0, 0.8, 0.2])
+    never = with_repeats(scores, session, 0.0, last_first)
     assert never[0] == never[1] == 0 and never[2] > never[3] > 0
-    often = with_repeats(scores, session, 0.8, 2.0)
+    often = with_repeats(scores, session, 0.8, last_first)
     assert often[1] > often[0] > often[2]  # the last click first, then the one before, then new items
     assert often.sum() == pytest.approx(1.0)
+    further_back = with_repeats(scores, session, 0.8, np.array([0.0, 0.2, 0.8]))
+    assert further_back[0] > further_back[1]  # a shop whose visitors go two clicks back
 
 
 def test_time_split_holds_out_the_last_days_and_unknown_items():
@@ -172,3 +178,11 @@ def test_yoochoose_sample_served_beats_popularity_by_far():
 def test_prepare_drops_rare_items_then_single_clicks():
     frame = clicks(list("ab"), list("ab"), list("ac"))
     assert set(prepare(frame, min_item_support=2)["item_id"]) == {"a", "b"}
+
+
+def test_show_seen_names_contexts_only():
+    from core import settings
+
+    assert settings.load({"REC_SHOW_SEEN": "home,cart"})["REC_SHOW_SEEN"] == "home,cart"
+    with pytest.raises(settings.SettingsError, match="unknown context"):
+        settings.load({"REC_SHOW_SEEN": "home,checkout"})
