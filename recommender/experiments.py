@@ -23,9 +23,11 @@ ARMS = {
     "show_seen": "the shipped ranking, products viewed in the visit shown again in every context",
     "hide_seen": "the shipped ranking, products viewed in the visit never shown again",
     "stan": "STAN alone, without V-SKNN and sequential rules",
+    "measured_returns": "the shipped ranking, seen products returned to as far back as this site's visitors go",
     "popular": "what is popular in context, the same for everyone (a control)",
 }
 STAN_ONLY = SERVED.with_values({"vsknn": 0.0, "sequential": 0.0})
+MEASURED_RETURNS = SERVED.with_values({"repeat_decay": 0.0})
 Z95 = 1.959964
 
 
@@ -53,6 +55,8 @@ def apply_arm(request, arm: str):
         return replace(request, show_seen=False)
     if arm == "stan":
         return replace(request, params=STAN_ONLY)
+    if arm == "measured_returns":
+        return replace(request, params=MEASURED_RETURNS)
     if arm == "popular":
         return replace(request, session=[], person_id="")
     return request

@@ -26,7 +26,10 @@ class RankingParams:
     session that count; ``sequential`` the weight of the sequential rules
     relative to STAN (0 turns them off); ``sequential_items`` how many of the
     last clicks vote through their rules, the ``i``-th last with weight ``1/i``;
-    ``vsknn`` the weight of V-SKNN's scores (same ``k`` and ``sample`` as STAN).
+    ``vsknn`` the weight of V-SKNN's scores (same ``k`` and ``sample`` as STAN);
+    ``repeat_decay``: a seen item last clicked ``d`` clicks ago is returned to
+    in proportion to ``d ** -repeat_decay``, or, with 0, as often as the
+    site's visitors return that far back (``return_pattern``).
     """
 
     stan: StanParams = field(
@@ -36,6 +39,7 @@ class RankingParams:
     sequential: float = 0.0
     sequential_items: int = 3
     vsknn: float = 0.5
+    repeat_decay: float = 1.0
 
     def with_values(self, values: dict) -> "RankingParams":
         """A copy with ``values`` set; ``stan.NAME`` keys set STAN's fields."""
@@ -51,7 +55,8 @@ class RankingParams:
 
 # ``basirat tune --data-dir DIR --sessions 400`` chose these on YOOCHOOSE and Instacart validation
 # splits (docs/tuning.json): STAN's recency decay off, its position and distance decays gentle, V-SKNN
-# at half STAN's weight, the sequential rules left out, returns decaying 1/distance.
+# at half STAN's weight, the sequential rules left out, returns decaying 1/distance (the site's
+# measured return distances, repeat_decay 0, scored lower: docs/tuning-measured-returns.json).
 SERVED = RankingParams()
 
 
@@ -92,6 +97,15 @@ def session_scores(index, sequential: dict, codes: np.ndarray, now: float, param
                 rules[found[0]] += found[1] / distance
         scores = scores + params.sequential * _scaled(rules)
     return scores
+
+
+def return_chances(params: RankingParams, measured: np.ndarray, longest: int = 50) -> np.ndarray:
+    """Chance of returning ``d`` clicks back, d = 0 .. longest: the fixed decay, or the site's measured one."""
+    if params.repeat_decay <= 0:
+        return measured
+    distance = np.arange(longest + 1, dtype=np.float64)
+    distance[0] = 1.0
+    return distance**-params.repeat_decay
 
 
 def with_repeats(scores: np.ndarray, codes: np.ndarray, repeat_share: float, distances: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .index import SiteModels
-from .ranking import SERVED, RankingParams, session_scores, with_repeats
+from .ranking import SERVED, RankingParams, return_chances, session_scores, with_repeats
 from .session_knn import top_items
 
 CONTEXTS = ("home", "product", "cart")
@@ -75,7 +75,8 @@ def _session_knn(models: SiteModels, request: Request, viewed: list) -> list:
         return []
     scores = session_scores(index, models.sequential, codes, request.now, request.params)
     if request.show_seen:
-        scores = with_repeats(scores, codes, models.repeat_share, models.return_distances)
+        chances = return_chances(request.params, models.return_distances)
+        scores = with_repeats(scores, codes, models.repeat_share, chances)
     best = top_items(scores, 4 * request.limit + len(codes), exclude=None if request.show_seen else codes)
     return [(index.items[c], float(scores[c]), "similar sessions") for c in best]
 

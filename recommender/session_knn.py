@@ -180,8 +180,12 @@ def stan_scores(index: SessionIndex, current: np.ndarray, now: float, params: St
 
 
 def recent_neighbours(index: SessionIndex, current: np.ndarray, sample: int) -> np.ndarray:
-    """The ``sample`` most recent past sessions sharing an item with ``current`` (V-SKNN's candidates)."""
-    found = [index.item_sessions[c] for c in np.unique(current)]
+    """The ``sample`` most recent past sessions sharing an item with ``current`` (V-SKNN's candidates).
+
+    Each item's sessions are kept most recent first, so the most recent of
+    their union are among each item's first ``sample``: only those are read.
+    """
+    found = [index.item_sessions[c][:sample] for c in np.unique(current)]
     ids = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
     if len(ids) > sample:
         ids = ids[np.argpartition(-index.session_time[ids], sample)[:sample]]

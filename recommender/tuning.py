@@ -23,6 +23,7 @@ GRID = {
     "stan.distance": [100.0],
     "vsknn": [0.5, 2.0],
     "sequential": [0.0, 0.25],
+    "repeat_decay": [1.0, 2.0],
 }
 
 
