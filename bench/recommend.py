@@ -219,16 +219,17 @@ def main() -> None:
     )
     child = [sys.executable, "-m", "bench.recommend", "--computed", str(data), mined["site"]["site_id"]]
     computed = json.loads(subprocess.run(child, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
-    print(f"  answers computed in the app (serving.recommend), {computed['sessions']:,} distinct 10-click sessions:")
+    print(
+        f"  answers computed in the app (serving.recommend), {computed['sessions']:,} distinct 10-click sessions"
+        f" (load average {computed['load_average']:.1f} on {os.cpu_count()} cores; target p99 <= 5 ms):"
+    )
     for label in ("shown", "hidden", "popular"):
         what = {"shown": "seen products shown", "hidden": "seen hidden", "popular": "no session (baseline)"}[label]
+        found = computed[label]
         print(
-            f"    {what}: p50 {computed[label]['p50_ms']:.3f} ms, p99 {computed[label]['p99_ms']:.3f} ms"
-            + (
-                ""
-                if label == "popular"
-                else f" (target p99 <= 5 ms; {computed[label]['p99_ms'] / computed['popular']['p99_ms']:.0f}x baseline)"
-            )
+            f"    {what}: p50 {found['p50_ms']:.3f} ms, p99 {found['p99_ms']:.3f} ms,"
+            f" p99 of best of 3 {found['best_of_3_p99_ms']:.3f} ms"
+            f" ({found['best_of_3_p99_ms'] / computed['popular']['best_of_3_p99_ms']:.0f}x baseline)"
         )
     from tests.support.servers import free_port
 
