@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO_DATA ?= demo-data
 PORT ?= 8000
 
-.PHONY: demo test test-fast test-cluster venv system-deps lint bench clean tracker
+.PHONY: demo test test-fast test-cluster venv system-deps lint bench clean tracker translations translations-compile
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,18 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) $(DEMO_DATA) .pytest_cache
+
+# Translations: extract the text of the admin and the demo store, merge it into every catalogue
+# (new strings arrive untranslated), then compile. docs/translations.md has the whole workflow.
+I18N_ROOMS := webapp storefront
+translations: venv
+	for room in $(I18N_ROOMS); do \
+	  $(BIN)/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output \
+	    -o $$room/translations/messages.pot $$room && \
+	  $(BIN)/pybabel -q update -i $$room/translations/messages.pot -d $$room/translations --no-fuzzy-matching \
+	    --no-wrap || exit 1; \
+	done
+	$(MAKE) translations-compile
+
+translations-compile: venv
+	for room in $(I18N_ROOMS); do $(BIN)/pybabel -q compile -d $$room/translations || exit 1; done

@@ -2,7 +2,9 @@
 
 The Online Retail (France) invoices become Segment events: each order is a
 visit with product views, cart adds, a checkout, a login (identify) and the
-order itself; cancellations become refunds. Customers shop from two devices,
+order itself; cancellations become refunds. Visits that bought nothing
+(searches, product views, carts left behind) come from the browsing model of
+``storefront.browsing``, fitted to the same invoices. Customers shop from two devices,
 so identity stitching has real work. Like a real store's server, the demo
 signs each customer id with the site's identity secret (the ``userHash`` in
 the context of every message that names the customer), so the collector
@@ -24,6 +26,7 @@ from typing import Callable, Iterator
 import pandas as pd
 
 from core.identity import user_hash
+from storefront.browsing import DEFAULT, BrowsingModel, browsing_visits
 
 
 def _iso(when: dt.datetime) -> str:
@@ -123,6 +126,48 @@ def invoice_events(invoice: str, lines: pd.DataFrame, shift: dt.timedelta, ident
         )
     )
     return out
+
+
+def browsing_events(frame: pd.DataFrame, end: dt.datetime, model: BrowsingModel = DEFAULT) -> list[dict]:
+    """Segment messages for the visits that did not end in an order, shifted like the orders."""
+    shift = end - frame["InvoiceDate"].max().to_pydatetime()
+    lines = frame[~frame["InvoiceNo"].str.startswith("C")].drop_duplicates("StockCode").set_index("StockCode")
+    messages = []
+    for row in browsing_visits(frame, model).itertuples():
+        at = row.at.to_pydatetime() + shift
+        if row.action == "search":
+            path, title, event, props = f"/search?q={row.query}", "Search", "Products Searched", {"query": row.query}
+        elif row.action == "checkout":
+            path, title, event, props = "/checkout", "Checkout", "Checkout Started", {}
+        else:
+            line = lines.loc[row.product_id]
+            props = {
+                "product_id": row.product_id,
+                "name": line.Description.title(),
+                "price": float(line.UnitPrice),
+                "currency": "GBP",
+            }
+            path, title = f"/product/{row.product_id}", line.Description.title()
+            event = "Product Viewed" if row.action == "view" else "Product Added"
+        page = {"url": f"https://demo.basirat.shop{path}", "path": path, "title": title}
+        context = {"page": page, "userAgent": "Mozilla/5.0 (demo)", "locale": "fr-FR"}
+        context["library"] = {"name": "basirat-demo", "version": "1"}
+        common = {"messageId": f"demo-{row.visit}-{row.step}", "anonymousId": row.anonymous_id, "context": context}
+        if row.step == 0:
+            home = {**context, "page": {"url": "https://demo.basirat.shop/", "path": "/", "title": "Gift shop"}}
+            messages.append(
+                {
+                    **common,
+                    "messageId": f"demo-{row.visit}-home",
+                    "context": home,
+                    "type": "page",
+                    "name": "Home",
+                    "properties": {"title": "Home", "path": "/"},
+                    "timestamp": _iso(at - dt.timedelta(seconds=15)),
+                }
+            )
+        messages.append({**common, "type": "track", "event": event, "properties": props, "timestamp": _iso(at)})
+    return messages
 
 
 def chunks(items: list, size: int) -> Iterator[list]:

@@ -16,13 +16,19 @@ from typing import Callable
 from core import connect
 from mining.jobs import run_all
 from storefront.retail import read_retail
-from warehouse.queries import events, sites, users
+from warehouse.queries import display, events, sites, users
 from webapp import accounts
 
-from .demo import retail_events, send
+from .demo import browsing_events, retail_events, send
 
 DEMO_SITE = "Demo store"
 DEMO_ADMIN = "admin@demo.basirat"
+# How the demo site shows dates and money in each language `basirat demo --locale` offers.
+# Amounts stay in the store's own currency (its catalogue is priced in pounds).
+LOCALE_DISPLAY = {
+    "en": {"calendar": "gregorian", "timezone": "UTC", "currency": "", "money_unit": ""},
+    "fa": {"calendar": "jalali", "timezone": "Asia/Tehran", "currency": "", "money_unit": ""},
+}
 
 
 def _wait_healthy(url: str, timeout: float = 120.0) -> None:
@@ -47,15 +53,18 @@ def _demo_site(warehouse) -> dict:
     return sites.create_site(warehouse, DEMO_SITE, ["demo.basirat.shop", "127.0.0.1", "localhost"])
 
 
-def _demo_admin(warehouse) -> str:
-    """The demo's admin, with a fresh password printed at every start."""
+def _demo_admin(warehouse, locale: str = "") -> str:
+    """The demo's admin, with a fresh password printed at every start (and the demo's language)."""
     password = accounts.new_password()
     user = users.find_by_email(warehouse, DEMO_ADMIN)
     if user is None:
         accounts.create(warehouse, DEMO_ADMIN, "admin", password)
+        user = users.find_by_email(warehouse, DEMO_ADMIN)
     else:
         accounts.set_password(warehouse, user["user_id"], password)
         users.update_user(warehouse, user["user_id"], active=1)
+    if locale:
+        display.save_user_locale(warehouse, user["user_id"], locale)
     return password
 
 
@@ -72,10 +81,19 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     _wait_healthy(url)
     warehouse = connect(config)
     site = _demo_site(warehouse)
-    password = _demo_admin(warehouse)
+    locale = config.get("LOCALE") or ""
+    if locale in LOCALE_DISPLAY:
+        display.save_site_display(warehouse, site["site_id"], LOCALE_DISPLAY[locale])
+    password = _demo_admin(warehouse, locale)
     end = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0) - dt.timedelta(days=1)
-    messages = retail_events(read_retail(), end, site["identity_secret"])
-    echo(f"demo: sending {len(messages)} events of the Online Retail (France) store through the collector")
+    retail = read_retail()
+    orders = retail_events(retail, end, site["identity_secret"])
+    browsing = browsing_events(retail, end)
+    messages = sorted(orders + browsing, key=lambda m: m["timestamp"])
+    echo(
+        f"demo: sending {len(messages)} events of the Online Retail (France) store through the collector "
+        f"({len(orders)} from its invoices, {len(browsing)} of browsing modelled on them)"
+    )
     send(url, site["write_key"], messages, echo)
     deadline = time.monotonic() + 120
     while events.count_events(warehouse, site["site_id"]) < len(messages) and time.monotonic() < deadline:

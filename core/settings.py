@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
+from .calendars import check_calendar, check_timezone
 from .proxies import parse_trusted
 
 
@@ -32,6 +33,11 @@ def _contexts(value) -> None:
 def _fraction(value) -> None:
     if not 0 < value <= 1:
         raise ValueError(f"{value} is not a fraction between 0 (excluded) and 1")
+
+
+def _locale(value) -> None:
+    if value and not value.replace("_", "").isalpha():
+        raise ValueError(f"{value!r} is not a language code (like en or fa)")
 
 
 SETTINGS = [
@@ -110,7 +116,22 @@ SETTINGS = [
     ),
     Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
     Setting("LATE_EVENTS_MINUTES", 60, "Incremental jobs re-read events received this long before their last run."),
+    Setting(
+        "CHURN_HORIZON_DAYS",
+        90,
+        "Churn risk is the chance a customer orders nothing in this many days (MBG/NBD, scores job).",
+    ),
     Setting("IDENTITY_MAX_IDS", 200, "Most identities (devices, user ids, emails) one person may gather."),
+    Setting(
+        "LOCALE",
+        "",
+        "Language of the admin and the demo store for people who chose none (en, fa); empty: the browser's.",
+        _locale,
+    ),
+    Setting("CALENDAR", "gregorian", "Calendar of sites that chose none: gregorian or jalali.", check_calendar),
+    Setting(
+        "TIMEZONE", "UTC", "Time zone of sites that chose none (an IANA name such as Asia/Tehran).", check_timezone
+    ),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
     Setting("STOREFRONT", False, "Mount the demo store under /store/ (`basirat demo` turns it on)."),

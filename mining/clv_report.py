@@ -5,6 +5,12 @@ every purchase of the customers who first bought in Q1 1997, to June 1998.
 The model is fitted on purchases to 1997-09-30 in weeks and asked for each
 customer's repeat purchases in the 39 weeks after; the answer is compared
 with what they did, and with a naive baseline (each customer's own past rate).
+The churn risk the scores job serves (``scoring.predictions``, days as the
+unit, the default churn horizon) is then asked to rank the customers who
+buy nothing in the holdout above those who do: its AUC is compared with
+ranking by recency alone (days since the last purchase), the heuristic that
+is hard to beat for this question (Wübben and Wangenheim 2008), with a paired
+bootstrap interval for the difference.
 ``run`` is what ``basirat evaluate --clv`` prints.
 """
 
@@ -16,7 +22,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import clv
+from . import clv, scoring
 
 CALIBRATION_END = pd.Timestamp("1997-09-30")
 HOLDOUT_END = pd.Timestamp("1998-06-30")
@@ -45,6 +51,33 @@ def holdout_purchases(transactions: pd.DataFrame, customers: pd.Index) -> pd.Ser
     later = transactions[(transactions["when"] > CALIBRATION_END) & (transactions["when"] <= HOLDOUT_END)]
     days = later.assign(day=later["when"].dt.floor("D")).groupby("customer")["day"].nunique()
     return days.reindex(customers).fillna(0).astype("float64")
+
+
+def auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve: the chance a positive outranks a negative (ties count half)."""
+    positive, score = np.asarray(positive, dtype=bool), np.asarray(score, dtype="float64")
+    ranks = pd.Series(score).rank(method="average").to_numpy()
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def churn_ranking(
+    positive: np.ndarray, model: np.ndarray, baseline: np.ndarray, resamples: int = 200, seed: int = 0
+) -> dict:
+    """AUC of the model and of the baseline, and a paired bootstrap 95% interval of their difference."""
+    rng = np.random.default_rng(seed)
+    differences = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(positive), len(positive))
+        differences.append(auc(positive[pick], model[pick]) - auc(positive[pick], baseline[pick]))
+    low, high = np.percentile(differences, [2.5, 97.5])
+    model_auc, baseline_auc = auc(positive, model), auc(positive, baseline)
+    return {
+        "churn_auc": round(model_auc, 4),
+        "recency_auc": round(baseline_auc, 4),
+        "churn_auc_gain": round(model_auc - baseline_auc, 4),
+        "churn_auc_gain_95": [round(float(low), 4), round(float(high), 4)],
+    }
 
 
 def by_frequency(summary: pd.DataFrame, predicted, actual) -> list[dict]:
@@ -89,9 +122,16 @@ def run(path: Path, progress: Callable[[str], None] = print) -> dict:
         "mae_vs_baseline": round(mae / baseline_mae, 3),
         "by_frequency": by_frequency(summary, predicted, actual),
     }
+    progress(f"clv: churn risk as served (no order in the next {scoring.CHURN_HORIZON_DAYS} days, MBG/NBD in days)")
+    served = scoring.predictions(transactions, CALIBRATION_END, scoring.CHURN_HORIZON_DAYS).reindex(summary.index)
+    days = clv.rfm_summary(transactions, CALIBRATION_END, unit_days=1.0).reindex(summary.index)
+    report["churned_in_holdout"] = round(float((actual == 0).mean()), 4)
+    report.update(churn_ranking(actual == 0, served["churn_risk"].to_numpy(), (days["T"] - days["recency"]).to_numpy()))
     progress(
         f"clv: r={params['r']} alpha={params['alpha']} a={params['a']} b={params['b']} "
         f"(published {PUBLISHED}); holdout predicted {report['holdout_predicted_total']} vs actual "
-        f"{report['holdout_actual_total']} repeat purchases; MAE {report['mae']} (baseline {report['baseline_mae']})"
+        f"{report['holdout_actual_total']} repeat purchases; MAE {report['mae']} (baseline {report['baseline_mae']}); "
+        f"churn AUC {report['churn_auc']} vs recency {report['recency_auc']} "
+        f"(gain {report['churn_auc_gain']}, 95% {report['churn_auc_gain_95']})"
     )
     return report

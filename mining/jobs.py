@@ -78,7 +78,8 @@ def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
             f"scores: site {site['site_id']}: fitting BG/NBD + Gamma-Gamma on {int((facts['orders'] > 0).sum())} buyers"
         )
         orders = naive_times(score_store.order_days(warehouse, site["site_id"]), ["when"])
-        frame = person_scores(facts, orders, score_store.feedback(warehouse, site["site_id"]), as_of)
+        feedback = score_store.feedback(warehouse, site["site_id"])
+        frame = person_scores(facts, orders, feedback, as_of, int(config["CHURN_HORIZON_DAYS"]))
         frame.insert(0, "site_id", site["site_id"])
         written += score_store.write_scores(warehouse, stamped(frame, version))
     progress(f"scores: {written} people scored")

@@ -15,6 +15,7 @@ from core.apps import new_app
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
+    from . import i18n
     from .catalog import Catalog, products_from_invoices
     from .retail import read_retail
     from .site_keys import SiteKeys
@@ -30,6 +31,7 @@ def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
     app.extensions["storefront.customers"] = {str(c) for c in invoices["CustomerID"].unique()}
     app.extensions["storefront.keys"] = SiteKeys(warehouse, app.config["STOREFRONT_SITE"])
     app.register_blueprint(bp, url_prefix="/store")
+    i18n.install(app)
     _hook_pages(app)
     return app
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.text import matches
+
 # First match wins: specific kinds of thing before the broad themes.
 CATEGORIES: list[tuple[str, str, str]] = [
     ("christmas", "Christmas", r"CHRISTMAS|XMAS|ADVENT|SNOW|REINDEER|SANTA"),
@@ -123,9 +125,9 @@ class Catalog:
         return [p for p in self.popular if p.category == slug]
 
     def search(self, query: str, limit: int = 48) -> list[Product]:
-        words = query.lower().split()
-        hits = [p for p in self.popular if words and all(w in p.name.lower() for w in words)]
-        return hits[:limit]
+        """Products whose name holds every word of ``query``, folded as ``core.text.fold`` does
+        (case, Arabic and Persian letter variants, digits, joiners)."""
+        return [p for p in self.popular if matches(query, p.name)][:limit]
 
     def related(self, product: Product, limit: int = 4) -> list[Product]:
         return [p for p in self.in_category(product.category) if p.product_id != product.product_id][:limit]

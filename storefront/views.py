@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 from . import cart
+from .i18n import CATEGORY_LABELS
 
 bp = Blueprint("store", __name__, static_folder="static", template_folder="templates")
 
@@ -44,7 +46,7 @@ def category(slug: str):
         abort(404)
     products = _catalog().in_category(slug)[:48]
     listed = {"list_id": slug, "category": names[slug], "products": [p.as_event() for p in products[:20]]}
-    return _page("list.html", [["viewList", listed]], title=names[slug], products=products)
+    return _page("list.html", [["viewList", listed]], title=CATEGORY_LABELS.get(slug, names[slug]), products=products)
 
 
 @bp.route("/search")
@@ -144,7 +146,7 @@ def login():
             traits = {"email": f"customer{number}@example.com", "country": "France"}
             _queue("identify", session["user"], traits, signed)
             return redirect(url_for(".home"), code=303)
-        error = "No customer with that number."
+        error = _("No customer with that number.")
     return _page("login.html", customers=sorted(_customers())[:12], error=error)
 
 

@@ -15,7 +15,7 @@ from flask import Flask, g, redirect, request, session, url_for
 from core import settings
 from core.apps import new_app
 
-from . import access, errors, security
+from . import access, errors, i18n, security
 from .pages import NavItem
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,13 @@ def create_app(test_config: dict | None = None, warehouse=None) -> Flask:
     security.install(app)
     access.install(app)
     errors.install(app)
+    i18n.install(app)
     nav: list[NavItem] = []
     for name in PAGES:
         module = importlib.import_module(f"{__name__}.{name}")
         app.register_blueprint(module.bp)
         nav.extend(getattr(module, "NAV", []))
-    app.extensions["basirat.nav"] = sorted(nav, key=lambda item: (item.order, item.label))
+    app.extensions["basirat.nav"] = sorted(nav, key=lambda item: (item.order, str(item.label)))
     app.context_processor(_layout_context)
     app.add_url_rule("/", "home", _home)
     return app
@@ -94,7 +95,7 @@ def _layout_context() -> dict:
         if item.site_scoped and site is None:
             continue
         url = url_for(item.endpoint, site_id=site["site_id"]) if item.site_scoped else url_for(item.endpoint)
-        items.append({"label": item.label, "url": url, "endpoint": item.endpoint, "active": False})
+        items.append({"label": str(item.label), "url": url, "endpoint": item.endpoint, "active": False})
     _mark_active(items)
     switch = [{"site": s, "url": _switch_url(s["site_id"])} for s in sites]
     return {"user": user, "nav": items, "site": site, "sites": switch}

@@ -114,7 +114,7 @@ def manageable_users(actor: dict) -> list[dict]:
     return [u for u in rows if can_manage(actor, u)]
 
 
-def _load_user() -> None:
+def load_user() -> None:
     """The session's user, if still active and the session is of their current generation.
 
     The generation goes up on sign-out, a new password and deactivation
@@ -134,12 +134,12 @@ def _guard():
     if request.endpoint == "static":
         return None
     if request.endpoint is None:  # a 404: keep the layout's navigation for a signed-in user
-        _load_user()
+        load_user()
         return None
     view = current_app.view_functions.get(request.endpoint)
     if view is not None and getattr(view, "public", False):
         return None
-    _load_user()
+    load_user()
     if g.user is None:
         if request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

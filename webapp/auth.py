@@ -5,11 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core.proxies import client_address
 from warehouse.queries import users as user_store
 
-from . import accounts
+from . import accounts, i18n
 from .access import public, warehouse
 
 bp = Blueprint("auth", __name__)
@@ -46,16 +48,19 @@ def login():
     ip = _client_ip()
     wait = throttle.begin(email, ip)  # counted now, before the password is checked
     if wait:
-        later = f"{wait} seconds" if wait < 120 else f"{wait // 60} minutes"
-        flash(f"Too many failed sign-ins from this address. Try again in {later}.", "error")
+        if wait < 120:
+            later = ngettext("%(count)s second", "%(count)s seconds", wait, count=i18n.number(wait))
+        else:
+            later = ngettext("%(count)s minute", "%(count)s minutes", wait // 60, count=i18n.number(wait // 60))
+        flash(_("Too many failed sign-ins from this address. Try again in %(later)s.", later=later), "error")
         page = render_template("auth/login.html", first_run=first_run, email=email)
         return page, 429, {"Retry-After": str(wait)}
     user = accounts.authenticate(warehouse(), email, request.form.get("password", ""))
     if user is None:
-        flash("Wrong email or password.", "error")
+        flash(_("Wrong email or password."), "error")
         return render_template("auth/login.html", first_run=first_run, email=email), 401
     throttle.succeeded(email, ip)
-    session.clear()
+    i18n.clear_session()
     session.permanent = True
     session["user_id"] = user["user_id"]
     session["gen"] = int(user["session_generation"])
@@ -66,7 +71,7 @@ def login():
 def logout():
     """Ends every session of the user, not only this browser's: a copied cookie stops working too."""
     accounts.end_sessions(warehouse(), g.user["user_id"])
-    session.clear()
+    i18n.clear_session()
     g.user = None
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -12,6 +12,7 @@ import json
 from urllib.parse import urlsplit
 
 from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from core.events import TYPES
 from warehouse.queries import event_log
@@ -20,7 +21,7 @@ from .access import current_site, warehouse
 from .pages import NavItem, paginate
 
 bp = Blueprint("events", __name__)
-NAV = [NavItem("Live events", "events.index", order=15)]
+NAV = [NavItem(_l("Live events"), "events.index", order=15)]
 PER_PAGE = 50
 
 

@@ -5,20 +5,26 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from activation.export import to_csv
+from core import calendars
+from core.text import fold, matches
 from mining.audience import site_audience
+from warehouse.queries import display as display_store
 from warehouse.queries import kpis as kpi_store
 from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
+from .i18n import number, site_display
 from .pages import NavItem, paginate
 
 bp = Blueprint("insights", __name__)
 NAV = [
-    NavItem("KPIs", "insights.kpis", order=15),
-    NavItem("Segments", "insights.segments", order=25),
-    NavItem("Audiences", "insights.audience", order=26),
+    NavItem(_l("KPIs"), "insights.kpis", order=15),
+    NavItem(_l("Segments"), "insights.segments", order=25),
+    NavItem(_l("Audiences"), "insights.audience", order=26),
 ]
 EPOCH = dt.date(1970, 1, 1)
 MAX_DAYS = 731
@@ -28,20 +34,32 @@ def _unix(day) -> int:
     return (dt.date.fromisoformat(str(day)[:10]) - EPOCH).days * 86400
 
 
-def _date_arg(name: str, default: dt.date) -> dt.date:
+def _date_arg(args, name: str, default: dt.date, calendar: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(request.args.get(name, ""))
+        return calendars.parse(args.get(name, ""), calendar)
     except ValueError:
         return default
 
 
-def _range() -> tuple[dt.date, dt.date]:
-    """``?from=&to=`` (last 30 days by default), ordered and at most two years long."""
-    today = dt.datetime.now(dt.timezone.utc).date()
-    end = _date_arg("to", today)
-    start = _date_arg("from", end - dt.timedelta(days=29))
+PRESETS = ("this_month", "last_month", "last_30_days")
+
+
+def kpi_range(args, calendar: str, today: dt.date) -> tuple[dt.date, dt.date, str]:
+    """``?range=this_month|last_month|last_30_days`` or ``?from=&to=`` typed in the site's calendar
+    (the last 30 days by default): (start, end, preset), ordered and at most two years long.
+    Months are the site calendar's: "this month" on a Jalali site is the Persian month."""
+    preset = args.get("range", "")
+    if preset == "this_month":
+        return calendars.month_start(today, calendar), today, preset
+    if preset == "last_month":
+        start, end = calendars.month_range(calendars.month_start(today, calendar) - dt.timedelta(days=1), calendar)
+        return start, end, preset
+    if not args.get("from") and not args.get("to"):
+        return today - dt.timedelta(days=29), today, "last_30_days"
+    end = _date_arg(args, "to", today, calendar)
+    start = _date_arg(args, "from", end - dt.timedelta(days=29), calendar)
     start, end = min(start, end), max(start, end)
-    return max(start, end - dt.timedelta(days=MAX_DAYS)), end
+    return max(start, end - dt.timedelta(days=MAX_DAYS)), end, ""
 
 
 def daily_chart(frame, columns: dict, start: dt.date, end: dt.date, kind: str = "line") -> dict:
@@ -52,7 +70,7 @@ def daily_chart(frame, columns: dict, start: dt.date, end: dt.date, kind: str = 
         {"label": label, "values": [float(by_day.get(d.isoformat(), {}).get(col, 0) or 0) for d in days]}
         for col, label in columns.items()
     ]
-    return {"kind": kind, "x": [_unix(d) for d in days], "series": series}
+    return {"kind": kind, "x_label": _("Day"), "x": [_unix(d) for d in days], "series": series}
 
 
 def satisfaction_chart(frame) -> dict:
@@ -60,15 +78,21 @@ def satisfaction_chart(frame) -> dict:
     months = sorted({str(m)[:10] for m in frame["month"]})
     scores = sorted({float(s) for s in frame["score"]})
     counts = {(str(r["month"])[:10], float(r["score"])): int(r["answers"]) for r in frame.to_dict("records")}
-    series = [{"label": f"Score {s:g}", "values": [counts.get((m, s), 0) for m in months]} for s in scores]
-    return {"kind": "bars", "x": [_unix(m) for m in months], "series": series}
+    series = [
+        {
+            "label": _("Score %(score)s", score=number(s, 0 if s.is_integer() else 1)),
+            "values": [counts.get((m, s), 0) for m in months],
+        }
+        for s in scores
+    ]
+    return {"kind": "bars", "unit": "month", "x_label": _("Month"), "x": [_unix(m) for m in months], "series": series}
 
 
 def retention_table(frame) -> list[dict]:
     """One row per cohort: its size and the share still ordering each month after."""
     rows: dict[str, dict] = {}
     for r in frame.to_dict("records"):
-        row = rows.setdefault(str(r["cohort"])[:7], {"cohort": str(r["cohort"])[:7], "cells": {}})
+        row = rows.setdefault(str(r["cohort"])[:10], {"cohort": str(r["cohort"])[:10], "cells": {}})
         row["cells"][int(r["months_later"])] = int(r["customers"])
     for row in rows.values():
         size = row["cells"].get(0, 0) or 1
@@ -77,10 +101,32 @@ def retention_table(frame) -> list[dict]:
     return list(rows.values())
 
 
+def funnel_steps() -> dict:
+    return {
+        "Product Viewed": _("Product Viewed"),
+        "Product Added": _("Product Added"),
+        "Checkout Started": _("Checkout Started"),
+        "Order Completed": _("Order Completed"),
+    }
+
+
+FIRST_MONTH = dt.date(2000, 1, 1)
+
+
+def month_bounds(calendar: str, today: dt.date) -> list[dt.date] | None:
+    """Month starts of a non-Gregorian calendar past every order, for cohorts (None: ClickHouse's months)."""
+    if calendar == "gregorian":
+        return None
+    return calendars.month_starts(FIRST_MONTH, today + dt.timedelta(days=366), calendar)
+
+
 @bp.route("/s/<site_id>/kpis")
 def kpis(site_id: str):
     site = current_site()
-    start, end = _range()
+    shown = site_display()
+    calendar = shown["calendar"]
+    today = calendars.today(shown["timezone"])
+    start, end, preset = kpi_range(request.args, calendar, today)
     segments = [r["segment"] for r in segment_store.segment_sizes(warehouse(), site["site_id"])]
     segment = request.args.get("segment") or None
     if segment and segment not in segments:
@@ -95,18 +141,22 @@ def kpis(site_id: str):
         "has_data": bool(orders or (len(visitors) and visitors["visitors"].sum() > 0)),
         "start": start,
         "end": end,
+        "preset": preset,
+        "start_field": calendars.iso(start, calendar),
+        "end_field": calendars.iso(end, calendar),
+        "steps": funnel_steps(),
         "segment": segment,
         "segments": segments,
         "orders": orders,
         "revenue": float(revenue["revenue"].sum()) if len(revenue) else 0.0,
         "repeat": kpi_store.repeat_purchase_rate(*args),
         "funnel": kpi_store.funnel(*args),
-        "traffic_chart": daily_chart(traffic, {"visitors": "Visitors", "sessions": "Sessions"}, start, end),
-        "revenue_chart": daily_chart(revenue, {"revenue": "Revenue"}, start, end, "bars"),
-        "aov_chart": daily_chart(revenue, {"average_order_value": "Average order value"}, start, end),
+        "traffic_chart": daily_chart(traffic, {"visitors": _("Visitors"), "sessions": _("Sessions")}, start, end),
+        "revenue_chart": daily_chart(revenue, {"revenue": _("Revenue")}, start, end, "bars"),
+        "aov_chart": daily_chart(revenue, {"average_order_value": _("Average order value")}, start, end),
         "new_chart": daily_chart(
             kpi_store.new_vs_returning(*args),
-            {"new_visitors": "New", "returning_visitors": "Returning"},
+            {"new_visitors": _("New"), "returning_visitors": _("Returning")},
             start,
             end,
             "bars",
@@ -114,8 +164,8 @@ def kpis(site_id: str):
         "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args)),
         "recommended": recommended,
         "recommended_revenue": float(recommended["revenue"].sum()) if len(recommended) else 0.0,
-        "recommended_chart": daily_chart(recommended, {"revenue": "From recommendations"}, start, end, "bars"),
-        "retention": retention_table(kpi_store.retention(*args)),
+        "recommended_chart": daily_chart(recommended, {"revenue": _("From recommendations")}, start, end, "bars"),
+        "retention": retention_table(kpi_store.retention(*args, months=month_bounds(calendar, max(end, today)))),
     }
     return render_template("insights/kpis.html", **context)
 
@@ -139,8 +189,9 @@ def segment(site_id: str, name: str):
     trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, days=30)
     chart = {
         "kind": "line",
+        "x_label": _("Day"),
         "x": [_unix(r["date"]) for r in trend],
-        "series": [{"label": "Members", "values": [int(r["size"]) for r in trend]}],
+        "series": [{"label": _("Members"), "values": [int(r["size"]) for r in trend]}],
     }
     return render_template(
         "insights/segment.html",
@@ -162,12 +213,28 @@ def segment_export(site_id: str, name: str):
 
 @bp.route("/s/<site_id>/audience")
 def audience(site_id: str):
+    """The audience of a product given by id, or first the products whose names match (folded, so
+    Arabic and Persian letters, digits and joiners typed any way match the stored name)."""
     site = current_site()
     product = request.args.get("product", "").strip()[:200]
-    rows = site_audience(warehouse(), site["site_id"], product, 100).to_dict("records") if product else []
-    if product and request.args.get("format") == "csv":
+    named = [] if not product else product_matches(display_store.product_names(warehouse(), site["site_id"]), product)
+    if len(named) == 1:
+        product = named[0]["product_id"]
+    matches_shown = named if len(named) > 1 else []
+    rows = []
+    if product and not matches_shown:
+        rows = site_audience(warehouse(), site["site_id"], product, 100).to_dict("records")
+    if product and not matches_shown and request.args.get("format") == "csv":
         return _csv(to_csv(site_audience(warehouse(), site["site_id"], product, 100_000)), "audience")
-    return render_template("insights/audience.html", product=product, rows=rows)
+    return render_template("insights/audience.html", product=product, rows=rows, matches=matches_shown)
+
+
+def product_matches(products: list[dict], query: str, limit: int = 50) -> list[dict]:
+    """Products whose id is ``query`` (that one alone), else those whose name holds every word of it."""
+    exact = [p for p in products if fold(p["product_id"]) == fold(query)]
+    if exact:
+        return exact[:1]
+    return [p for p in products if matches(query, p["name"])][:limit]
 
 
 def _csv(text: str, stem: str) -> Response:

@@ -4,6 +4,7 @@ the models behind them, and the latest offline evaluation."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
 
 from recommender.experiments import ARMS, compare_arms
 from warehouse.queries import rec_experiments, rec_offline
@@ -13,7 +14,7 @@ from .access import current_site, warehouse
 from .pages import NavItem
 
 bp = Blueprint("recommendations", __name__)
-NAV = [NavItem("Recommendations", "recommendations.index", order=40)]
+NAV = [NavItem(_l("Recommendations"), "recommendations.index", order=40)]
 DAYS = 30
 WINDOW_DAYS = 7
 

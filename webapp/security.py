@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, abort, current_app, request, session
+from flask_babel import gettext as _
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSP = (
@@ -61,7 +62,7 @@ def _check_csrf() -> None:
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf", "")
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-        abort(400, description="The form expired or did not come from this site. Reload the page and try again.")
+        abort(400, description=_("The form expired or did not come from this site. Reload the page and try again."))
 
 
 def _headers(response):

@@ -13,6 +13,8 @@ import hashlib
 import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from warehouse.queries import api_tokens as store
 
@@ -20,7 +22,7 @@ from .access import warehouse
 from .pages import NavItem
 
 bp = Blueprint("tokens", __name__)
-NAV = [NavItem("API tokens", "tokens.index", order=93, site_scoped=False)]
+NAV = [NavItem(_l("API tokens"), "tokens.index", order=93, site_scoped=False)]
 PREFIX = "bt_"
 MAX_LABEL = 100
 
@@ -59,5 +61,5 @@ def index():
 def revoke(token_id: str):
     if not store.revoke_token(warehouse(), g.user["user_id"], token_id):
         abort(404)
-    flash("Token revoked: programs using it can no longer call the API.", "success")
+    flash(_("Token revoked: programs using it can no longer call the API."), "success")
     return redirect(url_for("tokens.index"))

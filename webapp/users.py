@@ -8,6 +8,8 @@ only accounts within its own sites, and cannot make an account reach further
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from warehouse.queries import sites as site_store
 from warehouse.queries import users as user_store
@@ -17,7 +19,7 @@ from .access import can_manage, manageable_users, role_required, visible_sites, 
 from .pages import NavItem, paginate
 
 bp = Blueprint("users", __name__)
-NAV = [NavItem("Users", "users.index", order=95, site_scoped=False, role="admin")]
+NAV = [NavItem(_l("Users"), "users.index", order=95, site_scoped=False, role="admin")]
 
 
 def _chosen_sites() -> list[str]:
@@ -76,7 +78,7 @@ def edit(user_id: str):
         role = request.form.get("role", user["role"])
         active = 1 if request.form.get("active") == "1" else 0
         if user["user_id"] == g.user["user_id"] and (role != "admin" or not active):
-            flash("You cannot remove your own admin role or deactivate yourself.", "error")
+            flash(_("You cannot remove your own admin role or deactivate yourself."), "error")
             return redirect(url_for("users.edit", user_id=user_id))
         if role not in user_store.ROLES:
             abort(400)
@@ -84,7 +86,7 @@ def edit(user_id: str):
         if not can_manage(g.user, {**user, "role": role, "site_ids": site_ids}):
             abort(403)
         accounts.update(warehouse(), user, role=role, active=active, site_ids=site_ids)
-        flash(f"{user['email']} saved.", "success")
+        flash(_("%(email)s saved.", email=user["email"]), "success")
         return redirect(url_for("users.index"))
     return render_template("users/edit.html", edited=user, **_form_context())
 

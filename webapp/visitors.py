@@ -8,15 +8,18 @@ and each is recorded with the signed-in user as actor.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import PathConverter
 
+from core.text import fold
 from warehouse.queries import people
 
 from .access import current_site, current_user, role_required, warehouse
 from .pages import NavItem
 
 bp = Blueprint("visitors", __name__)
-NAV = [NavItem("Visitors", "visitors.index", order=20)]
+NAV = [NavItem(_l("Visitors"), "visitors.index", order=20)]
 MAX_QUERY = 256
 
 
@@ -35,9 +38,20 @@ bp.record_once(lambda state: state.app.url_map.converters.setdefault("identity",
 def index(site_id: str):
     site = current_site()
     query = request.args.get("q", "").strip()[:MAX_QUERY]
-    rows = people.search(warehouse(), site["site_id"], query) if query else None
+    rows = search(site["site_id"], query) if query else None
     recent = None if query else people.recent_visitors(warehouse(), site["site_id"], 50)
     return render_template("visitors/index.html", query=query, rows=rows, recent=recent)
+
+
+def search(site_id: str, query: str) -> list[dict]:
+    """People matching the query as typed, then as folded (Persian or Arabic digits and letters typed
+    for an order id, a phone or an email find what the store sent in Latin digits)."""
+    rows = people.search(warehouse(), site_id, query)
+    folded = fold(query)
+    if folded and folded != query:
+        seen = {r["person_id"] for r in rows}
+        rows += [r for r in people.search(warehouse(), site_id, folded) if r["person_id"] not in seen]
+    return rows
 
 
 def _resolve(site_id: str, ref: str) -> tuple[str, str]:
@@ -78,7 +92,7 @@ def merge(site_id: str, ref: str):
     other = request.form.get("other", "").strip()[:MAX_QUERY]
     target = people.resolve(warehouse(), site["site_id"], other) if other else None
     if target is None:
-        flash(f"No visitor {other!r} on this site.", "error")
+        flash(_("No visitor “%(other)s” on this site.", other=other), "error")
         return redirect(url_for("visitors.show", site_id=site["site_id"], ref=ref))
     mine = _main_identity(people.identities(warehouse(), site["site_id"], person, hint))
     merge_ids(
@@ -90,7 +104,7 @@ def merge(site_id: str, ref: str):
         _note(),
         int(current_app.config["IDENTITY_MAX_IDS"]),
     )
-    flash("Merged. The change is in the audit trail.", "success")
+    flash(_("Merged. The change is in the audit trail."), "success")
     return redirect(url_for("visitors.show", site_id=site["site_id"], ref=people.identity_of(other)))
 
 
@@ -112,7 +126,9 @@ def unmerge(site_id: str, ref: str):
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("visitors.show", site_id=site["site_id"], ref=ref))
-    flash(f"{identity} was taken out of this person. The change is in the audit trail.", "success")
+    flash(
+        _("%(identity)s was taken out of this person. The change is in the audit trail.", identity=identity), "success"
+    )
     return redirect(url_for("visitors.show", site_id=site["site_id"], ref=identity))
 
 

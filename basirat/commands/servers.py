@@ -38,14 +38,22 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data: str | No
 @click.command()
 @click.option("--host", help="Listen address (default 127.0.0.1).")
 @click.option("--port", type=int, help="Listen port (default 8000).")
+@click.option(
+    "--locale",
+    type=click.Choice(["en", "fa"]),
+    help="Language of the admin and the demo store; fa also shows Jalali dates in Tehran's time zone.",
+)
 @click.pass_context
-def demo(ctx: click.Context, host: str | None, port: int | None) -> None:
+def demo(ctx: click.Context, host: str | None, port: int | None, locale: str | None) -> None:
     """Serve the product with a real store's history loaded and mined."""
-    from ..demo_run import prepare
+    from ..demo_run import LOCALE_DISPLAY, prepare
     from ..serve import EmbeddedServer
 
     config = _listening(ctx, host, port)
     config["STOREFRONT"] = True
+    if locale:
+        config["LOCALE"] = locale
+        config.update({k.upper(): v for k, v in LOCALE_DISPLAY[locale].items() if k in ("calendar", "timezone")})
     click.echo(f"Starting Basirat with the demo store on http://{config['HOST']}:{config['PORT']}/ ...")
     EmbeddedServer(config, on_ready=lambda: prepare(config, click.echo)).run()
 

@@ -16,6 +16,8 @@
           };
       });
   }
+  // Prices as the page's language writes them (Persian digits in fa).
+  var PRICE = new Intl.NumberFormat(document.documentElement.lang || "en", { style: "currency", currency: "GBP" });
   var call = function (method) {
     var api = window.basirat;
     api[method].apply(api, [].slice.call(arguments, 1));
@@ -67,7 +69,7 @@
     name.textContent = p.name;
     var price = document.createElement("p");
     price.className = "meta price";
-    price.textContent = "£" + p.price.toFixed(2);
+    price.textContent = PRICE.format(p.price);
     a.append(thumb, name, price);
     return a;
   };

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mining import clv, clv_report, jobs
+from mining import clv, clv_report, jobs, scoring
+from storefront.retail import read_retail
 from tests.support.config import CONFIG
 from tests.support.datasets import find_data
 from tests.support.factories import order, tracked
@@ -41,6 +42,71 @@ def test_p_alive_and_spend_follow_the_closed_forms():
     assert clv.expected_spend(g, [2], [30.0])[0] == pytest.approx(6 * (15 + 60) / (12 + 3))
 
 
+def test_mbgnbd_lets_one_time_buyers_drop_out():
+    m = clv.BgNbd(r=0.25, alpha=4.0, a=0.8, b=2.5)
+    # x=0, t_x=0, T=30: 1 / (1 + a/b * ((alpha+T)/alpha)**r), below 1 unlike BG/NBD
+    once = clv.mbg_p_alive(m, [0, 0], [0, 0], [30, 3])
+    assert once[0] == pytest.approx(1 / (1 + 0.8 / 2.5 * (34 / 4) ** 0.25))
+    assert once[0] < once[1] < 1.0
+    # x=2, t_x=10, T=30: 1 / (1 + a/(b+x) * ((alpha+T)/(alpha+t_x))**(r+x))
+    assert clv.mbg_p_alive(m, [2], [10], [30])[0] == pytest.approx(1 / (1 + 0.8 / 4.5 * (34 / 14) ** 2.25))
+
+
+def test_no_purchase_chance_is_dropped_or_quiet():
+    m = clv.BgNbd(r=0.5, alpha=10.0, a=0.8, b=2.5)
+    # alive with probability 0.6, x=1, T=20, next 15 units: 0.4 + 0.6 * (30/45)**1.5
+    assert clv.p_no_purchase(m, 15, [0.6], [1], [20])[0] == pytest.approx(0.4 + 0.6 * (30 / 45) ** 1.5)
+    assert clv.p_no_purchase(m, 0, [0.6], [1], [20])[0] == 1.0  # nothing happens in no time
+    assert clv.p_no_purchase(m, 1e12, [0.6], [1], [20])[0] == pytest.approx(0.4)  # in the long run, the dropped
+
+
+def test_mbgnbd_expected_purchases_match_a_simulation():
+    truth = clv.BgNbd(r=0.5, alpha=5.0, a=0.7, b=2.5)
+    rng = np.random.default_rng(3)
+    rows = []
+    for lam, p in zip(rng.gamma(truth.r, 1 / truth.alpha, 20000), rng.beta(truth.a, truth.b, 20000)):
+        t, x, last, later = 0.0, 0, 0.0, 0
+        alive = rng.random() >= p  # MBG/NBD: may drop out right after the first purchase
+        while alive:
+            t += rng.exponential(1 / lam)
+            if t > 60:
+                break
+            if t <= 52:
+                x, last = x + 1, t
+            else:
+                later += 1
+            alive = rng.random() >= p
+        rows.append((x, last, 52.0, later))
+    frame = pd.DataFrame(rows, columns=["frequency", "recency", "T", "later"])
+    predicted = clv.mbg_expected_purchases(truth, 8, frame["frequency"], frame["recency"], frame["T"])
+    assert predicted.sum() == pytest.approx(frame["later"].sum(), rel=0.08)
+    quiet = clv.p_no_purchase(
+        truth, 8, clv.mbg_p_alive(truth, frame["frequency"], frame["recency"], 52.0), frame["frequency"], 52.0
+    )
+    assert quiet.mean() == pytest.approx((frame["later"] == 0).mean(), abs=0.02)
+
+
+def test_churn_risk_separates_people_where_every_p_alive_is_one():
+    """The demo's 87 French customers: too few to identify a dropout rate, so the fit puts it at zero;
+    the chance of a quiet quarter still tells the overdue from the regulars."""
+    retail = read_retail()
+    retail = retail[~retail["InvoiceNo"].astype(str).str.startswith("C")]
+    orders = pd.DataFrame(
+        {
+            "customer": retail["CustomerID"],
+            "when": retail["InvoiceDate"],
+            "value": retail["UnitPrice"] * retail["Quantity"],
+        }
+    )
+    scores = scoring.predictions(orders, orders["when"].max(), churn_horizon_days=90)
+    assert len(scores) == orders["customer"].nunique()
+    assert scores["churn_risk"].between(0, 1).all()
+    assert scores["churn_risk"].quantile(0.9) - scores["churn_risk"].quantile(0.1) > 0.4
+    days = clv.rfm_summary(orders, orders["when"].max()).reindex(scores.index)
+    overdue = (days["T"] - days["recency"]).rank()
+    assert scores["churn_risk"].rank().corr(overdue) > 0.5
+
+
 def simulate(n: int, m: clv.BgNbd, T: float, rng: np.random.Generator) -> pd.DataFrame:
     """Customers drawn from the BG/NBD story: Poisson buying, dropping out after a purchase with prob p."""
     rows = []
@@ -72,6 +138,9 @@ def test_cdnow_fit_is_close_to_the_published_one_and_beats_the_naive_rate():
         assert report["bgnbd"][name] == pytest.approx(value, rel=0.15), name
     assert report["mae"] < report["baseline_mae"]
     assert report["holdout_predicted_total"] == pytest.approx(report["holdout_actual_total"], rel=0.2)
+    # The served churn risk ranks next season's non-buyers better than recency alone.
+    assert report["churned_in_holdout"] == pytest.approx(0.70, abs=0.01)
+    assert report["churn_auc"] > report["recency_auc"] > 0.7
 
 
 def test_scores_job_values_people(warehouse, site):
@@ -92,7 +161,7 @@ def test_scores_job_values_people(warehouse, site):
     lapsed = score_store.current_score(warehouse, sid, ["c08"])  # four orders, 200 days earlier
     assert loyal["orders"] == 5 and loyal["historic_value"] == pytest.approx(5 * 19.0)
     assert 0 <= lapsed["p_alive"] < loyal["p_alive"] <= 1
-    assert loyal["churn_risk"] == pytest.approx(1 - loyal["p_alive"])
+    assert 1 - loyal["p_alive"] <= loyal["churn_risk"] < lapsed["churn_risk"] <= 1
     assert loyal["predicted_value"] > lapsed["predicted_value"] > 0
     assert loyal["recency_score"] == 5 and loyal["frequency_score"] == 5
     fan = score_store.current_score(warehouse, sid, ["c01"])

@@ -102,6 +102,7 @@ def test_evaluate_clv_reports_the_cdnow_fit(tmp_path):
     ):
         assert abs(fitted[name] - published) < tolerance, (name, fitted[name])
     assert float(lines["mae"]) < float(lines["baseline_mae"])
+    assert float(lines["churn_auc"]) > float(lines["recency_auc"])
 
 
 def _post(url: str, key: str, payload: dict) -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from core import calendars
 from mining import stitching
 from tests.support import kpi_reference as ref
 from tests.support.factories import shop_rows
@@ -77,3 +78,25 @@ def test_dashboard_collects_every_panel(warehouse, site):
     board = kpis.dashboard(warehouse, site["site_id"], START, END)
     assert set(board) == set(kpis.PANELS)
     assert board["funnel"][0]["people"] >= board["funnel"][-1]["people"] > 0
+
+
+def test_retention_in_jalali_months(shop):
+    """A Jalali site's cohorts are Persian months: the query's buckets match jdatetime's."""
+    wh, sid, segment, frame, members = shop
+    months = calendars.month_starts(dt.date(2000, 1, 1), dt.date(2030, 1, 1), "jalali")
+    orders = frame[frame["event"] == "Order Completed"]
+    if members is not None:
+        orders = orders[orders["person"].isin(members)]
+    month = orders["timestamp"].dt.date.map(lambda d: calendars.month_start(d, "jalali"))
+    orders = orders.assign(month=month, cohort=month.groupby(orders["person"]).transform("min"))
+    first = calendars.month_start(START, "jalali")
+    pairs = orders[(orders["cohort"] >= first) & (orders["cohort"] <= END)][["person", "cohort", "month"]]
+    pairs = pairs.drop_duplicates()
+    position = {m: n for n, m in enumerate(months)}
+    pairs = pairs.assign(months_later=[position[m] - position[c] for m, c in zip(pairs["month"], pairs["cohort"])])
+    expected = pairs.groupby(["cohort", "months_later"]).size().reset_index(name="customers")
+    actual = kpis.retention(wh, sid, START, END, segment, months=months)
+    assert len(expected) >= 2 and set(expected["cohort"]) != set(
+        ref.retention(frame, START, END, members)["cohort"]
+    )  # the months really differ from Gregorian ones
+    same(actual, expected, "cohort")

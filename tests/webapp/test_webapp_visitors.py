@@ -6,9 +6,9 @@ import pytest
 from mining import jobs, stitching
 from mining.sessions import sessionize_site
 from tests.support.config import CONFIG
-from tests.support.factories import event, load, page
+from tests.support.factories import event, load, order, page
 from tests.support.webapp_helpers import make_app, make_user, post, signed_in
-from warehouse.queries import people
+from warehouse.queries import events, people
 from warehouse.queries import recommendations as rec_store
 
 
@@ -128,3 +128,18 @@ def test_profile_shows_what_the_jobs_found(warehouse, site):
     page = client.get(f"/s/{sid}/visitors/job-results?ref=user:zoe").get_data(as_text=True)
     assert "<html" in page and "R 5 · F 5 · M 5" in page and f'href="/s/{sid}/people/user:zoe"' in page
     assert client.get(f"/s/{sid}/visitors/job-results?ref=user:nobody").status_code == 404
+
+
+def test_profile_says_what_churn_risk_means(warehouse, site):
+    sid = site["site_id"]
+    start = pd.Timestamp("2025-01-01")
+    rows = []
+    for i in range(30):  # enough buyers and repeaters for the model to speak
+        for k in range(1 + i % 5):
+            when = start + pd.Timedelta(days=300 - 10 * k - (0 if i % 2 else 200))
+            rows.append(order(sid, when.to_pydatetime(), f"c{i:02d}", f"c{i:02d}-{k}", 10.0 + i))
+    events.insert_events(warehouse, rows)
+    jobs.run_scores(warehouse, CONFIG, progress=lambda _m: None)
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    text = client.get(f"/s/{sid}/visitors/job-results?ref=anon:c09&fragment=1").get_data(as_text=True)
+    assert "chance of no order in the next 90 days" in text  # the horizon the admin serves with

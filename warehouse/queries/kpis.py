@@ -75,6 +75,31 @@ def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
     )
 
 
+def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> dict:
+    """Events, people, orders and revenue over the range: the dashboard's cards, by the KPI page's definitions.
+
+    The same ``visit_days`` rows the KPI series sum (bots left out, days of
+    ``date``, an order counted once per id and day, people through the
+    identity map), so the two pages cannot disagree.
+    """
+    per_ids = f"SELECT identity_key, raw_key, event_count, order_count, order_revenue FROM visit_days WHERE {DAYS}"
+    row = warehouse.query(
+        f"""
+        SELECT sum(event_count) AS events, uniqExact(person_key) AS visitors,
+               sum(order_count) AS orders, sum(order_revenue) AS revenue
+        FROM ({_keyed(per_ids, ["event_count", "order_count", "order_revenue"], None)})
+        """,
+        _params(site_id, start, end, None),
+    )
+    row = row[0] if row else {}
+    return {
+        "events": int(row.get("events") or 0),
+        "visitors": int(row.get("visitors") or 0),
+        "orders": int(row.get("orders") or 0),
+        "revenue": float(row.get("revenue") or 0.0),
+    }
+
+
 def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start).
 
@@ -175,27 +200,58 @@ def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt
     )
 
 
-def retention(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
-    """Customers by month of first order (cohorts starting in the range) still ordering N months later."""
-    per_ids = """
-        SELECT identity_key, raw_key, groupUniqArray(toStartOfMonth(date)) AS order_months
+# A day's month among given month starts (``{months:Array(Date)}``, ascending): months of
+# another calendar than ClickHouse's (Jalali months), and the month's position among them. The
+# position of the day after among the starts sorted with it counts the starts on or before the day
+# (no lambda: ClickHouse 18.16 drops the columns that only a lambda reads from subqueries).
+MONTH_OF = (
+    "arrayElement({{months:Array(Date)}}, "
+    "indexOf(arraySort(arrayPushBack({{months:Array(Date)}}, {day} + 1)), {day} + 1) - 1)"
+)
+MONTH_NUMBER = "indexOf({{months:Array(Date)}}, {month})"
+
+
+def retention(
+    warehouse: Warehouse,
+    site_id: str,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    months: list[dt.date] | None = None,
+):
+    """Customers by month of first order (cohorts starting in the range) still ordering N months later.
+
+    Months are calendar months; ``months`` (their first days, ascending, covering every order) gives
+    another calendar's, such as a Jalali site's Persian months. Cohorts are named by their first day.
+    """
+    month_of = MONTH_OF.format(day="date") if months else "toStartOfMonth(date)"
+    first_month = "{first_month:Date}" if months else "toStartOfMonth({start:Date})"
+    later = (
+        f"{MONTH_NUMBER.format(month='month')} - {MONTH_NUMBER.format(month='cohort')}"
+        if months
+        else "toRelativeMonthNum(month) - toRelativeMonthNum(cohort)"
+    )
+    per_ids = f"""
+        SELECT identity_key, raw_key, groupUniqArray({month_of}) AS order_months
         FROM visit_days
-        WHERE site_id = {site_id:String} AND order_count > 0
+        WHERE site_id = {{site_id:String}} AND order_count > 0
         GROUP BY identity_key, raw_key"""
+    extra = {}
+    if months:
+        extra = {"months": list(months), "first_month": max([m for m in months if m <= start] or months[:1])}
     return warehouse.query_df(
         f"""
-        SELECT cohort, toRelativeMonthNum(month) - toRelativeMonthNum(cohort) AS months_later,
-               count() AS customers
+        SELECT cohort, {later} AS months_later, count() AS customers
         FROM (
             SELECT person_key, groupUniqArrayArray(order_months) AS months, arrayReduce('min', months) AS cohort
             FROM ({_keyed(per_ids, ["order_months"], segment)})
             GROUP BY person_key
-            HAVING cohort >= toStartOfMonth({{start:Date}}) AND cohort <= {{end:Date}}
+            HAVING cohort >= {first_month} AND cohort <= {{end:Date}}
         )
         ARRAY JOIN months AS month
         GROUP BY cohort, months_later ORDER BY cohort, months_later
         """,
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, **extra),
     )
 
 
