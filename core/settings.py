@@ -24,6 +24,12 @@ class Setting:
     check: Callable[[object], object] | None = None  # raises ValueError on a bad value
 
 
+def _contexts(value) -> None:
+    unknown = {c.strip() for c in str(value).split(",") if c.strip()} - {"home", "product", "cart"}
+    if unknown:
+        raise ValueError(f"unknown context(s) {', '.join(sorted(unknown))}; use home, product, cart")
+
+
 def _fraction(value) -> None:
     if not 0 < value <= 1:
         raise ValueError(f"{value} is not a fraction between 0 (excluded) and 1")
@@ -161,6 +167,13 @@ SETTINGS = [
         "REC_SITE_RATE_LIMIT",
         2000.0,
         "Recommendation requests a second one site's public key may make, all workers together (0: no limit).",
+    ),
+    Setting(
+        "REC_SHOW_SEEN",
+        "home",
+        "Contexts (comma-separated: home, product, cart) whose recommendations may show again products viewed "
+        "earlier in the visit; bought products and the product on screen never are.",
+        _contexts,
     ),
     Setting(
         "REC_MIN_VISITORS",

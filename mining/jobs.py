@@ -19,8 +19,10 @@ from recommender.jobs import (
     run_person,
     run_popularity,
     run_rules,
+    run_sequential,
     run_session_index,
 )
+from recommender.site_evaluation import run_site_evaluations
 from warehouse.queries import scores as score_store
 from warehouse.queries import sites
 from warehouse.queries import webhooks as hook_store
@@ -97,10 +99,12 @@ JOBS = [
     Job("popularity", run_popularity, 15, "Popular products per site (distinct visitors), for cold start."),
     Job("rules", run_rules, 60, "Frequently bought together: mlxtend FP-growth rules over orders and carts."),
     Job("cooccurrence", run_cooccurrence, 30, "Also viewed / viewed-then-bought neighbours with time decay."),
+    Job("sequential", run_sequential, 30, "Followed-by rules (sequential rules) over visits, for session ranking."),
     Job("session_index", run_session_index, 10, "Recent sessions indexed for session-kNN (STAN), for serving."),
     Job("person", run_person, 60, "Per-person recommendations from the whole stitched history."),
     Job("scores", run_scores, 60, "Per person: predicted value, churn risk (BG/NBD + Gamma-Gamma), RFM, satisfaction."),
     Job("segments", run_segments, 60, "RFM cells and behaviour segments with entry/exit history."),
+    Job("rec_evaluation", run_site_evaluations, 10080, "Weekly: each site's recommendations scored on its own visits."),
     Job("retention", run_retention, 1440, "Expire raw events past BASIRAT_RETENTION_DAYS (TTL, or a delete)."),
 ]
 BY_ID = {job.id: job for job in JOBS}

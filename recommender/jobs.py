@@ -217,3 +217,32 @@ def run_context_popularity(warehouse, config: dict, progress: Progress = print) 
     written = rec_store.write_model(warehouse, "rec_popularity", "popularity", out, version)
     progress(f"popularity: {written:,} items over {out['context'].nunique() if len(out) else 0} contexts")
     return {"items": written, "model_version": version}
+
+
+def run_sequential(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
+    """Sequential rules ("followed by") over each site's latest visits, for the served session ranking.
+
+    Read from the folded visits (``rec_session_items``: each visit's views and
+    cart adds in time order), the same bounded set the session index reads.
+    """
+    from .sequential import sequential_rules
+
+    progress("sequential: reading visits")
+    frames = []
+    for site_id in _site_ids(warehouse):
+        folded = session_items(warehouse, site_id, config, progress)
+        if folded is None:
+            continue
+        visits = visit_store.indexed_sessions(warehouse, site_id, folded)
+        if visits.empty:
+            continue
+        clicks = visits[["session_id", "item_ids"]].explode("item_ids").rename(columns={"item_ids": "item_id"})
+        clicks["time"] = clicks.groupby("session_id").cumcount()
+        progress(f"sequential: {site_id}: {len(visits):,} sessions")
+        frames.append(sequential_rules(clicks[["session_id", "item_id", "time"]]).assign(site_id=site_id))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "item_id", "score"])
+    out = out.assign(relation="followed_by", support=0.0, lift=0.0)
+    version = new_version()
+    written = rec_store.write_model(warehouse, "rec_item_neighbors", "sequential", out, version)
+    progress(f"sequential: {written:,} rules written (model_version {version})")
+    return {"rules": written, "model_version": version}
