@@ -21,7 +21,19 @@ from .pages import NavItem
 log = logging.getLogger(__name__)
 
 # Add a page family: create webapp/<name>.py (``bp`` and ``NAV``) and list it here.
-PAGES = ["auth", "dashboard", "sites", "users", "visitors", "insights", "recommendations", "events", "tokens", "api"]
+PAGES = [
+    "auth",
+    "dashboard",
+    "sites",
+    "users",
+    "visitors",
+    "customers",
+    "insights",
+    "recommendations",
+    "events",
+    "tokens",
+    "api",
+]
 
 
 def create_app(test_config: dict | None = None, warehouse=None) -> Flask:

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from core.events import TYPES
 from warehouse.queries import event_log
 
+from .directory import lookup
 from .access import current_site, warehouse
 from .pages import NavItem, paginate
 
@@ -63,4 +64,7 @@ def index(site_id: str):
         row["properties_text"], row["traits_text"] = pretty(row["properties"]), pretty(row["traits"])
     names = event_log.event_names(warehouse(), site["site_id"])
     filters = {"type": type_, "event": event}
-    return render_template("events/index.html", rows=rows, page=page, types=TYPES, names=names, filters=filters)
+    people = lookup(site["site_id"], {r["user_id"] or r["anonymous_id"] for r in rows})
+    return render_template(
+        "events/index.html", rows=rows, page=page, types=TYPES, names=names, filters=filters, people=people
+    )

@@ -191,3 +191,34 @@ def customers(
             "offset": offset,
         },
     )
+
+
+_FINDABLE = f"""
+    SELECT identity, argMax(text, timestamp) AS text, argMax(digits, timestamp) AS digits FROM (
+        SELECT multiIf(user_id = '' OR channel_id = 2, concat('anon:', anonymous_id),
+                       channel_id = 1, concat('customer:', user_id), concat('user:', user_id)) AS identity,
+               timestamp,
+               concat({_TRAIT.format(name="name")}, ' ', {_TRAIT.format(name="firstName")}, ' ',
+                      {_TRAIT.format(name="first_name")}, ' ', {_TRAIT.format(name="lastName")}, ' ',
+                      {_TRAIT.format(name="last_name")}, ' ', {_TRAIT.format(name="email")}) AS text,
+               replaceRegexpAll({_TRAIT.format(name="phone")}, '[^0-9]', '') AS digits
+        FROM (SELECT anonymous_id, user_id, timestamp, traits, {CHANNEL_ID_COLUMN} FROM events
+              WHERE site_id = {{site_id:String}} AND is_bot = 0 AND traits != '{{}}')
+        WHERE channel_id != 2
+    ) AS told
+    GROUP BY identity
+    HAVING (length({{digits:String}}) >= 4 AND position(digits, {{digits:String}}) > 0)
+        OR (length({{word:String}}) > 0 AND (positionCaseInsensitiveUTF8(text, {{word:String}}) > 0
+                                             OR positionCaseInsensitiveUTF8(text, {{folded:String}}) > 0))
+    ORDER BY identity
+    LIMIT {{limit:UInt32}}
+"""
+
+
+def find_told(warehouse: Warehouse, site_id: str, word: str, folded: str, digits: str, limit: int = 200) -> list[dict]:
+    """Identities whose latest traits hold ``word`` (as typed or folded) in a name or email, or
+    ``digits`` (four or more) in a phone number; callers check the whole query on ``text``."""
+    return warehouse.query(
+        _FINDABLE,
+        {"site_id": site_id, "word": word, "folded": folded, "digits": digits, "limit": limit},
+    )
