@@ -79,6 +79,16 @@ def value_header(segment: str) -> str:
     return _("Spend to date (%(currency)s)", currency=currency) if currency else _("Spend to date")
 
 
+def value_column(segment: str) -> str:
+    """The value's column in exports: the same in every language, with the currency when it is money."""
+    kind = value_kind(segment)
+    if kind in ("views", "days"):
+        return {"views": "product_views", "days": "active_days"}[kind]
+    currency = site_display().get("currency") or ""
+    name = "open_cart_value" if kind == "cart" else "spend_to_date"
+    return f"{name}_{currency}" if currency else name
+
+
 def email_hash(email: str) -> str:
     """SHA-256 of the trimmed, lowercased address: what Google and Meta customer match upload."""
     email = (email or "").strip().lower()

@@ -17,8 +17,8 @@ from flask_babel import lazy_gettext as _l
 from core.events import TYPES
 from warehouse.queries import event_log
 
-from .directory import lookup
 from .access import current_site, warehouse
+from .directory import lookup
 from .pages import NavItem, paginate
 
 bp = Blueprint("events", __name__)

@@ -17,7 +17,7 @@ from warehouse.queries import kpis as kpi_store
 from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
-from .directory import contact_frame, lookup, value_header, value_kind
+from .directory import contact_frame, lookup, value_column, value_header, value_kind
 from .i18n import number, site_display
 from .pages import NavItem, paginate
 
@@ -212,7 +212,7 @@ def segment_export(site_id: str, name: str):
     if name not in {r["segment"] for r in segment_store.segment_sizes(warehouse(), site["site_id"])}:
         abort(404)
     members = segment_store.segment_members(warehouse(), site["site_id"], name)
-    members = members.rename(columns={"entered_at": "member_since", "value": value_header(name)})
+    members = members.rename(columns={"entered_at": "member_since", "value": value_column(name)})
     hashed = request.args.get("hashed") == "1"
     frame = contact_frame(site["site_id"], members, hashed)
     return _csv(to_csv(frame), f"segment-{name}-hashed" if hashed else f"segment-{name}")

@@ -71,7 +71,7 @@ def test_customers_grid_exports_and_named_members(warehouse, site):
     assert "Anonymous" in members and f"/s/{sid}/people/anon:dev-b" in members
     csv_rows = rows_of(client.get(f"/s/{sid}/segments/champions/export.csv").get_data(as_text=True))
     assert csv_rows[0]["name"] == "Zoë Khan" and csv_rows[0]["phone"] == "'+98 912"
-    assert "Spend to date" in ",".join(csv_rows[0].keys())
+    assert "spend_to_date" in csv_rows[0] and "Spend to date" in members
     hashed = rows_of(client.get(f"/s/{sid}/segments/champions/export.csv?hashed=1").get_data(as_text=True))
     assert len(hashed) == 1 and hashed[0]["person_id"] == zoe
 
@@ -82,4 +82,4 @@ def test_search_by_phone_name_and_order(warehouse, site):
     client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
     for query in ("+98 912", "۹۸۹۱۲", "zoë khan", "Khan"):
         found = client.get(f"/s/{sid}/visitors", query_string={"q": query}).get_data(as_text=True)
-        assert "Zoë Khan" in found and f"/s/{sid}/people/" in found, query
+        assert "Zoë Khan" in found and zoe in found, query
