@@ -26,6 +26,15 @@ def people_of(warehouse, sid):
             ),
             page(sid, 2, anon="dev-b"),
             event(sid, 3, anon="dev-c", type="identify", event="", user_id="yan"),
+            event(
+                sid,
+                4,
+                anon="dev-b",
+                type="identify",
+                event="",
+                traits={"email": "ceo@shop.example", "phone": "+1 555 0100"},
+                flags=["claimed_traits"],
+            ),
         ],
     )
     sessionize_site(warehouse, sid)
@@ -41,7 +50,10 @@ def test_contacts_of_people_and_raw_ids_in_one_query(warehouse, site):
     assert found[zoe]["email"] == "Zoe@Example.com" and found[zoe]["phone"] == "+98 912"
     assert found[zoe]["user_ids"] == ["zoe"] and found[zoe]["anonymous_ids"] == ["dev-a"]
     assert found[zoe]["last_seen"] is not None
+    # What a browser only claims never names anyone.
     assert found["dev-b"]["identities"] == ["anon:dev-b"] and not found["dev-b"]["email"]
+    assert directory.find_told(warehouse, sid, "ceo", "ceo", "5550100") == []
+    assert [r["identity"] for r in directory.find_told(warehouse, sid, "khan", "khan", "")] == ["user:zoe"]
     assert found["nobody"]["identities"] == [] and found["nobody"]["last_seen"] is None
 
 

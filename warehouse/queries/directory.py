@@ -17,6 +17,9 @@ from .segments import _OPEN
 from .versions import newest_run
 
 _TRAIT = "visitParamExtractString(traits, '{name}')"
+# Traits only a browser vouches for (``collector.trust``) are kept and shown on the profile, but
+# never name a person in lists, search or exports: anyone can claim any email from a browser.
+_UNTRUSTED = "toUInt8(has(flags, 'claimed') OR has(flags, 'claimed_traits')) AS untrusted"
 # A key's candidate identities: a person's from the by-person copy (kept if the map still
 # gives them to it), a raw key's as each kind of id it may be.
 _IDENTITIES = """
@@ -44,15 +47,15 @@ _BY_IDENTITY = f"""
         SELECT multiIf(user_id = '' OR channel_id = 2, concat('anon:', anonymous_id),
                        channel_id = 1, concat('customer:', user_id), concat('user:', user_id)) AS identity,
                timestamp,
-               if(channel_id = 2, '', {_TRAIT.format(name="email")}) AS email,
-               if(channel_id = 2, '', {_TRAIT.format(name="phone")}) AS phone,
-               if(channel_id = 2, '', {_TRAIT.format(name="name")}) AS name,
-               if(channel_id = 2, '', if({_TRAIT.format(name="firstName")} != '', {_TRAIT.format(name="firstName")},
+               if(untrusted = 1, '', {_TRAIT.format(name="email")}) AS email,
+               if(untrusted = 1, '', {_TRAIT.format(name="phone")}) AS phone,
+               if(untrusted = 1, '', {_TRAIT.format(name="name")}) AS name,
+               if(untrusted = 1, '', if({_TRAIT.format(name="firstName")} != '', {_TRAIT.format(name="firstName")},
                                          {_TRAIT.format(name="first_name")})) AS first_name,
-               if(channel_id = 2, '', if({_TRAIT.format(name="lastName")} != '', {_TRAIT.format(name="lastName")},
+               if(untrusted = 1, '', if({_TRAIT.format(name="lastName")} != '', {_TRAIT.format(name="lastName")},
                                          {_TRAIT.format(name="last_name")})) AS last_name
         FROM (
-            SELECT anonymous_id, user_id, timestamp, traits, {CHANNEL_ID_COLUMN} FROM events
+            SELECT anonymous_id, user_id, timestamp, traits, {CHANNEL_ID_COLUMN}, {_UNTRUSTED} FROM events
             WHERE site_id = {{site_id:String}} AND is_bot = 0 AND (
                 anonymous_id IN (SELECT replaceRegexpOne(identity, '^anon:', '') FROM ({_IDENTITIES})
                                  WHERE identity LIKE 'anon:%')
@@ -202,9 +205,9 @@ _FINDABLE = f"""
                       {_TRAIT.format(name="first_name")}, ' ', {_TRAIT.format(name="lastName")}, ' ',
                       {_TRAIT.format(name="last_name")}, ' ', {_TRAIT.format(name="email")}) AS text,
                replaceRegexpAll({_TRAIT.format(name="phone")}, '[^0-9]', '') AS digits
-        FROM (SELECT anonymous_id, user_id, timestamp, traits, {CHANNEL_ID_COLUMN} FROM events
+        FROM (SELECT anonymous_id, user_id, timestamp, traits, {CHANNEL_ID_COLUMN}, {_UNTRUSTED} FROM events
               WHERE site_id = {{site_id:String}} AND is_bot = 0 AND traits != '{{}}')
-        WHERE channel_id != 2
+        WHERE untrusted = 0
     ) AS told
     GROUP BY identity
     HAVING (length({{digits:String}}) >= 4 AND position(digits, {{digits:String}}) > 0)
