@@ -56,6 +56,13 @@ def _filters(site_id: str) -> dict:
     }
 
 
+def _sorting(f: dict):
+    """By predicted value; by how strongly the person model recommends the product when one is asked for."""
+    if f["product"]:
+        return sorting(store.SORTS, "likely")
+    return sorting([s for s in store.SORTS if s != "likely"], "value")
+
+
 def _query(f: dict) -> dict:
     return {"segment": f["segment"], "product": f["product"], "min_churn": f["min_churn"]}
 
@@ -72,7 +79,7 @@ def _args(f: dict) -> dict:
 def index(site_id: str):
     site = current_site()
     f = _filters(site["site_id"])
-    order = sorting(store.SORTS, "value")
+    order = _sorting(f)
     empty = f["product_missing"] or bool(f["candidates"])
     total = 0 if empty else store.customer_count(warehouse(), site["site_id"], **_query(f))
     page = paginate(total, per_page=PER_PAGE)
@@ -101,7 +108,7 @@ def export(site_id: str):
     """The filtered view as it is sorted, every page of it; ``hashed=1`` for ad platforms."""
     site = current_site()
     f = _filters(site["site_id"])
-    order = sorting(store.SORTS, "value")
+    order = _sorting(f)
     rows = []
     if not (f["product_missing"] or f["candidates"]):
         rows = store.customers(warehouse(), site["site_id"], order.sort, order.descending, EXPORT_LIMIT, 0, **_query(f))
@@ -115,6 +122,7 @@ def export(site_id: str):
                 "revenue": r["historic_value"],
                 "predicted_value_12_months": r["predicted_value"],
                 "churn_risk_percent": None if r["churn_risk"] is None else round(100 * r["churn_risk"], 1),
+                **({"recommendation_score": r["likelihood"]} if f["product"] else {}),
             }
             for r in rows
         ],
@@ -126,6 +134,7 @@ def export(site_id: str):
             "revenue",
             "predicted_value_12_months",
             "churn_risk_percent",
+            *(["recommendation_score"] if f["product"] else []),
         ],
     )
     hashed = request.args.get("hashed") == "1"

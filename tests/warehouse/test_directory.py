@@ -8,6 +8,7 @@ from mining import stitching
 from mining.sessions import sessionize_site
 from tests.support.factories import event, load, page
 from warehouse.queries import directory, people, scores
+from warehouse.queries import recommendations as rec_store
 
 
 def people_of(warehouse, sid):
@@ -110,3 +111,22 @@ def test_customer_grid_sorts_pages_and_filters_in_clickhouse(warehouse, site):
     assert directory.customer_count(warehouse, sid) == 3
     assert directory.customer_count(warehouse, sid, min_churn=0.5) == 1
     assert directory.customer_count(warehouse, sid, segment="nope") == 0
+
+
+def test_likely_to_buy_sorts_by_the_person_model(warehouse, site):
+    sid = site["site_id"]
+    scores.write_scores(warehouse, scored(sid, [{"person_id": p} for p in ("a", "b", "c")]))
+    items = pd.DataFrame(
+        {
+            "site_id": sid,
+            "person_id": ["a", "b", "b", "c"],
+            "item_id": ["mug", "mug", "tea", "tea"],
+            "score": [0.2, 0.9, 0.5, 0.7],
+        }
+    )
+    rec_store.write_model(warehouse, "rec_person_items", "person", items.iloc[:1], 1)
+    rec_store.write_model(warehouse, "rec_person_items", "person", items, 2)
+    rows = directory.customers(warehouse, sid, "likely", product="mug")
+    assert [(r["person_id"], r["likelihood"]) for r in rows] == [("b", 0.9), ("a", 0.2)]
+    assert directory.customer_count(warehouse, sid, product="mug") == 2
+    assert directory.customer_count(warehouse, sid, product="nothing") == 0

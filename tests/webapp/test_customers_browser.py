@@ -84,8 +84,7 @@ def _figures(page, attribute: str) -> list[float]:
 
 
 def test_customers_grid_sorts_by_churn_and_value_and_exports(browser, live):
-    server, site, password = live
-    sid = site["site_id"]
+    server, _site, password = live
     context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
     page = context.new_page()
     problems = []

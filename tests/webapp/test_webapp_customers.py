@@ -9,6 +9,7 @@ import pandas as pd
 from tests.support.webapp_helpers import make_app, make_user, signed_in
 from tests.warehouse.test_directory import people_of, scored
 from warehouse.queries import people, scores, segments
+from warehouse.queries import recommendations as rec_store
 
 
 def setup_site(warehouse, sid):
@@ -83,3 +84,32 @@ def test_search_by_phone_name_and_order(warehouse, site):
     for query in ("+98 912", "۹۸۹۱۲", "zoë khan", "Khan"):
         found = client.get(f"/s/{sid}/visitors", query_string={"q": query}).get_data(as_text=True)
         assert "Zoë Khan" in found and zoe in found, query
+
+
+def test_likely_to_buy_a_product_by_name(warehouse, site):
+    sid = site["site_id"]
+    zoe = setup_site(warehouse, sid)
+    rec_store.write_products(
+        warehouse,
+        pd.DataFrame(
+            {
+                "site_id": sid,
+                "product_id": ["85099B", "23393"],
+                "name": ["Jumbo Bag Red Retrospot", "Rabbit Night Light"],
+                "category": "",
+                "price": 1.0,
+                "out_of_stock": 0,
+            }
+        ),
+    )
+    items = pd.DataFrame({"site_id": sid, "person_id": [zoe, "dev-b"], "item_id": "23393", "score": [0.4, 0.8]})
+    rec_store.write_model(warehouse, "rec_person_items", "person", items, 1)
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    grid = client.get(f"/s/{sid}/customers", query_string={"product": "rabbit light"}).get_data(as_text=True)
+    assert "Recommendation score" in grid and grid.index("dev-b") < grid.index(zoe)
+    exported = rows_of(
+        client.get(f"/s/{sid}/customers/export.csv", query_string={"product": "rabbit light"}).get_data(as_text=True)
+    )
+    assert [(r["person_id"], r["recommendation_score"]) for r in exported] == [("dev-b", "0.8"), (zoe, "0.4")]
+    missing = client.get(f"/s/{sid}/customers", query_string={"product": "unicorn"}).get_data(as_text=True)
+    assert "No product matches" in missing

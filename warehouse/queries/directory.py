@@ -124,8 +124,13 @@ SORTS = {
     "orders": "orders",
     "rfm": "rfm",
     "satisfaction": "satisfaction",
+    "likely": "likelihood",
 }
 _PERSON_MODEL = newest_run("rec_models", "model = 'person'")
+_GRID_COLUMNS = (
+    "person_id, orders, historic_value, predicted_value, churn_risk, satisfaction, "
+    "recency_score, frequency_score, monetary_score, rfm"
+)
 
 
 def _grid_where(segment: str, product: str, min_churn: float | None) -> str:
@@ -169,16 +174,29 @@ def customers(
     people without a figure in the sort column come last either way."""
     column = SORTS.get(sort, SORTS["value"])
     order = "DESC" if descending else "ASC"
+    scored = f"""
+        SELECT person_id, orders, historic_value, predicted_value, churn_risk, satisfaction,
+               recency_score, frequency_score, monetary_score,
+               recency_score * 100 + frequency_score * 10 + monetary_score AS rfm
+        FROM person_scores WHERE {_grid_where(segment, product, min_churn)}
+    """
+    if product:
+        # How strongly the per-person model recommends the product: "likely to buy X" sorts by it.
+        scored = f"""
+            SELECT {_GRID_COLUMNS}, likelihood FROM ({scored}) AS people_scored
+            ANY LEFT JOIN (
+                SELECT person_id, max(score) AS likelihood FROM rec_person_items
+                WHERE site_id = {{site_id:String}} AND model_version = {_PERSON_MODEL}
+                  AND item_id = {{product:String}}
+                GROUP BY person_id
+            ) AS recommended USING person_id
+        """
+    else:
+        scored = f"SELECT {_GRID_COLUMNS}, toFloat64(0) AS likelihood FROM ({scored}) AS people_scored"
     return warehouse.query(
         f"""
-        SELECT person_id, orders, historic_value, predicted_value, churn_risk, satisfaction,
-               recency_score, frequency_score, monetary_score, rfm, segments
-        FROM (
-            SELECT person_id, orders, historic_value, predicted_value, churn_risk, satisfaction,
-                   recency_score, frequency_score, monetary_score,
-                   recency_score * 100 + frequency_score * 10 + monetary_score AS rfm
-            FROM person_scores WHERE {_grid_where(segment, product, min_churn)}
-        ) AS scored
+        SELECT {_GRID_COLUMNS}, likelihood, segments
+        FROM ({scored}) AS scored
         ANY LEFT JOIN (
             SELECT person_id, groupArray(segment) AS segments FROM ({_OPEN}) GROUP BY person_id
         ) AS memberships USING person_id
