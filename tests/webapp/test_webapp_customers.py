@@ -6,6 +6,7 @@ import io
 
 import pandas as pd
 
+from tests.support.factories import event, load
 from tests.support.webapp_helpers import make_app, make_user, signed_in
 from tests.warehouse.test_directory import people_of, scored
 from warehouse.queries import people, scores, segments
@@ -113,3 +114,13 @@ def test_likely_to_buy_a_product_by_name(warehouse, site):
     assert [(r["person_id"], r["recommendation_score"]) for r in exported] == [("dev-b", "0.8"), (zoe, "0.4")]
     missing = client.get(f"/s/{sid}/customers", query_string={"product": "unicorn"}).get_data(as_text=True)
     assert "No product matches" in missing
+
+
+def test_live_events_name_people_but_not_claimed_ids(warehouse, site):
+    sid = site["site_id"]
+    setup_site(warehouse, sid)
+    load(warehouse, [event(sid, 9, anon="evil", event="Order Completed", user_id="zoe", flags=["claimed"])])
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    text = client.get(f"/s/{sid}/events").get_data(as_text=True)
+    assert text.count(">Zoë Khan</a>") == 1  # her identify; the forged order is its browser's
+    assert f"/s/{sid}/people/anon:evil" in text
