@@ -24,6 +24,7 @@ bp = Blueprint("visitors", __name__)
 NAV = [NavItem(_l("Visitors"), "visitors.index", order=20)]
 MAX_QUERY = 256
 PER_PAGE = 50
+SEEN_WITHIN = ("1", "7", "30", "90")
 
 
 class IdentityConverter(PathConverter):
@@ -44,15 +45,16 @@ def index(site_id: str):
     rows = search(site["site_id"], query) if query else None
     order = sorting(people.VISITOR_SORTS, "last_seen")
     buyers = request.args.get("buyers") == "1"
+    days = int(request.args["days"]) if request.args.get("days") in SEEN_WITHIN else 0
     page, recent = None, None
     if not query:
-        page = paginate(people.visitor_count(warehouse(), site["site_id"], buyers), per_page=PER_PAGE)
+        page = paginate(people.visitor_count(warehouse(), site["site_id"], buyers, days), per_page=PER_PAGE)
         recent = people.recent_visitors(
-            warehouse(), site["site_id"], page.limit, page.offset, order.sort, order.descending, buyers
+            warehouse(), site["site_id"], page.limit, page.offset, order.sort, order.descending, buyers, days
         )
     shown = rows if rows is not None else recent
     who = labels(site["site_id"], shown or [])
-    args = {"buyers": 1} if buyers else {}
+    args = {**({"buyers": 1} if buyers else {}), **({"days": days} if days else {})}
     return render_template(
         "visitors/index.html",
         query=query,
@@ -64,6 +66,8 @@ def index(site_id: str):
         args=args,
         sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
         buyers=buyers,
+        days=days,
+        seen_within=SEEN_WITHIN,
     )
 
 

@@ -3,10 +3,12 @@
 import csv
 import hashlib
 import io
+import re
 
 import pandas as pd
 
-from tests.support.factories import event, load
+from mining.sessions import sessionize_site
+from tests.support.factories import event, load, page
 from tests.support.webapp_helpers import make_app, make_user, signed_in
 from tests.warehouse.test_directory import people_of, scored
 from warehouse.queries import people, scores, segments
@@ -124,3 +126,25 @@ def test_live_events_name_people_but_not_claimed_ids(warehouse, site):
     text = client.get(f"/s/{sid}/events").get_data(as_text=True)
     assert text.count(">Zoë Khan</a>") == 1  # her identify; the forged order is its browser's
     assert f"/s/{sid}/people/anon:evil" in text
+
+
+def test_visitors_sort_page_and_filter(warehouse, site):
+    sid = site["site_id"]
+    load(
+        warehouse,
+        [event(sid, i, anon=f"v{i}", event="Order Completed", order_id=f"o{i}", revenue=float(i)) for i in range(1, 4)]
+        + [page(sid, 10 + i, anon=f"w{i}") for i in range(3)],
+    )
+    sessionize_site(warehouse, sid)
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+
+    def shown(**args):
+        text = client.get(f"/s/{sid}/visitors", query_string=args).get_data(as_text=True)
+        return re.findall(r'<td class="mono muted">anon:(\w+)</td>', text)
+
+    assert shown(sort="revenue", dir="desc", buyers=1) == ["v3", "v2", "v1"]
+    assert shown(sort="revenue", dir="asc", buyers=1) == ["v1", "v2", "v3"]
+    assert shown(sort="last_seen")[:2] == ["w2", "w1"] and len(shown()) == 6
+    assert shown(days=7) == []  # the factories' events are long past
+    assert "Nobody matches these filters" in client.get(f"/s/{sid}/visitors?days=7").get_data(as_text=True)
+    assert shown(sort="nope; DROP", dir="x", days="13") == shown()

@@ -272,16 +272,18 @@ def recent_visitors(
     sort: str = "last_seen",
     descending: bool = True,
     buyers_only: bool = False,
+    days: int = 0,
 ) -> list[dict]:
-    """A page of visitors, sorted in ClickHouse by one of ``VISITOR_SORTS`` (others: last seen)."""
+    """A page of visitors, sorted in ClickHouse by one of ``VISITOR_SORTS`` (others: last seen);
+    ``buyers_only`` keeps those who ordered, ``days`` those seen in the last so many days."""
     column = VISITOR_SORTS.get(sort, "last_seen")
-    having = "HAVING order_count > 0" if buyers_only else ""
+    having = _visitor_filter(buyers_only, days)
     rows = warehouse.query(
         "SELECT visitor_id, max(ended_at) AS last_seen, count() AS visits, sum(orders) AS order_count, "
         "sum(revenue) AS revenue_total FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 "
         f"GROUP BY visitor_id {having} ORDER BY {column} {'DESC' if descending else 'ASC'}, visitor_id "
         "LIMIT {offset:UInt32}, {limit:UInt32}",
-        {"site_id": site_id, "limit": limit, "offset": offset},
+        {"site_id": site_id, "limit": limit, "offset": offset, "days": days},
     )
     for row in rows:
         row["identity"] = _identity_of_visitor(row["visitor_id"])
@@ -289,16 +291,23 @@ def recent_visitors(
     return rows
 
 
-def visitor_count(warehouse: Warehouse, site_id: str, buyers_only: bool = False) -> int:
+def visitor_count(warehouse: Warehouse, site_id: str, buyers_only: bool = False, days: int = 0) -> int:
     return int(
         warehouse.scalar(
-            "SELECT count() FROM (SELECT visitor_id, sum(orders) AS order_count FROM sessions FINAL "
-            "WHERE site_id = {site_id:String} AND deleted = 0 GROUP BY visitor_id"
-            f"{' HAVING order_count > 0' if buyers_only else ''})",
-            {"site_id": site_id},
+            "SELECT count() FROM (SELECT visitor_id, sum(orders) AS order_count, max(ended_at) AS last_seen "
+            "FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 GROUP BY visitor_id "
+            f"{_visitor_filter(buyers_only, days)})",
+            {"site_id": site_id, "days": days},
         )
         or 0
     )
+
+
+def _visitor_filter(buyers_only: bool, days: int) -> str:
+    tests = (["order_count > 0"] if buyers_only else []) + (
+        ["last_seen >= now() - {days:UInt32} * 86400"] if days else []
+    )
+    return ("HAVING " + " AND ".join(tests)) if tests else ""
 
 
 def _identity_of_visitor(visitor_id: str) -> str:
