@@ -93,7 +93,7 @@ def _admin_pages(sid: str) -> dict[str, str]:
         "user-new": "/users/new",
         "visitors": f"/s/{sid}/visitors",
         "visitor-search": f"/s/{sid}/visitors?q=nobody",
-        "visitors-sorted": f"/s/{sid}/visitors?buyers=1&sort=revenue&dir=desc",
+        "visitors-sorted": f"/s/{sid}/visitors?buyers=1&days=90&sort=revenue&dir=desc",
         "customers": f"/s/{sid}/customers",
         "customers-leaving": f"/s/{sid}/customers?sort=churn&dir=desc&churn=50",
         "customers-product": f"/s/{sid}/customers?product=كيف",
