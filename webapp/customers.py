@@ -18,7 +18,7 @@ from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
 from .directory import contact_frame, lookup
-from .insights import _csv, product_matches
+from .insights import csv_download, product_matches
 from .pages import NavItem, paginate, sorting
 
 bp = Blueprint("customers", __name__)
@@ -138,4 +138,6 @@ def export(site_id: str):
         ],
     )
     hashed = request.args.get("hashed") == "1"
-    return _csv(to_csv(contact_frame(site["site_id"], frame, hashed)), "customers-hashed" if hashed else "customers")
+    return csv_download(
+        to_csv(contact_frame(site["site_id"], frame, hashed)), "customers-hashed" if hashed else "customers"
+    )

@@ -215,7 +215,7 @@ def segment_export(site_id: str, name: str):
     members = members.rename(columns={"entered_at": "member_since", "value": value_column(name)})
     hashed = request.args.get("hashed") == "1"
     frame = contact_frame(site["site_id"], members, hashed)
-    return _csv(to_csv(frame), f"segment-{name}-hashed" if hashed else f"segment-{name}")
+    return csv_download(to_csv(frame), f"segment-{name}-hashed" if hashed else f"segment-{name}")
 
 
 @bp.route("/s/<site_id>/audience")
@@ -234,7 +234,7 @@ def audience(site_id: str):
     if product and not matches_shown and request.args.get("format") == "csv":
         hashed = request.args.get("hashed") == "1"
         frame = contact_frame(site["site_id"], site_audience(warehouse(), site["site_id"], product, 100_000), hashed)
-        return _csv(to_csv(frame), "audience-hashed" if hashed else "audience")
+        return csv_download(to_csv(frame), "audience-hashed" if hashed else "audience")
     people = lookup(site["site_id"], [r["person_id"] for r in rows])
     return render_template("insights/audience.html", product=product, rows=rows, matches=matches_shown, people=people)
 
@@ -247,6 +247,6 @@ def product_matches(products: list[dict], query: str, limit: int = 50) -> list[d
     return [p for p in products if matches(query, p["name"])][:limit]
 
 
-def _csv(text: str, stem: str) -> Response:
+def csv_download(text: str, stem: str) -> Response:
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:80]
     return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})
