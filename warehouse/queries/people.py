@@ -287,8 +287,22 @@ def recent_visitors(
     )
     for row in rows:
         row["identity"] = _identity_of_visitor(row["visitor_id"])
-        row["person_id"] = ids.person_of(warehouse, site_id, row["identity"]) or ids.person_id_of(row["identity"])
+    mapped = persons_of(warehouse, site_id, [r["identity"] for r in rows])
+    for row in rows:
+        row["person_id"] = mapped.get(row["identity"]) or ids.person_id_of(row["identity"])
     return rows
+
+
+def persons_of(warehouse: Warehouse, site_id: str, identities: list[str]) -> dict[str, str]:
+    """The person each of these identities belongs to now (those the map knows), in one query."""
+    if not identities:
+        return {}
+    rows = warehouse.query(
+        "SELECT identity, argMax(person_id, version) AS person FROM identity_map "
+        "WHERE site_id = {site_id:String} AND identity IN (SELECT arrayJoin({ids:Array(String)})) GROUP BY identity",
+        {"site_id": site_id, "ids": identities},
+    )
+    return {r["identity"]: r["person"] for r in rows}
 
 
 def visitor_count(warehouse: Warehouse, site_id: str, buyers_only: bool = False, days: int = 0) -> int:
