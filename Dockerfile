@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY core core
 COPY warehouse warehouse
 COPY collector collector
+COPY matching matching
 COPY recommender recommender
 COPY mining mining
 COPY activation activation

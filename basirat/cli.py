@@ -12,7 +12,22 @@ import click
 
 from core import logs, private, settings
 
-from .commands import data, imports, jobs, kpis, loader, people, quarantine, segments, servers, sites, users, webhooks
+from .commands import (
+    data,
+    evaluation,
+    experiments,
+    imports,
+    jobs,
+    kpis,
+    loader,
+    people,
+    quarantine,
+    segments,
+    servers,
+    sites,
+    users,
+    webhooks,
+)
 from .commands import settings as settings_command
 from .commands._common import data_settings, fail
 
@@ -72,7 +87,9 @@ COMMANDS = [
     # mining and what it yields
     jobs.jobs,
     jobs.scheduler,
-    jobs.evaluate,
+    evaluation.evaluate,
+    evaluation.tune,
+    experiments.experiments,
     people.people,
     segments.segments,
     webhooks.webhooks,

@@ -1,21 +1,17 @@
-"""``basirat evaluate``: find the data, run the offline evaluation, record it."""
+"""``basirat evaluate`` and ``basirat tune``: find the data, run the offline evaluation, record it."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Callable
 
-TRAIN = "yoochoose/yoochoose-clicks-100k_train_full.txt"
-TEST = "yoochoose/yoochoose-clicks-100k_test.txt"
+YOOCHOOSE_TRAIN = "yoochoose/yoochoose-clicks-100k_train_full.txt"
+YOOCHOOSE_TEST = "yoochoose/yoochoose-clicks-100k_test.txt"
+INSTACART = "instacart/df_sample.csv"
 CDNOW = "cdnow/CDNOW_master.txt"
-
-
-def _first_sessions(frame, count: int):
-    if not count:
-        return frame
-    keep = frame["session_id"].drop_duplicates().head(count)
-    return frame[frame["session_id"].isin(keep)]
+REFERENCE = ("yoochoose", "instacart")
+# Instacart's split: each shopper's orders of the last week (most shoppers' last order).
+INSTACART_TEST_DAYS = 7.0
 
 
 def reference_file(data_dir: str, name: str, fail: Callable[[str], None]) -> Path:
@@ -28,27 +24,66 @@ def reference_file(data_dir: str, name: str, fail: Callable[[str], None]) -> Pat
     return path
 
 
-def run_evaluation(
-    progress: Callable[[str], None], sessions: int, store, fail: Callable[[str], None], data_dir: str
+def reference_split(name: str, data_dir: str, fail: Callable[[str], None]):
+    """(split, test days) of a reference data set: YOOCHOOSE as session-rec prepared it, Instacart prepared here."""
+    from recommender.session_data import Split, instacart_sessions, prepare, read_session_file, time_split
+
+    if name == "yoochoose":
+        train = read_session_file(reference_file(data_dir, YOOCHOOSE_TRAIN, fail))
+        test = read_session_file(reference_file(data_dir, YOOCHOOSE_TEST, fail))
+        return Split(train, test), 1.0
+    sessions = prepare(instacart_sessions(reference_file(data_dir, INSTACART, fail)))
+    return time_split(sessions, INSTACART_TEST_DAYS), INSTACART_TEST_DAYS
+
+
+def file_split(path: str, test_days: float, fail: Callable[[str], None]):
+    from recommender.session_data import DataError, prepare, read_session_file, time_split
+
+    try:
+        return time_split(prepare(read_session_file(path)), test_days)
+    except DataError as exc:
+        fail(str(exc))
+
+
+def site_split(warehouse, config: dict, site_id: str, test_days: float):
+    """A site's own visits, cut as the recommender's jobs cut them, split by time."""
+    from recommender.session_data import prepare, time_split
+    from recommender.site_evaluation import site_sessions
+
+    return time_split(prepare(site_sessions(warehouse, config, site_id), min_item_support=2), test_days)
+
+
+def evaluate_splits(
+    splits: dict, progress: Callable[[str], None], sessions: int, store, site_id: str = ""
 ) -> list[dict]:
-    """Evaluate every strategy; ``store`` (a callable giving the warehouse) records the run."""
-    from recommender.evaluate import evaluate, read_sessions
+    """Evaluate each named split; rows carry the data set's name and size. ``store`` records each run."""
+    from recommender.evaluate import evaluate_split
+    from recommender.session_data import subsample
 
-    train_path, test_path = reference_file(data_dir, TRAIN, fail), reference_file(data_dir, TEST, fail)
-    progress(f"reading {train_path.parent}")
-    train = _first_sessions(read_sessions(train_path), sessions * 5)
-    test = _first_sessions(read_sessions(test_path), sessions)
-    rows = evaluate(train, test, progress)
-    rows = [{k: (float(v) if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
-    if store is not None:
-        from warehouse.engine.migrate import migrate
-        from warehouse.queries import recommendations as rec_store
+    out = []
+    for name, split in splits.items():
+        split = subsample(split, sessions)
+        sizes = split.describe()
+        progress(f"{name}: {sizes['train_sessions']:,} training sessions, {sizes['test_sessions']:,} test sessions")
+        rows = evaluate_split(split, progress)
+        if store is not None:
+            from warehouse.queries import rec_offline
 
-        warehouse = store()
-        migrate(warehouse)
-        rec_store.write_evaluation(warehouse, "yoochoose-100k" + (f"-{sessions}" if sessions else ""), rows)
-        progress(f"evaluation recorded in the warehouse at {time.strftime('%H:%M:%S')}")
-    return rows
+            rec_offline.write_results(store(), site_id, name, rows, sizes)
+        out.extend({"dataset": name, **sizes, **row} for row in rows)
+    return out
+
+
+def run_tune(splits: dict, progress: Callable[[str], None], sessions: int) -> dict:
+    """``basirat tune``: the grid on validation splits cut from each training period."""
+    from recommender.tuning import tune, validation_split
+
+    validations = {}
+    for name, (split, test_days) in splits.items():
+        validations[name] = validation_split(split, test_days, sessions)
+        sizes = validations[name].describe()
+        progress(f"{name}: validation on {sizes['test_sessions']:,} sessions of the training period")
+    return tune(validations, progress=progress)
 
 
 def run_clv(progress: Callable[[str], None], fail: Callable[[str], None], data_dir: str) -> dict:

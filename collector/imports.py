@@ -325,3 +325,121 @@ def _event(site_id: str, now: dt.datetime, mapping: Mapping, key: str, customer:
     )
     row.update(fields)
     return row
+
+
+# Customer records of a source (a till, a call centre, a store platform), kept as records rather than
+# events so the matcher sees every field as the source had it.
+RECORD_FIELDS = (
+    "source_id",
+    "first_name",
+    "last_name",
+    "name",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "postcode",
+    "country",
+    "birth_date",
+)
+RECORD_PRESETS = {
+    # Our own order imports' customer columns, and any file already named by field.
+    "basirat": {f: f for f in ("source_id", "first_name", "last_name", "email", "phone")},
+    # Shopify admin, Customers > Export (CSV for Excel, Numbers or other spreadsheet programs).
+    "shopify": {
+        "source_id": "Customer ID",
+        "first_name": "First Name",
+        "last_name": "Last Name",
+        "email": "Email",
+        "phone": "Phone",
+        "address": "Default Address Address1+Default Address Address2",
+        "city": "Default Address City",
+        "postcode": "Default Address Zip",
+        "country": "Default Address Country Code",
+    },
+    # WooCommerce customers as exported with their billing fields (the plugin's default keys).
+    "woocommerce": {
+        "source_id": "customer_id",
+        "first_name": "billing_first_name",
+        "last_name": "billing_last_name",
+        "email": "billing_email",
+        "phone": "billing_phone",
+        "address": "billing_address_1+billing_address_2",
+        "city": "billing_city",
+        "postcode": "billing_postcode",
+        "country": "billing_country",
+    },
+}
+
+
+def record_mapping(preset: str, overrides: dict[str, str]) -> dict[str, str]:
+    """Columns of each record field: the preset's, overridden; ``a+b`` joins columns with a space."""
+    unknown = set(overrides) - set(RECORD_FIELDS)
+    if unknown:
+        raise ImportFailed(f"unknown field(s) {', '.join(sorted(unknown))}; fields are {', '.join(RECORD_FIELDS)}")
+    return {**RECORD_PRESETS.get(preset, {}), **overrides}
+
+
+def parse_customer_records(path: str, columns: dict[str, str], sep: str = ",", required: set | None = None) -> Parsed:
+    """The file's customers as raw record fields (text), ``raw`` holding the mapped source columns as JSON.
+
+    A column of a ``required`` field (those given with ``--map``; all when
+    None) must be in the file; a preset's other columns are used when present.
+    A line with neither a name, an email nor a phone is bad. A line without a
+    source id gets one from its content, so a re-import finds it again.
+    """
+    try:
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding_errors="replace")
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ImportFailed(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+    if not columns:
+        raise ImportFailed("no column is mapped: choose a --preset or map fields with --map field=COLUMN")
+    wanted = {f: spec.split("+") for f, spec in columns.items()}
+    present = {f: [c for c in cols if c in frame.columns] for f, cols in wanted.items()}
+    needed = wanted if required is None else {f: c for f, c in wanted.items() if f in required}
+    missing = sorted({c for cols in needed.values() for c in cols} - set(frame.columns))
+    if not any(present.values()):
+        missing = sorted({c for cols in wanted.values() for c in cols})
+    if missing:
+        raise ImportFailed(
+            f"{path} has no column {', '.join(map(repr, missing))}; it has {', '.join(map(repr, frame.columns))}"
+            " (map fields with --map field=COLUMN)"
+        )
+    out = pd.DataFrame(index=frame.index)
+    for name in RECORD_FIELDS:
+        cols = present.get(name, [])
+        out[name] = _joined(frame, cols)
+    split = (out["first_name"] + out["last_name"] == "") & (out["name"] != "")
+    parts = out.loc[split, "name"].str.strip().str.rsplit(n=1, expand=True)
+    if split.any():
+        out.loc[split, "first_name"] = parts[0] if parts.shape[1] > 1 else ""
+        out.loc[split, "last_name"] = parts[parts.shape[1] - 1]
+    out["raw"] = [
+        json.dumps({c: row[c] for cols in present.values() for c in cols}, ensure_ascii=False)
+        for row in frame.to_dict("records")
+    ]
+    out["line"] = frame.index + 2
+    empty = (out["first_name"] + out["last_name"] + out["email"] + out["phone"]) == ""
+    examples = [f"line {line}: no name, email or phone" for line in out.loc[empty, "line"][:EXAMPLES]]
+    good = out[~empty].copy()
+    content = good["email"].str.lower() + "|" + good["phone"] + "|" + good["first_name"] + "|" + good["last_name"]
+    derived = ["h" + hashlib.sha256(c.encode()).hexdigest()[:15] for c in content]
+    good["source_id"] = good["source_id"].where(good["source_id"] != "", pd.Series(derived, index=good.index))
+    duplicated = good["source_id"].duplicated(keep="last")
+    good = good[~duplicated]
+    return Parsed(
+        rows=good.drop(columns=["name"]).to_dict("records"),
+        lines=len(frame),
+        bad=int(empty.sum()),
+        examples=examples,
+    )
+
+
+def _joined(frame: pd.DataFrame, columns: list[str]) -> pd.Series | str:
+    """Columns joined with one space, blanks skipped (``Address1+Address2``)."""
+    if not columns:
+        return ""
+    joined = frame[columns[0]].str.strip()
+    for column in columns[1:]:
+        joined = (joined + " " + frame[column].str.strip()).str.strip()
+    return joined

@@ -24,6 +24,12 @@ class Setting:
     check: Callable[[object], object] | None = None  # raises ValueError on a bad value
 
 
+def _contexts(value) -> None:
+    unknown = {c.strip() for c in str(value).split(",") if c.strip()} - {"home", "product", "cart"}
+    if unknown:
+        raise ValueError(f"unknown context(s) {', '.join(sorted(unknown))}; use home, product, cart")
+
+
 def _fraction(value) -> None:
     if not 0 < value <= 1:
         raise ValueError(f"{value} is not a fraction between 0 (excluded) and 1")
@@ -103,13 +109,20 @@ SETTINGS = [
     Setting(
         "RETENTION_DAYS",
         0,
-        "Keep raw events this many days (0 keeps them forever): a TTL where the server has one, else a daily delete.",
+        "Keep raw events, and every table derived from them that holds visitor or user ids, this many days "
+        "(0 keeps them forever): a TTL where the server has one, else a daily delete.",
     ),
+    Setting("MODEL_VERSIONS_KEPT", 3, "Versions of each mined model kept per site; older ones are deleted daily."),
     Setting(
         "HONOUR_DNT", True, "Strip IP, user agent and lasting identifiers of events sent with DNT: 1 or Sec-GPC: 1."
     ),
     Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
     Setting("LATE_EVENTS_MINUTES", 60, "Incremental jobs re-read events received this long before their last run."),
+    Setting(
+        "SEGMENT_HISTORY_DAYS",
+        30,
+        "On a site's first segments run, compute membership as of each of this many past days (0: from now on).",
+    ),
     Setting(
         "CHURN_HORIZON_DAYS",
         90,
@@ -126,6 +139,11 @@ SETTINGS = [
     Setting(
         "TIMEZONE", "UTC", "Time zone of sites that chose none (an IANA name such as Asia/Tehran).", check_timezone
     ),
+    Setting("MATCH_LINK_WEIGHT", 4.0, "Match weight from which two customer records are linked (docs/matching.md)."),
+    Setting("MATCH_REVIEW_WEIGHT", -2.0, "Match weight from which a pair not linked goes to the review queue."),
+    Setting("MATCH_MAX_SHARED", 4, "An email, phone or address held by more records is no evidence of one person."),
+    Setting("MATCH_TRAIN_MIN", 1000, "Records a site needs before m and u are estimated (EM) instead of priors."),
+    Setting("MATCH_DEFAULT_REGION", "", "Country (ISO code) of phones imported without a country code, e.g. IR."),
     Setting("HOST", "127.0.0.1", "Address `basirat serve` listens on."),
     Setting("PORT", 8000, "Port `basirat serve` listens on."),
     Setting("STOREFRONT", False, "Mount the demo store under /store/ (`basirat demo` turns it on)."),
@@ -149,6 +167,13 @@ SETTINGS = [
         "REC_SITE_RATE_LIMIT",
         2000.0,
         "Recommendation requests a second one site's public key may make, all workers together (0: no limit).",
+    ),
+    Setting(
+        "REC_SHOW_SEEN",
+        "home",
+        "Contexts (comma-separated: home, product, cart) whose recommendations may show again products viewed "
+        "earlier in the visit; bought products and the product on screen never are.",
+        _contexts,
     ),
     Setting(
         "REC_MIN_VISITORS",

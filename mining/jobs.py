@@ -19,13 +19,15 @@ from recommender.jobs import (
     run_person,
     run_popularity,
     run_rules,
+    run_sequential,
     run_session_index,
 )
+from recommender.site_evaluation import run_site_evaluations
 from warehouse.queries import scores as score_store
 from warehouse.queries import sites
 from warehouse.queries import webhooks as hook_store
 
-from . import sessions, stitching
+from . import matching, sessions, stitching
 from .membership import naive_times, refresh_all, site_facts
 from .retention import run_retention
 from .scoring import person_scores
@@ -41,9 +43,13 @@ class Job:
     help: str
 
 
+def run_matching(warehouse, config: dict, progress: Progress = print) -> dict:
+    return matching.run_matching(warehouse, config, progress)
+
+
 def run_sessions(warehouse, config: dict, progress: Progress = print) -> dict:
     timeout, late = int(config["SESSION_TIMEOUT_MINUTES"]), int(config["LATE_EVENTS_MINUTES"])
-    return sessions.run_sessions(warehouse, progress, timeout, late)
+    return sessions.run_sessions(warehouse, progress, timeout, late, full=bool(config.get("full")))
 
 
 def run_identity(warehouse, config: dict, progress: Progress = print) -> dict:
@@ -55,7 +61,7 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
     """Recompute every segment, then tell each site's webhooks who entered and left."""
     options = webhook_options or WebhookOptions.from_settings(config)
     progress("segments: recomputing RFM cells and behaviour segments")
-    moved = refresh_all(warehouse, progress)
+    moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]))
     for site_id, changes in moved.items():
         hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
         records = notify(hooks, site_id, changes, options)
@@ -87,15 +93,18 @@ def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
 # In dependency order: people and visits first, then what is mined from them.
 JOBS = [
     Job("identity", run_identity, 5, "Stitch anonymous ids, user ids and emails into people (versioned map)."),
+    Job("matching", run_matching, 60, "Match imported customer records (Splink) into people; grey zone to review."),
     Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
     Job("catalog", run_catalog, 15, "Products' category, price and stock flag from events, for business filters."),
     Job("popularity", run_popularity, 15, "Popular products per site (distinct visitors), for cold start."),
     Job("rules", run_rules, 60, "Frequently bought together: mlxtend FP-growth rules over orders and carts."),
     Job("cooccurrence", run_cooccurrence, 30, "Also viewed / viewed-then-bought neighbours with time decay."),
+    Job("sequential", run_sequential, 30, "Followed-by rules (sequential rules) over visits, for session ranking."),
     Job("session_index", run_session_index, 10, "Recent sessions indexed for session-kNN (STAN), for serving."),
     Job("person", run_person, 60, "Per-person recommendations from the whole stitched history."),
     Job("scores", run_scores, 60, "Per person: predicted value, churn risk (BG/NBD + Gamma-Gamma), RFM, satisfaction."),
     Job("segments", run_segments, 60, "RFM cells and behaviour segments with entry/exit history."),
+    Job("rec_evaluation", run_site_evaluations, 10080, "Weekly: each site's recommendations scored on its own visits."),
     Job("retention", run_retention, 1440, "Expire raw events past BASIRAT_RETENTION_DAYS (TTL, or a delete)."),
 ]
 BY_ID = {job.id: job for job in JOBS}

@@ -15,7 +15,7 @@ import pandas as pd
 from warehouse.queries import conditions, sites
 from warehouse.queries import segments as store
 
-from .segments import RULE_NAMES, all_segments, membership_changes
+from .segments import RULE_NAMES, all_segments, apply_changes, membership_changes
 
 CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
@@ -36,6 +36,33 @@ def site_facts(warehouse, site_id: str) -> tuple[pd.DataFrame, pd.Timestamp | No
         return pd.DataFrame(), None
     facts = naive_times(store.person_facts(warehouse, site_id), TIME_COLUMNS)
     return facts, pd.Timestamp(as_of)
+
+
+def backfill_site(warehouse, site_id: str, days: int, now: pd.Timestamp, progress: Callable[[str], None] = print):
+    """A site's first run: the built-in segments as of each of the last ``days`` days, so trends start real.
+
+    Without it every member "enters" at the first run and a segment's trend is
+    flat at zero until then. Each past day is judged on the events up to that
+    day (``days`` before the site's latest event, as the live run is judged as
+    of it) and dated that many days before ``now``. Custom segments start at
+    the first run: their conditions read today's facts only. Returns the open
+    stays the backfill leaves, for the live run to diff against.
+    """
+    as_of = store.site_as_of(warehouse, site_id)
+    current = _empty_open()
+    if as_of is None or days <= 0:
+        return current
+    progress(f"segments: site {site_id}: first run, membership as of each of the last {days} days")
+    written = []
+    for back in range(days, 0, -1):
+        judged = pd.Timestamp(as_of) - pd.Timedelta(days=back)
+        facts = naive_times(store.person_facts(warehouse, site_id, judged.to_pydatetime()), TIME_COLUMNS)
+        computed = all_segments(facts, judged) if len(facts) else _empty_members()
+        changes = membership_changes(current, computed, now - pd.Timedelta(days=back))
+        written.append(changes)
+        current = apply_changes(current, changes)
+    store.write_memberships(warehouse, site_id, pd.concat(written, ignore_index=True))
+    return current
 
 
 def custom_members(warehouse, site_id: str, progress: Callable[[str], None] = print) -> pd.DataFrame:
@@ -63,24 +90,32 @@ def define_custom(warehouse, site_id: str, name: str, definition: list) -> int:
     return len(people)
 
 
-def refresh_site(warehouse, site_id: str, progress: Callable[[str], None] = print) -> pd.DataFrame:
-    """Recompute one site's built-in and custom segments and record who moved."""
+def refresh_site(
+    warehouse, site_id: str, progress: Callable[[str], None] = print, history_days: int = 0
+) -> pd.DataFrame:
+    """Recompute one site's built-in and custom segments and record who moved.
+
+    On a site's first run, ``history_days`` of past membership are computed first (``backfill_site``).
+    """
     facts, as_of = site_facts(warehouse, site_id)
     if as_of is None:
         return membership_changes(_empty_open(), _empty_members(), pd.Timestamp.now())
     computed = pd.concat([all_segments(facts, as_of), custom_members(warehouse, site_id, progress)], ignore_index=True)
     computed = computed.drop_duplicates(["segment", "person_id"])
-    current = store.open_memberships(warehouse, site_id)
     now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
+    if history_days > 0 and not store.has_history(warehouse, site_id):
+        current = backfill_site(warehouse, site_id, history_days, now, progress)
+    else:
+        current = store.open_memberships(warehouse, site_id)
     changes = membership_changes(current, computed, now)
     store.write_memberships(warehouse, site_id, changes)
     return changes
 
 
-def refresh_all(warehouse, progress: Callable[[str], None] = print) -> dict:
+def refresh_all(warehouse, progress: Callable[[str], None] = print, history_days: int = 0) -> dict:
     moved = {}
     for site in sites.list_sites(warehouse):
-        changes = refresh_site(warehouse, site["site_id"], progress)
+        changes = refresh_site(warehouse, site["site_id"], progress, history_days)
         counts = changes["change"].value_counts().to_dict()
         progress(f"segments: site {site['site_id']}: {counts.get('entered', 0)} entered, {counts.get('left', 0)} left")
         moved[site["site_id"]] = changes
@@ -90,8 +125,8 @@ def refresh_all(warehouse, progress: Callable[[str], None] = print) -> dict:
 def _empty_open() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "segment": [],
-            "person_id": [],
+            "segment": pd.Series([], dtype=object),
+            "person_id": pd.Series([], dtype=object),
             "entered_at": pd.Series([], dtype="datetime64[s]"),
             "value": pd.Series([], dtype="float64"),
         }
@@ -99,4 +134,10 @@ def _empty_open() -> pd.DataFrame:
 
 
 def _empty_members() -> pd.DataFrame:
-    return pd.DataFrame({"segment": [], "person_id": [], "value": pd.Series([], dtype="float64")})
+    return pd.DataFrame(
+        {
+            "segment": pd.Series([], dtype=object),
+            "person_id": pd.Series([], dtype=object),
+            "value": pd.Series([], dtype="float64"),
+        }
+    )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Callable
 
+from warehouse.queries import scores, visit_items
+from warehouse.queries.recommendations import prune_versions
 from warehouse.queries.retention import apply_retention
 
 
 def run_retention(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
-    """Enforce ``BASIRAT_RETENTION_DAYS``: set the TTL, or delete what is past it."""
+    """Enforce ``BASIRAT_RETENTION_DAYS`` (a TTL, or a delete) and ``BASIRAT_MODEL_VERSIONS_KEPT``."""
     days = int(config["RETENTION_DAYS"])
     done = apply_retention(warehouse, days)
     messages = {
@@ -17,4 +19,9 @@ def run_retention(warehouse, config: dict, progress: Callable[[str], None] = pri
         "deleted": f"retention: events older than {days} days deleted (no TTL on this server)",
     }
     progress(messages[done])
-    return {"retention": done, "days": days}
+    keep = int(config["MODEL_VERSIONS_KEPT"])
+    pruned = prune_versions(warehouse, keep)
+    pruned_scores = scores.prune_versions(warehouse, keep)
+    visit_items.drop_old_generations(warehouse)
+    progress(f"retention: {len(pruned) + pruned_scores} models pruned to their {keep} newest versions")
+    return {"retention": done, "days": days, "pruned": len(pruned) + pruned_scores}

@@ -189,3 +189,18 @@ def membership_changes(current: pd.DataFrame, computed: pd.DataFrame, now: pd.Ti
     out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
     out["left_at"] = pd.to_datetime(out["left_at"]).astype("datetime64[s]")
     return out.sort_values(["change", "segment", "person_id"]).reset_index(drop=True)
+
+
+def apply_changes(current: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
+    """Open stays after ``changes`` (from ``membership_changes``): leavers gone, newcomers in, values moved."""
+    key = ["segment", "person_id"]
+    columns = key + ["entered_at", "value"]
+    gone = changes[changes["change"] != "entered"][key]
+    kept = current.merge(gone, on=key, how="left", indicator=True)
+    kept = kept[kept["_merge"] == "left_only"][columns]
+    revalued = changes[changes["change"] == "revalued"][key + ["value"]].merge(current[key + ["entered_at"]], on=key)
+    opened = changes[changes["change"] == "entered"][columns]
+    out = pd.concat([kept, revalued[columns], opened], ignore_index=True)
+    out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
+    out["value"] = out["value"].astype("float64")
+    return out.sort_values(key).reset_index(drop=True)

@@ -8,14 +8,18 @@ each site and moves the site's high-water mark once the slice is written.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from typing import Callable
 
+from warehouse.queries import mining as mining_store
 from warehouse.queries import sessions as store
 from warehouse.queries import sites
 
 JOB = "sessions"
 EPOCH = store.EPOCH
+# Events a full run reads per part (by a hash of the visitor), bounding its memory.
+PART_EVENTS = 1_000_000
 
 
 def sessionize_site(
@@ -33,17 +37,22 @@ def sessionize_site(
     mark = None if full else store.high_water(warehouse, site_id, JOB)
     since = EPOCH if mark is None else mark - dt.timedelta(minutes=late_minutes)
     version = time.time_ns()
-    written = store.sessionize(warehouse, site_id, since, upto, timeout_minutes, version)
+    parts = 1 if mark else max(1, math.ceil(mining_store.site_event_count(warehouse, site_id) / PART_EVENTS))
+    written = store.sessionize(warehouse, site_id, since, upto, timeout_minutes, version, parts)
     store.set_high_water(warehouse, site_id, JOB, upto, version)
     return {"site_id": site_id, "visits": written}
 
 
 def run_sessions(
-    warehouse, progress: Callable[[str], None] = print, timeout_minutes: int = 30, late_minutes: int = 60
+    warehouse,
+    progress: Callable[[str], None] = print,
+    timeout_minutes: int = 30,
+    late_minutes: int = 60,
+    full: bool = False,
 ) -> dict:
     total = 0
     for site in sites.list_sites(warehouse):
-        result = sessionize_site(warehouse, site["site_id"], timeout_minutes, late_minutes)
+        result = sessionize_site(warehouse, site["site_id"], timeout_minutes, late_minutes, full)
         total += result["visits"]
         progress(f"sessions: {site['site_id']}: {result['visits']} visits recomputed")
     return {"visits": total}

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from warehouse.queries import identity as store
+from warehouse.queries import matching as matches
 from warehouse.queries import sessions as marks
 from warehouse.queries import sites
 
-from .identity import MANUAL, stitch_identities
+from .identity import MANUAL, person_id_of, stitch_identities
 from .sessions import EPOCH
 
 JOB = "identity"
@@ -41,6 +42,7 @@ def stitch_site(warehouse, site_id: str, max_ids: int = 200, late_minutes: int =
     links, blocks = _evidence(warehouse, site_id)
     claimed = links["reason"].astype(str).str.startswith(store.CLAIMED).to_numpy(dtype=bool)
     result = stitch_identities(links[~claimed], blocks, max_ids=max_ids)
+    result.assignment = _with_alone(result.assignment, matches.record_identities(warehouse, site_id))
     changed = _changes(store.current_map(warehouse, site_id), result.assignment)
     written = store.write_map(warehouse, site_id, changed, version)
     if upto is not None:
@@ -56,7 +58,7 @@ def stitch_site(warehouse, site_id: str, max_ids: int = 200, late_minutes: int =
 
 
 def _evidence(warehouse, site_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Links from events and imports, plus the operator's merges; and the unmerged pairs."""
+    """Links from events and imports, record matches, the operator's merges; and the unmerged pairs."""
     links = store.links(warehouse, site_id)
     decided = store.overrides(warehouse, site_id)
     merges = decided[decided["action"] == "merge"]
@@ -70,9 +72,28 @@ def _evidence(warehouse, site_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     blocks = decided.loc[decided["action"] == "unmerge", ["a", "b"]]
-    frames = [f for f in (links, manual) if not f.empty]
+    matched = matches.match_links(warehouse, site_id)
+    frames = [f for f in (links, manual, matched) if not f.empty]
     all_links = pd.concat(frames, ignore_index=True) if frames else links
     return all_links, blocks
+
+
+def _with_alone(assignment: pd.DataFrame, identities: list[str]) -> pd.DataFrame:
+    """Customer records linked to nothing are people of their own: the admin lists them too."""
+    missing = sorted(set(identities) - set(assignment["identity"]))
+    if not missing:
+        return assignment
+    alone = pd.DataFrame(
+        {
+            "identity": missing,
+            "person_id": [person_id_of(i) for i in missing],
+            "via": "",
+            "reason": "",
+            "message_id": "",
+            "linked_at": pd.Series([pd.NaT] * len(missing), dtype="datetime64[ns]"),
+        }
+    )
+    return pd.concat([assignment, alone], ignore_index=True)
 
 
 def _changes(current: pd.DataFrame, assignment: pd.DataFrame) -> pd.DataFrame:

@@ -19,12 +19,15 @@ from flask import Flask, Response, jsonify, request
 from core import limits
 from core.apps import new_app
 from warehouse import WarehouseError
+from warehouse.queries import rec_experiments as experiment_store
 from warehouse.queries import recommendations as store
 
 from .cache import AnswerCache
 from .endpoint import FastPath, allowed_origin
 from .index import Index, Poller
 from .live import LiveSessions, Tail
+
+ARM_KEYS = ("experiment", "arm")
 
 
 class RecommenderState:
@@ -40,6 +43,7 @@ class RecommenderState:
         self.client_limit = limits.RateLimiter(float(config["REC_IP_RATE_LIMIT"]), buckets=limits.table("rec_ip"))
         self.site_limit = limits.RateLimiter(float(config["REC_SITE_RATE_LIMIT"]), buckets=limits.table("rec_site"))
         self.config = config
+        self.show_seen = frozenset(c.strip() for c in str(config.get("REC_SHOW_SEEN", "")).split(",") if c.strip())
         self._served: list[dict] = []
         self._served_lock = threading.Lock()
         self._last_wake = 0.0
@@ -86,7 +90,10 @@ class RecommenderState:
         """Write the logged answers (one insert per second at most, from the tail thread)."""
         with self._served_lock:
             rows, self._served = self._served, []
-        return store.write_served(self.warehouse, rows)
+        arms = [r for r in rows if r.get("arm")]
+        written = store.write_served(self.warehouse, [{k: v for k, v in r.items() if k not in ARM_KEYS} for r in rows])
+        experiment_store.write_arms(self.warehouse, arms)
+        return written
 
 
 def create_app(config: dict | None = None, warehouse=None, start: bool = True) -> Flask:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 from core.identity import valid_user_hash
 from core.limits import client_ip
 
+from .experiments import apply_arm, assign
 from .serving import CONTEXTS, Request, recommend, similar_items
 
 MAX_LIMIT = 100
@@ -98,6 +99,7 @@ def parse_request(state, site_id: str, args: dict, context: str) -> tuple[Reques
         max_price=_number(args, "maxPrice", 0, 1e12),
         session=state.live.session(site_id, *visitors, now=now),
         now=now,
+        show_seen=context in state.show_seen,
     )
     return req, anonymous_id, user_id
 
@@ -105,13 +107,14 @@ def parse_request(state, site_id: str, args: dict, context: str) -> tuple[Reques
 def cache_key(req: Request) -> tuple:
     """What decides an answer besides the models: parameters and live session."""
     filters = (req.category, req.min_price, req.max_price)
-    return (req.context, req.item_id, req.person_id, req.limit, filters, tuple(req.session))
+    return (req.context, req.item_id, req.person_id, req.limit, filters, tuple(req.session), req.show_seen, req.params)
 
 
 def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]:
     """(site, body) for a GET on ``path``; raises ``ApiError`` for bad requests."""
     site_id = site_for(state, args, authorization)
     models = state.index.site(site_id)
+    experiment = arm = ""
     if path.startswith(ITEMS):
         item_id, kind = path[len(ITEMS) :], args.get("kind", "also_viewed")
         if kind not in KINDS:
@@ -129,6 +132,11 @@ def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]
         req, anonymous_id, user_id = parse_request(state, site_id, args, context)
         if context in ("product", "cart") and not req.item_id and not req.session:
             req.context = "home"
+            req.show_seen = "home" in state.show_seen
+        running = state.index.experiments.get(site_id)
+        if running and anonymous_id:
+            experiment, arm = running[0], assign(site_id, running[0], anonymous_id, running[1])
+            req = apply_arm(req, arm)
         key = ("rec", site_id, models.generation, cache_key(req))
         answer = state.answer(key, lambda: recommend(models, req))
     recommendation_id = "r_" + secrets.token_hex(10)
@@ -143,6 +151,8 @@ def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]
             "anonymous_id": anonymous_id,
             "user_id": user_id,
             "item_ids": [i["itemId"] for i in answer.items],
+            "experiment": experiment,
+            "arm": arm,
         }
     )
     body = {
@@ -151,6 +161,8 @@ def handle(state, path: str, args: dict, authorization: str) -> tuple[str, dict]
         "modelVersion": str(models.model_version),
         "recommendationId": recommendation_id,
     }
+    if arm:
+        body["arm"] = arm
     return site_id, body
 
 

@@ -1,33 +1,238 @@
-"""Offline evaluation: the next-item protocol of session-based recommendation.
+"""Offline evaluation of what the endpoint serves, beside the literature's baselines.
 
-At every position of every test session the model sees the session so far
-and ranks items; a hit is the next item among the top ``n``. HR@n counts hits,
-MRR@n averages 1/rank, coverage@n is the share of training items that appear
-in any list, popularity@n the mean popularity of listed items relative to the
-most popular one (Ludewig et al., UMUAI 2021). Every strategy is trained on
-the same training sessions in the same run, so the figures compare.
+The served strategy is scored through ``serving.recommend`` itself, on models
+built from the training sessions by the same functions the mining jobs run
+(``recent_sessions``, ``cooccurrence``, ``sequential_rules``,
+``context_popularity``, ``index.build_site``), with the served parameters,
+caps, filters and fallbacks. Two protocols, side by side:
+
+- *next item*: at every position of every test session the visitor's
+  clicks so far are the session; a hit is the next click among the first 20,
+  repeats included (a third of next clicks on YOOCHOOSE revisit an item).
+- *discovery*: items already in the session are never listed, and only
+  positions whose next click is new to the session count.
+
+The served strategy is scored both with the session's items shown again (the
+``home`` context) and hidden (the ``product`` context); the baselines rank
+all items in the first protocol and drop the session's in the second. HR@20,
+MRR@20, coverage@20 and popularity@20 follow Ludewig et al. (UMUAI 2021);
+95% intervals come from a paired bootstrap over test sessions, the same
+resampled sessions for every strategy, so a difference is judged on the
+differences themselves.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from .baselines import Baselines
 from .cooccurrence import cooccurrence
-from .rules import basket_rules
-from .session_knn import SessionIndex, StanParams, sknn_scores, stan_scores, top_items
+from .index import SiteModels, build_site
+from .mining import context_popularity, recent_sessions
+from .ranking import SERVED, RankingParams
+from .sequential import sequential_rules
+from .serving import Request, recommend
+from .session_data import Split
+from .session_knn import top_items
 
 CUTOFF = 20
-SHIPPED = "stan"
+PROTOCOLS = ("next_item", "discovery")
+SHOWN, HIDDEN = "served (seen shown)", "served (seen hidden)"
+SHIPPED = {"next_item": SHOWN, "discovery": HIDDEN}
+BASELINES = ("popularity", "ar", "sr", "sknn", "vsknn")
 
 
-def read_sessions(path) -> pd.DataFrame:
-    """A tab-separated ``SessionId ItemId Time`` file as ``session_id, item_id, time``."""
-    frame = pd.read_csv(path, sep="\t", dtype={"SessionId": "int64", "ItemId": "str", "Time": "float64"})
-    return frame.rename(columns={"SessionId": "session_id", "ItemId": "item_id", "Time": "time"})
+def served_models(train: pd.DataFrame) -> SiteModels:
+    """The models the mining jobs would write for a site whose clicks are ``train``, loaded as the endpoint does."""
+    now = float(train["time"].max())
+    clicks = train.assign(site_id="site", kind="view", anonymous_id=train["session_id"].astype(str), user_id="")
+    sessions = recent_sessions(clicks).drop(columns="site_id")
+    no_categories = pd.DataFrame({"site_id": pd.Series(dtype=str), "item_id": pd.Series(dtype=str), "category": ""})
+    popularity = context_popularity(clicks, no_categories, now=now)
+    frames = {
+        "sessions": sessions,
+        "cooccurrence": cooccurrence(clicks, now=now),
+        "sequential": sequential_rules(train).assign(relation="followed_by"),
+        "popularity": popularity[["context", "item_id", "score"]],
+    }
+    return build_site(frames, pd.DataFrame(), {})
+
+
+def served_ranker(models: SiteModels, show_seen: bool, params: RankingParams = SERVED) -> Callable:
+    """``rank(items, times) -> item ids``: the endpoint's answer after the clicks ``items``.
+
+    Shown: the ``home`` context, a widget fed by the session. Hidden: the
+    ``product`` context on the page of the last click.
+    """
+
+    def rank(items: list, times: np.ndarray) -> list:
+        request = Request(
+            context="home" if show_seen else "product",
+            item_id="" if show_seen else items[-1],
+            limit=CUTOFF,
+            session=[(float(t), "view", i) for t, i in zip(times, items)],
+            now=float(times[-1]),
+            show_seen=show_seen,
+            params=params,
+        )
+        return [item["itemId"] for item in recommend(models, request).items]
+
+    return rank
+
+
+@dataclass
+class Tally:
+    """Per test session: hits, reciprocal ranks and predictions; and what was listed."""
+
+    hits: np.ndarray
+    reciprocal: np.ndarray
+    count: np.ndarray
+    listed: set = field(default_factory=set)
+    popularity: float = 0.0
+
+    @classmethod
+    def empty(cls, sessions: int) -> "Tally":
+        return cls(np.zeros(sessions), np.zeros(sessions), np.zeros(sessions))
+
+    def add(self, session: int, ranked: list, target, popularity: np.ndarray, item_pos: dict) -> None:
+        codes = [item_pos[i] for i in ranked if i in item_pos]
+        self.count[session] += 1
+        self.listed.update(codes)
+        if codes:
+            self.popularity += float(popularity[codes].mean() / max(popularity.max(), 1.0))
+        if target in ranked:
+            self.hits[session] += 1
+            self.reciprocal[session] += 1.0 / (ranked.index(target) + 1)
+
+
+def test_sessions(test: pd.DataFrame) -> list[tuple[list, np.ndarray]]:
+    test = test.sort_values(["session_id", "time"], kind="stable")
+    return [(g["item_id"].tolist(), g["time"].to_numpy(np.float64)) for _, g in test.groupby("session_id", sort=True)]
+
+
+def _tally_served(tallies: dict, served: SiteModels, params: RankingParams, sessions: list, metrics) -> dict:
+    seconds = {}
+    for name, show_seen in ((SHOWN, True), (HIDDEN, False)):
+        rank = served_ranker(served, show_seen, params)
+        started = time.monotonic()
+        for s, (items, times) in enumerate(sessions):
+            for p in range(1, len(items)):
+                ranked = rank(items[:p], times[:p])
+                metrics(tallies, name, s, items[:p], ranked, items[p])
+        seconds[name] = time.monotonic() - started
+    return seconds
+
+
+def _tally_baselines(tallies: dict, baselines: Baselines, sessions: list, metrics) -> dict:
+    seconds = {}
+    index = baselines.index
+    for name, scorer in baselines.scorers().items():
+        started = time.monotonic()
+        for s, (items, _times) in enumerate(sessions):
+            codes = index.encode(items)
+            for p in range(1, len(items)):
+                scores = scorer(codes[:p])
+                every = [index.items[c] for c in top_items(scores, CUTOFF)]
+                new = [index.items[c] for c in top_items(scores, CUTOFF, exclude=codes[:p])]
+                metrics(tallies, name, s, items[:p], (every, new), items[p])
+        seconds[name] = time.monotonic() - started
+    return seconds
+
+
+def evaluate_split(
+    split: Split,
+    progress: Callable[[str], None] = print,
+    params: RankingParams = SERVED,
+    baselines: bool = True,
+    rounds: int = 1000,
+    served: SiteModels | None = None,
+) -> list[dict]:
+    """Every strategy in both protocols on one split; a dict per (protocol, strategy).
+
+    ``served`` may be given when ``split.train`` was already mined (tuning
+    scores many parameter sets on one split).
+    """
+    progress(
+        f"training on {len(split.train):,} clicks in {split.train['session_id'].nunique():,} sessions"
+        f" ({split.train['item_id'].nunique():,} items)"
+    )
+    served = served if served is not None else served_models(split.train)
+    trained = Baselines.train(split.train) if baselines else None
+    reference = trained.index if trained else served.sessions
+    popularity, item_pos = reference.popularity, reference.item_pos
+    sessions = test_sessions(split.test)
+    progress(f"testing on {len(sessions):,} sessions, {sum(len(i) - 1 for i, _ in sessions):,} positions")
+    names = [SHOWN, HIDDEN] + (list(BASELINES) if baselines else [])
+    tallies = {(p, n): Tally.empty(len(sessions)) for p in PROTOCOLS for n in names}
+
+    def metrics(tallies, name, s, prefix, ranked, target):
+        every, new = ranked if isinstance(ranked, tuple) else (ranked, ranked)
+        tallies["next_item", name].add(s, every, target, popularity, item_pos)
+        if target not in prefix:
+            tallies["discovery", name].add(s, new, target, popularity, item_pos)
+
+    seconds = _tally_served(tallies, served, params, sessions, metrics)
+    for name in (SHOWN, HIDDEN):
+        progress(f"  {name:<22} {seconds[name]:.1f}s")
+    if trained is not None:
+        for name, spent in _tally_baselines(tallies, trained, sessions, metrics).items():
+            seconds[name] = spent
+            progress(f"  {name:<22} {spent:.1f}s")
+    return summarize(tallies, seconds, len(popularity), rounds)
+
+
+def summarize(tallies: dict, seconds: dict, n_items: int, rounds: int = 1000, seed: int = 0) -> list[dict]:
+    """Figures with paired bootstrap 95% intervals, and each baseline's difference to the shipped row."""
+    any_tally = next(iter(tallies.values()))
+    n = len(any_tally.count)
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=rounds).astype(np.float64) if n else np.zeros((0, 0))
+    rows = []
+    for protocol in PROTOCOLS:
+        resampled = {}
+        for (p, name), tally in tallies.items():
+            if p != protocol:
+                continue
+            count = max(tally.count.sum(), 1.0)
+            denominators = np.maximum(weights @ tally.count, 1.0)
+            resampled[name] = {
+                "hr@20": weights @ tally.hits / denominators,
+                "mrr@20": weights @ tally.reciprocal / denominators,
+            }
+            rows.append(
+                {
+                    "protocol": protocol,
+                    "strategy": name,
+                    "shipped": SHIPPED[protocol] == name,
+                    "hr@20": tally.hits.sum() / count,
+                    "mrr@20": tally.reciprocal.sum() / count,
+                    "hr@20_ci": _interval(resampled[name]["hr@20"]),
+                    "mrr@20_ci": _interval(resampled[name]["mrr@20"]),
+                    "coverage@20": len(tally.listed) / max(n_items, 1),
+                    "popularity@20": tally.popularity / count,
+                    "predictions": int(tally.count.sum()),
+                    "seconds": round(seconds.get(name, 0.0), 2),
+                }
+            )
+        shipped = resampled[SHIPPED[protocol]]
+        for row in rows:
+            if row["protocol"] == protocol and not row["shipped"]:
+                row["shipped_minus_this"] = {
+                    m: _interval(shipped[m] - resampled[row["strategy"]][m]) for m in ("hr@20", "mrr@20")
+                }
+    return rows
+
+
+def _interval(values: np.ndarray) -> list[float]:
+    if not len(values):
+        return [0.0, 0.0]
+    low, high = np.percentile(values, [2.5, 97.5])
+    return [round(float(low), 4), round(float(high), 4)]
 
 
 def next_item_metrics(
@@ -35,23 +240,7 @@ def next_item_metrics(
     test: list[tuple[np.ndarray, np.ndarray]],
     popularity: np.ndarray,
 ) -> dict:
-    """HR, MRR, coverage and popularity of ``recommend`` over every test position.
-
-    Parameters
-    ----------
-    recommend : callable
-        ``recommend(prefix_codes, now) -> codes``, at most ``CUTOFF`` of
-        them, best first.
-    test : list of (codes, times)
-        Test sessions as item codes and unix times, oldest first.
-    popularity : ndarray
-        Training interaction count per item code.
-
-    Returns
-    -------
-    dict
-        ``hr@20, mrr@20, coverage@20, popularity@20, predictions``.
-    """
+    """HR, MRR, coverage and popularity of a code-level ranker over every test position (next-item protocol)."""
     hits, reciprocal, listed, pop_sum, count = 0, 0.0, set(), 0.0, 0
     top = popularity.max() if len(popularity) else 1.0
     for codes, times in test:
@@ -72,70 +261,3 @@ def next_item_metrics(
         "popularity@20": pop_sum / max(count, 1),
         "predictions": count,
     }
-
-
-def _rules_table(index: SessionIndex, rules: pd.DataFrame) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    table = {}
-    for antecedent, group in rules.groupby("antecedent", sort=False):
-        codes = index.encode(group["consequent"].tolist())
-        table[index.item_pos[antecedent]] = (codes, group["confidence"].to_numpy()[: len(codes)])
-    return table
-
-
-def _from_table(table: dict, n_items: int, weights: Callable[[int], np.ndarray]):
-    def recommend(prefix: np.ndarray, _now: float) -> np.ndarray:
-        scores = np.zeros(n_items)
-        for item, weight in zip(prefix, weights(len(prefix))):
-            found = table.get(int(item))
-            if found is not None:
-                scores[found[0]] += weight * found[1]
-        return top_items(scores, CUTOFF)
-
-    return recommend
-
-
-def build_strategies(train: pd.DataFrame, progress: Callable[[str], None]) -> tuple[SessionIndex, dict]:
-    """Train every strategy on ``train``; returns the index and name -> recommend."""
-    progress(f"training on {len(train):,} clicks in {train['session_id'].nunique():,} sessions")
-    index = SessionIndex(train, sample=2500)
-    popular = top_items(index.popularity, CUTOFF)
-    progress("association rules (mlxtend FP-growth)")
-    sessions = train.rename(columns={"session_id": "basket_id"})
-    rules = basket_rules(sessions, min_count=2, min_confidence=0.0, max_items=len(index.items))
-    rule_table = _rules_table(index, rules.groupby("antecedent", sort=False).head(200))
-    progress(f"  {len(rules):,} rules")
-    progress("session co-occurrence with time decay")
-    events = train.assign(kind="view")
-    neighbors = cooccurrence(events, now=float(train["time"].max()), half_life_days=30.0, per_item=200)
-    neighbors = neighbors.rename(columns={"item_id": "antecedent", "neighbor_id": "consequent", "score": "confidence"})
-    cooc_table = _rules_table(index, neighbors)
-    baseline_index = SessionIndex(train, sample=500)
-    stan = StanParams()
-    strategies = {
-        "popularity": lambda prefix, now: popular,
-        "ar": _from_table(rule_table, len(index.items), lambda n: np.r_[np.zeros(n - 1), 1.0]),
-        "sknn": lambda prefix, now: top_items(sknn_scores(baseline_index, prefix, k=100), CUTOFF),
-        "cooccurrence": _from_table(cooc_table, len(index.items), lambda n: np.exp((np.arange(1, n + 1) - n) / 1.0)),
-        SHIPPED: lambda prefix, now: top_items(stan_scores(index, prefix, now, stan), CUTOFF),
-    }
-    return index, strategies
-
-
-def evaluate(train: pd.DataFrame, test: pd.DataFrame, progress: Callable[[str], None] = print) -> list[dict]:
-    """Every strategy side by side; one dict per strategy, shipped one marked."""
-    index, strategies = build_strategies(train, progress)
-    test = test[test["item_id"].isin(index.item_pos)].sort_values(["session_id", "time"], kind="stable")
-    sessions = [
-        (index.encode(group["item_id"].tolist()), group["time"].to_numpy())
-        for _, group in test.groupby("session_id", sort=False)
-        if len(group) > 1
-    ]
-    progress(f"testing on {len(sessions):,} sessions, {sum(len(c) - 1 for c, _ in sessions):,} predictions each")
-    results = []
-    for name, recommend in strategies.items():
-        started = time.monotonic()
-        metrics = next_item_metrics(recommend, sessions, index.popularity)
-        seconds = time.monotonic() - started
-        results.append({"strategy": name, **metrics, "seconds": round(seconds, 2), "shipped": name == SHIPPED})
-        progress(f"  {name:<13} HR@20 {metrics['hr@20']:.3f}  MRR@20 {metrics['mrr@20']:.3f}  ({seconds:.1f}s)")
-    return results

@@ -12,18 +12,22 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from warehouse import WarehouseError
+from warehouse.queries import rec_experiments as experiment_store
 from warehouse.queries import recommendations as store
 from warehouse.queries import sites as site_store
 
+from .ranking import encode_rules, return_pattern
 from .session_knn import SessionIndex
 
 log = logging.getLogger("basirat.recommender")
 MODELS = {
     "rules": "rec_item_neighbors",
     "cooccurrence": "rec_item_neighbors",
+    "sequential": "rec_item_neighbors",
     "sessions": "rec_sessions",
     "person": "rec_person_items",
     "popularity": "rec_popularity",
@@ -38,6 +42,9 @@ class SiteModels:
     generation: int = 0  # changes on every reload: answers cached under it expire with it
     neighbors: dict = field(default_factory=dict)  # relation -> item -> [(neighbor, score)]
     sessions: SessionIndex | None = None
+    sequential: dict = field(default_factory=dict)  # session item code -> (codes, scores): "followed by"
+    repeat_share: float = 0.0  # share of clicks that return to an item of the session
+    return_distances: np.ndarray = field(default_factory=lambda: np.ones(2) / 2)  # how far back they return
     person: dict = field(default_factory=dict)  # person -> [(item, score)]
     popularity: dict = field(default_factory=dict)  # context -> [(item, score)]
     catalog: dict = field(default_factory=dict)  # item -> (category, price)
@@ -60,7 +67,7 @@ def _grouped(frame: pd.DataFrame, key: str, item: str) -> dict:
 def build_site(frames: dict[str, pd.DataFrame], catalog: pd.DataFrame, versions: dict) -> SiteModels:
     """Turn loaded frames into a ``SiteModels`` (pure: tests call it directly)."""
     models = SiteModels(versions=dict(versions))
-    parts = [frames[name] for name in ("rules", "cooccurrence") if name in frames and len(frames[name])]
+    parts = [frames[name] for name in ("rules", "cooccurrence", "sequential") if name in frames and len(frames[name])]
     neighbors = pd.concat(parts, ignore_index=True) if parts else None
     if neighbors is not None:
         for relation, group in neighbors.groupby("relation"):
@@ -69,7 +76,9 @@ def build_site(frames: dict[str, pd.DataFrame], catalog: pd.DataFrame, versions:
     if sessions is not None and len(sessions):
         exploded = sessions.explode("item_ids").dropna(subset=["item_ids"])
         exploded = exploded.rename(columns={"item_ids": "item_id", "last_seen": "time"})
-        models.sessions = SessionIndex(exploded[["session_id", "item_id", "time"]], sample=500)
+        models.sessions = SessionIndex(exploded[["session_id", "item_id", "time"]])
+        models.sequential = encode_rules(models.sessions, models.neighbors.get("followed_by", {}))
+        models.repeat_share, models.return_distances = return_pattern(models.sessions)
     person = frames.get("person")
     if person is not None and len(person):
         models.person = _grouped(person, "person_id", "item_id")
@@ -90,6 +99,7 @@ class Index:
         self.sites: dict[str, SiteModels] = {}
         self.links: dict[tuple[str, str], str] = {}
         self.keys = {"public": {}, "domains": {}, "identity": {}}
+        self.experiments: dict = {}  # site -> (experiment name, arms)
         self._seen: dict = {}
         self._catalog_version = -1
         self._generation = 0
@@ -100,6 +110,7 @@ class Index:
         with self._lock:
             index = site_store.key_index(self.warehouse)
             self.keys = {"public": index["public"], "domains": index["domains"], "identity": index["identity"]}
+            self.experiments = experiment_store.active_experiments(self.warehouse)
             latest = store.latest_versions(self.warehouse)
             catalog_version = store.catalog_version(self.warehouse)
             changed = {site for key, v in latest.items() if self._seen.get(key) != v for site in [key[0]]}

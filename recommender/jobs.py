@@ -6,35 +6,77 @@ with the other jobs and their intervals.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import time
 from typing import Callable
 
 import pandas as pd
 
-from core.versions import new_version, stamped
-from warehouse.queries import popularity as popularity_store
+from core.versions import new_version
+from warehouse.queries import mining as mining_store
 from warehouse.queries import recommendations as rec_store
+from warehouse.queries import sessions as session_store
+from warehouse.queries import sites
+from warehouse.queries import visit_items as visit_store
 
-from .cooccurrence import cooccurrence
-from .mining import baskets, catalog_changes, context_popularity, person_items, recent_sessions, sessionize, with_person
-from .popularity import score_popularity
+from .mining import catalog_changes, known_products, popularity_from_votes
 from .rules import basket_rules, top_rules
 
+Progress = Callable[[str], None]
 
-def run_popularity(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
-    progress("popularity: reading product interactions")
-    interactions = popularity_store.product_interactions(warehouse, min_visitors=int(config["REC_MIN_VISITORS"]))
-    scored = score_popularity(interactions)
-    version = new_version()
-    written = popularity_store.write_popularity(warehouse, stamped(scored, version))
-    progress(f"popularity: {written} items scored across {scored['site_id'].nunique()} sites")
+# Events a query of a part reads at most (about): the parts' count grows with
+# the site, so each query's memory stays the same whatever the events. Pairs
+# and people's candidate lists outnumber events: their parts are smaller.
+PART_EVENTS = 1_000_000
+PAIR_PARTS = 4
+PERSON_PARTS = 4
+# Baskets the rules are mined from at most (the latest ones).
+MAX_BASKETS = 300_000
+
+
+def _parts(warehouse, site_id: str) -> int:
+    return max(1, math.ceil(mining_store.site_event_count(warehouse, site_id) / PART_EVENTS))
+
+
+def _site_ids(warehouse) -> list[str]:
+    return [site["site_id"] for site in sites.list_sites(warehouse)]
+
+
+def run_popularity(warehouse, config: dict, progress: Progress = print) -> dict:
     contexts = run_context_popularity(warehouse, config, progress)
-    return {"items": written, "model_version": version, "contexts": contexts["items"]}
+    return {"items": contexts["items"], "model_version": contexts["model_version"], "contexts": contexts["items"]}
 
 
-def _sessions(warehouse, config: dict) -> pd.DataFrame:
-    """Interactions cut into visits by the product's one visit gap (``SESSION_TIMEOUT_MINUTES``)."""
-    return sessionize(rec_store.interactions(warehouse), float(config["SESSION_TIMEOUT_MINUTES"]))
+def session_items(warehouse, site_id: str, config: dict, progress: Progress = print) -> int | None:
+    """Bring the site's folded visits up to date and return their generation (None: no visits yet).
+
+    Co-occurrence, the session index and the rules all read them. The first
+    run, and a run with ``full`` set (``basirat jobs run --full`` sets it to
+    the time the run began, in ns), folds every visitor in parts under a new
+    generation; later runs refold only the visitors with events the sessions
+    job has seen since. Older generations are deleted by the daily retention job.
+    """
+    upto = session_store.high_water(warehouse, site_id, "sessions")
+    if upto is None:
+        return None
+    found = visit_store.mark(warehouse, site_id)
+    # A full run folds once: a generation started since the run began is already a full one.
+    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    if found and not full and found["high_water"] >= upto:
+        return found["generation"]
+    if found and not full:
+        since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
+        progress(f"visits: {site_id}: refolding visitors with events since {since:%Y-%m-%d %H:%M}")
+        visit_store.fold_touched(warehouse, site_id, found["generation"], since, upto, new_version())
+        visit_store.set_mark(warehouse, site_id, found["generation"], upto, new_version())
+        return found["generation"]
+    parts, generation = _parts(warehouse, site_id), new_version()
+    for part in range(parts):
+        progress(f"visits: {site_id}: folding products of visits, part {part + 1}/{parts}")
+        visit_store.fold_part(warehouse, site_id, generation, part, parts)
+    visit_store.set_mark(warehouse, site_id, generation, upto, new_version())
+    return generation
 
 
 def run_catalog(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
@@ -45,18 +87,27 @@ def run_catalog(warehouse, config: dict, progress: Callable[[str], None] = print
     return {"products": written}
 
 
-def run_rules(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
+def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("rules: reading orders and carts")
-    found = baskets(_sessions(warehouse, config))
     frames = []
-    for site_id, group in found.groupby("site_id"):
-        count = group["basket_id"].nunique()
+    for site_id in _site_ids(warehouse):
+        folded = session_items(warehouse, site_id, config, progress)
+        if folded is None:
+            continue
+        count, items = visit_store.basket_item_counts(warehouse, site_id, folded)
         # A pair must recur in a share of baskets, not just twice, once a
         # store has tens of thousands of baskets: the rules stay meaningful
         # and FP-growth stays within the job's time.
         min_count = max(2, count // 3000)
-        progress(f"rules: {site_id}: FP-growth over {count:,} baskets, pairs in >= {min_count}")
-        rules = top_rules(basket_rules(group, min_count=min_count, min_confidence=0.01, max_items=1000))
+        frequent = items[items["baskets"] >= min_count]["item_id"].head(1000).tolist()
+        found = visit_store.frequent_baskets(warehouse, site_id, folded, frequent, MAX_BASKETS)
+        progress(
+            f"rules: {site_id}: FP-growth over {found['basket_id'].nunique():,} of {count:,} baskets, "
+            f"pairs in >= {min_count}"
+        )
+        if found.empty:
+            continue
+        rules = top_rules(basket_rules(found, min_count=min_count, min_confidence=0.01, max_items=1000))
         frames.append(rules.assign(site_id=site_id))
     rules = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "antecedent"])
     out = pd.DataFrame(
@@ -76,15 +127,19 @@ def run_rules(warehouse, config: dict, progress: Callable[[str], None] = print) 
     return {"rules": written, "model_version": version}
 
 
-def run_cooccurrence(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
-    progress("cooccurrence: reading sessions")
-    events = _sessions(warehouse, config)
-    events = events.assign(kind=events["kind"].replace({"cart": "view"}))
-    now = time.time()
+def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dict:
+    progress("cooccurrence: reading visits")
     frames = []
-    for site_id, group in events.groupby("site_id"):
-        progress(f"cooccurrence: {site_id}: {group['session_id'].nunique():,} sessions")
-        frames.append(cooccurrence(group, now=now).assign(site_id=site_id))
+    for site_id in _site_ids(warehouse):
+        folded = session_items(warehouse, site_id, config, progress)
+        if folded is None:
+            continue
+        # Pairs outnumber events: their parts are smaller.
+        parts = PAIR_PARTS * _parts(warehouse, site_id)
+        for part in range(parts):
+            progress(f"cooccurrence: {site_id}: pairs, part {part + 1}/{parts}")
+            found = visit_store.cooccurrence_neighbors(warehouse, site_id, folded, part, parts)
+            frames.append(found.assign(site_id=site_id))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "score"])
     out = out.assign(support=0.0, lift=0.0)
     version = new_version()
@@ -93,43 +148,101 @@ def run_cooccurrence(warehouse, config: dict, progress: Callable[[str], None] = 
     return {"neighbors": written, "model_version": version}
 
 
-def run_session_index(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
+def run_session_index(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("sessions: indexing recent sessions for session-kNN")
-    out = recent_sessions(_sessions(warehouse, config))
-    out["last_seen"] = pd.to_datetime(out["last_seen"], unit="s").astype("datetime64[s]")
+    frames = []
+    for site_id in _site_ids(warehouse):
+        folded = session_items(warehouse, site_id, config, progress)
+        if folded is not None:
+            frames.append(visit_store.indexed_sessions(warehouse, site_id, folded).assign(site_id=site_id))
+    columns = ["site_id", "session_id", "item_ids", "last_seen"]
+    out = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    out["last_seen"] = pd.to_datetime(out["last_seen"], utc=True).dt.tz_localize(None).astype("datetime64[s]")
     version = new_version()
     written = rec_store.write_model(warehouse, "rec_sessions", "sessions", out, version)
     progress(f"sessions: {written:,} sessions written (model_version {version})")
     return {"sessions": written, "model_version": version}
 
 
-def run_person(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
+def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("person: reading histories and identities")
-    history = with_person(rec_store.interactions(warehouse), rec_store.person_links(warehouse))
     latest = rec_store.latest_versions(warehouse)
-    frames = [
-        rec_store.load_model(warehouse, "rec_item_neighbors", site, version).assign(site_id=site)
-        for (site, model), version in latest.items()
-        if model in ("rules", "cooccurrence")
-    ]
-    columns = ["site_id", "item_id", "neighbor_id", "score"]
-    neighbors = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    out = person_items(history, neighbors[columns], now=time.time())
-    version = new_version()
-    written = rec_store.write_model(warehouse, "rec_person_items", "person", out, version)
-    progress(f"person: {written:,} recommendations for {out['person_id'].nunique():,} people (model_version {version})")
+    version, now, people, rows = new_version(), time.time(), 0, {}
+    for site_id in _site_ids(warehouse):
+        versions = {model: v for (site, model), v in latest.items() if site == site_id}
+        if not ({"rules", "cooccurrence"} & set(versions)):
+            continue
+        # Each voting product brings up to 20 neighbours: people come in smaller parts.
+        parts = PERSON_PARTS * _parts(warehouse, site_id)
+        for part in range(parts):
+            progress(f"person: {site_id}: histories, part {part + 1}/{parts}")
+            out = mining_store.person_recommendations(warehouse, site_id, now, part, parts, versions)
+            out.insert(0, "site_id", site_id)
+            written = rec_store.insert_model_rows(warehouse, "rec_person_items", out, version)
+            rows[site_id] = rows.get(site_id, 0) + written
+            people += out["person_id"].nunique()
+    for site_id, count in rows.items():
+        rec_store.record_version(warehouse, site_id, "person", version, count)
+    written = sum(rows.values())
+    progress(f"person: {written:,} recommendations for {people:,} people (model_version {version})")
     return {"items": written, "model_version": version}
 
 
-def run_context_popularity(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
+def run_context_popularity(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("popularity: overall, per category and trending")
-    events = rec_store.interactions(warehouse)
-    categories = rec_store.current_products(warehouse).rename(columns={"product_id": "item_id"})
-    # Served to every visitor: only products of the catalogue, each seen by enough distinct visitors.
-    out = context_popularity(
-        events, categories, now=time.time(), min_visitors=int(config["REC_MIN_VISITORS"]), products=categories
-    )
+    now = time.time()
+    recent_cut = now - 3 * 86400
+    catalogue = rec_store.current_products(warehouse).rename(columns={"product_id": "item_id"})
+    frames = []
+    for site_id in _site_ids(warehouse):
+        parts = _parts(warehouse, site_id)
+        votes = pd.concat(
+            [mining_store.popularity_votes(warehouse, site_id, now, recent_cut, p, parts) for p in range(parts)],
+            ignore_index=True,
+        )
+        votes = votes.groupby("item_id", as_index=False).agg(
+            overall=("overall", "sum"),
+            visitors=("visitors", "sum"),
+            recent=("recent", "sum"),
+            recent_visitors=("recent_visitors", "sum"),
+            older=("older", "sum"),
+            older_start=("older_start", "min"),
+        )
+        # Served to every visitor: only products of the catalogue, each seen by enough distinct visitors.
+        votes = known_products(votes.assign(site_id=site_id), catalogue)
+        frames.append(popularity_from_votes(votes, catalogue, recent_cut, min_visitors=int(config["REC_MIN_VISITORS"])))
+    columns = ["site_id", "context", "item_id", "score"]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     version = new_version()
     written = rec_store.write_model(warehouse, "rec_popularity", "popularity", out, version)
     progress(f"popularity: {written:,} items over {out['context'].nunique() if len(out) else 0} contexts")
     return {"items": written, "model_version": version}
+
+
+def run_sequential(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
+    """Sequential rules ("followed by") over each site's latest visits, for the served session ranking.
+
+    Read from the folded visits (``rec_session_items``: each visit's views and
+    cart adds in time order), the same bounded set the session index reads.
+    """
+    from .sequential import sequential_rules
+
+    progress("sequential: reading visits")
+    frames = []
+    for site_id in _site_ids(warehouse):
+        folded = session_items(warehouse, site_id, config, progress)
+        if folded is None:
+            continue
+        visits = visit_store.indexed_sessions(warehouse, site_id, folded)
+        if visits.empty:
+            continue
+        clicks = visits[["session_id", "item_ids"]].explode("item_ids").rename(columns={"item_ids": "item_id"})
+        clicks["time"] = clicks.groupby("session_id").cumcount()
+        progress(f"sequential: {site_id}: {len(visits):,} sessions")
+        frames.append(sequential_rules(clicks[["session_id", "item_id", "time"]]).assign(site_id=site_id))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "item_id", "score"])
+    out = out.assign(relation="followed_by", support=0.0, lift=0.0)
+    version = new_version()
+    written = rec_store.write_model(warehouse, "rec_item_neighbors", "sequential", out, version)
+    progress(f"sequential: {written:,} rules written (model_version {version})")
+    return {"rules": written, "model_version": version}

@@ -97,20 +97,71 @@ def context_popularity(
     frame = interactions.assign(weight=interactions["kind"].map(KIND_WEIGHTS).astype("float64").fillna(1.0))
     frame["visitor"] = _visitors(frame)
     if products is not None:
-        frame = _known_products(frame, products)
-    frame["decayed"] = frame["weight"] * session_decay(frame["time"], now, 30.0)
-    keys = ["site_id", "item_id"]
-    overall = _votes(frame, "decayed")
-    overall = overall[overall["visitors"] >= min_visitors].reset_index().rename(columns={"votes": "score"})
-    parts = [overall[[*keys, "score"]].assign(context="overall")]
+        frame = known_products(frame, products)
     recent_cut = now - trending_days * 86400
-    recent = _votes(frame[frame["time"] >= recent_cut], "weight")
-    older = frame[frame["time"] < recent_cut]
-    span = max((recent_cut - older["time"].min()) / 86400.0, 1.0) if len(older) else 1.0
-    before = _votes(older, "weight")["votes"].reindex(recent.index, fill_value=0.0)
-    trending = (recent["votes"] / trending_days) / (1.0 + before / span)
-    trending = trending[(recent["votes"] >= 2) & (recent["visitors"] >= min_visitors)]
-    parts.append(trending.rename("score").reset_index().assign(context="trending"))
+    votes = popularity_votes(frame, now, recent_cut)
+    return popularity_from_votes(votes, categories, recent_cut, trending_days, per_context, min_visitors)
+
+
+VOTE_COLUMNS = ["overall", "visitors", "recent", "recent_visitors", "older", "older_start"]
+
+
+def popularity_votes(frame: pd.DataFrame, now: float, recent_cut: float) -> pd.DataFrame:
+    """Per site and item, the visitors' votes that ``popularity_from_votes`` ranks.
+
+    ``frame`` has ``site_id, item_id, visitor, weight, time``. Each visitor
+    votes once per item: ``overall`` sums their largest decayed weight (30-day
+    half-life), ``recent`` and ``older`` their largest weight at or after, and
+    before, ``recent_cut``; ``visitors`` and ``recent_visitors`` count them;
+    ``older_start`` is the earliest older interaction. Sums over disjoint sets
+    of visitors add up, so the warehouse computes them a part at a time
+    (``warehouse.queries.mining.popularity_votes``).
+    """
+    keys = ["site_id", "item_id"]
+    recent = frame["time"].to_numpy() >= recent_cut
+    per_visitor = frame.assign(
+        d=frame["weight"] * session_decay(frame["time"], now, 30.0),
+        r=frame["weight"].where(recent, 0.0),
+        o=frame["weight"].where(~recent, 0.0),
+        first_older=frame["time"].astype("float64").where(~recent, np.inf),
+    )
+    best = per_visitor.groupby([*keys, "visitor"], sort=False).agg(
+        d=("d", "max"), r=("r", "max"), o=("o", "max"), first_older=("first_older", "min")
+    )
+    grouped = best.groupby(level=keys)
+    return pd.DataFrame(
+        {
+            "overall": grouped["d"].sum(),
+            "visitors": grouped.size(),
+            "recent": grouped["r"].sum(),
+            "recent_visitors": grouped["r"].agg(lambda r: int((r > 0).sum())),
+            "older": grouped["o"].sum(),
+            "older_start": grouped["first_older"].min(),
+        }
+    ).reset_index()
+
+
+def popularity_from_votes(
+    votes: pd.DataFrame,
+    categories: pd.DataFrame,
+    recent_cut: float,
+    trending_days: float = 3.0,
+    per_context: int = 100,
+    min_visitors: int = 1,
+) -> pd.DataFrame:
+    """``site_id, context, item_id, score`` from ``popularity_votes``' rows (see ``context_popularity``)."""
+    keys = ["site_id", "item_id"]
+    if votes.empty:
+        return pd.DataFrame(columns=["site_id", "context", "item_id", "score"])
+    overall = votes[votes["visitors"] >= min_visitors].rename(columns={"overall": "score"})
+    parts = [overall[[*keys, "score"]].assign(context="overall")]
+    # The span before the recent window, per site: from its earliest older interaction to the window.
+    earliest = votes[votes["older"] > 0].groupby("site_id")["older_start"].min()
+    recent = votes[votes["recent_visitors"] > 0]
+    span = ((recent_cut - recent["site_id"].map(earliest)) / 86400.0).clip(lower=1.0).fillna(1.0)
+    trending = (recent["recent"] / trending_days) / (1.0 + recent["older"] / span)
+    keep = (recent["recent"] >= 2) & (recent["recent_visitors"] >= min_visitors)
+    parts.append(recent.loc[keep, keys].assign(score=trending[keep], context="trending"))
     named = categories[categories["category"] != ""]
     by_category = overall[[*keys, "score"]].merge(named[["site_id", "item_id", "category"]], on=keys)
     parts.append(by_category.assign(context="category:" + by_category["category"]).drop(columns="category"))
@@ -127,19 +178,12 @@ def _visitors(frame: pd.DataFrame) -> pd.Series:
     return frame["anonymous_id"].where(frame["anonymous_id"] != "", users)
 
 
-def _known_products(frame: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+def known_products(frame: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     """Rows about a product of the site's catalogue, and every row of a site without one."""
     known = products[["site_id", "item_id"]].drop_duplicates().assign(known=True)
     marked = frame.merge(known, on=["site_id", "item_id"], how="left")
     keep = marked["known"].notna().to_numpy() | ~frame["site_id"].isin(set(known["site_id"])).to_numpy()
     return frame[keep]
-
-
-def _votes(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Per site and item: the sum of each visitor's largest ``column`` (``votes``) and the visitors."""
-    best = frame.groupby(["site_id", "item_id", "visitor"], sort=False)[column].max()
-    grouped = best.groupby(level=["site_id", "item_id"])
-    return pd.DataFrame({"votes": grouped.sum(), "visitors": grouped.size()})
 
 
 def recent_sessions(interactions: pd.DataFrame, per_site: int = 50_000, max_items: int = 50) -> pd.DataFrame:
@@ -193,23 +237,44 @@ def person_items(
     """
     if history.empty or neighbors.empty:
         return pd.DataFrame(columns=["site_id", "person_id", "item_id", "score"])
-    votes = history.assign(
+    frame = history.assign(
         weight=history["kind"].map(KIND_WEIGHTS).astype("float64").fillna(1.0)
-        * session_decay(history["time"], now, 30.0)
+        * session_decay(history["time"], now, 30.0),
+        bought=(history["kind"] == "purchase").astype("uint8"),
     )
-    votes = votes.sort_values("time").groupby(["site_id", "person_id", "item_id"], as_index=False)["weight"].sum()
-    votes = votes.groupby(["site_id", "person_id"], sort=False).tail(max_history)
+    keys = ["site_id", "person_id", "item_id"]
+    votes = frame.groupby(keys, as_index=False).agg(
+        weight=("weight", "sum"), bought=("bought", "max"), last=("time", "max")
+    )
+    votes = votes.sort_values(["site_id", "person_id", "last", "item_id"], ascending=[True, True, False, True])
+    votes["votes"] = votes.groupby(["site_id", "person_id"], sort=False).cumcount() < max_history
+    return person_items_from_votes(votes.drop(columns="last"), neighbors, per_person, per_item)
+
+
+def person_items_from_votes(
+    votes: pd.DataFrame, neighbors: pd.DataFrame, per_person: int = 20, per_item: int = 20
+) -> pd.DataFrame:
+    """``person_items`` from each person's per-item ``weight``, ``bought`` flag and ``votes`` flag.
+
+    The warehouse computes these a part of the people at a time
+    (``warehouse.queries.mining.person_votes``); a row that does not vote is
+    there because the person bought the item, which is never recommended back.
+    """
+    columns = ["site_id", "person_id", "item_id", "score"]
+    if votes.empty or neighbors.empty:
+        return pd.DataFrame(columns=columns)
+    voting = votes[votes["votes"].astype(bool)][["site_id", "person_id", "item_id", "weight"]]
     best = neighbors.sort_values("score", ascending=False).groupby(["site_id", "item_id"], sort=False).head(per_item)
-    joined = votes.merge(best, on=["site_id", "item_id"])
+    joined = voting.merge(best, on=["site_id", "item_id"])
     joined["score"] = joined["weight"] * joined["score"]
     scored = joined.groupby(["site_id", "person_id", "neighbor_id"], as_index=False)["score"].sum()
-    bought = history[history["kind"] == "purchase"][["site_id", "person_id", "item_id"]].drop_duplicates()
+    bought = votes[votes["bought"].astype(bool)][["site_id", "person_id", "item_id"]].drop_duplicates()
     scored = scored.rename(columns={"neighbor_id": "item_id"}).merge(
         bought.assign(bought=1), on=["site_id", "person_id", "item_id"], how="left"
     )
     scored = scored[scored["bought"].isna()].drop(columns="bought")
     scored = scored.sort_values(["site_id", "person_id", "score", "item_id"], ascending=[True, True, False, True])
-    return scored.groupby(["site_id", "person_id"], sort=False).head(per_person).reset_index(drop=True)
+    return scored.groupby(["site_id", "person_id"], sort=False).head(per_person)[columns].reset_index(drop=True)
 
 
 def catalog_changes(tracked: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:

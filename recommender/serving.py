@@ -2,7 +2,13 @@
 
 Each context tries its strategies in order and keeps the first that finds
 something; the remaining slots are filled with what is popular in context, so
-a visitor never seen before still gets a useful list.
+a visitor never seen before still gets a useful list. ``basirat evaluate``
+calls ``recommend`` itself, so the figures it reports are this path's.
+
+Whether items the visitor already viewed in this session may be shown again
+is the request's ``show_seen``, set per context by ``REC_SHOW_SEEN`` (the
+evaluation reports both ways). Bought items and the product on screen are
+never shown; in the cart context neither is what is in the cart.
 """
 
 from __future__ import annotations
@@ -10,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .index import SiteModels
-from .session_knn import StanParams, stan_scores, top_items
+from .ranking import SERVED, RankingParams, return_chances, session_scores, with_repeats
+from .session_knn import top_items
 
-SERVING_STAN = StanParams(k=100, sample=500)
 CONTEXTS = ("home", "product", "cart")
 
 
@@ -27,6 +33,8 @@ class Request:
     max_price: float | None = None
     session: list = field(default_factory=list)  # (time, kind, item), oldest first
     now: float = 0.0
+    show_seen: bool = False
+    params: RankingParams = SERVED
 
 
 @dataclass
@@ -62,11 +70,14 @@ def _session_knn(models: SiteModels, request: Request, viewed: list) -> list:
     index = models.sessions
     if index is None or not viewed:
         return []
-    codes = index.encode(viewed[-20:])
+    codes = index.encode(viewed[-request.params.last_items :])
     if not len(codes):
         return []
-    scores = stan_scores(index, codes, request.now, SERVING_STAN)
-    best = top_items(scores, 4 * request.limit + len(codes), exclude=codes)
+    scores = session_scores(index, models.sequential, codes, request.now, request.params)
+    if request.show_seen:
+        chances = return_chances(request.params, models.return_distances)
+        scores = with_repeats(scores, codes, models.repeat_share, chances)
+    best = top_items(scores, 4 * request.limit + len(codes), exclude=None if request.show_seen else codes)
     return [(index.items[c], float(scores[c]), "similar sessions") for c in best]
 
 
@@ -124,6 +135,8 @@ def recommend(models: SiteModels, request: Request) -> Answer:
     exclude = bought | ({request.item_id} if request.item_id else set())
     if request.context == "cart":
         exclude |= set(cart)
+    if not request.show_seen:
+        exclude |= set(viewed)
     ok = _allowed(models, request, exclude)
     chosen: dict[str, tuple] = {}
     strategy = ""

@@ -6,7 +6,8 @@ sessions, so a session that started a second ago is scored at request time.
 
 ``SessionIndex`` keeps, per past session, its items in order and its last
 time, and per item the sessions it appears in (most recent first, capped at
-``sample`` so a very popular item cannot make a request slow).
+the index's ``sample``); a request reads at most ``StanParams.sample`` of each
+item's sessions, so a very popular item cannot make a request slow.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class StanParams:
     ``position`` decays older items of the current session, ``recency`` (in
     seconds) decays neighbour sessions by age, ``distance`` decays a
     neighbour's items by how far they are from the item shared with the
-    current session. ``k`` neighbours among at most ``sample`` candidates.
+    current session. ``k`` neighbours among each current item's ``sample``
+    most recent sessions.
     """
 
     k: int = 500
@@ -37,7 +39,7 @@ class StanParams:
 class SessionIndex:
     """Past sessions as integer arrays, ready for neighbour search."""
 
-    def __init__(self, sessions: pd.DataFrame, sample: int = 2500):
+    def __init__(self, sessions: pd.DataFrame, sample: int = 5000):
         """``sessions`` has ``session_id, item_id, time``: one row per event, any order."""
         frame = sessions.sort_values(["session_id", "time"], kind="stable")
         self.items = np.array(sorted(frame["item_id"].unique()), dtype=object)
@@ -54,6 +56,9 @@ class SessionIndex:
         self.starts = bounds[:-1]
         self.lengths = np.diff(bounds)
         self.set_sizes = np.array([len(s) for s in self.session_sets], dtype=np.float64)
+        sizes = self.set_sizes.astype(np.int64)
+        self.flat_sets = np.concatenate(self.session_sets) if sizes.sum() else np.zeros(0, np.int64)
+        self.set_starts = np.cumsum(sizes) - sizes
         self.popularity = np.bincount(codes, minlength=len(self.items)).astype(np.float64)
 
     @property
@@ -74,15 +79,17 @@ def _item_sessions(session_sets: list, times: np.ndarray, n_items: int, sample: 
     return [pairs_session[a:b][:sample] for a, b in zip(cuts[:-1], cuts[1:])]
 
 
-def _candidates(index: SessionIndex, current: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sessions sharing an item with ``current`` and the summed weight of what they share."""
+def _candidates(
+    index: SessionIndex, current: np.ndarray, weights: np.ndarray, sample: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sessions sharing an item with ``current`` (each item's ``sample`` most recent) and the weight they share."""
     sessions, overlap = [], []
     seen = set()
     for item, weight in zip(current[::-1], weights[::-1]):
         if item in seen:
             continue
         seen.add(item)
-        found = index.item_sessions[item]
+        found = index.item_sessions[item][:sample]
         sessions.append(found)
         overlap.append(np.full(len(found), weight))
     if not sessions:
@@ -98,7 +105,7 @@ def _top(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     return ids, scores
 
 
-def sknn_scores(index: SessionIndex, current: np.ndarray, k: int = 100) -> np.ndarray:
+def sknn_scores(index: SessionIndex, current: np.ndarray, k: int = 100, sample: int = 500) -> np.ndarray:
     """Plain session-kNN: cosine between item sets, neighbours' items summed.
 
     Parameters
@@ -115,7 +122,7 @@ def sknn_scores(index: SessionIndex, current: np.ndarray, k: int = 100) -> np.nd
         A score per item code (zero for items no neighbour has).
     """
     unique = np.unique(current)
-    ids, shared = _candidates(index, unique, np.ones(len(unique)))
+    ids, shared = _candidates(index, unique, np.ones(len(unique)), sample)
     scores = np.zeros(len(index.items))
     if not len(ids):
         return scores
@@ -149,7 +156,7 @@ def stan_scores(index: SessionIndex, current: np.ndarray, now: float, params: St
         return scores
     n = len(current)
     position_weight = np.exp((np.arange(1, n + 1) - n) / params.position)
-    ids, shared = _candidates(index, current, position_weight)
+    ids, shared = _candidates(index, current, position_weight, params.sample)
     if not len(ids):
         return scores
     weight_of = dict(zip(current.tolist(), position_weight.tolist()))
@@ -170,6 +177,81 @@ def stan_scores(index: SessionIndex, current: np.ndarray, now: float, params: St
     item, weight, owner = item[order], weight[order], owner[order]
     first = np.r_[True, (item[1:] != item[:-1]) | (owner[1:] != owner[:-1])]
     return np.bincount(item[first], weights=weight[first], minlength=len(index.items))
+
+
+def recent_neighbours(index: SessionIndex, current: np.ndarray, sample: int) -> np.ndarray:
+    """The ``sample`` most recent past sessions sharing an item with ``current`` (V-SKNN's candidates).
+
+    Each item's sessions are kept most recent first, so the most recent of
+    their union are among each item's first ``sample``: only those are read.
+    """
+    found = [index.item_sessions[c][:sample] for c in np.unique(current)]
+    ids = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
+    if len(ids) > sample:
+        ids = ids[np.argpartition(-index.session_time[ids], sample)[:sample]]
+    return ids
+
+
+def _item_sets(index: SessionIndex, sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct items of ``sessions`` back to back, with their owner (0..len-1)."""
+    sizes = index.set_sizes[sessions].astype(np.int64)
+    owner = np.repeat(np.arange(len(sessions)), sizes)
+    offset = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return index.flat_sets[np.repeat(index.set_starts[sessions], sizes) + offset], owner
+
+
+def _best(sims: np.ndarray, k: int) -> np.ndarray:
+    positive = np.flatnonzero(sims > 0)
+    if len(positive) > k:
+        positive = positive[np.argpartition(-sims[positive], k)[:k]]
+    return positive
+
+
+def vsknn_scores(index: SessionIndex, current: np.ndarray, k: int = 100, sample: int = 500) -> np.ndarray:
+    """V-SKNN (Ludewig and Jannach 2018) as session-rec implements it, with its defaults.
+
+    The current session's clicks weigh ``i/n`` by position (a repeated click
+    keeps its latest), a candidate's similarity is the summed weight of the
+    items it shares over the session's distinct items, and a neighbour's items
+    score its similarity times ``1/step``, ``step`` being how many clicks back
+    the latest item it shares is. ``k`` neighbours among the ``sample`` most
+    recent sessions sharing any item.
+    """
+    scores = np.zeros(len(index.items))
+    ids = recent_neighbours(index, current, sample)
+    if not len(ids):
+        return scores
+    n = len(current)
+    position = np.zeros(len(index.items))
+    last = np.full(len(index.items), -1)
+    position[current] = np.arange(1, n + 1) / n
+    last[current] = np.arange(n)
+    items, owner = _item_sets(index, ids)
+    sims = np.bincount(owner, weights=position[items], minlength=len(ids)) / len(np.unique(current))
+    latest = np.full(len(ids), -1)
+    np.maximum.at(latest, owner, last[items])
+    decay = np.where(latest >= 0, 1.0 / (n - latest), 0.0)
+    keep = _best(sims, k)
+    weight = np.zeros(len(ids))
+    weight[keep] = sims[keep] * decay[keep]
+    return np.bincount(items, weights=weight[owner], minlength=len(index.items))
+
+
+def sknn_recent_scores(index: SessionIndex, current: np.ndarray, k: int = 100, sample: int = 500) -> np.ndarray:
+    """SKNN as session-rec implements it: cosine between item sets, ``k`` of the ``sample`` most recent."""
+    scores = np.zeros(len(index.items))
+    ids = recent_neighbours(index, current, sample)
+    if not len(ids):
+        return scores
+    mine = np.zeros(len(index.items), bool)
+    mine[current] = True
+    items, owner = _item_sets(index, ids)
+    shared = np.bincount(owner, weights=mine[items], minlength=len(ids))
+    sims = shared / np.sqrt(index.set_sizes[ids] * mine.sum())
+    keep = _best(sims, k)
+    weight = np.zeros(len(ids))
+    weight[keep] = sims[keep]
+    return np.bincount(items, weights=weight[owner], minlength=len(index.items))
 
 
 def _gather(index: SessionIndex, sessions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ LAYERS = [
     ["basirat"],
     ["webapp", "storefront"],
     ["mining"],
-    ["recommender", "activation", "collector"],
+    ["recommender", "activation", "collector", "matching"],
     ["core"],
     ["warehouse"],
 ]

@@ -28,6 +28,7 @@ PAGES = [
     "users",
     "visitors",
     "customers",
+    "sources",
     "insights",
     "recommendations",
     "events",

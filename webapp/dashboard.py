@@ -34,6 +34,7 @@ def _daily_chart(rows: list[dict], days: int, today: dt.date) -> dict:
     span = daily_counts(rows, days, today)
     return {
         "kind": "bars",
+        "x_label": _("Day"),
         "x": [(d - epoch).days * 86400 for d, _n in span],
         "series": [{"label": _("Events"), "values": [n for _d, n in span]}],
     }
@@ -42,8 +43,8 @@ def _daily_chart(rows: list[dict], days: int, today: dt.date) -> dict:
 @bp.route("/s/<site_id>/")
 def index(site_id: str):
     site = current_site()
-    figures = overview.summary(warehouse(), site["site_id"], DAYS)
     timezone = site_display()["timezone"]
+    figures = overview.summary(warehouse(), site["site_id"], DAYS, calendars.today(timezone))
     daily = overview.daily_events(warehouse(), site["site_id"], DAYS, timezone)
     chart = _daily_chart(daily, DAYS, calendars.today(timezone))
     currency = overview.currency(warehouse(), site["site_id"])

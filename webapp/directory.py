@@ -15,15 +15,7 @@ from flask_babel import gettext as _
 from warehouse.queries import directory as store
 
 from .access import warehouse
-from .i18n import site_display
-
-# What a segment's value counts, by the segments job's rule (RFM cells and the rest: spend).
-VALUE_KINDS = {
-    "cart_abandoners": "cart",
-    "window_shoppers": "views",
-    "new_visitors": "days",
-    "returning_visitors": "days",
-}
+from .i18n import SEGMENT_ABOUT, site_display
 
 
 def label(contact: dict) -> str:
@@ -63,16 +55,19 @@ def lookup(site_id: str, keys) -> dict[str, dict]:
 
 
 def value_kind(segment: str) -> str:
-    return VALUE_KINDS.get(segment, "spend")
+    """What a segment's value counts (``i18n.SEGMENT_ABOUT``): money, cart, views, days; "" for custom segments."""
+    return SEGMENT_ABOUT[segment][1] if segment in SEGMENT_ABOUT else ""
 
 
 def value_header(segment: str) -> str:
-    """The value column's header, saying what it counts and in which unit."""
+    """The value column's header on the page, saying what it counts and in which unit."""
     kind = value_kind(segment)
     if kind == "views":
         return _("Product views (count)")
     if kind == "days":
         return _("Active days (count)")
+    if not kind:
+        return _("Value")
     currency = site_display().get("currency") or ""
     if kind == "cart":
         return _("Open cart value (%(currency)s)", currency=currency) if currency else _("Open cart value")
@@ -84,6 +79,8 @@ def value_column(segment: str) -> str:
     kind = value_kind(segment)
     if kind in ("views", "days"):
         return {"views": "product_views", "days": "active_days"}[kind]
+    if not kind:
+        return "value"
     currency = site_display().get("currency") or ""
     name = "open_cart_value" if kind == "cart" else "spend_to_date"
     return f"{name}_{currency}" if currency else name

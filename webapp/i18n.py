@@ -25,22 +25,51 @@ bp = Blueprint("i18n", __name__)
 # The segments job's own segments (mining.segments.RULE_NAMES), named in the reader's language;
 # the ids stay in URLs, exports and the API, and custom segments show as their authors named them.
 SEGMENT_NAMES = {
-    "champions": _l("champions"),
-    "loyal": _l("loyal"),
-    "cannot_lose": _l("cannot_lose"),
-    "at_risk": _l("at_risk"),
-    "hibernating": _l("hibernating"),
-    "about_to_sleep": _l("about_to_sleep"),
-    "need_attention": _l("need_attention"),
-    "potential_loyalists": _l("potential_loyalists"),
-    "new_customers": _l("new_customers"),
-    "promising": _l("promising"),
-    "cart_abandoners": _l("cart_abandoners"),
-    "window_shoppers": _l("window_shoppers"),
-    "deal_seekers": _l("deal_seekers"),
-    "repeat_buyers": _l("repeat_buyers"),
-    "new_visitors": _l("new_visitors"),
-    "returning_visitors": _l("returning_visitors"),
+    "champions": _l("Champions"),
+    "loyal": _l("Loyal"),
+    "cannot_lose": _l("Cannot lose them"),
+    "at_risk": _l("At risk"),
+    "hibernating": _l("Hibernating"),
+    "about_to_sleep": _l("About to sleep"),
+    "need_attention": _l("Need attention"),
+    "potential_loyalists": _l("Potential loyalists"),
+    "new_customers": _l("New customers"),
+    "promising": _l("Promising"),
+    "cart_abandoners": _l("Cart abandoners"),
+    "window_shoppers": _l("Window shoppers"),
+    "deal_seekers": _l("Deal seekers"),
+    "repeat_buyers": _l("Repeat buyers"),
+    "new_visitors": _l("New visitors"),
+    "returning_visitors": _l("Returning visitors"),
+}
+# One line each: who is in it (the rules of mining.segments, RFM scores 1-5 by quintile), and what a
+# member's value counts: money spent (or left in the cart), product views or active days.
+SEGMENT_ABOUT = {
+    "champions": (_l("Ordered recently and often: recency score 5, frequency 4 or 5."), "money"),
+    "loyal": (_l("Order often (frequency 4 or 5), recency 3 or 4."), "money"),
+    "cannot_lose": (_l("Ordered the most (frequency 5) but not lately (recency 1 or 2)."), "money"),
+    "at_risk": (_l("Ordered fairly often (frequency 3 or 4) but not lately (recency 1 or 2)."), "money"),
+    "hibernating": (_l("Few orders, long ago: recency and frequency 1 or 2."), "money"),
+    "about_to_sleep": (_l("Middling recency (3), few orders (frequency 1 or 2)."), "money"),
+    "need_attention": (_l("Middling recency and frequency (3 and 3)."), "money"),
+    "potential_loyalists": (_l("Recent (recency 4 or 5) with a few orders (frequency 2 or 3)."), "money"),
+    "new_customers": (_l("Just placed their first order: recency 5, frequency 1."), "money"),
+    "promising": (_l("Ordered once, recently (recency 4)."), "money"),
+    "cart_abandoners": (
+        _l("Added to the cart since their last order, more than an hour ago and within 30 days."),
+        "cart",
+    ),
+    "window_shoppers": (_l("Viewed three products or more, never added to the cart or ordered."), "views"),
+    "deal_seekers": (_l("Used a coupon or a discount on at least half of their orders."), "money"),
+    "repeat_buyers": (_l("Ordered twice or more."), "money"),
+    "new_visitors": (_l("First seen within the last 7 days."), "days"),
+    "returning_visitors": (_l("Came back on another day and were seen within the last 30 days."), "days"),
+}
+VALUE_MEANINGS = {
+    "money": _l("spent in all"),
+    "cart": _l("left in the cart"),
+    "views": _l("product views"),
+    "days": _l("days active"),
 }
 
 
@@ -109,6 +138,24 @@ def choose():
     return redirect(back if local else url_for("home"))
 
 
+def segment_about(name: str) -> str:
+    """The segment's one-line definition; empty for custom segments (their conditions say it)."""
+    return str(SEGMENT_ABOUT[name][0]) if name in SEGMENT_ABOUT else ""
+
+
+def segment_value(name: str, value) -> str:
+    """A member's (or a segment's total) value with what it counts: money, product views or days."""
+    kind = SEGMENT_ABOUT[name][1] if name in SEGMENT_ABOUT else None
+    if kind is None:
+        return "–"
+    if kind in ("money", "cart"):
+        d = site_display()
+        shown = locales.money(value, tag(), d["currency"] or "", d["money_unit"])
+    else:
+        shown = locales.number(value, tag())
+    return f"{shown} {VALUE_MEANINGS[kind]}"
+
+
 def _filters() -> dict:
     def number(value, decimals: int = 0):
         return locales.number(value, tag(), decimals)
@@ -148,6 +195,8 @@ def _filters() -> dict:
         "number": number,
         "percent": percent,
         "money": money,
+        "segment_about": segment_about,
+        "segment_value": segment_value,
         "amount": amount,
         "unit": unit,
         "date": date,

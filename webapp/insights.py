@@ -71,7 +71,7 @@ def daily_chart(frame, columns: dict, start: dt.date, end: dt.date, kind: str = 
         {"label": label, "values": [float(by_day.get(d.isoformat(), {}).get(col, 0) or 0) for d in days]}
         for col, label in columns.items()
     ]
-    return {"kind": kind, "x": [_unix(d) for d in days], "series": series}
+    return {"kind": kind, "x_label": _("Day"), "x": [_unix(d) for d in days], "series": series}
 
 
 def satisfaction_chart(frame) -> dict:
@@ -86,7 +86,7 @@ def satisfaction_chart(frame) -> dict:
         }
         for s in scores
     ]
-    return {"kind": "bars", "x": [_unix(m) for m in months], "series": series}
+    return {"kind": "bars", "unit": "month", "x_label": _("Month"), "x": [_unix(m) for m in months], "series": series}
 
 
 def retention_table(frame) -> list[dict]:
@@ -190,6 +190,7 @@ def segment(site_id: str, name: str):
     trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, days=30)
     chart = {
         "kind": "line",
+        "x_label": _("Day"),
         "x": [_unix(r["date"]) for r in trend],
         "series": [{"label": _("Members"), "values": [int(r["size"]) for r in trend]}],
     }

@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 
+from recommender.experiments import ARMS, compare_arms
+from warehouse.queries import rec_experiments, rec_offline
 from warehouse.queries import recommendations as store
 
 from .access import current_site, warehouse
@@ -29,6 +31,34 @@ def _totals(rows: list[dict]) -> dict:
     }
 
 
+def _evaluation(rows: list[dict]) -> dict | None:
+    """One offline run grouped by protocol, with its date and the size of its data."""
+    if not rows:
+        return None
+    first = rows[0]
+    protocols = {}
+    for row in rows:
+        protocols.setdefault(row["protocol"], []).append(row)
+    return {
+        "dataset": first["dataset"],
+        "evaluated_at": first["evaluated_at"],
+        "train_sessions": first["train_sessions"],
+        "test_sessions": first["test_sessions"],
+        "protocols": protocols,
+    }
+
+
+def _experiment(site_id: str) -> dict | None:
+    """The site's A/B test (running or the last one) with per-arm figures against its control."""
+    found = rec_experiments.experiment(warehouse(), site_id)
+    if not found:
+        return None
+    arms = compare_arms(rec_experiments.arm_results(warehouse(), site_id, found["name"]), found["arms"][0])
+    order = {arm: n for n, arm in enumerate(found["arms"])}
+    arms.sort(key=lambda a: order.get(a["arm"], len(order)))
+    return {**found, "control": found["arms"][0], "results": arms}
+
+
 @bp.route("/s/<site_id>/recommendations")
 def index(site_id: str):
     site = current_site()
@@ -38,7 +68,11 @@ def index(site_id: str):
         rows=rows,
         totals=_totals(rows),
         models=store.model_status(warehouse(), site["site_id"]),
-        evaluation=store.latest_evaluation(warehouse()),
+        own=_evaluation(rec_offline.latest_results(warehouse(), site["site_id"])),
+        reference=_evaluation(rec_offline.latest_results(warehouse(), "")),
+        site_id=site["site_id"],
+        experiment=_experiment(site["site_id"]),
+        arm_help=ARMS,
         days=DAYS,
         window_days=WINDOW_DAYS,
     )

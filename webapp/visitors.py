@@ -126,7 +126,26 @@ def show(site_id: str, ref: str):
     site = current_site()
     person, hint = _resolve(site["site_id"], ref)
     profile = people.profile(warehouse(), site["site_id"], person, hint)
-    return render_template("visitors/show.html", profile=profile, ref=ref)
+    records = _source_records(site["site_id"], [r["identity"] for r in profile["identities"]])
+    return render_template("visitors/show.html", profile=profile, ref=ref, records=records)
+
+
+def _source_records(site_id: str, identities: list[str]) -> list[dict]:
+    """Each customer record of the person with the decided pairs that joined it (weight, agreeing fields)."""
+    from warehouse.queries import matching
+
+    found = matching.records_of(warehouse(), site_id, identities)
+    if not found:
+        return []
+    mine = set(identities)
+    pairs = [m for m in matching.matches_of(warehouse(), site_id, [r["uid"] for r in found]) if m["decision"] == "link"]
+    for record in found:
+        record["joined_by"] = [
+            {**m, "other": m["b"] if m["a"] == record["uid"] else m["a"]}
+            for m in pairs
+            if record["uid"] in (m["a"], m["b"]) and {m["a"], m["b"]} <= mine
+        ]
+    return found
 
 
 @bp.route("/s/<site_id>/visitors/job-results")

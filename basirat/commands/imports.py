@@ -95,11 +95,91 @@ def import_orders(
 
 @import_group.command("customers")
 @_import_options
+@click.option(
+    "--source",
+    default=None,
+    help="Name of the system the file comes from (till, call-centre, shop...): "
+    "keeps every field as a customer record of that source, for matching.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["basirat", "shopify", "woocommerce", "custom"]),
+    default=None,
+    help="Columns of a --source file: ours (source_id, first_name, last_name, email, phone), Shopify's "
+    "customer export, WooCommerce's billing fields, or custom (every field from --map); default basirat.",
+)
+@click.option(
+    "--region", default=None, help="Country (ISO code) of phones without a country code [MATCH_DEFAULT_REGION]."
+)
+@click.option("--sub-addressing", is_flag=True, help="Drop +tags (and Gmail's dots) when comparing emails.")
+@click.option(
+    "--unverified-ids", is_flag=True, help="The source's ids may name one customer twice (a list, not a system)."
+)
+@click.option("--no-match", is_flag=True, help="Only store the records; match at the next `matching` job.")
 @click.pass_context
 def import_customers(
-    ctx, file, site_id, columns, sep, whitespace, names, date_format, channel, web_ids, customer_prefix, strict
+    ctx,
+    file,
+    site_id,
+    columns,
+    sep,
+    whitespace,
+    names,
+    date_format,
+    channel,
+    web_ids,
+    customer_prefix,
+    strict,
+    source,
+    preset,
+    region,
+    sub_addressing,
+    unverified_ids,
+    no_match,
 ):
-    """Import customers (customer id and email) from FILE, so their orders and visits join up."""
+    """Import customers from FILE (CSV).
+
+    With --source, every row is kept as a customer record of that source (raw and standardised names,
+    emails, phones, addresses) and matched with the site's other records into people. Without it, the
+    customer id and email of each row link that customer's orders and visits.
+    """
+    kept = {
+        "--source": source,
+        "--preset": preset,
+        "--region": region,
+        "--sub-addressing": sub_addressing,
+        "--unverified-ids": unverified_ids,
+        "--no-match": no_match,
+    }
+    linking = {
+        "--whitespace": whitespace,
+        "--names": names,
+        "--date-format": date_format,
+        "--web-ids": web_ids,
+        "--customer-prefix": customer_prefix,
+        "--channel": channel if channel != "offline" else None,
+    }
+    if source is not None and any(linking.values()):
+        fail(f"{', '.join(k for k, v in linking.items() if v)} apply to the customer id/email import, not to --source")
+    if source is None and any(kept.values()):
+        fail(f"{', '.join(k for k, v in kept.items() if v)} need --source NAME (customer records of one source)")
+    if source is not None:
+        preset = preset or "basirat"
+        _import_records(
+            ctx,
+            file,
+            site_id,
+            source,
+            preset,
+            _pairs(columns),
+            sep,
+            strict,
+            region,
+            sub_addressing,
+            not unverified_ids,
+            no_match,
+        )
+        return
     from collector.imports import Mapping, parse_customers
 
     mapping = Mapping(
@@ -112,6 +192,57 @@ def import_customers(
         customer_prefix=customer_prefix,
     )
     _run_import(ctx, file, site_id, mapping, parse_customers, strict, "customers")
+
+
+def _import_records(
+    ctx, file, site_id, source, preset, columns, sep, strict, region, sub_addressing, verified, no_match
+) -> None:
+    import pandas as pd
+
+    from collector.imports import ImportFailed, parse_customer_records, record_mapping
+    from matching.standardise import standardise
+    from mining.matching import match_site
+    from warehouse.queries import matching as store
+
+    from ._common import config_of
+
+    site_id = known_site(ctx, site_id)
+    source = source.strip()
+    if not source or "/" in source:
+        fail("--source wants a name without '/', such as till or call-centre")
+    try:
+        parsed = parse_customer_records(file, record_mapping(preset, columns), sep or ",", set(columns))
+    except ImportFailed as exc:
+        fail(str(exc))
+    _report_bad(parsed, strict)
+    config = config_of(ctx)
+    records = standardise(pd.DataFrame(parsed.rows), region or config["MATCH_DEFAULT_REGION"], sub_addressing)
+    records.insert(0, "site_id", site_id)
+    records.insert(1, "source", source)
+    records["verified"] = verified
+    warehouse = warehouse_of(ctx)
+    known = store.stored_keys(warehouse, site_id, source)
+    store.write_records(warehouse, records)
+    updated = int(records["source_id"].isin(known).sum())
+    flagged = records[records["problems"].map(len) > 0]
+    click.echo(
+        f"{len(records) - updated} new and {updated} updated {source} records from {parsed.lines} lines"
+        f" ({len(flagged)} with an invalid value kept raw: "
+        f"{', '.join(sorted({p for ps in flagged['problems'] for p in ps})) or 'none'})"
+    )
+    if not no_match:
+        match_site(warehouse, site_id, config, click.echo)
+    if not parsed.rows:
+        sys.exit(1)
+
+
+def _report_bad(parsed, strict: bool) -> None:
+    if parsed.bad:
+        click.echo(f"{parsed.bad} of {parsed.lines} lines are bad; first ones:", err=True)
+        for example in parsed.examples:
+            click.echo(f"  {example}", err=True)
+        if strict:
+            fail("nothing imported (--strict)")
 
 
 def _run_import(ctx, file, site_id, mapping, parse, strict: bool, what: str) -> None:

@@ -53,3 +53,49 @@ def test_setting_the_same_ttl_again_changes_nothing(chdb_warehouse):
         assert set_ttl(chdb_warehouse, DAYS) == []
     finally:
         run_retention(chdb_warehouse, CONFIG, lambda _: None)
+
+
+def test_derived_rows_with_visitor_ids_expire_with_the_events(warehouse, site):
+    """A visit older than the limit goes too: retention covers what the jobs derived."""
+    from mining.sessions import sessionize_site
+    from warehouse.queries import sessions
+
+    sid = site["site_id"]
+    events.insert_events(warehouse, [row(sid, OLD, message_id="old", anonymous_id="gone")])
+    sessionize_site(warehouse, sid)
+    assert len(sessions.visits(warehouse, sid, ["gone"])) == 1
+    try:
+        run_retention(warehouse, config(RETENTION_DAYS=DAYS), lambda _: None)
+        if warehouse.features["ttl"]:
+            assert current_ttl_days(warehouse, "sessions") == DAYS
+            warehouse.execute("OPTIMIZE TABLE sessions FINAL")
+        deadline = time.monotonic() + 30
+        while sessions.visits(warehouse, sid, ["gone"]) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert sessions.visits(warehouse, sid, ["gone"]) == []
+    finally:
+        run_retention(warehouse, CONFIG, lambda _: None)
+
+
+def test_model_versions_beyond_the_setting_are_pruned(warehouse, site):
+    import pandas as pd
+
+    from warehouse.queries import recommendations as store
+
+    sid = site["site_id"]
+    rows = pd.DataFrame({"site_id": [sid], "context": "overall", "item_id": "p1", "score": 1.0})
+    for version in (1, 2, 3, 4):
+        store.write_model(warehouse, "rec_popularity", "popularity", rows, version)
+    outcome = run_retention(warehouse, config(MODEL_VERSIONS_KEPT=2), lambda _: None)
+    assert outcome["pruned"] >= 1
+
+    def versions():
+        found = warehouse.query(
+            "SELECT DISTINCT model_version AS v FROM rec_popularity WHERE site_id = {s:String}", {"s": sid}
+        )
+        return sorted(int(r["v"]) for r in found)
+
+    deadline = time.monotonic() + 30
+    while versions() != [3, 4] and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert versions() == [3, 4]

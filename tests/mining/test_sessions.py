@@ -149,3 +149,20 @@ def test_incremental_runs_end_where_a_full_run_does(warehouse, drawn):
     incremental = comparable(warehouse, sid, list(VISITORS))
     sessionize_site(warehouse, sid, full=True)
     assert incremental == comparable(warehouse, sid, list(VISITORS))
+
+
+def test_full_run_in_parts_writes_the_same_visits(warehouse):
+    """A full run cut by a hash of the visitor gives the visits one pass gives."""
+    found = {}
+    for parts in (1, 3):
+        sid = new_site(warehouse)["site_id"]
+        rows = []
+        for n in range(12):
+            rows += [page(sid, m, anon=f"v{n}", path=f"/{m}") for m in (0, 5, 50 + n, 52 + n)]
+        load(warehouse, rows)
+        upto = sessions.event_window(warehouse, sid)
+        sessions.sessionize(warehouse, sid, sessions.EPOCH, upto, 30, version=1, parts=parts)
+        visits = sessions.visits(warehouse, sid, [f"v{n}" for n in range(12)], limit=1000)
+        found[parts] = sorted((v["visitor_id"], v["started_at"], v["events"], tuple(v["pages"])) for v in visits)
+    assert len(found[1]) == 24
+    assert found[3] == found[1]

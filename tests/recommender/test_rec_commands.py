@@ -40,15 +40,52 @@ def test_scheduler_runs_a_job():
 
 
 @pytest.mark.process
-def test_evaluate_prints_json_per_strategy(tmp_path):
-    out = basirat(tmp_path, "evaluate", "--sessions", "150", "--json", "--data-dir", str(data_dir()))
-    rows = {row["strategy"]: row for row in json.loads(out.stdout)}
-    assert {"popularity", "ar", "sknn", "stan"} <= set(rows)
-    assert all({"hr@20", "mrr@20", "coverage@20", "popularity@20"} <= set(r) for r in rows.values())
-    assert rows["stan"]["shipped"] and 0 < rows["stan"]["hr@20"] <= 1
+def test_evaluate_prints_json_per_protocol_and_strategy(tmp_path):
+    out = basirat(tmp_path, "evaluate", "--sessions", "40", "--json", "--data-dir", str(data_dir()))
+    rows = json.loads(out.stdout)
+    keys = {(r["dataset"], r["protocol"], r["strategy"]) for r in rows}
+    strategies = {"served (seen shown)", "served (seen hidden)", "popularity", "ar", "sr", "sknn", "vsknn"}
+    assert keys == {
+        (d, p, s) for d in ("yoochoose", "instacart") for p in ("next_item", "discovery") for s in strategies
+    }
+    assert all({"hr@20", "mrr@20", "hr@20_ci", "mrr@20_ci", "coverage@20", "test_sessions"} <= set(r) for r in rows)
+    assert sum(r["shipped"] for r in rows) == 4  # one served row per data set and protocol
     assert "testing on" in out.stderr  # progress goes to stderr, the JSON alone to stdout
-    stored = basirat(tmp_path, "sql", "SELECT count() AS n FROM rec_evaluations", "--format", "CSV").stdout
+    stored = basirat(tmp_path, "sql", "SELECT count() AS n FROM rec_offline_results", "--format", "CSV").stdout
     assert stored.strip() == str(len(rows))
+
+
+def ring_sessions(path, sessions: int = 300) -> None:
+    """A session file whose next click is learnable: visitors walk a ring of 20 products, a day apart."""
+    lines = ["SessionId\tItemId\tTime"]
+    for s in range(sessions):
+        for i in range(3):
+            lines.append(f"{s}\tp{(s + i) % 20}\t{1_700_000_000 + s * 1200 + i * 60}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.process
+def test_evaluate_and_tune_any_session_file(tmp_path):
+    ring_sessions(tmp_path / "ring.tsv")
+    out = basirat(tmp_path, "evaluate", "--dataset", str(tmp_path / "ring.tsv"), "--no-store")
+    assert "next item protocol" in out.stdout and "discovery protocol" in out.stdout and "<- shipped" in out.stdout
+    tuned = basirat(tmp_path, "tune", "--dataset", str(tmp_path / "ring.tsv"), "--out", str(tmp_path / "t.json"))
+    record = json.loads((tmp_path / "t.json").read_text())
+    assert len(record["results"]) > 1 and record["chosen"]["values"] in [r["values"] for r in record["results"]]
+    assert "chosen:" in tuned.stdout
+    (tmp_path / "bad.tsv").write_text("session,item\n1,a\n")
+    bad = basirat(tmp_path, "evaluate", "--dataset", str(tmp_path / "bad.tsv"), "--no-store", check=False)
+    assert bad.returncode == 1 and "missing column(s) ItemId, SessionId, Time" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.process
+def test_evaluate_a_sites_own_visits(tmp_path):
+    site = json.loads(basirat(tmp_path, "sites", "create", "Shop", "--json").stdout)
+    unknown = basirat(tmp_path, "evaluate", "--site", "s_nope", check=False)
+    assert unknown.returncode == 1 and "no site" in unknown.stderr
+    empty = basirat(tmp_path, "evaluate", "--site", site["site_id"], check=False)
+    assert empty.returncode == 1 and "no sessions" in empty.stderr and "Traceback" not in empty.stderr
 
 
 @pytest.mark.process

@@ -26,7 +26,7 @@ def mined(warehouse, site):
 def test_every_model_gets_a_new_version_per_run(warehouse, mined):
     first = store.latest_versions(warehouse)
     models = {model for (site, model) in first if site == mined}
-    assert models == {"rules", "cooccurrence", "sessions", "person", "popularity"}
+    assert models == {"rules", "cooccurrence", "sequential", "sessions", "person", "popularity"}
     jobs.BY_ID["rules"].run(warehouse, CONFIG, progress=lambda _m: None)
     second = store.latest_versions(warehouse)
     assert second[(mined, "rules")] > first[(mined, "rules")]
@@ -168,3 +168,15 @@ def test_a_shared_device_does_not_mix_two_customers_histories(warehouse, site):
     index = Index(warehouse)
     index.refresh(force=True)
     assert {index.person_of(sid, "", "ann")} == people["ann"] and {index.person_of(sid, "", "bob")} == people["bob"]
+
+
+@pytest.mark.slow
+def test_a_sites_own_visits_are_evaluated_as_served(warehouse, mined):
+    from recommender.site_evaluation import evaluate_site
+
+    rows, sizes = evaluate_site(warehouse, CONFIG, mined, test_days=0.1, progress=lambda _m: None)
+    assert sizes["train_sessions"] == 10 and sizes["test_sessions"] == 1  # alice's phone: lamp, then shade
+    served = {r["protocol"]: r for r in rows if r["shipped"]}
+    assert served["next_item"]["predictions"] == 1 and served["next_item"]["hr@20"] == 1.0
+    # a week of history is too little to split by a week: the weekly job says so and stores nothing
+    assert jobs.BY_ID["rec_evaluation"].run(warehouse, CONFIG, progress=lambda _m: None) == {}

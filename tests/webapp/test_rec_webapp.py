@@ -4,7 +4,7 @@ import time
 
 from tests.support.factories import recent
 from tests.support.webapp_helpers import make_app, make_user, signed_in
-from warehouse.queries import events
+from warehouse.queries import events, rec_offline
 from warehouse.queries import recommendations as store
 
 
@@ -37,27 +37,27 @@ def test_page_shows_click_through_revenue_and_evaluation(warehouse, site):
             recent(site_id, "v", "Recommendation Shown", 9, props={"recommendation_id": "<script>x</script>"}),
         ],
     )
-    store.write_evaluation(
-        warehouse,
-        "yoochoose-test",
-        [
-            {
-                "strategy": "stan",
-                "shipped": True,
-                "hr@20": 0.687,
-                "mrr@20": 0.356,
-                "coverage@20": 0.9,
-                "popularity@20": 0.2,
-                "predictions": 10,
-                "seconds": 1.0,
-            }
-        ],
-    )
+    row = {
+        "protocol": "next_item",
+        "strategy": "served (seen shown)",
+        "shipped": True,
+        "hr@20": 0.687,
+        "hr@20_ci": [0.671, 0.702],
+        "mrr@20": 0.356,
+        "mrr@20_ci": [0.34, 0.37],
+        "coverage@20": 0.9,
+        "popularity@20": 0.2,
+        "predictions": 10,
+        "seconds": 1.0,
+    }
+    rec_offline.write_results(warehouse, site_id, "own sessions", [row], {"train_sessions": 812, "test_sessions": 93})
+    rec_offline.write_results(warehouse, "", "yoochoose", [{**row, "hr@20": 0.555}], {"train_sessions": 17794})
     email, password = make_user(warehouse, "analyst", [site_id])
     client = signed_in(make_app(warehouse), email, password)
     page = client.get(f"/s/{site_id}/recommendations")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "session_knn" in html and "home-hero" in html and "50.0%" in html and "42.00" in html
-    assert "0.687" in html and "shipped" in html
+    assert "0.687" in html and "[0.671, 0.702]" in html and "served" in html and "812" in html and "93 test" in html
+    assert "0.555" in html and "yoochoose" in html
     assert "<script>x</script>" not in html

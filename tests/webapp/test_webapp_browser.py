@@ -38,6 +38,16 @@ def live(tmp_path_factory):
         for n in range(60)
         for event in (["Product Viewed"] if n % 6 else ["Product Viewed", "Order Completed"])
     ]
+    messages.append(
+        {
+            "type": "track",
+            "event": "Feedback Submitted",
+            "anonymousId": "anon-1",
+            "messageId": "msg-feedback",
+            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "properties": {"score": 4},
+        }
+    )
     send(server.url, site["write_key"], messages, lambda _m: None)
     server.wait_for(
         f"SELECT count() AS n FROM events WHERE site_id = '{site['site_id']}'",
@@ -166,4 +176,39 @@ def test_the_whole_nav_shows_at_laptop_widths(browser, live):
     page.set_viewport_size({"width": 390, "height": 800})
     assert not page.locator(".signout .muted").is_visible()  # a phone keeps the row for the nav
     screenshot(page, "admin-nav-phone")
+    context.close()
+
+
+def test_kpi_charts_read_without_hovering_and_the_page_says_it_is_counting(browser, live):
+    server, site, password = live
+    sid = site["site_id"]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    problems = _watch(page)
+    _sign_in(page, server, site, password)
+    page.goto(server.url + f"/s/{sid}/kpis")
+    page.wait_for_selector(".uplot")
+    legends = page.locator(".uplot .u-legend").all_inner_texts()
+    assert legends and all("--" not in text and "Time" not in text for text in legends), legends
+    # One month of feedback: the time axis spans about that month, not years around it.
+    scale = page.evaluate("document.querySelector('[data-chart=kpi-satisfaction]').uplot.scales.x")
+    assert 25 * 86400 <= scale["max"] - scale["min"] <= 35 * 86400, scale
+    assert "Month" in page.locator("[data-chart=kpi-satisfaction] .u-legend").inner_text()
+    bars = page.locator("table.funnel rect.fill")
+    assert bars.count() == 4 and bars.first.get_attribute("width") == "100.00"
+    assert float(bars.last.get_attribute("width")) < 100
+    assert page.locator("table.cohorts td.heat").count() > 0
+    screenshot(page, "admin-kpis-charts")
+
+    held = []  # the next KPI page is held back while the old one says it is counting
+    page.route(re.compile(r".*/kpis\?.*"), lambda route: held.append(route))
+    page.click("form[data-busy] button[type=submit]", no_wait_after=True)
+    busy = page.evaluate(
+        "() => { const f = document.querySelector('form[data-busy]');"
+        " return [f.getAttribute('aria-busy'), f.querySelector('.busy-note').textContent]; }"
+    )
+    assert busy == ["true", "Counting…"] and held
+    held[0].continue_()
+    page.wait_for_selector("form[data-busy]:not([aria-busy])")
+    assert not problems, problems
     context.close()

@@ -25,7 +25,7 @@ def test_kpi_page_shows_every_panel_for_a_range_and_segment(warehouse, site):
     assert "From recommendations" in page
     assert "No item was bought within 7 days" not in page  # shop_rows has attributed orders in this range
     filtered = client.get(f"/s/{sid}/kpis?from=2026-02-01&to=2026-03-15&segment=repeat_buyers")
-    assert filtered.status_code == 200 and "segment repeat_buyers" in filtered.get_data(as_text=True)
+    assert filtered.status_code == 200 and "segment Repeat buyers" in filtered.get_data(as_text=True)
     assert client.get(f"/s/{sid}/kpis?from=junk&segment=<script>").status_code == 200
     quiet = client.get(f"/s/{sid}/kpis?from=2020-01-01&to=2020-01-31").get_data(as_text=True)
     assert "No visits or orders from 2020-01-01 to 2020-01-31" in quiet and "data-chart" not in quiet
@@ -46,6 +46,9 @@ def test_segments_list_members_and_csv_export(warehouse, site):
     client = client_for(warehouse, sid)
     listing = client.get(f"/s/{sid}/segments").get_data(as_text=True)
     assert "cart_abandoners" in listing and "new_visitors" in listing
+    # Human names, a one-line definition each, values with what they count
+    assert "Cart abandoners" in listing and "more than an hour ago and within 30 days" in listing
+    assert "12.50 left in the cart" in listing and "days active" in listing
     detail = client.get(f"/s/{sid}/segments/cart_abandoners").get_data(as_text=True)
     assert "&lt;b&gt;cart&lt;/b&gt;" in detail and "<b>cart</b>" not in detail and 'id="segment-trend"' in detail
     export = client.get(f"/s/{sid}/segments/cart_abandoners/export.csv")

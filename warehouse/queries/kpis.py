@@ -75,6 +75,31 @@ def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
     )
 
 
+def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> dict:
+    """Events, people, orders and revenue over the range: the dashboard's cards, by the KPI page's definitions.
+
+    The same ``visit_days`` rows the KPI series sum (bots left out, days of
+    ``date``, an order counted once per id and day, people through the
+    identity map), so the two pages cannot disagree.
+    """
+    per_ids = f"SELECT identity_key, raw_key, event_count, order_count, order_revenue FROM visit_days WHERE {DAYS}"
+    row = warehouse.query(
+        f"""
+        SELECT sum(event_count) AS events, uniqExact(person_key) AS visitors,
+               sum(order_count) AS orders, sum(order_revenue) AS revenue
+        FROM ({_keyed(per_ids, ["event_count", "order_count", "order_revenue"], None)})
+        """,
+        _params(site_id, start, end, None),
+    )
+    row = row[0] if row else {}
+    return {
+        "events": int(row.get("events") or 0),
+        "visitors": int(row.get("visitors") or 0),
+        "orders": int(row.get("orders") or 0),
+        "revenue": float(row.get("revenue") or 0.0),
+    }
+
+
 def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
     """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start).
 

@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from warehouse.engine.connection import Warehouse
+
+from . import kpis
 
 _SINCE = "timestamp >= now() - toIntervalDay({days:UInt32})"
 
 
-def summary(warehouse: Warehouse, site_id: str, days: int = 30) -> dict:
-    """Events, distinct visitors, orders and revenue in the last ``days`` days."""
-    rows = warehouse.query(
-        "SELECT count() AS events, uniqExact(anonymous_id) AS visitors, "
-        "uniqExactIf(order_id, event = 'Order Completed' AND order_id != '') AS orders, "
-        "sumIf(revenue, event = 'Order Completed') AS revenue "
-        f"FROM events WHERE site_id = {{site_id:String}} AND {_SINCE}",
-        {"site_id": site_id, "days": days},
-    )
-    row = rows[0] if rows else {}
-    return {
-        "events": int(row.get("events") or 0),
-        "visitors": int(row.get("visitors") or 0),
-        "orders": int(row.get("orders") or 0),
-        "revenue": float(row.get("revenue") or 0.0),
-    }
+def summary(warehouse: Warehouse, site_id: str, days: int = 30, today: dt.date | None = None) -> dict:
+    """Events, people, orders and revenue of the last ``days`` days to ``today`` (UTC's by default).
+
+    The KPI page's definitions (``kpis.totals``): for the same days both pages show the same figures.
+    """
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    return kpis.totals(warehouse, site_id, today - dt.timedelta(days=days - 1), today)
 
 
 def daily_events(warehouse: Warehouse, site_id: str, days: int = 30, timezone: str = "UTC") -> list[dict]:
-    """Events per day of the site's time zone (an IANA name), oldest first; days without events are absent."""
+    """Events per day of the site's time zone (an IANA name), oldest first; days without events are absent.
+
+    Bots are left out, as on every figure (``visit_days`` keeps none).
+    """
     return warehouse.query(
         "SELECT toDate(toTimeZone(timestamp, {timezone:String})) AS day, count() AS events FROM events "
-        f"WHERE site_id = {{site_id:String}} AND {_SINCE} GROUP BY day ORDER BY day",
+        f"WHERE site_id = {{site_id:String}} AND is_bot = 0 AND {_SINCE} GROUP BY day ORDER BY day",
         {"site_id": site_id, "days": days, "timezone": timezone},
     )
 

@@ -16,13 +16,13 @@ from . import identity as ids
 from . import recommendations, scores, segments, sessions
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-KINDS = ("anon:", "user:", "customer:", "email:")
+KINDS = ("anon:", "user:", "customer:", "email:", "record:")
 VISITS_SHOWN = 200
 
 
 def identity_of(ref: str) -> str:
-    """An identity from what an operator types: ``user:ID``, ``anon:ID``, ``customer:ID``, an email, or a
-    bare user id."""
+    """An identity from what an operator types: ``user:ID``, ``anon:ID``, ``customer:ID``,
+    ``record:SOURCE/ID``, an email, or a bare user id."""
     ref = ref.strip()
     if ref.startswith("email:") and not HEX64.match(ref[6:]):
         return ids.email_identity(ref[6:])

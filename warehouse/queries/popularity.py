@@ -1,4 +1,4 @@
-"""Reads and writes of the popularity job."""
+"""Distinct visitors per product and kind: the simplest popularity, a baseline for the benches."""
 
 from __future__ import annotations
 
@@ -37,7 +37,3 @@ def product_interactions(warehouse: Warehouse, since_days: int = 90, min_visitor
         """,
         {"days": since_days, "min_visitors": min_visitors},
     )
-
-
-def write_popularity(warehouse: Warehouse, frame: pd.DataFrame) -> int:
-    return warehouse.insert("item_popularity", frame)

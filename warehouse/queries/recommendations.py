@@ -91,25 +91,68 @@ def request_identity(anonymous_id: str, user_id: str) -> str:
 
 def write_model(warehouse: Warehouse, table: str, model: str, frame: pd.DataFrame, version: int) -> int:
     """Insert a model's rows under ``version`` and record the version per site."""
+    written = insert_model_rows(warehouse, table, frame, version)
+    counts = frame.groupby("site_id").size() if len(frame) else pd.Series(dtype="int64")
+    for site_id, rows in counts.items():
+        record_version(warehouse, str(site_id), model, version, int(rows))
+    return written
+
+
+def insert_model_rows(warehouse: Warehouse, table: str, frame: pd.DataFrame, version: int) -> int:
+    """Insert rows of a model under ``version`` (a job writing in parts records the version once, at the end)."""
     if table not in ("rec_item_neighbors", "rec_sessions", "rec_person_items", "rec_popularity"):
         raise ValueError(table)
     frame = frame.assign(model_version=version)
     frame["model_version"] = frame["model_version"].astype("uint64")
-    written = warehouse.insert(table, frame) if len(frame) else 0
-    counts = frame.groupby("site_id").size() if len(frame) else pd.Series(dtype="int64")
-    record = pd.DataFrame(
-        {
-            "site_id": counts.index.astype(str),
-            "model": model,
-            "model_version": version,
-            "rows": counts.to_numpy().astype("uint64"),
-        }
-    )
+    return warehouse.insert(table, frame) if len(frame) else 0
+
+
+def record_version(warehouse: Warehouse, site_id: str, model: str, version: int, rows: int) -> None:
+    """A complete version of a site's model: what the endpoint polls."""
+    record = pd.DataFrame({"site_id": [site_id], "model": model, "model_version": version, "rows": rows})
     record["model_version"] = record["model_version"].astype("uint64")
+    record["rows"] = record["rows"].astype("uint64")
     record["computed_at"] = pd.Timestamp.now("UTC").floor("s").tz_localize(None)
     record["computed_at"] = record["computed_at"].astype("datetime64[s]")
     warehouse.insert("rec_models", record)
-    return written
+
+
+# Where each model's versions live: (table, extra condition on its rows).
+MODEL_TABLES = {
+    "rules": ("rec_item_neighbors", "relation = 'bought_together'"),
+    "cooccurrence": ("rec_item_neighbors", "relation IN ('also_viewed', 'bought_after_view')"),
+    "sessions": ("rec_sessions", ""),
+    "person": ("rec_person_items", ""),
+    "popularity": ("rec_popularity", ""),
+}
+
+
+def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int]:
+    """Delete every model version of a site but its ``keep`` newest; returns the oldest kept per (site, model).
+
+    A version that the endpoint may still be serving is among the newest, so
+    ``keep`` of 2 or more never pulls rows from under a reader.
+    """
+    rows = warehouse.query(
+        """
+        SELECT site_id, model, arrayElement(arrayReverseSort(groupUniqArray(model_version)), {keep:UInt32}) AS oldest,
+               uniqExact(model_version) AS versions
+        FROM rec_models GROUP BY site_id, model HAVING versions > {keep:UInt32}
+        """,
+        {"keep": max(int(keep), 1)},
+    )
+    pruned = {}
+    for row in rows:
+        if row["model"] not in MODEL_TABLES:
+            continue
+        table, extra = MODEL_TABLES[row["model"]]
+        warehouse.execute(
+            f"ALTER TABLE {table} DELETE WHERE site_id = {{site_id:String}} AND model_version < {{oldest:UInt64}}"
+            + (f" AND {extra}" if extra else ""),
+            {"site_id": row["site_id"], "oldest": int(row["oldest"])},
+        )
+        pruned[(row["site_id"], row["model"])] = int(row["oldest"])
+    return pruned
 
 
 def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:

@@ -14,9 +14,23 @@ import re
 from warehouse.engine.cluster import LOCAL_SUFFIX
 from warehouse.engine.connection import Warehouse
 
-# Table -> the time column its retention counts from. Identity, scores and
-# other derived tables are rebuilt by the jobs from what events remain.
-RETAINED = {"events": "timestamp", "event_ids": "received_at"}
+# Table -> the time column its retention counts from: raw events and every
+# table derived from them that holds visitor or user ids (visits, dashboard
+# rollups, the serving log, webhook deliveries, identity evidence, folded
+# visits). The current identity map, segments and scores are rebuilt by the
+# jobs from what events remain; model versions are pruned by count instead.
+RETAINED = {
+    "events": "timestamp",
+    "event_ids": "received_at",
+    "sessions": "ended_at",
+    "visit_days": "date",
+    "attribution_events": "timestamp",
+    "rec_served": "served_at",
+    "rec_session_items": "last_seen",
+    "webhook_deliveries": "sent_at",
+    "identity_links": "at",
+    "identity_history": "linked_at",
+}
 
 
 def _target(warehouse: Warehouse, table: str) -> tuple[str, str]:

@@ -67,3 +67,20 @@ def current_score(warehouse: Warehouse, site_id: str, keys: list[str]) -> dict |
         {"site_id": site_id, "keys": keys},
     )
     return rows[0] if rows else None
+
+
+def prune_versions(warehouse: Warehouse, keep: int) -> int:
+    """Delete each site's score versions but its ``keep`` newest; returns how many sites were pruned."""
+    rows = warehouse.query(
+        """
+        SELECT site_id, arrayElement(arrayReverseSort(groupUniqArray(model_version)), {keep:UInt32}) AS oldest
+        FROM person_scores GROUP BY site_id HAVING uniqExact(model_version) > {keep:UInt32}
+        """,
+        {"keep": max(int(keep), 1)},
+    )
+    for row in rows:
+        warehouse.execute(
+            "ALTER TABLE person_scores DELETE WHERE site_id = {site_id:String} AND model_version < {oldest:UInt64}",
+            {"site_id": row["site_id"], "oldest": int(row["oldest"])},
+        )
+    return len(rows)

@@ -30,8 +30,10 @@ def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
     return rows[0]["t"].replace(tzinfo=None)
 
 
-def person_facts(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
+def person_facts(warehouse: Warehouse, site_id: str, until: dt.datetime | None = None) -> pd.DataFrame:
     """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
+
+    ``until`` reads only events up to that time: the facts as they stood then.
 
     Facts are gathered per pair of ids, then combined per person: counts add
     up, days and orders are unions (a device and a login may share both).
@@ -55,7 +57,7 @@ def person_facts(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
                arrayFilter(c -> c.2 > last_order,
                            groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added')) AS carts
         FROM events
-        WHERE site_id = {{site_id:String}} AND is_bot = 0
+        WHERE site_id = {{site_id:String}} AND is_bot = 0 AND timestamp <= {{until:DateTime('UTC')}}
         GROUP BY anonymous_id, user_id, channel_id
     """
     columns = "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts"
@@ -78,7 +80,7 @@ def person_facts(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
         )
         WHERE person_id != ''
         """,
-        {"site_id": site_id},
+        {"site_id": site_id, "until": until or dt.datetime(2105, 1, 1)},
     )
 
 
@@ -110,6 +112,13 @@ def write_memberships(warehouse: Warehouse, site_id: str, rows: pd.DataFrame) ->
     frame["value"] = frame["value"].astype("float64")
     frame["version"] = pd.Series(range(len(frame)), dtype="uint64") + time.time_ns()
     return warehouse.insert("segment_members", frame.reset_index(drop=True))
+
+
+def has_history(warehouse: Warehouse, site_id: str) -> bool:
+    """Whether the site has any stay recorded, open or closed."""
+    return bool(
+        warehouse.scalar("SELECT count() FROM segment_members WHERE site_id = {site_id:String}", {"site_id": site_id})
+    )
 
 
 def segment_sizes(warehouse: Warehouse, site_id: str) -> list[dict]:

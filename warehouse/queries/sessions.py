@@ -73,7 +73,9 @@ DEVICE = (
 
 # Which events a run reads: all of the site's, or those of the visitors that
 # new events touch (then cut at each visitor's boundary after the join).
-_ALL_VISITORS = "site_id = {site_id:String} AND is_bot = 0"
+_ALL_VISITORS = (
+    f"site_id = {{site_id:String}} AND is_bot = 0 AND cityHash64({VISITOR}) % {{parts:UInt64}} = {{part:UInt64}}"
+)
 _NEW_VISITORS = """site_id = {site_id:String} AND is_bot = 0
       AND anonymous_id IN (
           SELECT anonymous_id FROM events WHERE site_id = {site_id:String}
@@ -228,18 +230,30 @@ def set_high_water(warehouse: Warehouse, site_id: str, job: str, mark: dt.dateti
 
 
 def sessionize(
-    warehouse: Warehouse, site_id: str, since: dt.datetime, upto: dt.datetime, timeout_minutes: int, version: int
+    warehouse: Warehouse,
+    site_id: str,
+    since: dt.datetime,
+    upto: dt.datetime,
+    timeout_minutes: int,
+    version: int,
+    parts: int = 1,
 ) -> int:
-    """Recompute the visits touched by events received in (since, upto]; returns visits written."""
+    """Recompute the visits touched by events received in (since, upto]; returns visits written.
+
+    A full run (since the epoch) reads the visitors in ``parts`` by a hash of
+    the visitor, so its memory stays that of one part however many events.
+    """
     params = {"site_id": site_id, "since": since, "upto": upto, "timeout_ms": timeout_minutes * 60_000}
     full = since <= EPOCH
     visits, tombstones = (_VISITS_ALL, _TOMBSTONES_ALL) if full else (_VISITS_NEW, _TOMBSTONES)
     # A ReplacingMergeTree that folds equal keys while inserting spends more
     # on that than on computing the visits; FINAL reads fold them anyway.
     fold = "\nSETTINGS optimize_on_insert = 0" if warehouse.features.get("optimize_on_insert") else ""
-    warehouse.execute(
-        f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM ({visits}){fold}", {**params, "version": version}
-    )
+    for part in range(parts if full else 1):
+        warehouse.execute(
+            f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM ({visits}){fold}",
+            {**params, "version": version, "part": part, "parts": parts},
+        )
     warehouse.execute(
         "INSERT INTO sessions (site_id, visitor_id, started_at, deleted, version) "
         f"SELECT site_id, visitor_id, started_at, deleted, version FROM ({tombstones})",

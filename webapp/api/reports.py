@@ -21,7 +21,11 @@ SUMMARY = {
         "site_id": {"type": "string"},
         "days": {"type": "integer"},
         "events": {"type": "integer", "minimum": 0},
-        "visitors": {"type": "integer", "minimum": 0, "description": "Distinct anonymous ids."},
+        "visitors": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Distinct people (devices and logins stitched), bots left out.",
+        },
         "orders": {"type": "integer", "minimum": 0},
         "revenue": {"type": "number"},
         "currency": {"type": "string", "description": "The site's most used currency ('' when none)."},

@@ -1,0 +1,88 @@
+"""The baselines of session-based recommendation, as ``session-rec`` implements them.
+
+Ludewig, Mauro, Latifi and Jannach (UMUAI 2021) compare algorithms with the
+code of ``rn5l/session-rec``; these are its simple baselines with its default
+parameters, so a figure for Basirat's served ranking is set beside the ones a
+reader of that paper would expect:
+
+- ``popularity``: the most clicked training items, the same list for everyone.
+- ``ar``: association rules, every pair of clicks in a session counted both
+  ways, 20 neighbours kept per item, recommended from the last click.
+- ``sr``: sequential rules, ``a -> b`` weighted ``1/i`` for ``b`` clicked ``i``
+  clicks after ``a`` (up to 10), 20 neighbours kept, from the last click.
+- ``sknn``: session-kNN, cosine between item sets, the 500 most recent
+  sessions sharing an item with the current one, 100 neighbours.
+- ``vsknn``: V-SKNN, the same with the current session's clicks weighted by
+  position (``i/n``, "div"), a neighbour's items decayed by how far back the
+  shared click is (``1/step``), 100 of 500.
+
+Every function takes the current session as item codes (oldest first) and
+returns a score per item code; items of the session keep their scores
+(``remind``), as the published code does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .ranking import encode_rules
+from .sequential import pair_counts, sequential_rules
+from .session_knn import SessionIndex, sknn_recent_scores, vsknn_scores
+
+
+@dataclass
+class Baselines:
+    """The trained baselines over one item coding (``index``)."""
+
+    index: SessionIndex
+    ar: dict
+    sr: dict
+    k: int = 100
+    sample: int = 500
+
+    @classmethod
+    def train(cls, train: pd.DataFrame) -> "Baselines":
+        """Fit every baseline on ``train`` (``session_id, item_id, time``)."""
+        index = SessionIndex(train, sample=np.iinfo(np.int64).max)
+        return cls(index, _as_dict(index, pair_counts(train)), _as_dict(index, sequential_rules(train)))
+
+    def popularity(self, current: np.ndarray) -> np.ndarray:
+        return self.index.popularity
+
+    def ar_scores(self, current: np.ndarray) -> np.ndarray:
+        return self._from_last(self.ar, current)
+
+    def sr_scores(self, current: np.ndarray) -> np.ndarray:
+        return self._from_last(self.sr, current)
+
+    def _from_last(self, rules: dict, current: np.ndarray) -> np.ndarray:
+        scores = np.zeros(len(self.index.items))
+        found = rules.get(int(current[-1])) if len(current) else None
+        if found is not None:
+            scores[found[0]] = found[1]
+        return scores
+
+    def sknn_scores(self, current: np.ndarray) -> np.ndarray:
+        return sknn_recent_scores(self.index, current, self.k, self.sample)
+
+    def vsknn_scores(self, current: np.ndarray) -> np.ndarray:
+        return vsknn_scores(self.index, current, self.k, self.sample)
+
+    def scorers(self) -> dict:
+        return {
+            "popularity": self.popularity,
+            "ar": self.ar_scores,
+            "sr": self.sr_scores,
+            "sknn": self.sknn_scores,
+            "vsknn": self.vsknn_scores,
+        }
+
+
+def _as_dict(index: SessionIndex, rules: pd.DataFrame) -> dict:
+    grouped: dict = {}
+    for item, neighbor, score in zip(rules["item_id"], rules["neighbor_id"], rules["score"]):
+        grouped.setdefault(item, []).append((neighbor, float(score)))
+    return encode_rules(index, grouped)

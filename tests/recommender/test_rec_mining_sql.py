@@ -1,0 +1,220 @@
+"""The warehouse's aggregations give the models the pure pandas functions give, part by part.
+
+A small store with several visits per visitor (gaps longer than the visit
+timeout) is mined both ways: the jobs' SQL, cut into parts, and the pandas
+functions over every interaction, cut into visits by ``sessionize`` with the
+same timeout. The product's sessions job cuts the visits the SQL reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+
+import pandas as pd
+import pytest
+
+from mining import sessions as sessions_job
+from recommender.cooccurrence import cooccurrence
+from recommender.jobs import session_items
+from recommender.mining import (
+    baskets,
+    context_popularity,
+    person_items,
+    person_items_from_votes,
+    popularity_from_votes,
+    recent_sessions,
+    sessionize,
+    with_person,
+)
+from tests.support.factories import recent
+from warehouse.queries import events, visit_items
+from warehouse.queries import mining as store
+from warehouse.queries import recommendations as rec_store
+
+TIMEOUT = 30
+ITEMS = [f"p{i:02d}" for i in range(12)]
+
+
+def _store_rows(site_id: str) -> list[dict]:
+    """40 visitors, 1-3 visits each two hours apart; views a minute apart, some cart adds and orders."""
+    rng = random.Random(7)
+    rows = []
+    for n in range(40):
+        visitor = f"v{n}"
+        for k in range(rng.randint(1, 3)):
+            start = 3000 - n * 7 - k * 120  # minutes ago, visits 2 h apart
+            viewed = rng.sample(ITEMS, rng.randint(2, 6))
+            for i, item in enumerate(viewed):
+                rows.append(recent(site_id, visitor, "Product Viewed", start - i, product_id=item))
+            carted = viewed[: rng.randint(0, 2)]
+            for i, item in enumerate(carted):
+                rows.append(recent(site_id, visitor, "Product Added", start - 10 - i * 0.5, product_id=item))
+            if carted and rng.random() < 0.6:
+                rows.append(
+                    recent(site_id, visitor, "Order Completed", start - 15, order_id=f"o{n}-{k}", item_ids=list(carted))
+                )
+    return rows
+
+
+@pytest.fixture
+def store_site(warehouse, site):
+    events.insert_events(warehouse, _store_rows(site["site_id"]))
+    sessions_job.sessionize_site(warehouse, site["site_id"], timeout_minutes=TIMEOUT)
+    return warehouse, site["site_id"]
+
+
+def _pandas_sessions(warehouse, site_id: str) -> pd.DataFrame:
+    found = rec_store.interactions(warehouse)
+    return sessionize(found[found["site_id"] == site_id], TIMEOUT)
+
+
+def _folded(warehouse, site_id: str, parts: int) -> int:
+    generation = time.time_ns()
+    for part in range(parts):
+        visit_items.fold_part(warehouse, site_id, generation, part, parts)
+    return generation
+
+
+def _neighbors(warehouse, site_id: str, generation: int) -> pd.DataFrame:
+    return pd.concat(
+        [visit_items.cooccurrence_neighbors(warehouse, site_id, generation, part, 2) for part in range(2)],
+        ignore_index=True,
+    )
+
+
+def test_cooccurrence_in_parts_matches_pandas(store_site):
+    warehouse, site_id = store_site
+    now = time.time()
+    got = _neighbors(warehouse, site_id, _folded(warehouse, site_id, parts=3))
+    events_ = _pandas_sessions(warehouse, site_id)
+    expected = cooccurrence(events_.assign(kind=events_["kind"].replace({"cart": "view"})), now=now)
+    keys = ["relation", "item_id", "neighbor_id"]
+    both = expected.merge(got, on=keys, how="outer", suffixes=("_pandas", "_sql"), indicator=True)
+    assert set(both["relation"]) == {"also_viewed", "bought_after_view"}
+    assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"]
+    assert both["score_sql"].to_numpy() == pytest.approx(both["score_pandas"].to_numpy(), rel=1e-6)
+
+
+def test_session_index_and_baskets_match_pandas(store_site):
+    warehouse, site_id = store_site
+    version = _folded(warehouse, site_id, parts=2)
+    sessions = _pandas_sessions(warehouse, site_id)
+    expected = recent_sessions(sessions)
+    got = visit_items.indexed_sessions(warehouse, site_id, version)
+    assert len(got) == len(expected) > 20
+    assert sorted(map(sorted, got["item_ids"])) == sorted(map(sorted, expected["item_ids"]))
+    count, items = visit_items.basket_item_counts(warehouse, site_id, version)
+    found = baskets(sessions)
+    assert count == found["basket_id"].nunique()
+    assert items.set_index("item_id")["baskets"].to_dict() == found["item_id"].value_counts().to_dict()
+    frequent = visit_items.frequent_baskets(warehouse, site_id, version, ITEMS, max_baskets=1000)
+    sizes = found.groupby("basket_id")["item_id"].transform("size")
+    assert len(frequent) == int((sizes >= 2).sum())
+
+
+def test_popularity_votes_in_parts_match_pandas(store_site):
+    warehouse, site_id = store_site
+    now, cut = time.time(), time.time() - 2 * 86400
+    votes = pd.concat([store.popularity_votes(warehouse, site_id, now, cut, part, 3) for part in range(3)])
+    votes = votes.groupby("item_id", as_index=False).agg(
+        overall=("overall", "sum"),
+        visitors=("visitors", "sum"),
+        recent=("recent", "sum"),
+        recent_visitors=("recent_visitors", "sum"),
+        older=("older", "sum"),
+        older_start=("older_start", "min"),
+    )
+    categories = pd.DataFrame({"site_id": [site_id], "item_id": ["p01"], "category": ["Toys"]})
+    got = popularity_from_votes(votes.assign(site_id=site_id), categories, cut, trending_days=2, min_visitors=2)
+    found = rec_store.interactions(warehouse)
+    expected = context_popularity(found[found["site_id"] == site_id], categories, now, 2, min_visitors=2)
+    assert set(got["context"]) == {"overall", "trending", "category:Toys"}
+    keys = ["context", "item_id"]
+    both = expected.merge(got, on=keys, how="outer", indicator=True)
+    assert (both["_merge"] == "both").all()
+    assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-6)
+
+
+def test_person_votes_in_parts_match_pandas(store_site):
+    warehouse, site_id = store_site
+    now = time.time()
+    neighbors = pd.DataFrame(
+        {
+            "site_id": site_id,
+            "item_id": ITEMS,
+            "neighbor_id": ITEMS[1:] + ITEMS[:1],
+            "score": [1.0 + i / 10 for i in range(len(ITEMS))],
+        }
+    )
+    votes = pd.concat(
+        [store.person_votes(warehouse, site_id, now, part, 2, max_history=3) for part in range(2)], ignore_index=True
+    )
+    got = person_items_from_votes(votes.assign(site_id=site_id), neighbors)
+    found = rec_store.interactions(warehouse)
+    history = with_person(found[found["site_id"] == site_id], rec_store.person_links(warehouse))
+    expected = person_items(history, neighbors, now=now, max_history=3)
+    keys = ["person_id", "item_id"]
+    both = expected.merge(got, on=keys, how="outer", indicator=True)
+    assert len(got) > 20
+    assert (both["_merge"] == "both").all()
+    assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-6)
+
+
+def test_person_recommendations_in_parts_match_pandas(store_site):
+    warehouse, site_id = store_site
+    now = time.time()
+    neighbors = pd.DataFrame(
+        {
+            "site_id": site_id,
+            "relation": "also_viewed",
+            "item_id": ITEMS * 2,
+            "neighbor_id": ITEMS[1:] + ITEMS[:1] + ITEMS[3:] + ITEMS[:3],
+            "score": [1.0 + i / 10 for i in range(2 * len(ITEMS))],
+            "support": 0.0,
+            "lift": 0.0,
+        }
+    )
+    rec_store.write_model(warehouse, "rec_item_neighbors", "cooccurrence", neighbors, version=77)
+    got = pd.concat(
+        [
+            store.person_recommendations(warehouse, site_id, now, part, 3, {"cooccurrence": 77}, per_item=1)
+            for part in range(3)
+        ],
+        ignore_index=True,
+    )
+    found = rec_store.interactions(warehouse)
+    history = with_person(found[found["site_id"] == site_id], rec_store.person_links(warehouse))
+    expected = person_items(history, neighbors, now=now, per_item=1)
+    both = expected.merge(got, on=["person_id", "item_id"], how="outer", indicator=True)
+    assert len(got) > 20
+    assert (both["_merge"] == "both").all()
+    assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-6)
+
+
+def test_an_incremental_fold_gives_what_a_full_fold_gives(store_site):
+    """New visitors, a visit extended and a late event in an old visit: refolding only them is exact."""
+    warehouse, site_id = store_site
+    settings = {"LATE_EVENTS_MINUTES": 60}
+    generation = session_items(warehouse, site_id, settings, lambda _m: None)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    rows = [recent(site_id, "new", "Product Viewed", 5 - i, product_id=item) for i, item in enumerate(ITEMS[:4])]
+    rows += [recent(site_id, "v0", "Product Viewed", 3, product_id="p11")]
+    late = recent(site_id, "v5", "Product Viewed", 3000 - 5 * 7 - 1.5, product_id="p10")
+    rows.append({**late, "received_at": now})
+    events.insert_events(warehouse, rows)
+    sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
+    assert session_items(warehouse, site_id, settings, lambda _m: None) == generation
+    incremental = _neighbors(warehouse, site_id, generation)
+    indexed = visit_items.indexed_sessions(warehouse, site_id, generation)
+    rebuilt = session_items(warehouse, site_id, {**settings, "full": time.time_ns()}, lambda _m: None)
+    assert rebuilt != generation
+    full = _neighbors(warehouse, site_id, rebuilt)
+    keys = ["relation", "item_id", "neighbor_id"]
+    both = full.merge(incremental, on=keys, how="outer", indicator=True)
+    assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"]
+    assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-9)
+    assert ("also_viewed", "p00", "p03") in set(map(tuple, full[keys].to_numpy()))
+    expected = visit_items.indexed_sessions(warehouse, site_id, rebuilt)
+    assert sorted(map(tuple, indexed["item_ids"])) == sorted(map(tuple, expected["item_ids"]))

@@ -1,0 +1,234 @@
+"""Aggregations the mining jobs run where the events are.
+
+Python only sees what a model keeps: a product's neighbours, a visitor's vote
+per product, a sample of baskets. Every read that grows with the events is cut
+into parts by a hash of the visitor (``cityHash64(visitor) % parts``), so one
+query holds one part's visitors at a time, on chDB as on a server or a
+cluster; the jobs add the parts' results up (visitors never span two parts).
+
+Visits and what the co-occurrence, session-kNN and rule jobs read from them
+are in ``visit_items``.
+
+Every statement runs on ClickHouse 18.16 (no window functions, one JOIN per
+SELECT, no ``WITH`` subqueries).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from warehouse.engine.connection import Warehouse
+
+from .person_map import CHANNEL_ID_COLUMN
+from .sessions import VISITOR
+
+KIND_WEIGHT = "multiIf(kind = 'purchase', 5.0, kind = 'cart', 3.0, 1.0)"
+
+_PART = "cityHash64({visitor}) % {{parts:UInt64}} = {{part:UInt64}}"
+BY_PART = _PART.format(visitor=VISITOR)
+
+
+def interactions_sql(scope: str) -> str:
+    """One site's views, cart adds and purchased items in the window, of the visitors ``scope`` picks."""
+    return f"""
+    SELECT {VISITOR} AS visitor_id, anonymous_id, user_id, {CHANNEL_ID_COLUMN}, product_id AS item_id,
+           if(event = 'Product Added', 'cart', 'view') AS kind, toUInt32(timestamp) AS time
+    FROM events
+    WHERE site_id = {{site_id:String}} AND type = 'track'
+      AND event IN ('Product Viewed', 'Product Clicked', 'Product Added')
+      AND product_id != '' AND is_bot = 0 AND timestamp >= now() - toIntervalDay({{days:UInt32}})
+      AND {scope}
+    UNION ALL
+    SELECT {VISITOR} AS visitor_id, anonymous_id, user_id, {CHANNEL_ID_COLUMN}, arrayJoin(item_ids) AS item_id,
+           'purchase' AS kind, toUInt32(timestamp) AS time
+    FROM events
+    WHERE site_id = {{site_id:String}} AND type = 'track' AND event = 'Order Completed' AND is_bot = 0
+      AND timestamp >= now() - toIntervalDay({{days:UInt32}})
+      AND {scope}
+"""
+
+
+_INTERACTIONS = interactions_sql(BY_PART)
+
+
+def site_event_count(warehouse: Warehouse, site_id: str, days: int = 180) -> int:
+    """Events of a site in the mining window: how many parts a job cuts it into."""
+    return int(
+        warehouse.scalar(
+            "SELECT count() FROM events WHERE site_id = {site_id:String} "
+            "AND timestamp >= now() - toIntervalDay({days:UInt32})",
+            {"site_id": site_id, "days": days},
+        )
+        or 0
+    )
+
+
+def popularity_votes(
+    warehouse: Warehouse, site_id: str, now: float, recent_cut: float, part: int, parts: int, days: int = 180
+) -> pd.DataFrame:
+    """Per product, one part of the visitors' votes (see ``recommender.mining.popularity_votes``).
+
+    ``overall``: the sum of each visitor's largest decayed weight (30-day
+    half-life); ``recent``/``older``: of their largest weight at or after,
+    and before, ``recent_cut``, with the visitors counted; ``older_start``:
+    the earliest older interaction.
+    """
+    frame = warehouse.query_df(
+        f"""
+        SELECT item_id, sum(d) AS overall, count() AS visitors,
+               sum(r) AS recent, countIf(r > 0) AS recent_visitors, sum(o) AS older,
+               min(if(o > 0, first_older, 4294967295)) AS older_start
+        FROM (
+            SELECT item_id, visitor_id,
+                   max({KIND_WEIGHT} * pow(0.5, greatest({{now:Float64}} - toFloat64(time), 0.) / 86400. / 30.)) AS d,
+                   maxIf({KIND_WEIGHT}, time >= {{cut:Float64}}) AS r,
+                   maxIf({KIND_WEIGHT}, time < {{cut:Float64}}) AS o,
+                   minIf(time, time < {{cut:Float64}}) AS first_older
+            FROM ({_INTERACTIONS})
+            GROUP BY item_id, visitor_id
+        )
+        GROUP BY item_id
+        """,
+        {"site_id": site_id, "now": float(now), "cut": float(recent_cut), "part": part, "parts": parts, "days": days},
+    )
+    numbers = dict.fromkeys(["overall", "recent", "older"], "float64")
+    numbers |= dict.fromkeys(["visitors", "recent_visitors"], "int64") | {"older_start": "float64"}
+    return _typed(frame, ["item_id"], numbers)
+
+
+# The identities of the site's people with two or more (as ``recommendations.person_links`` reads them):
+# any other id stands for itself.
+_LINKED = """
+    SELECT identity, person_id FROM (
+        SELECT person_id, groupArray(identity) AS identities FROM (
+            SELECT identity, argMax(person_id, version) AS person_id
+            FROM identity_map WHERE site_id = {site_id:String} AND identity NOT LIKE 'email:%'
+            GROUP BY identity
+        ) AS current
+        WHERE person_id != ''
+        GROUP BY person_id HAVING count() > 1
+    ) AS linked
+    ARRAY JOIN identities AS identity
+"""
+
+
+_PERSON = "if(person_id != '', person_id, if(own_user, user_id, anonymous_id))"
+# A part's rows: those whose own id falls in it, and every linked identity's
+# (few), whose person is known only after the join.
+_KEYED_HISTORY = f"""
+    SELECT {_PERSON} AS person, item_id, kind, time FROM (
+        SELECT anonymous_id, user_id, item_id, kind, time, user_id != '' AND channel_id != 2 AS own_user,
+               if(own_user, concat(if(channel_id = 1, 'customer:', 'user:'), user_id),
+                  concat('anon:', anonymous_id)) AS identity
+        FROM ({_INTERACTIONS.replace("{parts:UInt64}", "1").replace("{part:UInt64}", "0")})
+        WHERE cityHash64(if(own_user, user_id, anonymous_id)) % {{parts:UInt64}} = {{part:UInt64}}
+           OR identity IN (SELECT identity FROM ({_LINKED}))
+    ) AS history
+    ANY LEFT JOIN ({_LINKED}) AS links USING identity
+"""
+_PERSON_VOTES = f"""
+    SELECT person_id, t.1 AS item_id, t.2 AS weight, t.3 AS bought, t.4 AS votes FROM (
+        SELECT person AS person_id,
+               arraySort(x -> (-toInt64(x.4), x.1), groupArray((item_id, weight, bought, last))) AS ranked
+        FROM (
+            SELECT person, item_id,
+                   sum({KIND_WEIGHT} * pow(0.5, greatest({{now:Float64}} - toFloat64(time), 0.) / 86400. / 30.))
+                       AS weight,
+                   max(kind = 'purchase') AS bought, max(time) AS last
+            FROM ({_KEYED_HISTORY})
+            WHERE cityHash64(person) % {{parts:UInt64}} = {{part:UInt64}}
+            GROUP BY person, item_id
+        )
+        GROUP BY person
+    )
+    ARRAY JOIN arrayMap((x, i) -> (x.1, x.2, x.3, toUInt8(i <= {{max_history:UInt32}})),
+                        ranked, arrayEnumerate(ranked)) AS t
+    WHERE t.4 = 1 OR t.3 = 1
+"""
+
+
+def person_votes(
+    warehouse: Warehouse, site_id: str, now: float, part: int, parts: int, max_history: int = 20, days: int = 180
+) -> pd.DataFrame:
+    """``person_id, item_id, weight, bought, votes`` for one part of the people (by hash of the person).
+
+    A row's person is the stitched one (``person_links``), else its own user
+    id (a user id the browser only claimed is not), else its anonymous id.
+    ``weight`` sums each interaction's kind weight times a 30-day half-life;
+    only a person's ``max_history`` most recently touched products vote; the
+    others are kept only when bought (never recommended back).
+    """
+    frame = warehouse.query_df(
+        _PERSON_VOTES,
+        {"site_id": site_id, "now": float(now), "part": part, "parts": parts, "days": days, "max_history": max_history},
+    )
+    return _typed(frame, ["person_id", "item_id"], {"weight": "float64", "bought": "uint8", "votes": "uint8"})
+
+
+def person_recommendations(
+    warehouse: Warehouse,
+    site_id: str,
+    now: float,
+    part: int,
+    parts: int,
+    versions: dict[str, int],
+    per_person: int = 20,
+    per_item: int = 20,
+    max_history: int = 20,
+    days: int = 180,
+) -> pd.DataFrame:
+    """``person_id, item_id, score``: ``recommender.mining.person_items`` for one part of the people.
+
+    ``versions`` maps the neighbour models (``rules``, ``cooccurrence``) to
+    the version read; each voting product's best ``per_item`` neighbours get
+    its weight times their score; what the person bought is never proposed.
+    Each joined row also carries the voted product itself as a "bought"
+    marker, so one grouping both sums the votes and drops the purchases.
+    """
+    neighbors = """
+        SELECT item_id, neighbor_id, score FROM rec_item_neighbors
+        WHERE site_id = {site_id:String}
+          AND ((relation = 'bought_together' AND model_version = {rules:UInt64})
+               OR (relation IN ('also_viewed', 'bought_after_view') AND model_version = {cooccurrence:UInt64}))
+        ORDER BY item_id, score DESC
+        LIMIT {per_item:UInt32} BY item_id
+    """
+    frame = warehouse.query_df(
+        f"""
+        SELECT person_id, candidate AS item_id, sum(contribution) AS score FROM (
+            SELECT person_id, t.1 AS candidate, t.2 AS contribution, t.3 AS is_bought, t.4 AS is_vote
+            FROM (
+                SELECT person_id, item_id, weight, bought, votes, neighbor_id, score
+                FROM ({_PERSON_VOTES}) AS votes
+                ALL LEFT JOIN ({neighbors}) AS neighbors USING item_id
+            )
+            ARRAY JOIN [(neighbor_id, weight * score, toUInt8(0), toUInt8(votes = 1 AND neighbor_id != '')),
+                        (item_id, 0., bought, toUInt8(0))] AS t
+        )
+        GROUP BY person_id, candidate
+        HAVING max(is_bought) = 0 AND max(is_vote) = 1
+        ORDER BY person_id, score DESC, item_id
+        LIMIT {{per_person:UInt32}} BY person_id
+        """,
+        {
+            "site_id": site_id,
+            "now": float(now),
+            "part": part,
+            "parts": parts,
+            "days": days,
+            "max_history": max_history,
+            "rules": int(versions.get("rules", 0)),
+            "cooccurrence": int(versions.get("cooccurrence", 0)),
+            "per_item": per_item,
+            "per_person": per_person,
+        },
+    )
+    return _typed(frame, ["person_id", "item_id"], {"score": "float64"})
+
+
+def _typed(frame: pd.DataFrame, strings: list[str], numbers: dict) -> pd.DataFrame:
+    """An empty result still has its columns (chDB returns none for no rows)."""
+    if frame.empty:
+        columns = {c: pd.Series(dtype="object") for c in strings} | {c: pd.Series(dtype=t) for c, t in numbers.items()}
+        return pd.DataFrame(columns)
+    return frame
