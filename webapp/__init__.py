@@ -27,6 +27,7 @@ PAGES = [
     "sites",
     "users",
     "visitors",
+    "customers",
     "sources",
     "insights",
     "recommendations",

@@ -18,6 +18,7 @@ from core.events import TYPES
 from warehouse.queries import event_log
 
 from .access import current_site, warehouse
+from .directory import lookup
 from .pages import NavItem, paginate
 
 bp = Blueprint("events", __name__)
@@ -63,4 +64,10 @@ def index(site_id: str):
         row["properties_text"], row["traits_text"] = pretty(row["properties"]), pretty(row["traits"])
     names = event_log.event_names(warehouse(), site["site_id"])
     filters = {"type": type_, "event": event}
-    return render_template("events/index.html", rows=rows, page=page, types=TYPES, names=names, filters=filters)
+    # A user id a browser only claimed names nobody: such a row is its browser's.
+    for row in rows:
+        row["who"] = row["user_id"] if row["user_id"] and not row["claimed_user"] else row["anonymous_id"]
+    people = lookup(site["site_id"], {r["who"] for r in rows})
+    return render_template(
+        "events/index.html", rows=rows, page=page, types=TYPES, names=names, filters=filters, people=people
+    )

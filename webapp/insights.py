@@ -17,6 +17,7 @@ from warehouse.queries import kpis as kpi_store
 from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
+from .directory import contact_frame, lookup, value_column, value_header, value_kind
 from .i18n import number, site_display
 from .pages import NavItem, paginate
 
@@ -198,6 +199,9 @@ def segment(site_id: str, name: str):
         name=name,
         size=sizes[name],
         members=members.to_dict("records"),
+        people=lookup(site["site_id"], members["person_id"].tolist()),
+        value_kind=value_kind(name),
+        value_header=value_header(name),
         page=page,
         chart=chart,
     )
@@ -208,7 +212,11 @@ def segment_export(site_id: str, name: str):
     site = current_site()
     if name not in {r["segment"] for r in segment_store.segment_sizes(warehouse(), site["site_id"])}:
         abort(404)
-    return _csv(to_csv(segment_store.segment_members(warehouse(), site["site_id"], name)), f"segment-{name}")
+    members = segment_store.segment_members(warehouse(), site["site_id"], name)
+    members = members.rename(columns={"entered_at": "member_since", "value": value_column(name)})
+    hashed = request.args.get("hashed") == "1"
+    frame = contact_frame(site["site_id"], members, hashed)
+    return csv_download(to_csv(frame), f"segment-{name}-hashed" if hashed else f"segment-{name}")
 
 
 @bp.route("/s/<site_id>/audience")
@@ -225,8 +233,11 @@ def audience(site_id: str):
     if product and not matches_shown:
         rows = site_audience(warehouse(), site["site_id"], product, 100).to_dict("records")
     if product and not matches_shown and request.args.get("format") == "csv":
-        return _csv(to_csv(site_audience(warehouse(), site["site_id"], product, 100_000)), "audience")
-    return render_template("insights/audience.html", product=product, rows=rows, matches=matches_shown)
+        hashed = request.args.get("hashed") == "1"
+        frame = contact_frame(site["site_id"], site_audience(warehouse(), site["site_id"], product, 100_000), hashed)
+        return csv_download(to_csv(frame), "audience-hashed" if hashed else "audience")
+    people = lookup(site["site_id"], [r["person_id"] for r in rows])
+    return render_template("insights/audience.html", product=product, rows=rows, matches=matches_shown, people=people)
 
 
 def product_matches(products: list[dict], query: str, limit: int = 50) -> list[dict]:
@@ -237,6 +248,6 @@ def product_matches(products: list[dict], query: str, limit: int = 50) -> list[d
     return [p for p in products if matches(query, p["name"])][:limit]
 
 
-def _csv(text: str, stem: str) -> Response:
+def csv_download(text: str, stem: str) -> Response:
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:80]
     return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'})

@@ -66,3 +66,20 @@ def paginate(total: int, per_page: int = 50) -> Pagination:
         page = 1
     pages = max(1, -(-total // per_page))
     return Pagination(page=min(max(1, page), pages), per_page=per_page, total=total)
+
+
+@dataclass(frozen=True)
+class Sorting:
+    """The column a list is sorted by (one of the list's own names) and the direction."""
+
+    sort: str
+    descending: bool
+
+
+def sorting(allowed, default: str, descending: bool = True) -> Sorting:
+    """The sort asked for by ``?sort=NAME&dir=asc|desc``; a name the list does not know gives its default."""
+    sort = request.args.get("sort", default)
+    if sort not in allowed:
+        return Sorting(default, descending)
+    direction = request.args.get("dir", "")
+    return Sorting(sort, descending if direction not in ("asc", "desc") else direction == "desc")

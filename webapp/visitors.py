@@ -12,15 +12,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import PathConverter
 
-from core.text import fold
+from core.text import fold, matches
+from warehouse.queries import directory as directory_store
 from warehouse.queries import people
 
 from .access import current_site, current_user, role_required, warehouse
-from .pages import NavItem
+from .directory import lookup
+from .pages import NavItem, paginate, sorting
 
 bp = Blueprint("visitors", __name__)
 NAV = [NavItem(_l("Visitors"), "visitors.index", order=20)]
 MAX_QUERY = 256
+PER_PAGE = 50
+SEEN_WITHIN = ("1", "7", "30", "90")
 
 
 class IdentityConverter(PathConverter):
@@ -39,8 +43,44 @@ def index(site_id: str):
     site = current_site()
     query = request.args.get("q", "").strip()[:MAX_QUERY]
     rows = search(site["site_id"], query) if query else None
-    recent = None if query else people.recent_visitors(warehouse(), site["site_id"], 50)
-    return render_template("visitors/index.html", query=query, rows=rows, recent=recent)
+    order = sorting(people.VISITOR_SORTS, "last_seen")
+    buyers = request.args.get("buyers") == "1"
+    days = int(request.args["days"]) if request.args.get("days") in SEEN_WITHIN else 0
+    page, recent = None, None
+    if not query:
+        page = paginate(people.visitor_count(warehouse(), site["site_id"], buyers, days), per_page=PER_PAGE)
+        recent = people.recent_visitors(
+            warehouse(), site["site_id"], page.limit, page.offset, order.sort, order.descending, buyers, days
+        )
+    shown = rows if rows is not None else recent
+    who = labels(site["site_id"], shown or [])
+    args = {**({"buyers": 1} if buyers else {}), **({"days": days} if days else {})}
+    return render_template(
+        "visitors/index.html",
+        query=query,
+        rows=rows,
+        recent=recent,
+        who=who,
+        page=page,
+        sorting=order,
+        args=args,
+        sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
+        buyers=buyers,
+        days=days,
+        seen_within=SEEN_WITHIN,
+    )
+
+
+def labels(site_id: str, rows: list[dict]) -> dict[str, dict]:
+    """Each row's person as lists show them, by its person id: the stitched person's contact,
+    else that of the one identity it stands for (one lookup for the page)."""
+    raw = {r["person_id"]: r["identity"].partition(":")[2] for r in rows}
+    found = lookup(site_id, list(raw) + list(raw.values()))
+    out = {}
+    for person, key in raw.items():
+        contact = found.get(person) if found.get(person, {}).get("identities") else found.get(key)
+        out[person] = contact
+    return out
 
 
 def search(site_id: str, query: str) -> list[dict]:
@@ -51,7 +91,27 @@ def search(site_id: str, query: str) -> list[dict]:
     if folded and folded != query:
         seen = {r["person_id"] for r in rows}
         rows += [r for r in people.search(warehouse(), site_id, folded) if r["person_id"] not in seen]
-    return rows
+    seen = {r["person_id"] for r in rows}
+    return rows + [r for r in told(site_id, query) if r["person_id"] not in seen]
+
+
+def told(site_id: str, query: str) -> list[dict]:
+    """People whose name, email or phone (as they told the store) holds the query: every word of it,
+    folded, or its digits (four or more) within the phone's digits."""
+    folded = fold(query)
+    words = sorted(folded.split(), key=len, reverse=True)
+    digits = "".join(c for c in folded if c.isdigit())
+    if not words:
+        return []
+    longest = sorted(query.split(), key=len, reverse=True)[0]
+    out = {}
+    for row in directory_store.find_told(warehouse(), site_id, longest, words[0], digits if len(digits) >= 4 else ""):
+        if not (matches(query, row["text"]) or (len(digits) >= 4 and digits in row["digits"])):
+            continue
+        person = people.resolve(warehouse(), site_id, row["identity"])
+        if person and person not in out:
+            out[person] = {"person_id": person, "identity": row["identity"], "matched": "contact"}
+    return list(out.values())
 
 
 def _resolve(site_id: str, ref: str) -> tuple[str, str]:

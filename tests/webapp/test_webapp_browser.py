@@ -103,6 +103,7 @@ def test_every_page_in_chromium(browser, live):
         "admin-recommendations": f"/s/{sid}/recommendations",
         "admin-user-new": "/users/new",
         "admin-not-found": "/no/such/page",
+        "admin-customers": f"/s/{sid}/customers",
         "insights-kpis": f"/s/{sid}/kpis",
         "insights-segments": f"/s/{sid}/segments",
         "insights-audience": f"/s/{sid}/audience?product=p1",
@@ -155,7 +156,7 @@ def test_every_page_in_chromium(browser, live):
 
 
 def test_the_whole_nav_shows_at_laptop_widths(browser, live):
-    """An admin's eleven links are wider than what is left beside the site and
+    """An admin's thirteen links are wider than what is left beside the site and
     the user on most laptops: the nav must then take a row of its own, never
     hide links behind a scroll with no cue."""
     server, site, password = live
@@ -169,7 +170,7 @@ def test_the_whole_nav_shows_at_laptop_widths(browser, live):
             return {links: nav.querySelectorAll('a').length, scroll: nav.scrollWidth, client: nav.clientWidth,
                     page: document.documentElement.scrollWidth};
         }""")
-        assert fit["links"] == 11 and fit["scroll"] <= fit["client"], (width, fit)
+        assert fit["links"] == 13 and fit["scroll"] <= fit["client"], (width, fit)
         assert fit["page"] <= width, (width, fit)
         assert page.locator(".signout .muted").inner_text().endswith("· admin"), width
     page.set_viewport_size({"width": 390, "height": 800})

@@ -55,10 +55,13 @@ def test_segments_list_members_and_csv_export(warehouse, site):
     assert export.mimetype == "text/csv" and "attachment" in export.headers["Content-Disposition"]
     lines = export.get_data(as_text=True).splitlines()
     assert (
-        lines[0] == "person_id,entered_at,value" and lines[1].startswith("<b>cart</b>,") and lines[1].endswith(",12.5")
+        lines[0] == "person_id,name,email,phone,user_ids,customer_ids,member_since,open_cart_value"
+        and lines[1].startswith("<b>cart</b>,")
+        and lines[1].endswith(",12.5")
     )
     assert client.get(f"/s/{sid}/segments/nothing_like_this").status_code == 404
     audience = client.get(f"/s/{sid}/audience?product=tea").get_data(as_text=True)
     assert "&lt;b&gt;cart&lt;/b&gt;" in audience and "Export CSV" in audience
     csv = client.get(f"/s/{sid}/audience?product=tea&format=csv").get_data(as_text=True)
-    assert csv.splitlines()[0] == "person_id,score,because_of,last_interaction" and "<b>cart</b>" in csv
+    header = "person_id,name,email,phone,user_ids,customer_ids,score,because_of,last_interaction"
+    assert csv.splitlines()[0] == header and "<b>cart</b>" in csv

@@ -10,7 +10,7 @@ from warehouse.engine.connection import Warehouse
 
 COLUMNS = (
     "message_id, type, event, name, anonymous_id, user_id, timestamp, received_at, url, referrer, title, "
-    "properties, traits"
+    "properties, traits, has(flags, 'claimed') AS claimed_user"
 )
 _WHERE = (
     "site_id = {site_id:String} AND ({type:String} = '' OR type = {type:String}) "

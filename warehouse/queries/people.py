@@ -261,17 +261,67 @@ def _by_prefix(warehouse: Warehouse, site_id: str, query: str, limit: int) -> li
     return [_identity_of_visitor(r["visitor_id"]) for r in rows]
 
 
-def recent_visitors(warehouse: Warehouse, site_id: str, limit: int = 50) -> list[dict]:
+VISITOR_SORTS = {"last_seen": "last_seen", "visits": "visits", "orders": "order_count", "revenue": "revenue_total"}
+
+
+def recent_visitors(
+    warehouse: Warehouse,
+    site_id: str,
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "last_seen",
+    descending: bool = True,
+    buyers_only: bool = False,
+    days: int = 0,
+) -> list[dict]:
+    """A page of visitors, sorted in ClickHouse by one of ``VISITOR_SORTS`` (others: last seen);
+    ``buyers_only`` keeps those who ordered, ``days`` those seen in the last so many days."""
+    column = VISITOR_SORTS.get(sort, "last_seen")
+    having = _visitor_filter(buyers_only, days)
     rows = warehouse.query(
         "SELECT visitor_id, max(ended_at) AS last_seen, count() AS visits, sum(orders) AS order_count, "
         "sum(revenue) AS revenue_total FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 "
-        "GROUP BY visitor_id ORDER BY last_seen DESC, visitor_id LIMIT {limit:UInt32}",
-        {"site_id": site_id, "limit": limit},
+        f"GROUP BY visitor_id {having} ORDER BY {column} {'DESC' if descending else 'ASC'}, visitor_id "
+        "LIMIT {offset:UInt32}, {limit:UInt32}",
+        {"site_id": site_id, "limit": limit, "offset": offset, "days": days},
     )
     for row in rows:
         row["identity"] = _identity_of_visitor(row["visitor_id"])
-        row["person_id"] = ids.person_of(warehouse, site_id, row["identity"]) or ids.person_id_of(row["identity"])
+    mapped = persons_of(warehouse, site_id, [r["identity"] for r in rows])
+    for row in rows:
+        row["person_id"] = mapped.get(row["identity"]) or ids.person_id_of(row["identity"])
     return rows
+
+
+def persons_of(warehouse: Warehouse, site_id: str, identities: list[str]) -> dict[str, str]:
+    """The person each of these identities belongs to now (those the map knows), in one query."""
+    if not identities:
+        return {}
+    rows = warehouse.query(
+        "SELECT identity, argMax(person_id, version) AS person FROM identity_map "
+        "WHERE site_id = {site_id:String} AND identity IN (SELECT arrayJoin({ids:Array(String)})) GROUP BY identity",
+        {"site_id": site_id, "ids": identities},
+    )
+    return {r["identity"]: r["person"] for r in rows}
+
+
+def visitor_count(warehouse: Warehouse, site_id: str, buyers_only: bool = False, days: int = 0) -> int:
+    return int(
+        warehouse.scalar(
+            "SELECT count() FROM (SELECT visitor_id, sum(orders) AS order_count, max(ended_at) AS last_seen "
+            "FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 GROUP BY visitor_id "
+            f"{_visitor_filter(buyers_only, days)})",
+            {"site_id": site_id, "days": days},
+        )
+        or 0
+    )
+
+
+def _visitor_filter(buyers_only: bool, days: int) -> str:
+    tests = (["order_count > 0"] if buyers_only else []) + (
+        ["last_seen >= now() - {days:UInt32} * 86400"] if days else []
+    )
+    return ("HAVING " + " AND ".join(tests)) if tests else ""
 
 
 def _identity_of_visitor(visitor_id: str) -> str:
