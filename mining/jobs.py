@@ -102,7 +102,12 @@ JOBS = [
     Job("sequential", run_sequential, 30, "Followed-by rules (sequential rules) over visits, for session ranking."),
     Job("session_index", run_session_index, 10, "Recent sessions indexed for session-kNN (STAN), for serving."),
     Job("person", run_person, 60, "Per-person recommendations from the whole stitched history."),
-    Job("scores", run_scores, 60, "Per person: predicted value, churn risk (MBG/NBD + Gamma-Gamma), RFM, satisfaction."),
+    Job(
+        "scores",
+        run_scores,
+        60,
+        "Per person: predicted value and churn risk (MBG/NBD, Gamma-Gamma), RFM, satisfaction.",
+    ),
     Job("segments", run_segments, 60, "RFM cells and behaviour segments with entry/exit history."),
     Job("rec_evaluation", run_site_evaluations, 10080, "Weekly: each site's recommendations scored on its own visits."),
     Job("retention", run_retention, 1440, "Expire raw events past BASIRAT_RETENTION_DAYS (TTL, or a delete)."),
