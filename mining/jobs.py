@@ -106,7 +106,7 @@ JOBS = [
         "scores",
         run_scores,
         60,
-        "Per person: predicted value and churn risk (MBG/NBD, Gamma-Gamma), RFM, satisfaction.",
+        "Per person: value and churn risk (MBG/NBD, Gamma-Gamma), RFM, satisfaction.",
     ),
     Job("segments", run_segments, 60, "RFM cells and behaviour segments with entry/exit history."),
     Job("rec_evaluation", run_site_evaluations, 10080, "Weekly: each site's recommendations scored on its own visits."),
