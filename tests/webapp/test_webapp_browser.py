@@ -207,7 +207,12 @@ def test_kpi_charts_read_without_hovering_and_the_page_says_it_is_counting(brows
         "() => { const f = document.querySelector('form[data-busy]');"
         " return [f.getAttribute('aria-busy'), f.querySelector('.busy-note').textContent]; }"
     )
-    assert busy == ["true", "Counting…"] and held
+    assert busy == ["true", "Counting…"]
+    for _ in range(100):  # the held request reaches its handler on Playwright's next turn
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held
     held[0].continue_()
     page.wait_for_selector("form[data-busy]:not([aria-busy])")
     assert not problems, problems
