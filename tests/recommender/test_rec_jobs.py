@@ -6,7 +6,7 @@ from mining import jobs
 from recommender.index import Index
 from recommender.serving import Request, recommend
 from tests.support.config import CONFIG
-from tests.support.factories import recent, store_history
+from tests.support.factories import recent
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 
@@ -16,14 +16,15 @@ def run_all(warehouse):
 
 
 @pytest.fixture
-def mined(warehouse, site):
-    events.insert_events(warehouse, store_history(site["site_id"]))
-    run_all(warehouse)
-    return site["site_id"]
+def shop(mined):
+    """(warehouse, site id) of the module's mined store (tests/recommender/conftest.py): mining is the slow part."""
+    warehouse, site = mined
+    return warehouse, site["site_id"]
 
 
 @pytest.mark.slow
-def test_every_model_gets_a_new_version_per_run(warehouse, mined):
+def test_every_model_gets_a_new_version_per_run(shop):
+    warehouse, mined = shop
     first = store.latest_versions(warehouse)
     models = {model for (site, model) in first if site == mined}
     assert models == {"rules", "cooccurrence", "sequential", "sessions", "person", "popularity"}
@@ -34,7 +35,8 @@ def test_every_model_gets_a_new_version_per_run(warehouse, mined):
 
 
 @pytest.mark.slow
-def test_models_say_what_goes_together(warehouse, mined):
+def test_models_say_what_goes_together(shop):
+    warehouse, mined = shop
     index = Index(warehouse)
     index.refresh(force=True)
     models = index.site(mined)
@@ -49,7 +51,8 @@ def test_models_say_what_goes_together(warehouse, mined):
 
 
 @pytest.mark.slow
-def test_person_links_and_history_on_every_device(warehouse, mined):
+def test_person_links_and_history_on_every_device(shop):
+    warehouse, mined = shop
     links = store.person_links(warehouse)
     mine = links[links["site_id"] == mined].set_index("identity")["person_id"].to_dict()
     alice = mine["user:alice"]
@@ -63,7 +66,8 @@ def test_person_links_and_history_on_every_device(warehouse, mined):
 
 
 @pytest.mark.slow
-def test_serving_rules_filters_and_fallbacks(warehouse, mined):
+def test_serving_rules_filters_and_fallbacks(shop):
+    warehouse, mined = shop
     index = Index(warehouse)
     index.refresh(force=True)
     models = index.site(mined)
@@ -82,11 +86,12 @@ def test_serving_rules_filters_and_fallbacks(warehouse, mined):
 
 
 @pytest.mark.slow
-def test_stock_flag_set_by_hand_survives_the_catalog_job(warehouse, mined):
-    store.set_stock(warehouse, mined, "bulb", True)
+def test_stock_flag_set_by_hand_survives_the_catalog_job(shop):
+    warehouse, mined = shop
+    store.set_stock(warehouse, mined, "kite", True)  # kite: no later test of the shared store needs it in stock
     jobs.BY_ID["catalog"].run(warehouse, CONFIG, progress=lambda _m: None)
     catalog = store.catalog(warehouse, mined).set_index("item_id")
-    assert catalog.loc["bulb", "out_of_stock"] == 1 and catalog.loc["lamp", "out_of_stock"] == 0
+    assert catalog.loc["kite", "out_of_stock"] == 1 and catalog.loc["lamp", "out_of_stock"] == 0
 
 
 def test_click_through_and_attributed_revenue(warehouse, site):
@@ -171,9 +176,10 @@ def test_a_shared_device_does_not_mix_two_customers_histories(warehouse, site):
 
 
 @pytest.mark.slow
-def test_a_sites_own_visits_are_evaluated_as_served(warehouse, mined):
+def test_a_sites_own_visits_are_evaluated_as_served(shop):
     from recommender.site_evaluation import evaluate_site
 
+    warehouse, mined = shop
     rows, sizes = evaluate_site(warehouse, CONFIG, mined, test_days=0.1, progress=lambda _m: None)
     assert sizes["train_sessions"] == 10 and sizes["test_sessions"] == 1  # alice's phone: lamp, then shade
     served = {r["protocol"]: r for r in rows if r["shipped"]}
