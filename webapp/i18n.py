@@ -138,6 +138,12 @@ def choose():
     return redirect(back if local else url_for("home"))
 
 
+def money(value, currency: str | None = None) -> str:
+    """An amount in the site's currency and unit (rials or tomans), in the reader's digits."""
+    d = site_display()
+    return locales.money(value, tag(), d["currency"] or currency or "", d["money_unit"])
+
+
 def segment_about(name: str) -> str:
     """The segment's one-line definition; empty for custom segments (their conditions say it)."""
     return str(SEGMENT_ABOUT[name][0]) if name in SEGMENT_ABOUT else ""
@@ -149,8 +155,7 @@ def segment_value(name: str, value) -> str:
     if kind is None:
         return "–"
     if kind in ("money", "cart"):
-        d = site_display()
-        shown = locales.money(value, tag(), d["currency"] or "", d["money_unit"])
+        shown = money(value)
     else:
         shown = locales.number(value, tag())
     return f"{shown} {VALUE_MEANINGS[kind]}"
@@ -162,10 +167,6 @@ def _filters() -> dict:
 
     def percent(value, decimals: int = 0):
         return locales.percent(value, tag(), decimals)
-
-    def money(value, currency: str | None = None):
-        d = site_display()
-        return locales.money(value, tag(), d["currency"] or currency or "", d["money_unit"])
 
     def amount(value, currency: str | None = None):
         d = site_display()

@@ -3,21 +3,11 @@
 import base64
 import datetime as dt
 
-import pytest
-
-import collector
 from basirat.demo import browsing_events, retail_events
 from collector.loader import Loader
 from mining import stitching
 from storefront.retail import read_retail
 from warehouse.queries import kpis
-
-
-@pytest.fixture
-def app(warehouse, tmp_path):
-    app = collector.create_app({"TESTING": True, "SPOOL_DIR": str(tmp_path / "spool")}, warehouse=warehouse)
-    yield app
-    app.extensions["basirat.collector"].spool.close()
 
 
 def test_demo_funnel_narrows_and_carts_are_left_behind(app, warehouse, site):

@@ -4,9 +4,6 @@ its customers still stitch across their two devices, now that unsigned ids are o
 import base64
 import datetime as dt
 
-import pytest
-
-import collector
 from basirat.demo import retail_events
 from collector.loader import Loader
 from mining import stitching
@@ -18,13 +15,6 @@ def two_device_customers(frame, count: int = 3) -> list[int]:
     orders = frame[~frame["InvoiceNo"].str.startswith("C")]
     parity = orders.assign(device=orders["InvoiceNo"].astype(int) % 2).groupby("CustomerID")["device"].nunique()
     return [int(c) for c in parity[parity == 2].index[:count]]
-
-
-@pytest.fixture
-def app(warehouse, tmp_path):
-    app = collector.create_app({"TESTING": True, "SPOOL_DIR": str(tmp_path / "spool")}, warehouse=warehouse)
-    yield app
-    app.extensions["basirat.collector"].spool.close()
 
 
 def test_demo_customers_stitch_across_devices_with_signed_ids(app, warehouse, site):
