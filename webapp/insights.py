@@ -133,8 +133,9 @@ def kpis(site_id: str):
     if segment and segment not in segments:
         segment = None
     args = (warehouse(), site["site_id"], start, end, segment)
-    visitors, sessions, revenue = kpi_store.visitors(*args), kpi_store.sessions(*args), kpi_store.revenue(*args)
-    recommended = kpi_store.recommendation_revenue(*args)
+    zone = {"timezone": shown["timezone"]}
+    visitors, sessions = kpi_store.visitors(*args, **zone), kpi_store.sessions(*args, **zone)
+    revenue, recommended = kpi_store.revenue(*args, **zone), kpi_store.recommendation_revenue(*args, **zone)
     traffic = visitors.merge(sessions, on="date", how="outer") if len(sessions) else visitors.assign(sessions=0)
     orders = int(revenue["orders"].sum()) if len(revenue) else 0
     context = {
@@ -150,23 +151,25 @@ def kpis(site_id: str):
         "segments": segments,
         "orders": orders,
         "revenue": float(revenue["revenue"].sum()) if len(revenue) else 0.0,
-        "repeat": kpi_store.repeat_purchase_rate(*args),
-        "funnel": kpi_store.funnel(*args),
+        "repeat": kpi_store.repeat_purchase_rate(*args, **zone),
+        "funnel": kpi_store.funnel(*args, **zone),
         "traffic_chart": daily_chart(traffic, {"visitors": _("Visitors"), "sessions": _("Sessions")}, start, end),
         "revenue_chart": daily_chart(revenue, {"revenue": _("Revenue")}, start, end, "bars"),
         "aov_chart": daily_chart(revenue, {"average_order_value": _("Average order value")}, start, end),
         "new_chart": daily_chart(
-            kpi_store.new_vs_returning(*args),
+            kpi_store.new_vs_returning(*args, **zone),
             {"new_visitors": _("New"), "returning_visitors": _("Returning")},
             start,
             end,
             "bars",
         ),
-        "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args)),
+        "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args, **zone)),
         "recommended": recommended,
         "recommended_revenue": float(recommended["revenue"].sum()) if len(recommended) else 0.0,
         "recommended_chart": daily_chart(recommended, {"revenue": _("From recommendations")}, start, end, "bars"),
-        "retention": retention_table(kpi_store.retention(*args, months=month_bounds(calendar, max(end, today)))),
+        "retention": retention_table(
+            kpi_store.retention(*args, months=month_bounds(calendar, max(end, today)), **zone)
+        ),
     }
     return render_template("insights/kpis.html", **context)
 

@@ -1,0 +1,79 @@
+"""Days are the site's: per-day figures and range boundaries follow its time zone (hand-checked times)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.support.factories import load, order, tracked
+from warehouse.queries import kpis, overview
+from webapp.insights import kpi_range
+
+TEHRAN = "Asia/Tehran"  # +03:30, no summer time since 2022
+
+
+def by_day(frame, column: str) -> dict[str, int]:
+    return {str(r["date"])[:10]: int(r[column]) for r in frame.to_dict("records")}
+
+
+def test_an_evening_in_utc_counts_on_the_next_day_in_tehran(warehouse, site):
+    sid = site["site_id"]
+    load(
+        warehouse,
+        [
+            tracked(sid, dt.datetime(2026, 1, 5, 12, 0), "Product Viewed", "noon"),
+            order(sid, dt.datetime(2026, 1, 5, 22, 0), "late", "L-1", 40.0),  # 01:30 on the 6th in Tehran
+        ],
+    )
+    first, last = dt.date(2026, 1, 5), dt.date(2026, 1, 6)
+    assert by_day(kpis.visitors(warehouse, sid, first, last), "visitors") == {"2026-01-05": 2}
+    assert by_day(kpis.visitors(warehouse, sid, first, last, timezone=TEHRAN), "visitors") == {
+        "2026-01-05": 1,
+        "2026-01-06": 1,
+    }
+    assert by_day(kpis.revenue(warehouse, sid, first, last, timezone=TEHRAN), "orders") == {"2026-01-06": 1}
+    assert by_day(kpis.sessions(warehouse, sid, first, last, timezone=TEHRAN), "sessions") == {
+        "2026-01-05": 1,
+        "2026-01-06": 1,
+    }
+    # The dashboard's cards and chart count the same local day as the KPI page.
+    sixth = kpis.totals(warehouse, sid, last, last, TEHRAN)
+    assert (sixth["orders"], sixth["events"]) == (1, 1)
+    assert overview.summary(warehouse, sid, 1, last, TEHRAN) == sixth
+    assert overview.daily_events(warehouse, sid, 2, TEHRAN, last) == [
+        {"day": dt.date(2026, 1, 5), "events": 1},
+        {"day": dt.date(2026, 1, 6), "events": 1},
+    ]
+
+
+def test_this_month_on_a_jalali_tehran_site_starts_at_local_midnight(warehouse, site):
+    sid = site["site_id"]
+    # 10 January 2026 is 20 Dey 1404; 1 Dey 1404 is 22 December 2025, which begins in Tehran at
+    # 20:30 UTC on the 21st.
+    start, end, preset = kpi_range({"range": "this_month"}, "jalali", dt.date(2026, 1, 10))
+    assert (start, end, preset) == (dt.date(2025, 12, 22), dt.date(2026, 1, 10), "this_month")
+    assert kpis.midnight(start, TEHRAN) == dt.datetime(2025, 12, 21, 20, 30)
+    load(
+        warehouse,
+        [
+            order(sid, dt.datetime(2025, 12, 21, 20, 29), "azar", "A-1", 10.0),  # 23:59 on 30 Azar
+            order(sid, dt.datetime(2025, 12, 21, 20, 31), "dey", "D-1", 25.0),  # 00:01 on 1 Dey
+            order(sid, dt.datetime(2026, 1, 10, 20, 29), "today", "T-1", 5.0),  # 23:59 on 20 Dey
+            order(sid, dt.datetime(2026, 1, 10, 20, 31), "tomorrow", "T-2", 7.0),  # 21 Dey: after the range
+        ],
+    )
+    month = kpis.totals(warehouse, sid, start, end, TEHRAN)
+    assert (month["orders"], month["revenue"]) == (2, 30.0)
+    # Cohorts by Jalali month of the local day: the 20:29 buyer is Azar's, the other three Dey's.
+    months = [dt.date(2025, 11, 22), dt.date(2025, 12, 22), dt.date(2026, 1, 21)]
+    cohorts = kpis.retention(warehouse, sid, dt.date(2025, 11, 22), end, months=months, timezone=TEHRAN)
+    assert {str(c)[:10]: int(n) for c, n in zip(cohorts["cohort"], cohorts["customers"])} == {
+        "2025-11-22": 1,
+        "2025-12-22": 3,
+    }
+
+
+def test_a_zone_outside_the_list_is_refused(warehouse, site):
+    with pytest.raises(ValueError, match="time zone"):
+        kpis.totals(warehouse, site["site_id"], dt.date(2026, 1, 1), dt.date(2026, 1, 2), "UTC') OR 1=1 --")
