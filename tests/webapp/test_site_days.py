@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from tests.support.factories import load, order, tracked
-from warehouse.queries import kpis, overview
+from tests.support.webapp_helpers import make_app, make_user, signed_in
+from warehouse.queries import display, kpis, overview
 from webapp.insights import kpi_range
 
 TEHRAN = "Asia/Tehran"  # +03:30, no summer time since 2022
@@ -77,3 +78,21 @@ def test_this_month_on_a_jalali_tehran_site_starts_at_local_midnight(warehouse, 
 def test_a_zone_outside_the_list_is_refused(warehouse, site):
     with pytest.raises(ValueError, match="time zone"):
         kpis.totals(warehouse, site["site_id"], dt.date(2026, 1, 1), dt.date(2026, 1, 2), "UTC') OR 1=1 --")
+
+
+def test_the_kpi_page_reads_jalali_fields_and_explains_a_bad_one(warehouse, site):
+    sid = site["site_id"]
+    display.save_site_display(
+        warehouse, sid, {"calendar": "jalali", "timezone": TEHRAN, "currency": "IRR", "money_unit": "toman"}
+    )
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    page = client.get(f"/s/{sid}/kpis?from=۱۴۰۴-۱۰-۰۱&to=1404-10-20").get_data(as_text=True)
+    assert "1404-10-01 to 1404-10-20" in page
+    assert "data-jalali-picker=" in page and "datepicker.js" in page and 'type="date"' not in page
+    response = client.get(f"/s/{sid}/kpis?from=1404-13-40&to=1404-10-20")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "“1404-13-40” is not a date of the Jalali calendar" in page
+    assert 'value="1404-13-40"' in page and 'aria-invalid="true" aria-describedby="error-from"' in page
+    page = client.get(f"/s/{sid}/kpis?from=99999-01-01&to=1300-01-01").get_data(as_text=True)
+    assert "is not a date of the Jalali calendar" in page and "out of range" in page
