@@ -230,7 +230,7 @@ def segment(site_id: str, name: str):
     page = paginate(int(sizes[name]["size"]), per_page=50)
     members = segment_store.segment_members(warehouse(), site["site_id"], name, page.limit, page.offset)
     end = dt.datetime.now(dt.timezone.utc)
-    trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, days=30)
+    trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, 30, site_display()["timezone"])
     chart = {
         "kind": "line",
         "x_label": _("Day"),

@@ -22,8 +22,6 @@ bound parameters.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
 
 import pandas as pd
 
@@ -31,6 +29,7 @@ from warehouse.engine.connection import Warehouse
 
 from .person_map import EVENT_RAW_PERSON, resolve_keys, resolve_web
 from .recommendations import attributed_items
+from .zones import check_zone, midnight
 
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 FUNNEL_WINDOW_SECONDS = 7 * 86400
@@ -63,24 +62,6 @@ def _people(per_ids: str, columns: list[str], segment: str | None) -> str:
     if not segment:
         return rows
     return f"SELECT * FROM ({rows}) WHERE person_id IN ({MEMBERS})"
-
-
-@lru_cache(maxsize=1)
-def zones() -> frozenset[str]:
-    """Every IANA time zone name this machine knows: the only names a query accepts."""
-    return frozenset(available_timezones() | {"UTC"})
-
-
-def check_zone(timezone: str) -> str:
-    if timezone not in zones():
-        raise ValueError(f"{timezone!r} is not a time zone name (like Asia/Tehran or UTC)")
-    return timezone
-
-
-def midnight(day: dt.date, timezone: str) -> dt.datetime:
-    """The UTC time (naive) at which ``day`` begins in ``timezone``."""
-    local = dt.datetime.combine(day, dt.time(), ZoneInfo(check_zone(timezone)))
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, timezone: str, **extra) -> dict:

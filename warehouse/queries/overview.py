@@ -6,7 +6,7 @@ import datetime as dt
 
 from warehouse.engine.connection import Warehouse
 
-from . import kpis
+from . import kpis, zones
 
 
 def summary(
@@ -16,7 +16,7 @@ def summary(
 
     The KPI page's definitions (``kpis.totals``): for the same days both pages show the same figures.
     """
-    today = today or dt.datetime.now(kpis.ZoneInfo(kpis.check_zone(timezone))).date()
+    today = today or zones.today(timezone)
     return kpis.totals(warehouse, site_id, today - dt.timedelta(days=days - 1), today, timezone)
 
 
@@ -28,7 +28,7 @@ def daily_events(
 
     Whole local days, summed from the rows ``kpis.totals`` sums: the chart adds up to the cards.
     """
-    today = today or dt.datetime.now(kpis.ZoneInfo(kpis.check_zone(timezone))).date()
+    today = today or zones.today(timezone)
     return warehouse.query(
         f"SELECT {kpis.DAY} AS day, sum(event_count) AS events FROM visit_slots "
         f"WHERE {kpis.SLOTS} GROUP BY day ORDER BY day",
