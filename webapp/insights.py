@@ -67,7 +67,10 @@ def date_errors(args, calendar: str) -> dict[str, str]:
             )
             continue
         if not FIRST_DAY <= day <= LAST_DAY:
-            errors[name] = _("%(text)s is out of range: dates from 1970 to 2105 only.", text=text)
+            first, last = (locales.digits(calendars.iso(d, calendar), tag()) for d in (FIRST_DAY, LAST_DAY))
+            errors[name] = _(
+                "%(text)s is out of range: dates from %(first)s to %(last)s only.", text=text, first=first, last=last
+            )
     return errors
 
 
