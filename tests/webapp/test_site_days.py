@@ -75,6 +75,17 @@ def test_this_month_on_a_jalali_tehran_site_starts_at_local_midnight(warehouse, 
     }
 
 
+def test_an_order_sent_twice_across_a_quarter_hour_counts_once(warehouse, site):
+    sid = site["site_id"]
+    twice = [order(sid, dt.datetime(2026, 1, 5, 12, 14, 50), "dev", "O-1", 9.0, message_id=f"m{n}") for n in (1, 2)]
+    twice[1]["timestamp"] = dt.datetime(2026, 1, 5, 12, 15, 10)  # the thank-you page reloaded
+    load(warehouse, twice)
+    day = dt.date(2026, 1, 5)
+    assert kpis.totals(warehouse, sid, day, day, TEHRAN)["orders"] == 1
+    assert by_day(kpis.revenue(warehouse, sid, day, day, timezone=TEHRAN), "orders") == {"2026-01-05": 1}
+    assert kpis.repeat_purchase_rate(warehouse, sid, day, day, timezone=TEHRAN)["repeat_buyers"] == 0
+
+
 def test_a_zone_outside_the_list_is_refused(warehouse, site):
     with pytest.raises(ValueError, match="time zone"):
         kpis.totals(warehouse, site["site_id"], dt.date(2026, 1, 1), dt.date(2026, 1, 2), "UTC') OR 1=1 --")

@@ -6,8 +6,8 @@ purchases and satisfaction read ``visit_slots``: each visitor's quarter hour
 view keeps it, with the ids hashed so people are resolved and counted on
 numbers. Recommendation-driven revenue reads ``attribution_events``.
 ``visit_slots`` bakes in the funnel's steps, window and the visit gap below:
-changing them takes a migration. An order is counted once per ``Order
-Completed`` event with its own id.
+changing them takes a migration. An order is counted once per id (``order_id``,
+else the event's message id) over the range, or the day for per-day figures.
 
 Every function takes a site, an inclusive date range, an optional segment
 (only its current members' events count) and the site's time zone: the range
@@ -96,15 +96,15 @@ def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, tim
     """Events, people, orders and revenue over the range: the dashboard's cards, by the KPI page's definitions.
 
     The same ``visit_slots`` rows the KPI series sum (bots left out, the
-    site's days, an order counted once per id and slot, people through the
-    identity map), so the two pages cannot disagree.
+    site's days, an order counted once per id, people through the identity
+    map), so the two pages cannot disagree.
     """
-    per_ids = f"SELECT identity_key, raw_key, event_count, order_count, order_revenue FROM visit_slots WHERE {SLOTS}"
+    per_ids = f"SELECT identity_key, raw_key, event_count, order_keys, order_revenue FROM visit_slots WHERE {SLOTS}"
     row = warehouse.query(
         f"""
         SELECT sum(event_count) AS events, uniqExact(person_key) AS visitors,
-               sum(order_count) AS orders, sum(order_revenue) AS revenue
-        FROM ({_keyed(per_ids, ["event_count", "order_count", "order_revenue"], None)})
+               uniqExactArray(order_keys) AS orders, sum(order_revenue) AS revenue
+        FROM ({_keyed(per_ids, ["event_count", "order_keys", "order_revenue"], None)})
         """,
         _params(site_id, start, end, None, timezone),
     )
@@ -180,16 +180,16 @@ def revenue(
 ):
     """Orders, revenue and average order value per day."""
     per_ids = (
-        f"SELECT identity_key, raw_key, {DAY} AS date, order_count, order_revenue FROM visit_slots "
+        f"SELECT identity_key, raw_key, {DAY} AS date, order_keys, order_revenue FROM visit_slots "
         f"WHERE {SLOTS} AND order_count > 0"
     )
     # Without a segment nobody needs resolving: the daily totals are read as they are.
-    rows = _keyed(per_ids, ["date", "order_count", "order_revenue"], segment) if segment else per_ids
+    rows = _keyed(per_ids, ["date", "order_keys", "order_revenue"], segment) if segment else per_ids
     return warehouse.query_df(
         f"""
         SELECT date, orders, sales AS revenue, sales / orders AS average_order_value
         FROM (
-            SELECT date, sum(order_count) AS orders, sum(order_revenue) AS sales
+            SELECT date, uniqExactArray(order_keys) AS orders, sum(order_revenue) AS sales
             FROM ({rows})
             GROUP BY date
         )
@@ -287,14 +287,14 @@ def repeat_purchase_rate(
     warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment=None, timezone: str = "UTC"
 ) -> dict:
     """Share of the range's buyers who ordered at least twice in it."""
-    per_ids = f"SELECT identity_key, raw_key, order_count FROM visit_slots WHERE {SLOTS} AND order_count > 0"
+    per_ids = f"SELECT identity_key, raw_key, order_keys FROM visit_slots WHERE {SLOTS} AND order_count > 0"
     row = warehouse.query(
         f"""
         SELECT count() AS buyers, countIf(orders >= 2) AS repeat_buyers,
                if(count() = 0, 0, countIf(orders >= 2) / count()) AS rate
         FROM (
-            SELECT person_key, sum(order_count) AS orders
-            FROM ({_keyed(per_ids, ["order_count"], segment)})
+            SELECT person_key, uniqExactArray(order_keys) AS orders
+            FROM ({_keyed(per_ids, ["order_keys"], segment)})
             GROUP BY person_key
         )
         """,

@@ -5,7 +5,8 @@
 -- Changing a site's zone needs no rebuild. Otherwise as visit_days (0060,
 -- 0071): one row per visitor and slot, per insert block, aggregated on read;
 -- `starts`/`ends` are the slot's bursts of activity (events at most 30 minutes
--- apart), which the visit count merges across slots and ids.
+-- apart), which the visit count merges across slots and ids; `order_keys` (the
+-- hashed order ids) count an order once however many slots repeat it.
 CREATE TABLE IF NOT EXISTS visit_slots $ON_CLUSTER (
     site_id String,
     slot DateTime('UTC'),
@@ -15,6 +16,7 @@ CREATE TABLE IF NOT EXISTS visit_slots $ON_CLUSTER (
     raw_key UInt64,
     event_count UInt64,
     order_count UInt64,
+    order_keys Array(UInt64),
     order_revenue Float64,
     feedback_scores Array(Float64),
     starts Array(UInt32),
@@ -32,6 +34,7 @@ SELECT site_id, toStartOfFifteenMinutes(timestamp) AS slot, anonymous_id, user_i
        cityHash64(if(user_id != '' AND NOT has(flags, 'claimed'), user_id, anonymous_id)) AS raw_key,
        count() AS event_count,
        uniqExactIf(if(order_id != '', order_id, message_id), event = 'Order Completed') AS order_count,
+       groupUniqArrayIf(cityHash64(if(order_id != '', order_id, message_id)), event = 'Order Completed') AS order_keys,
        sumIf(revenue, event = 'Order Completed') AS order_revenue,
        groupArrayIf(assumeNotNull(score), event = 'Feedback Submitted' AND score IS NOT NULL) AS feedback_scores,
        arrayFilter((t, p) -> t - p > 1800, arraySort(groupArray(toUInt32(timestamp))) AS times,
