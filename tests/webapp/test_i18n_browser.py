@@ -265,6 +265,11 @@ def test_the_jalali_date_picker(browser, live):
     page.keyboard.press("Enter")
     last = jdatetime.date.fromgregorian(date=today - dt.timedelta(days=1))
     assert page.input_value("input[name=to]") == last.strftime("%Y-%m-%d").translate(PERSIAN_DIGITS)
+    page.focus("input[name=to] ~ .datepicker-toggle")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")  # closes, and the focus is back on the button that opened it
+    assert page.locator(".datepicker-popup:not([hidden])").count() == 0
+    assert page.evaluate("document.activeElement.matches('input[name=to] ~ .datepicker-toggle')")
     page.click("main form .form-actions button[type=submit]")
     page.wait_for_selector(".chart canvas, .empty")
     header = page.inner_text(".page-header p")

@@ -207,8 +207,13 @@
     previous.addEventListener("click", function () { render(monthStep(shown, -1)); });
     next.addEventListener("click", function () { render(monthStep(shown, 1)); });
     close.addEventListener("click", function () { shut(true); });
-    /* The field sits in a <label>: a click on the popup's blank parts must not jump to the field. */
+    /* The field sits in a <label>: a click on the popup's blank parts must not jump to the field
+     * nor take the focus away; focus that leaves the picker (Tab past it) closes it. */
     popup.addEventListener("click", function (event) { if (!event.target.closest("button")) { event.preventDefault(); } });
+    popup.addEventListener("mousedown", function (event) { if (!event.target.closest("button")) { event.preventDefault(); } });
+    wrap.addEventListener("focusout", function () {
+      setTimeout(function () { if (!wrap.contains(document.activeElement)) { shut(false); } }, 0);
+    });
     body.addEventListener("click", function (event) {
       var button = event.target.closest("[data-day]");
       if (button) { pick(+button.getAttribute("data-day")); }
