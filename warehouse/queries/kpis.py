@@ -39,7 +39,7 @@ RANGE = (
     "AND timestamp >= {start_at:DateTime('UTC')} AND timestamp < {end_at:DateTime('UTC')}"
 )
 SLOTS = "site_id = {site_id:String} AND slot >= {start_at:DateTime('UTC')} AND slot < {end_at:DateTime('UTC')}"
-# A slot's (or an event's) day in the site's zone; the zone's name is bound, and one of ``zones()``.
+# A slot's day in the site's zone; the zone's name is bound, and checked by ``zones.check_zone``.
 DAY = "toDate(toTimeZone(slot, {timezone:String}))"
 MEMBERS = """
     SELECT person_id FROM segment_members
