@@ -107,3 +107,13 @@ def test_the_kpi_page_reads_jalali_fields_and_explains_a_bad_one(warehouse, site
     assert 'value="1404-13-40"' in page and 'aria-invalid="true" aria-describedby="error-from"' in page
     page = client.get(f"/s/{sid}/kpis?from=99999-01-01&to=1300-01-01").get_data(as_text=True)
     assert "is not a date of the Jalali calendar" in page and "out of range" in page
+
+
+def test_a_gregorian_site_keeps_the_browsers_date_input(warehouse, site):
+    sid = site["site_id"]
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    page = client.get(f"/s/{sid}/kpis?from=2026-01-01&to=2026-01-31").get_data(as_text=True)
+    assert 'type="date" name="from" value="2026-01-01"' in page and "data-jalali-picker" not in page
+    assert "datepicker.js" not in page
+    page = client.get(f"/s/{sid}/kpis?from=2026-02-30&to=2026-01-31").get_data(as_text=True)
+    assert "“2026-02-30” is not a date: type it as YYYY-MM-DD" in page
