@@ -175,6 +175,7 @@ def kpis(site_id: str):
         segment = None
     args = (warehouse(), site["site_id"], start, end, segment)
     zone = {"timezone": shown["timezone"]}
+    months = month_bounds(calendar, max(end, today))
     visitors, sessions = kpi_store.visitors(*args, **zone), kpi_store.sessions(*args, **zone)
     revenue, recommended = kpi_store.revenue(*args, **zone), kpi_store.recommendation_revenue(*args, **zone)
     traffic = visitors.merge(sessions, on="date", how="outer") if len(sessions) else visitors.assign(sessions=0)
@@ -206,13 +207,11 @@ def kpis(site_id: str):
             end,
             "bars",
         ),
-        "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args, **zone)),
+        "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args, months=months, **zone)),
         "recommended": recommended,
         "recommended_revenue": float(recommended["revenue"].sum()) if len(recommended) else 0.0,
         "recommended_chart": daily_chart(recommended, {"revenue": _("From recommendations")}, start, end, "bars"),
-        "retention": retention_table(
-            kpi_store.retention(*args, months=month_bounds(calendar, max(end, today)), **zone)
-        ),
+        "retention": retention_table(kpi_store.retention(*args, months=months, **zone)),
     }
     return render_template("insights/kpis.html", **context)
 

@@ -102,6 +102,12 @@ def test_retention_in_jalali_months(shop):
     pairs = pairs.assign(months_later=[position[m] - position[c] for m, c in zip(pairs["month"], pairs["cohort"])])
     expected = pairs.groupby(["cohort", "months_later"]).size().reset_index(name="customers")
     actual = kpis.retention(wh, sid, START, END, segment, months=months, timezone=ZONE)
+    window = ref.in_range(frame, START, END, members)
+    answers = window[(window["event"] == "Feedback Submitted") & window["score"].notna()]
+    answers = answers.assign(month=answers["date"].map(lambda d: calendars.month_start(d, "jalali")))
+    scored = answers.groupby(["month", "score"]).size().reset_index(name="answers")
+    assert scored["month"].nunique() >= 2
+    same(kpis.satisfaction(wh, sid, START, END, segment, timezone=ZONE, months=months), scored, "month")
     assert len(expected) >= 2 and set(expected["cohort"]) != set(
         ref.retention(frame, START, END, members)["cohort"]
     )  # the months really differ from Gregorian ones

@@ -304,17 +304,28 @@ def repeat_purchase_rate(
 
 
 def satisfaction(
-    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+    warehouse: Warehouse,
+    site_id: str,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    timezone: str = "UTC",
+    months: list[dt.date] | None = None,
 ):
-    """Feedback scores per month: how many answers gave each score, and the month's mean."""
+    """Feedback scores per month: how many answers gave each score, and the month's mean.
+
+    Months as in ``retention``: calendar months, or those starting on ``months`` (a Jalali site's).
+    """
+    month_of = MONTH_OF.format(day=DAY) if months else f"toStartOfMonth({DAY})"
     per_ids = f"""
-        SELECT identity_key, raw_key, toStartOfMonth({DAY}) AS month, score
+        SELECT identity_key, raw_key, {month_of} AS month, score
         FROM visit_slots ARRAY JOIN feedback_scores AS score
         WHERE {SLOTS} AND notEmpty(feedback_scores)"""
     rows = _keyed(per_ids, ["month", "score"], segment) if segment else per_ids
+    extra = {"months": list(months)} if months else {}
     return warehouse.query_df(
         f"SELECT month, score, count() AS answers FROM ({rows}) GROUP BY month, score ORDER BY month, score",
-        _params(site_id, start, end, segment, timezone),
+        _params(site_id, start, end, segment, timezone, **extra),
     )
 
 
