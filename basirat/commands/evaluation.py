@@ -127,6 +127,12 @@ def tune(ctx, sessions, out, data_dir, dataset, site, test_days) -> None:
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
+    for name, tuned in record["baselines"].items():
+        best = tuned["chosen"]
+        click.echo(f"{name}: {json.dumps(best['values'])} (validation objective {best['mean']:.4f})")
     chosen = record["chosen"]
-    click.echo(f"chosen: {json.dumps(chosen['values'])} (validation objective {chosen['mean']:.4f})")
+    click.echo(
+        f"served: {json.dumps(chosen['values'])} (validation objective {chosen['mean']:.4f},"
+        f" smallest lead over the best baseline {chosen['lead']:+.4f})"
+    )
     click.echo(json.dumps(chosen["params"]))
