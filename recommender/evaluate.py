@@ -201,7 +201,13 @@ def evaluate_split(
         for name, spent in tally_scorers(tallies, trained.index, trained.scorers(), sessions, metrics).items():
             seconds[name] = spent
             progress(f"  {name:<22} {spent:.1f}s")
-    return summarize(tallies, seconds, len(popularity), rounds)
+    rows = summarize(tallies, seconds, len(popularity), rounds)
+    settings = {SHOWN: params.describe(), HIDDEN: params.describe()}
+    if trained is not None:
+        settings.update({name: trained.params.get(name, {}) for name in BASELINES})
+    for row in rows:
+        row["settings"] = settings.get(row["strategy"], {})
+    return rows
 
 
 def summarize(tallies: dict, seconds: dict, n_items: int, rounds: int = 1000, seed: int = 0) -> list[dict]:
