@@ -27,7 +27,7 @@ ARMS = {
     "measured_returns": "the shipped ranking, seen products returned to as far back as this site's visitors go",
     "popular": "what is popular in context, the same for everyone (a control)",
 }
-STAN_ONLY = SERVED.with_values({"vsknn": 0.0, "sequential": 0.0})
+STAN_ONLY = SERVED.with_values({"vsknn": 0.0, "sequential": 0.0, "discovery": {}})
 MEASURED_RETURNS = SERVED.with_values({"repeat_decay": 0.0})
 Z95 = 1.959964
 

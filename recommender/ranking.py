@@ -29,7 +29,10 @@ class RankingParams:
     ``vsknn`` the weight of V-SKNN's scores, ``knn`` V-SKNN's own settings;
     ``repeat_decay``: a seen item last clicked ``d`` clicks ago is returned to
     in proportion to ``d ** -repeat_decay``, or, with 0, as often as the
-    site's visitors return that far back (``return_pattern``).
+    site's visitors return that far back (``return_pattern``);
+    ``discovery``: values (as for ``with_values``) that replace these where
+    the visit's products are hidden (the list is for discovery), since what
+    ranks a new product best need not be what ranks a return best.
     """
 
     stan: StanParams = field(
@@ -41,6 +44,11 @@ class RankingParams:
     vsknn: float = 0.5
     repeat_decay: float = 1.0
     knn: KnnParams = field(default_factory=KnnParams)
+    discovery: tuple = ()  # (name, value) pairs
+
+    def for_discovery(self) -> "RankingParams":
+        """The parameters that rank when the visit's products are hidden."""
+        return replace(self, discovery=()).with_values(dict(self.discovery)) if self.discovery else self
 
     def with_values(self, values: dict) -> "RankingParams":
         """A copy with ``values`` set; ``stan.NAME`` and ``knn.NAME`` keys set STAN's and V-SKNN's fields."""
@@ -48,16 +56,19 @@ class RankingParams:
         own = {}
         for key, value in values.items():
             part, _, name = key.partition(".")
-            if name and part in parts:
+            if key == "discovery":
+                own[key] = tuple(sorted(dict(value).items()))
+            elif name and part in parts:
                 parts[part][name] = value
             else:
                 own[key] = value
         return replace(self, stan=replace(self.stan, **parts["stan"]), knn=replace(self.knn, **parts["knn"]), **own)
 
     def describe(self) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if k not in ("stan", "knn")}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("stan", "knn", "discovery")}
         out.update({"stan." + k: v for k, v in self.stan.__dict__.items()})
         out.update({"knn." + k: v for k, v in self.knn.__dict__.items()})
+        out["discovery"] = dict(self.discovery)
         return out
 
 

@@ -68,9 +68,35 @@ def best_baselines(baselines: dict) -> dict:
     return best
 
 
-def lead(figures: dict, best: dict) -> float:
+def lead(figures: dict, best: dict, protocols: tuple = PROTOCOLS) -> float:
     """The served ranking's smallest relative lead over the best baseline, over data sets, protocols and metrics."""
-    return min(figures[d][p][m] / v - 1.0 if v > 0 else 0.0 for (d, p, m), v in best.items())
+    return min(figures[d][p][m] / v - 1.0 if v > 0 else 0.0 for (d, p, m), v in best.items() if p in protocols)
+
+
+def choose(results: list[dict], best: dict) -> dict:
+    """The combination for each protocol: seen products shown (next item) and hidden (discovery).
+
+    The two lists are ranked by the same code with different parameters
+    (``RankingParams.discovery``), and each protocol's figures depend only on
+    its own list, so each is chosen on its own: the largest smallest lead over
+    the best baseline (or, without baselines, the best mean), ties to the
+    better mean.
+    """
+    chosen = {}
+    for protocol in PROTOCOLS:
+
+        def score(result, protocol=protocol):
+            own = {d: {protocol: f[protocol]} for d, f in result["figures"].items()}
+            return (lead(result["figures"], best, (protocol,)) if best else 0.0, _mean_over(own))
+
+        winner = max(results, key=score)
+        chosen[protocol] = {"values": winner["values"], "lead": round(score(winner)[0], 5) if best else None}
+    return chosen
+
+
+def _mean_over(figures: dict) -> float:
+    values = [f[m] for per in figures.values() for f in per.values() for m in METRICS]
+    return sum(values) / len(values)
 
 
 def tune(
@@ -80,13 +106,12 @@ def tune(
     base: RankingParams = SERVED,
     baselines: dict | None = None,
 ) -> dict:
-    """Score every combination of ``grid`` on each validation split and choose one.
+    """Score every combination of ``grid`` on each validation split and choose (``choose``).
 
-    With ``baselines`` (``tune_baselines``' record) the choice is the
-    combination whose smallest lead over the best tuned baseline (over data
-    sets, protocols and metrics) is largest, since the served ranking is meant
-    to beat each of them; without, the best mean of HR@20 and MRR@20. Ties
-    go to the better mean.
+    With ``baselines`` (``tune_baselines``' record) each protocol's choice is
+    the combination whose smallest lead over the best tuned baseline (over
+    data sets and metrics) is largest, since the served ranking is meant to
+    beat each of them; without, the best mean of HR@20 and MRR@20.
 
     Returns
     -------
@@ -121,18 +146,26 @@ def tune(
             result["lead"] = round(lead(figures, best), 5)
         results.append(result)
         progress(f"  {values}  {scores}  mean {mean:.4f}" + (f"  lead {result['lead']:+.4f}" if best else ""))
-    chosen = max(results, key=lambda r: (r.get("lead", 0.0), r["mean"]))
     return {
         "grid": grid,
         "base": base.describe(),
         "validation": {name: split.describe() for name, split in validations.items()},
         "results": results,
-        "chosen": {
-            "values": chosen["values"],
-            "mean": chosen["mean"],
-            "lead": chosen.get("lead"),
-            "params": base.with_values(chosen["values"]).describe(),
-        },
+        "chosen": chosen_params(results, best, base),
+    }
+
+
+def chosen_params(results: list[dict], best: dict, base: RankingParams) -> dict:
+    """The record's choice: next-item values, discovery overrides, and the full parameters they give."""
+    chosen = choose(results, best)
+    shown, hidden = chosen["next_item"], chosen["discovery"]
+    values = {**shown["values"], "discovery": hidden["values"]}
+    leads = [c["lead"] for c in (shown, hidden) if c["lead"] is not None]
+    return {
+        "values": values,
+        "lead": min(leads) if leads else None,
+        "leads": {"next_item": shown["lead"], "discovery": hidden["lead"]},
+        "params": base.with_values(values).describe(),
     }
 
 

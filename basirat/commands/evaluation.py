@@ -132,7 +132,7 @@ def tune(ctx, sessions, out, data_dir, dataset, site, test_days) -> None:
         click.echo(f"{name}: {json.dumps(best['values'])} (validation objective {best['mean']:.4f})")
     chosen = record["chosen"]
     click.echo(
-        f"served: {json.dumps(chosen['values'])} (validation objective {chosen['mean']:.4f},"
-        f" smallest lead over the best baseline {chosen['lead']:+.4f})"
+        f"served: {json.dumps(chosen['values'])} (smallest lead over the best baseline on validation:"
+        f" {json.dumps(chosen['leads'])})"
     )
     click.echo(json.dumps(chosen["params"]))

@@ -159,7 +159,9 @@ def test_tuning_reads_only_the_training_period():
     assert set(validation.test["session_id"]) <= set(split.train["session_id"])
     record = tune({"ring": validation}, grid={"sequential": [0.0, 1.0]}, progress=lambda _m: None)
     assert [r["values"] for r in record["results"]] == [{"sequential": 0.0}, {"sequential": 1.0}]
-    assert record["chosen"]["values"] in [r["values"] for r in record["results"]]
+    values = dict(record["chosen"]["values"])
+    discovery = values.pop("discovery")
+    assert values in [r["values"] for r in record["results"]] and discovery in [r["values"] for r in record["results"]]
 
 
 def test_baselines_are_tuned_on_validation_and_the_served_ranking_against_them():
@@ -173,7 +175,13 @@ def test_baselines_are_tuned_on_validation_and_the_served_ranking_against_them()
     best = best_baselines(baselines)
     for result in record["results"]:
         assert result["lead"] == pytest.approx(lead(result["figures"], best), abs=1e-4)
-    assert record["chosen"]["lead"] == max(r["lead"] for r in record["results"])
+    assert record["chosen"]["lead"] >= max(r["lead"] for r in record["results"])  # each protocol on its own
+
+
+def test_discovery_values_rank_only_where_seen_products_are_hidden():
+    params = SERVED.with_values({"vsknn": 0.5, "discovery": {"vsknn": 3.0, "knn.k": 7}})
+    assert params.vsknn == 0.5 and params.for_discovery().vsknn == 3.0 and params.for_discovery().knn.k == 7
+    assert params.for_discovery().discovery == () and params.describe()["discovery"] == {"knn.k": 7, "vsknn": 3.0}
 
 
 def test_random_draws_are_distinct_and_repeatable():
