@@ -74,7 +74,7 @@ def evaluate_splits(
     return out
 
 
-def run_tune(splits: dict, progress: Callable[[str], None], sessions: int) -> dict:
+def run_tune(splits: dict, progress: Callable[[str], None], sessions: int, draws: int = 60) -> dict:
     """``basirat tune``: the grid on validation splits cut from each training period."""
     from recommender.ranking import SERVED
     from recommender.tuning import tune, tune_baselines, validation_split
@@ -85,7 +85,7 @@ def run_tune(splits: dict, progress: Callable[[str], None], sessions: int) -> di
         sizes = validations[name].describe()
         progress(f"{name}: validation on {sizes['test_sessions']:,} sessions of the training period")
     progress("baselines, each over its published ranges:")
-    baselines = tune_baselines(validations, progress=progress)
+    baselines = tune_baselines(validations, count=draws, progress=progress)
     # The served ranking's V-SKNN part takes the settings chosen for the V-SKNN baseline.
     knn = {"knn." + k: v for k, v in baselines["vsknn"]["chosen"]["values"].items()}
     progress("served ranking:")
