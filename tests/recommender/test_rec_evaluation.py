@@ -236,3 +236,17 @@ def test_show_seen_names_contexts_only():
     assert settings.load({"REC_SHOW_SEEN": "home,cart"})["REC_SHOW_SEEN"] == "home,cart"
     with pytest.raises(settings.SettingsError, match="unknown context"):
         settings.load({"REC_SHOW_SEEN": "home,checkout"})
+
+
+def test_the_discovery_values_rank_the_hidden_list_and_only_it():
+    models = served_models(time_split(shop(), 2.0).train)
+    session = [(float(t), "view", i) for t, i in enumerate(["i3", "i4", "i5", "i3"], start=1)]
+
+    def answer(params, show_seen):
+        request = Request(context="home", limit=10, session=session, now=4.0, show_seen=show_seen, params=params)
+        return [(x["itemId"], x["score"]) for x in recommend(models, request).items]
+
+    stan_only = SERVED.with_values({"vsknn": 0.0, "sequential": 0.0})
+    split = SERVED.with_values({"discovery": {"vsknn": 0.0, "sequential": 0.0}})
+    assert answer(split, False) == answer(stan_only, False) != answer(SERVED, False)
+    assert answer(split, True) == answer(SERVED, True) != answer(stan_only, True)
