@@ -61,7 +61,12 @@ GRIDS = {
 
 # ``basirat tune --data-dir DIR --sessions 400 --out docs/tuning.json`` chose these on the
 # validation splits of YOOCHOOSE and Instacart (docs/tuning.json, "baselines").
-TUNED = DEFAULTS
+TUNED = {
+    "ar": {"pruning": 0},
+    "sr": {"steps": 20, "weighting": "div", "pruning": 0},
+    "sknn": {"k": 100, "sample": 2500, "similarity": "cosine"},
+    "vsknn": {"k": 1500, "sample": 500, "weighting": "same", "weighting_score": "quadratic", "idf_weighting": 1.0},
+}
 
 
 @dataclass

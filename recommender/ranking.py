@@ -73,10 +73,25 @@ class RankingParams:
 
 
 # ``basirat tune --data-dir DIR --sessions 400`` chose these on YOOCHOOSE and Instacart validation
-# splits (docs/tuning.json): STAN's recency decay off, its position and distance decays gentle, V-SKNN
-# at half STAN's weight, the sequential rules left out, returns decaying 1/distance (the site's
-# measured return distances, repeat_decay 0, scored lower: docs/tuning-measured-returns.json).
-SERVED = RankingParams()
+# splits (docs/tuning.json): V-SKNN with the settings tuned for the V-SKNN baseline at half STAN's
+# weight, the sequential rules of the last click at a quarter, returns decaying 1/distance (the site's
+# measured return distances, repeat_decay 0, scored lower: docs/tuning-measured-returns.json); for
+# discovery lists V-SKNN at STAN's weight and STAN's position decay gentler.
+SERVED = RankingParams().with_values(
+    {
+        "vsknn": 0.5,
+        "sequential": 0.25,
+        "sequential_items": 1,
+        "stan.position": 2.0,
+        "repeat_decay": 1.0,
+        "knn.k": 1500,
+        "knn.sample": 500,
+        "knn.weighting": "same",
+        "knn.weighting_score": "quadratic",
+        "knn.idf_weighting": 1.0,
+        "discovery": {"vsknn": 1.0, "stan.position": 10.0},
+    }
+)
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
