@@ -41,7 +41,9 @@ def jobs_run(ctx: click.Context, name: str | None, full: bool, site_ids: tuple[s
     # Full: rebuild what was built before this run began (jobs sharing a rebuild do it once).
     config = {**config_of(ctx), "full": time.time_ns() if full else 0, "sites": list(site_ids)}
     for job in [BY_ID[name]] if name else JOBS:
+        started = time.monotonic()
         job.run(wh, config, progress=click.echo)
+        click.echo(f"{job.id}: done in {time.monotonic() - started:.1f} s")
 
 
 @click.command()
