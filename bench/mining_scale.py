@@ -5,7 +5,8 @@
 For each size a subprocess owns a fresh chDB folder and loads that many events
 built from YOOCHOOSE and Instacart (``bench/recdata.py``, the real data
 repeated with fresh visitor ids). Then the jobs run as the README gives it,
-``basirat --data DIR jobs run --full``, in a fresh process, and the bench
+``basirat --data DIR jobs run --full JOB...`` (every job but the weekly
+evaluation of the recommendations), in a fresh process, and the bench
 prints its wall time, its peak resident memory (``ru_maxrss`` of that child
 alone, from ``wait4``) and each job's seconds as the command reports them.
 Then 1% new events (fresh visitors, the last hour) arrive and
@@ -126,7 +127,11 @@ def child(argv: list[str]) -> None:
 def job_ids() -> list[str]:
     from mining.jobs import JOBS
 
-    return [job.id for job in JOBS]
+    return [job.id for job in JOBS if job.id not in WEEKLY]
+
+
+# Not mining: the weekly evaluation of each site's recommendations (``--jobs rec_evaluation`` measures it).
+WEEKLY = ("rec_evaluation",)
 
 
 # Jobs that share one rebuild (the folded visits): in a full run only the first of them is given --full,
@@ -154,10 +159,10 @@ def run_jobs(
 _DONE = re.compile(r"^(\w+): done in ([0-9.]+) s$")
 
 
-def run_in_one(data: Path, timeout: float, label: str, extra: list[str]) -> dict:
-    """Every job in one ``basirat jobs run`` process (what the README and the scheduler run): its wall
+def run_in_one(data: Path, jobs: list[str], timeout: float, label: str, extra: list[str]) -> dict:
+    """The jobs in one ``basirat jobs run`` process (what the README and the scheduler run): its wall
     time and peak, and each job's seconds from the command's own "done in" lines."""
-    command = [sys.executable, "-m", "bench.mining_scale", "--child", "--", "--data", str(data), "jobs", "run"]
+    command = [sys.executable, "-m", "bench.mining_scale", "--child", "--", "--data", str(data), "jobs", "run", *jobs]
     result = measured(command + extra, timeout)
     jobs = {m.group(1): float(m.group(2)) for m in map(_DONE.match, result["output"].splitlines()) if m}
     for job, seconds in jobs.items():
@@ -188,7 +193,9 @@ def main() -> None:
         sys.exit(os.waitstatus_to_exitcode(status))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1M", help=f"Comma-separated, of {', '.join(SIZES)}.")
-    parser.add_argument("--jobs", default="", help="With --each: comma-separated job ids (default: every job).")
+    parser.add_argument(
+        "--jobs", default="", help="Comma-separated job ids (default: every job but the weekly evaluation)."
+    )
     parser.add_argument("--keep", type=Path, help="Folder to build in (kept); default a temporary one.")
     parser.add_argument("--timeout", type=float, default=3600, help="Seconds a single job may take.")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
@@ -205,43 +212,48 @@ def main() -> None:
         print(json.dumps(load(args.load, args.events, args.extra)))
         return
     jobs = [j for j in args.jobs.split(",") if j] or job_ids()
-    report = {}
-    for size in args.sizes.split(","):
-        total = SIZES[size]
-        data = (args.keep or Path(tempfile.mkdtemp(prefix="basirat-bench-scale-"))) / size
-        data.mkdir(parents=True, exist_ok=True)
-        print(f"{size}: loading {total:,} events into {data}", flush=True)
-        loader = [sys.executable, "-m", "bench.mining_scale", "--load", str(data), "--events", str(total)]
-        saved = data / "loaded.json"
-        if args.reuse and saved.exists():
-            loaded = json.loads(saved.read_text())
-        else:
-            done = subprocess.run(loader, cwd=ROOT, env=_env(), capture_output=True, text=True)
-            if done.returncode:
-                raise SystemExit(f"loading failed:\n{done.stderr[-3000:]}")
-            loaded = json.loads(done.stdout)
-            saved.write_text(json.dumps(loaded))
-        base = floor(data)
-        print(
-            f"  loaded in {loaded['load_seconds']} s; baseline (count in a fresh process): "
-            f"{base['seconds']} s {base['peak_mb']} MB",
-            flush=True,
-        )
-        if args.each:
-            full = run_jobs(data, jobs, args.timeout, "full", ["--full"], rebuilt_once=FOLDING)
-        else:
-            full = run_in_one(data, args.timeout, "full", ["--full"])
-        incremental = {}
-        if not args.no_incremental:
-            subprocess.run([*loader, "--extra"], cwd=ROOT, env=_env(), check=True, capture_output=True)
-            if args.each:
-                incremental = run_jobs(data, jobs, args.timeout, "after +1%", [])
-            else:
-                incremental = run_in_one(data, args.timeout, "after +1%", [])
-        report[size] = {"events": total, "load": loaded, "baseline": base, "full": full, "incremental": incremental}
+    if not args.each and not args.jobs:
+        print(f"one `basirat jobs run` process for every job but the weekly ones ({', '.join(WEEKLY)})")
+    report = {size: one_size(size, jobs, args) for size in args.sizes.split(",")}
     print_summary(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
+
+
+def one_size(size: str, jobs: list[str], args) -> dict:
+    """Load (or reuse) one size, mine it in full, add 1% and mine it again."""
+    total = SIZES[size]
+    data = (args.keep or Path(tempfile.mkdtemp(prefix="basirat-bench-scale-"))) / size
+    data.mkdir(parents=True, exist_ok=True)
+    print(f"{size}: loading {total:,} events into {data}", flush=True)
+    loader = [sys.executable, "-m", "bench.mining_scale", "--load", str(data), "--events", str(total)]
+    saved = data / "loaded.json"
+    if args.reuse and saved.exists():
+        loaded = json.loads(saved.read_text())
+    else:
+        done = subprocess.run(loader, cwd=ROOT, env=_env(), capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"loading failed:\n{done.stderr[-3000:]}")
+        loaded = json.loads(done.stdout)
+        saved.write_text(json.dumps(loaded))
+    base = floor(data)
+    print(
+        f"  loaded in {loaded['load_seconds']} s; baseline (count in a fresh process): "
+        f"{base['seconds']} s {base['peak_mb']} MB",
+        flush=True,
+    )
+    if args.each:
+        full = run_jobs(data, jobs, args.timeout, "full", ["--full"], rebuilt_once=FOLDING)
+    else:
+        full = run_in_one(data, jobs, args.timeout, "full", ["--full"])
+    incremental = {}
+    if not args.no_incremental:
+        subprocess.run([*loader, "--extra"], cwd=ROOT, env=_env(), check=True, capture_output=True)
+        if args.each:
+            incremental = run_jobs(data, jobs, args.timeout, "after +1%", [])
+        else:
+            incremental = run_in_one(data, jobs, args.timeout, "after +1%", [])
+    return {"events": total, "load": loaded, "baseline": base, "full": full, "incremental": incremental}
 
 
 def print_summary(report: dict) -> None:
