@@ -57,6 +57,11 @@ SETTINGS = [
     ),
     Setting("LOADER_INTERVAL", 1.0, "Seconds between loader passes (about one insert per second per table)."),
     Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement."),
+    Setting(
+        "LOADER_WORKERS",
+        0,
+        "Processes that build rows from a large loader pass (0: one per core; 1: none, in-process).",
+    ),
     Setting("LOADER_MAX_BACKOFF", 30.0, "Longest wait, in seconds, between loader retries while ClickHouse fails."),
     Setting("MAX_MESSAGE_BYTES", 32 * 1024, "Largest accepted message, as Segment (32 KB)."),
     Setting("MAX_BATCH_BYTES", 500 * 1024, "Largest accepted request body after decompression, as Segment (500 KB)."),
