@@ -24,7 +24,11 @@ def jobs_list() -> None:
 
 @jobs.command("run")
 @click.argument("names", nargs=-1)
-@click.option("--full", is_flag=True, help="Rebuild visits and folded visits from every event, not only new ones.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Rebuild visits, folded visits and every person's list from every event, not only new ones.",
+)
 @click.option("--site", "site_ids", multiple=True, help="Mine only this site (repeatable); default every site.")
 @click.pass_context
 def jobs_run(ctx: click.Context, names: tuple[str, ...], full: bool, site_ids: tuple[str, ...]) -> None:
