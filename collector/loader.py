@@ -127,7 +127,7 @@ class Loader:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.blocklist = Blocklist(warehouse)
-        workers = int(self.config.get("LOADER_WORKERS") or 0)
+        workers = int(self.config.get("LOADER_WORKERS", 1))
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self._pool: ProcessPoolExecutor | None = None
 
@@ -177,8 +177,10 @@ class Loader:
     def _build(self, items: list[dict], count: int) -> tuple[pd.DataFrame, list[dict]]:
         """The pass's rows (``records.build``), by the worker processes when the pass is large.
 
-        Turning messages into rows is most of a pass; workers (one per core by
-        default, ``LOADER_WORKERS``) each take a share of the requests. The
+        Turning messages into rows is most of a pass; with ``LOADER_WORKERS``
+        above 1 (0: one per core) worker processes each take a share of the
+        requests. Starting them and passing frames back costs CPU, which pays
+        only where the loader has idle cores (not beside busy collectors). The
         checkpoint moves only after the insert, so a worker that dies loses
         nothing: the pass fails, and the next one reads the same records.
         """
