@@ -20,8 +20,10 @@
    products shown and hidden, against a visitor with no session (popular):
    after untimed warm-up answers, three passes over the sessions, every
    timing kept; p50 and p99 of wall-clock time and of the thread's CPU time
-   (what the computation costs, whatever else the host runs), with the load
-   average before and after.
+   (what the computation costs, whatever else the host runs), the share of
+   answers during which the thread was preempted (involuntary context
+   switches) and the wall-clock p99 of the others, with the load average
+   before and after.
 
 The servers run without the per-client rate limit (``BASIRAT_REC_IP_RATE_LIMIT=0``):
 wrk is one client, and the limiter's 429s are not what is measured.
@@ -103,8 +105,9 @@ def computed_answers(data: Path, site_id: str, count: int = 2000, passes: int = 
     ``warmup`` answers are computed first and not timed; then every session is
     answered once per pass (``passes`` passes, so ``count * passes`` timings),
     each timing kept: wall-clock time, and the CPU time of the thread, which
-    other processes on a busy host cannot inflate. The host's load average is
-    read before and after.
+    other processes on a busy host cannot inflate, and whether the thread was
+    preempted meanwhile (an involuntary context switch). The host's load
+    average is read before and after.
     """
     import numpy as np
 
@@ -138,19 +141,24 @@ def computed_answers(data: Path, site_id: str, count: int = 2000, passes: int = 
         ]
         for request in (requests * (1 + warmup // max(len(requests), 1)))[:warmup]:
             recommend(models, request)
-        wall, cpu = [], []
+        wall, cpu, switched = [], [], []
         for _ in range(passes):
             for request in requests:
+                switches = resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
                 started, started_cpu = time.perf_counter(), time.thread_time()
                 recommend(models, request)
                 cpu.append((time.thread_time() - started_cpu) * 1000)
                 wall.append((time.perf_counter() - started) * 1000)
+                switched.append(resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw > switches)
+        kept = [w for w, s in zip(wall, switched) if not s]
         out[label] = {
             "requests": len(wall),
             "p50_ms": float(np.percentile(wall, 50)),
             "p99_ms": float(np.percentile(wall, 99)),
             "cpu_p50_ms": float(np.percentile(cpu, 50)),
             "cpu_p99_ms": float(np.percentile(cpu, 99)),
+            "preempted_share": sum(switched) / max(len(switched), 1),
+            "p99_not_preempted_ms": float(np.percentile(kept, 99)) if kept else None,
         }
     out["load_after"] = os.getloadavg()[0]
     return out
@@ -169,7 +177,9 @@ def print_computed(computed: dict) -> None:
         print(
             f"    {what}: {found['requests']:,} answers, p50 {found['p50_ms']:.3f} ms, p99 {found['p99_ms']:.3f} ms;"
             f" CPU time p50 {found['cpu_p50_ms']:.3f} ms, p99 {found['cpu_p99_ms']:.3f} ms"
-            f" ({found['p99_ms'] / computed['popular']['p99_ms']:.0f}x baseline p99)"
+            f" ({found['p99_ms'] / computed['popular']['p99_ms']:.0f}x baseline p99);"
+            f" {found['preempted_share']:.1%} interrupted by another process, p99 of the others"
+            f" {found['p99_not_preempted_ms']:.3f} ms"
         )
 
 

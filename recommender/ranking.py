@@ -11,6 +11,7 @@ and ``basirat evaluate`` scores exactly this function through ``serving``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -47,8 +48,8 @@ class RankingParams:
     discovery: tuple = ()  # (name, value) pairs
 
     def for_discovery(self) -> "RankingParams":
-        """The parameters that rank when the visit's products are hidden."""
-        return replace(self, discovery=()).with_values(dict(self.discovery)) if self.discovery else self
+        """The parameters that rank when the visit's products are hidden (worked out once per parameter set)."""
+        return _for_discovery(self) if self.discovery else self
 
     def with_values(self, values: dict) -> "RankingParams":
         """A copy with ``values`` set; ``stan.NAME`` and ``knn.NAME`` keys set STAN's and V-SKNN's fields."""
@@ -70,6 +71,11 @@ class RankingParams:
         out.update({"knn." + k: v for k, v in self.knn.__dict__.items()})
         out["discovery"] = dict(self.discovery)
         return out
+
+
+@functools.lru_cache(maxsize=64)
+def _for_discovery(params: RankingParams) -> RankingParams:
+    return replace(params, discovery=()).with_values(dict(params.discovery))
 
 
 # ``basirat tune --data-dir DIR --sessions 400`` chose these on YOOCHOOSE and Instacart validation

@@ -14,6 +14,7 @@ never shown; in the cart context neither is what is in the cart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .index import SiteModels
 from .ranking import SERVED, RankingParams, return_chances, session_scores, with_repeats
@@ -96,35 +97,38 @@ def _popular(models: SiteModels, context: str, reason: str) -> list:
     return [(item, score, reason) for item, score in models.popularity.get(context, ())]
 
 
-def _candidates(models: SiteModels, request: Request, viewed: list, cart: list) -> list[tuple[str, list]]:
-    """(strategy, candidates) in the order this context tries them."""
+def _candidates(models: SiteModels, request: Request, viewed: list, cart: list) -> list[tuple[str, Callable]]:
+    """(strategy, candidates) in the order this context tries them; each list is computed only if reached."""
     anchor = [request.item_id] if request.item_id else []
     if request.context == "cart":
         basket = cart + [i for i in anchor if i not in cart]
         return [
-            ("bought_together", _neighbors(models, ("bought_together",), basket, "bought together")),
-            ("viewed_then_bought", _neighbors(models, ("bought_after_view",), basket + viewed, "bought by viewers")),
-            ("session_knn", _session_knn(models, request, viewed + basket)),
+            ("bought_together", lambda: _neighbors(models, ("bought_together",), basket, "bought together")),
+            (
+                "viewed_then_bought",
+                lambda: _neighbors(models, ("bought_after_view",), basket + viewed, "bought by viewers"),
+            ),
+            ("session_knn", lambda: _session_knn(models, request, viewed + basket)),
         ]
     if request.context == "product":
         session = viewed + [i for i in anchor if not viewed or viewed[-1] != i]
         return [
-            ("session_knn", _session_knn(models, request, session)),
-            ("also_viewed", _neighbors(models, ("also_viewed", "bought_together"), anchor, "also viewed")),
+            ("session_knn", lambda: _session_knn(models, request, session)),
+            ("also_viewed", lambda: _neighbors(models, ("also_viewed", "bought_together"), anchor, "also viewed")),
         ]
     return [
-        ("session_knn", _session_knn(models, request, viewed)),
-        ("person", [(i, s, "for you") for i, s in models.person.get(request.person_id, ())]),
+        ("session_knn", lambda: _session_knn(models, request, viewed)),
+        ("person", lambda: [(i, s, "for you") for i, s in models.person.get(request.person_id, ())]),
     ]
 
 
-def _fallbacks(models: SiteModels, request: Request) -> list[tuple[str, list]]:
+def _fallbacks(models: SiteModels, request: Request) -> list[tuple[str, Callable]]:
     out = []
     category = models.catalog.get(request.item_id, ("", 0))[0] if request.item_id else request.category
     if category:
-        out.append(("popular_in_category", _popular(models, "category:" + category, "popular in " + category)))
-    out.append(("trending", _popular(models, "trending", "trending")))
-    out.append(("popular", _popular(models, "overall", "popular")))
+        out.append(("popular_in_category", lambda: _popular(models, "category:" + category, "popular in " + category)))
+    out.append(("trending", lambda: _popular(models, "trending", "trending")))
+    out.append(("popular", lambda: _popular(models, "overall", "popular")))
     return out
 
 
@@ -142,7 +146,7 @@ def recommend(models: SiteModels, request: Request) -> Answer:
     chosen: dict[str, tuple] = {}
     strategy = ""
     for name, candidates in _candidates(models, request, viewed, cart) + _fallbacks(models, request):
-        for item, score, reason in candidates:
+        for item, score, reason in candidates():
             if item not in chosen and ok(item):
                 chosen[item] = (score, reason)
                 strategy = strategy or name
@@ -163,7 +167,7 @@ def similar_items(models: SiteModels, item_id: str, kind: str, limit: int, reque
     if not found:
         strategy = "popular"
         for _, candidates in _fallbacks(models, Request(item_id=item_id)):
-            found = [(i, s, r) for i, s, r in candidates if ok(i)]
+            found = [(i, s, r) for i, s, r in candidates() if ok(i)]
             if found:
                 break
     items = [{"itemId": i, "score": round(float(s), 6), "reason": r} for i, s, r in found[:limit]]

@@ -246,7 +246,8 @@ def test_the_discovery_values_rank_the_hidden_list_and_only_it():
         request = Request(context="home", limit=10, session=session, now=4.0, show_seen=show_seen, params=params)
         return [(x["itemId"], x["score"]) for x in recommend(models, request).items]
 
-    stan_only = SERVED.with_values({"vsknn": 0.0, "sequential": 0.0})
-    split = SERVED.with_values({"discovery": {"vsknn": 0.0, "sequential": 0.0}})
-    assert answer(split, False) == answer(stan_only, False) != answer(SERVED, False)
-    assert answer(split, True) == answer(SERVED, True) != answer(stan_only, True)
+    shared = SERVED.with_values({"discovery": {}})
+    stan_only = shared.with_values({"vsknn": 0.0, "sequential": 0.0})
+    split = shared.with_values({"discovery": {"vsknn": 0.0, "sequential": 0.0}})
+    assert answer(split, False) == answer(stan_only, False) != answer(shared, False)
+    assert answer(split, True) == answer(shared, True) != answer(stan_only, True)
