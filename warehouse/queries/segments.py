@@ -32,13 +32,16 @@ def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
 
 
 def person_facts(
-    warehouse: Warehouse, site_id: str, until: dt.datetime | None = None, buyers_only: bool = False
+    warehouse: Warehouse, site_id: str, until: dt.datetime | None = None, orders_only: bool = False
 ) -> pd.DataFrame:
     """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
 
     ``until`` reads only events up to that time: the facts as they stood then.
-    ``buyers_only`` keeps the people with an order (what the scores model),
-    so Python holds a row per customer rather than per visitor.
+    ``orders_only`` reads the order events alone, for the people with an
+    order: their order columns (``orders``, ``revenue``, ``deal_orders``,
+    ``first_order_at``, ``last_order_at``) are exact, the rest describe their
+    orders only. It is what the scores model, and ClickHouse then aggregates
+    orders rather than every event, Python holds a row per customer.
 
     Facts are gathered per pair of ids, then combined per person: counts add
     up, days and orders are unions (a device and a login may share both).
@@ -63,6 +66,7 @@ def person_facts(
                            groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added')) AS carts
         FROM events
         WHERE site_id = {{site_id:String}} AND is_bot = 0 AND timestamp <= {{until:DateTime('UTC')}}
+          AND (event = {ORDER} OR NOT {{orders_only:UInt8}})
         GROUP BY anonymous_id, user_id, channel_id
     """
     columns = "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts"
@@ -83,9 +87,9 @@ def person_facts(
             FROM ({resolve(per_ids, columns.split())})
             GROUP BY person_id
         )
-        WHERE person_id != '' AND (orders > 0 OR NOT {{buyers_only:UInt8}})
+        WHERE person_id != '' AND (orders > 0 OR NOT {{orders_only:UInt8}})
         """,
-        {"site_id": site_id, "until": until or dt.datetime(2105, 1, 1), "buyers_only": int(buyers_only)},
+        {"site_id": site_id, "until": until or dt.datetime(2105, 1, 1), "orders_only": int(orders_only)},
     )
     if frame.empty:  # chDB answers no columns for no rows
         times = dict.fromkeys(["first_seen", "last_seen", "first_order_at", "last_order_at", "last_cart_at"])
