@@ -8,16 +8,21 @@ large the site's history is.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from warehouse.engine.connection import Warehouse
 
 from . import identity as ids
-from . import recommendations, scores, segments, sessions
+from . import recommendations, scores, segments, sessions, tail
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 KINDS = ("anon:", "user:", "customer:", "email:", "record:")
 VISITS_SHOWN = 200
+# Visits whose events the timeline lists one by one (older ones show their summary).
+TIMELINE_VISITS = 20
+TIMELINE_EVENTS = 1000
+KNOWN = ("user:", "customer:")
 
 
 def identity_of(ref: str) -> str:
@@ -60,8 +65,12 @@ def seen(warehouse: Warehouse, site_id: str, identity: str) -> bool:
         {"site_id": site_id, "v": visitor},
     ):
         return True
+    if kind != "anon":  # a customer who signed in minutes ago, before the jobs ran
+        return tail.user_seen(
+            warehouse, site_id, value, tail.job_marks(warehouse, site_id).get("identity", {}).get("high_water")
+        )
     # Not sessionized yet: an anonymous id is still one primary-key lookup in the events.
-    return kind == "anon" and bool(
+    return bool(
         warehouse.scalar(
             "SELECT count() FROM events WHERE site_id = {site_id:String} AND anonymous_id = {v:String}",
             {"site_id": site_id, "v": value},
@@ -192,31 +201,192 @@ def job_results(warehouse: Warehouse, site_id: str, person_id: str, identity_row
     answer keeps to the few index lookups of ``profile``.
     """
     keys = job_keys(person_id, identity_rows)
+    score = scores.current_score(warehouse, site_id, keys) or {}
+    models = {m["model"]: m for m in recommendations.model_status(warehouse, site_id)}
     return {
         "segments": segments.current_segments(warehouse, site_id, keys),
-        "scores": scores.current_score(warehouse, site_id, keys) or {},
+        "scores": score,
         "recommendations": recommendations.person_items(warehouse, site_id, keys),
+        "as_of": {
+            "segments": tail.job_marks(warehouse, site_id).get("segments", {}).get("ran_at"),
+            "scores": tail.from_version(score["model_version"]) if score.get("model_version") else None,
+            "recommendations": _naive(models["person"]["computed_at"]) if "person" in models else None,
+        },
     }
 
 
-def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "") -> dict:
-    """Everything the visitor profile shows but the jobs' results (``job_results``), in one dict."""
+def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "", timeout_minutes: int = 30) -> dict:
+    """Everything the visitor profile shows but the jobs' results (``job_results``), in one dict.
+
+    The identity map and the stored visits are brought up to the moment with
+    the events the jobs have not read yet (``tail``), so a visit, a sign-in or
+    an order shows within seconds.
+    """
+    marks = tail.job_marks(warehouse, site_id)
     who = identities(warehouse, site_id, person_id, hint)
+    who = who + live_identities(warehouse, site_id, person_id, who, _mark(marks, "identity"))
     visitors = visitor_ids(who)
-    visits = sessions.visits(warehouse, site_id, visitors, limit=VISITS_SHOWN)
+    stored = sessions.visits(warehouse, site_id, visitors, limit=VISITS_SHOWN)
+    fresh, bounds = sessions.tail_visits(warehouse, site_id, visitors, _mark(marks, "sessions"), timeout_minutes)
+    visits = merge_visits(stored, fresh, bounds)[:VISITS_SHOWN]
     # With every visit in hand the totals need no second query.
-    summed = totals_of(visits) if len(visits) < VISITS_SHOWN else totals(warehouse, site_id, visitors)
+    summed = totals_of(visits) if len(stored) < VISITS_SHOWN else totals(warehouse, site_id, visitors)
+    recent = visits[:TIMELINE_VISITS]
+    events = (
+        tail.person_events(warehouse, site_id, visitors, recent[-1]["started_at"], TIMELINE_EVENTS) if recent else []
+    )
+    ordered = tail.person_orders(warehouse, site_id, visitors)
+    wanted = {i for o in ordered for i in o["item_ids"]}
+    names = {**names_in(events), **tail.product_names(warehouse, site_id, sorted(wanted))}
     return {
         "person_id": person_id,
         "identities": who,
         "devices": sorted({v["device"] for v in visits}),
         "totals": summed,
-        "visits": visits,
-        "orders": [v for v in visits if v["orders"]],
+        "visits": attach_events(visits, events),
+        "orders": line_items(ordered, names),
         "feedback": feedback(warehouse, site_id, visitors),
         "audit": ids.audit_trail(warehouse, site_id, [r["identity"] for r in who]),
         "claims": ids.claims(warehouse, site_id, [r["identity"] for r in who]),
+        "marks": marks,
     }
+
+
+def _mark(marks: dict, job: str):
+    return marks.get(job, {}).get("high_water")
+
+
+def live_identities(warehouse: Warehouse, site_id: str, person_id: str, rows: list[dict], since) -> list[dict]:
+    """Identities the events since the identity job's mark join to this person (two hops: a browser
+    that signed in, then the customer's other browsers); a known customer's stored identities
+    come along with it."""
+    added: list[dict] = []
+    for _ in range(2):
+        have = rows + added
+        links = tail.tail_links(warehouse, site_id, [r["identity"] for r in have], since)
+        new = grow(have, links, person_id)
+        if not new:
+            break
+        owners = persons_of(warehouse, site_id, [r["identity"] for r in new])
+        for row in new:
+            added.append(row)
+            other = owners.get(row["identity"])
+            if other and other != person_id:
+                held = {r["identity"] for r in rows + added}
+                added += [
+                    {**r, "live": True}
+                    for r in ids.person_identities(warehouse, site_id, other)
+                    if r["identity"] not in held
+                ]
+    return added
+
+
+def grow(rows: list[dict], links: list[dict], person_id: str) -> list[dict]:
+    """Identities these links join to ``rows``, earliest link first, as rows marked ``live``.
+
+    As the identity job does, a link never joins a second known customer
+    (``user:``/``customer:``) to a person who has one.
+    """
+    have = {r["identity"] for r in rows}
+    known = {i for i in have if i.startswith(KNOWN)}
+    out = []
+    for link in sorted(links, key=lambda r: (r["at"], r["a"], r["b"])):
+        if link["a"] in have and link["b"] not in have:
+            new, via = link["b"], link["a"]
+        elif link["b"] in have and link["a"] not in have:
+            new, via = link["a"], link["b"]
+        else:
+            continue
+        if new.startswith(KNOWN) and known:
+            continue
+        have.add(new)
+        if new.startswith(KNOWN):
+            known.add(new)
+        out.append(
+            {
+                "identity": new,
+                "person_id": person_id,
+                "via": via,
+                "reason": link["reason"],
+                "message_id": link["message_id"],
+                "linked_at": link["at"],
+                "live": True,
+            }
+        )
+    return out
+
+
+def merge_visits(stored: list[dict], fresh: list[dict], bounds: dict) -> list[dict]:
+    """Stored visits with those the tail recomputed in their place, newest first.
+
+    ``bounds`` gives, per visitor the tail touched, the start from which its
+    stored visits were recomputed.
+    """
+
+    def replaced(visit: dict) -> bool:
+        bound = bounds.get(visit["visitor_id"])
+        return bound is not None and _naive(visit["started_at"]) >= bound
+
+    kept = [v for v in stored if not replaced(v)]
+    return sorted(kept + fresh, key=lambda v: _naive(v["started_at"]), reverse=True)
+
+
+def _naive(value):
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+NOISE = {"Page Engagement"}
+
+
+def attach_events(visits: list[dict], events: list[dict]) -> list[dict]:
+    """Each visit with ``actions``: its visitor's events within its start and end, oldest first
+    (visits older than the events read get none), and the user agent of its first event."""
+    by_visitor: dict[str, list[dict]] = {}
+    for event in events:
+        if event["event"] not in NOISE:
+            by_visitor.setdefault(event["visitor_id"], []).append(event)
+    out = []
+    for visit in visits:
+        start, end = _naive(visit["started_at"]), _naive(visit["ended_at"])
+        mine = [e for e in by_visitor.get(visit["visitor_id"], []) if start <= _naive(e["timestamp"]) <= end]
+        mine.sort(key=lambda e: (_naive(e["timestamp"]), e["timestamp_ms"]))
+        agents = [e["user_agent"] for e in mine if e["user_agent"]]
+        out.append({**visit, "actions": mine, "user_agent": agents[0] if agents else ""})
+    return out
+
+
+def names_in(events: list[dict]) -> dict[str, str]:
+    """Product names as the person's own events gave them (the newest first wins)."""
+    out: dict[str, str] = {}
+    for event in events:
+        if event["product_id"] and event["product_name"]:
+            out.setdefault(event["product_id"], event["product_name"])
+    return out
+
+
+def line_items(orders: list[dict], names: dict[str, str]) -> list[dict]:
+    """Orders, one per order id (the newest message wins), each with ``items``: product id, name
+    (the catalogue's, else the id), quantity and unit price."""
+    out, seen = [], set()
+    for order in orders:
+        key = order["order_id"] or order["message_id"]
+        if key in seen:
+            continue
+        seen.add(key)
+        quantities, prices = list(order["item_quantities"]), list(order["item_prices"])
+        items = [
+            {
+                "product_id": pid,
+                "name": names.get(pid) or pid,
+                "quantity": max(quantities[n] if n < len(quantities) else 1, 1),
+                "price": prices[n] if n < len(prices) else 0.0,
+            }
+            for n, pid in enumerate(order["item_ids"])
+        ]
+        out.append({**order, "items": items})
+    return out
 
 
 def search(warehouse: Warehouse, site_id: str, query: str, limit: int = 50) -> list[dict]:
@@ -279,11 +449,9 @@ def recent_visitors(
     column = VISITOR_SORTS.get(sort, "last_seen")
     having = _visitor_filter(buyers_only, days)
     rows = warehouse.query(
-        "SELECT visitor_id, max(ended_at) AS last_seen, count() AS visits, sum(orders) AS order_count, "
-        "sum(revenue) AS revenue_total FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 "
-        f"GROUP BY visitor_id {having} ORDER BY {column} {'DESC' if descending else 'ASC'}, visitor_id "
+        f"SELECT * FROM ({tail.VISITORS}) {having} ORDER BY {column} {'DESC' if descending else 'ASC'}, visitor_id "
         "LIMIT {offset:UInt32}, {limit:UInt32}",
-        {"site_id": site_id, "limit": limit, "offset": offset, "days": days},
+        {**_tail_params(warehouse, site_id), "limit": limit, "offset": offset, "days": days},
     )
     for row in rows:
         row["identity"] = _identity_of_visitor(row["visitor_id"])
@@ -308,13 +476,16 @@ def persons_of(warehouse: Warehouse, site_id: str, identities: list[str]) -> dic
 def visitor_count(warehouse: Warehouse, site_id: str, buyers_only: bool = False, days: int = 0) -> int:
     return int(
         warehouse.scalar(
-            "SELECT count() FROM (SELECT visitor_id, sum(orders) AS order_count, max(ended_at) AS last_seen "
-            "FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 GROUP BY visitor_id "
-            f"{_visitor_filter(buyers_only, days)})",
-            {"site_id": site_id, "days": days},
+            f"SELECT count() FROM (SELECT * FROM ({tail.VISITORS}) {_visitor_filter(buyers_only, days)})",
+            {**_tail_params(warehouse, site_id), "days": days},
         )
         or 0
     )
+
+
+def _tail_params(warehouse: Warehouse, site_id: str) -> dict:
+    """Visitors are the stored visits plus the events received since the sessions job's mark."""
+    return tail.visitors_params(site_id, _mark(tail.job_marks(warehouse, site_id), "sessions"))
 
 
 def _visitor_filter(buyers_only: bool, days: int) -> str:

@@ -281,3 +281,56 @@ def visits(warehouse: Warehouse, site_id: str, visitor_ids: list[str], limit: in
         "ORDER BY started_at DESC LIMIT {limit:UInt32}",
         {"site_id": site_id, "ids": visitor_ids, "limit": limit},
     )
+
+
+# The recent tail of a few visitors, computed as the job would and not written:
+# the events of these visitors received after the job's mark, each visitor
+# recomputed from the stored visit that was open when its first new event
+# happened. Every read goes through the events' sort key (site, anonymous id).
+_TAIL_EVENTS = f"""
+    SELECT {VISITOR} AS visitor_id, min(timestamp) AS first_new
+    FROM events
+    WHERE site_id = {{site_id:String}} AND is_bot = 0
+      AND anonymous_id IN (SELECT arrayJoin({{anons:Array(String)}}))
+      AND {VISITOR} IN (SELECT arrayJoin({{visitors:Array(String)}}))
+      AND received_at > {{since:DateTime('UTC')}}
+    GROUP BY visitor_id
+"""
+_TAIL_BOUNDARIES = _BOUNDARIES.replace(_NEW_EVENTS, _TAIL_EVENTS)
+_TAIL_SCOPE = f"""site_id = {{site_id:String}} AND is_bot = 0
+      AND anonymous_id IN (SELECT arrayJoin({{anons:Array(String)}}))
+      AND {VISITOR} IN (SELECT visitor_id FROM ({_TAIL_EVENTS}))"""
+_TAIL_STARTS = _STARTS.replace(
+    "$SOURCE",
+    f"""SELECT * FROM (SELECT {_PASS_ONE_COLUMNS} FROM events WHERE {_TAIL_SCOPE}) AS visitor_events
+        ALL INNER JOIN ({_TAIL_BOUNDARIES}) AS bounds USING visitor_id""",
+)
+_TAIL_VISITS = _VISITS.replace("$SCOPE", _TAIL_SCOPE).replace("$STARTS", _TAIL_STARTS)
+
+
+def tail_visits(
+    warehouse: Warehouse, site_id: str, visitor_ids: list[str], since: dt.datetime | None, timeout_minutes: int
+) -> tuple[list[dict], dict[str, dt.datetime]]:
+    """Visits of these visitors that events received after ``since`` (the job's mark) change.
+
+    Returns the recomputed visits and, per visitor they touch, the start from
+    which they replace the stored visits (the epoch for a visitor the job has
+    not seen). The same SQL as the job's, so the job's next run writes what
+    this shows.
+    """
+    anons = {v for v in visitor_ids if not v.startswith("user:")}
+    if any(v.startswith("user:") for v in visitor_ids):
+        anons.add("")  # events with only a user id are in the sort key under an empty anonymous id
+    params = {
+        "site_id": site_id,
+        "anons": sorted(anons),
+        "visitors": sorted(set(visitor_ids)),
+        "since": since or EPOCH,
+        "timeout_ms": timeout_minutes * 60_000,
+        "version": 0,
+    }
+    bounds = warehouse.query(f"SELECT visitor_id, boundary FROM ({_TAIL_BOUNDARIES})", params)
+    if not bounds:
+        return [], {}
+    visits = warehouse.query(f"SELECT {COLUMNS} FROM ({_TAIL_VISITS})", params)
+    return visits, {r["visitor_id"]: _naive_utc(r["boundary"]) for r in bounds}
