@@ -238,13 +238,15 @@ def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "", 
     ordered = tail.person_orders(warehouse, site_id, visitors)
     wanted = {i for o in ordered for i in o["item_ids"]}
     names = {**names_in(events), **tail.product_names(warehouse, site_id, sorted(wanted))}
+    orders = line_items(ordered, names)
     return {
         "person_id": person_id,
         "identities": who,
         "devices": sorted({v["device"] for v in visits}),
         "totals": summed,
         "visits": attach_events(visits, events),
-        "orders": line_items(ordered, names),
+        "orders": orders,
+        "currency": next((o["currency"] for o in orders if o["currency"]), ""),
         "feedback": feedback(warehouse, site_id, visitors),
         "audit": ids.audit_trail(warehouse, site_id, [r["identity"] for r in who]),
         "claims": ids.claims(warehouse, site_id, [r["identity"] for r in who]),
