@@ -227,7 +227,8 @@ def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "", 
     who = who + live_identities(warehouse, site_id, person_id, who, _mark(marks, "identity"))
     visitors = visitor_ids(who)
     stored = sessions.visits(warehouse, site_id, visitors, limit=VISITS_SHOWN)
-    fresh, bounds = sessions.tail_visits(warehouse, site_id, visitors, _mark(marks, "sessions"), timeout_minutes)
+    since = _mark(marks, "sessions")
+    fresh, bounds = sessions.tail_visits(warehouse, site_id, visitors, since, timeout_minutes, tail.floor_of(since))
     visits = merge_visits(stored, fresh, bounds)[:VISITS_SHOWN]
     # With every visit in hand the totals need no second query.
     summed = totals_of(visits) if len(stored) < VISITS_SHOWN else totals(warehouse, site_id, visitors)
@@ -449,9 +450,9 @@ def recent_visitors(
     """A page of visitors, sorted in ClickHouse by one of ``VISITOR_SORTS`` (others: last seen);
     ``buyers_only`` keeps those who ordered, ``days`` those seen in the last so many days."""
     column = VISITOR_SORTS.get(sort, "last_seen")
-    having = _visitor_filter(buyers_only, days)
+    where = _visitor_filter(buyers_only, days)
     rows = warehouse.query(
-        f"SELECT * FROM ({tail.VISITORS}) {having} ORDER BY {column} {'DESC' if descending else 'ASC'}, visitor_id "
+        f"SELECT * FROM ({tail.VISITORS}) {where} ORDER BY {column} {'DESC' if descending else 'ASC'}, visitor_id "
         "LIMIT {offset:UInt32}, {limit:UInt32}",
         {**_tail_params(warehouse, site_id), "limit": limit, "offset": offset, "days": days},
     )
@@ -494,7 +495,7 @@ def _visitor_filter(buyers_only: bool, days: int) -> str:
     tests = (["order_count > 0"] if buyers_only else []) + (
         ["last_seen >= now() - {days:UInt32} * 86400"] if days else []
     )
-    return ("HAVING " + " AND ".join(tests)) if tests else ""
+    return ("WHERE " + " AND ".join(tests)) if tests else ""
 
 
 def _identity_of_visitor(visitor_id: str) -> str:
