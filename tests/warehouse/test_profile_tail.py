@@ -60,6 +60,7 @@ def test_a_visit_sign_in_and_order_show_before_any_job_runs(warehouse, site):
     listed = people.recent_visitors(warehouse, sid)
     assert [(r["visitor_id"], r["visits"], r["order_count"]) for r in listed] == [("fresh-browser", 1, 1)]
     assert people.visitor_count(warehouse, sid, buyers_only=True) == 1
+    assert [r["identity"] for r in people.search(warehouse, sid, "o-1")] == ["anon:fresh-browser"]
 
 
 def test_the_tail_shows_what_the_jobs_then_write(warehouse, site):

@@ -410,6 +410,11 @@ def search(warehouse: Warehouse, site_id: str, query: str, limit: int = 50) -> l
     ):
         identity = _identity_of_visitor(row["visitor_id"])
         found.append({"person_id": resolve(warehouse, site_id, identity), "identity": identity, "matched": "order"})
+    for visitor in tail.order_visitors(
+        warehouse, site_id, query, _mark(tail.job_marks(warehouse, site_id), "sessions")
+    ):
+        identity = _identity_of_visitor(visitor)
+        found.append({"person_id": resolve(warehouse, site_id, identity), "identity": identity, "matched": "order"})
     if len(query) >= MIN_PREFIX:
         for identity in _by_prefix(warehouse, site_id, query, limit):
             person = resolve(warehouse, site_id, identity)

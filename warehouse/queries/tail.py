@@ -98,6 +98,17 @@ def user_seen(warehouse: Warehouse, site_id: str, user_id: str, since: dt.dateti
     )
 
 
+def order_visitors(warehouse: Warehouse, site_id: str, order_id: str, since: dt.datetime | None) -> list[str]:
+    """Visitors whose order with this id arrived after ``since`` (the sessions job's mark)."""
+    rows = warehouse.query(
+        f"SELECT DISTINCT {VISITOR} AS visitor_id FROM events WHERE site_id = {{site_id:String}} AND is_bot = 0 "
+        "AND received_at > {since:DateTime('UTC')} AND timestamp >= {floor:DateTime('UTC')} "
+        "AND event = {order:String} AND order_id = {order_id:String} LIMIT 10",
+        {"site_id": site_id, "since": since or EPOCH, "floor": floor_of(since), "order": ORDER, "order_id": order_id},
+    )
+    return [r["visitor_id"] for r in rows]
+
+
 _PERSON = f"""site_id = {{site_id:String}} AND is_bot = 0
     AND anonymous_id IN (SELECT arrayJoin({{anons:Array(String)}}))
     AND {VISITOR} IN (SELECT arrayJoin({{visitors:Array(String)}}))"""
