@@ -237,6 +237,8 @@ def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "", 
         tail.person_events(warehouse, site_id, visitors, recent[-1]["started_at"], TIMELINE_EVENTS) if recent else []
     )
     ordered = tail.person_orders(warehouse, site_id, visitors)
+    # The catalogue's names first; a product it lacks yet (added minutes ago) by the name the person's
+    # own events gave it, else by its id.
     wanted = {i for o in ordered for i in o["item_ids"]}
     names = {**names_in(events), **tail.product_names(warehouse, site_id, sorted(wanted))}
     orders = line_items(ordered, names)

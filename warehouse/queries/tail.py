@@ -81,9 +81,11 @@ def tail_links(warehouse: Warehouse, site_id: str, identities: list[str], since:
     anons = sorted({i[5:] for i in identities if i.startswith("anon:")})
     users = sorted({i.partition(":")[2] for i in identities if i.startswith(("user:", "customer:"))})
     params = {"site_id": site_id, "since": since or EPOCH, "floor": floor_of(since), "anons": anons, "users": users}
-    rows = warehouse.query(_LINKS_BY_ANON, params) if anons else []
-    rows += warehouse.query(_LINKS_BY_USER, params) if users else []
-    return rows
+    if anons and users:
+        return warehouse.query(f"SELECT * FROM ({_LINKS_BY_ANON} UNION ALL {_LINKS_BY_USER})", params)
+    if anons or users:
+        return warehouse.query(_LINKS_BY_ANON if anons else _LINKS_BY_USER, params)
+    return []
 
 
 def user_seen(warehouse: Warehouse, site_id: str, user_id: str, since: dt.datetime | None) -> bool:
