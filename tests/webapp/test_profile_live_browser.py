@@ -106,6 +106,11 @@ def test_a_shopper_is_on_the_profile_with_the_order_by_name_within_seconds(brows
     assert evidence == 1, "the browser is linked to the customer, in words"
     assert f"anon:{anon}" in page.content()
 
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.reload()
+    screenshot(page, "profile-live-390")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the profile fits a phone's width"
+
     page.goto(f"{server.url}/s/{site['site_id']}/visitors")
     assert page.locator("table.visitors td.mono", has_text=anon).count() == 1
     admin.close()
