@@ -50,20 +50,22 @@ def run_matching(warehouse, config: dict, progress: Progress = print) -> dict:
 
 def run_sessions(warehouse, config: dict, progress: Progress = print) -> dict:
     timeout, late = int(config["SESSION_TIMEOUT_MINUTES"]), int(config["LATE_EVENTS_MINUTES"])
-    return sessions.run_sessions(warehouse, progress, timeout, late, full=bool(config.get("full")))
+    return sessions.run_sessions(
+        warehouse, progress, timeout, late, full=bool(config.get("full")), only=config.get("sites")
+    )
 
 
 def run_identity(warehouse, config: dict, progress: Progress = print) -> dict:
     max_ids, late = int(config["IDENTITY_MAX_IDS"]), int(config["LATE_EVENTS_MINUTES"])
-    return stitching.run_identity(warehouse, progress, max_ids, late)
+    return stitching.run_identity(warehouse, progress, max_ids, late, only=config.get("sites"))
 
 
 def run_segments(warehouse, config: dict, progress: Progress = print, webhook_options=None) -> dict:
     """Recompute every segment, then tell each site's webhooks who entered and left."""
     options = webhook_options or WebhookOptions.from_settings(config)
     progress("segments: recomputing RFM cells and behaviour segments")
-    moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]))
-    _mark_run(warehouse, "segments")
+    moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]), config.get("sites"))
+    _mark_run(warehouse, "segments", config.get("sites"))
     for site_id, changes in moved.items():
         hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
         records = notify(hooks, site_id, changes, options)
@@ -74,19 +76,19 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
     return {site: len(changes) for site, changes in moved.items()}
 
 
-def _mark_run(warehouse, job: str) -> None:
+def _mark_run(warehouse, job: str, only=None) -> None:
     """Note when a job that keeps no high-water mark last ran, for the profile's "as of"."""
     import datetime as dt
 
     version = new_version()
     ran = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    for site in sites.list_sites(warehouse):
+    for site in sites.list_sites(warehouse, only):
         mark_store.set_high_water(warehouse, site["site_id"], job, ran, version)
 
 
 def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
     version, written = new_version(), 0
-    for site in sites.list_sites(warehouse):
+    for site in sites.list_sites(warehouse, config.get("sites")):
         facts, as_of = site_facts(warehouse, site["site_id"])
         if as_of is None:
             continue
