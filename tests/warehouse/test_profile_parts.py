@@ -30,6 +30,9 @@ def test_grow_adds_what_links_join_but_never_a_second_customer():
     ]
     assert all(r["live"] and r["person_id"] == "p_1" for r in added)
     assert grow([{"identity": "user:ann"}], [link("anon:x", "user:bob", 1)], "p_1") == []
+    # An operator took the laptop out of Ann: a new login does not put it back.
+    blocked = {frozenset(("anon:laptop", "user:ann"))}
+    assert [r["identity"] for r in grow(rows, links, "p_1", blocked)] == ["user:ann"]
 
 
 def visit(visitor: str, start: int, end: int, **extra) -> dict:

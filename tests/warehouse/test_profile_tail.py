@@ -79,3 +79,18 @@ def test_the_tail_shows_what_the_jobs_then_write(warehouse, site):
     assert [{k: v[k] for k in keys} for v in after["visits"]] == [{k: v[k] for k in keys} for v in live["visits"]]
     listed = people.recent_visitors(warehouse, sid)
     assert [(r["visitor_id"], r["visits"], r["order_count"]) for r in listed] == [("b1", 2, 1)]
+
+
+def test_a_login_after_an_unmerge_does_not_join_the_browser_again(warehouse, site):
+    sid = site["site_id"]
+    load(warehouse, shopping(sid, "own-pc", "cust-9", start=300) + shopping(sid, "shared-pc", "", start=290)[:3])
+    sessionize_site(warehouse, sid)
+    stitching.stitch_site(warehouse, sid)
+    stitching.merge(warehouse, sid, "user:cust-9", "anon:shared-pc", "owner@shop.example")
+    stitching.unmerge(warehouse, sid, "anon:shared-pc", "owner@shop.example", "a shared computer")
+    load(warehouse, shopping(sid, "shared-pc", "cust-9", start=200)[3:4])  # signs in there, before the job
+    person = people.resolve(warehouse, sid, "user:cust-9")
+    shown = {r["identity"] for r in people.profile(warehouse, sid, person)["identities"]}
+    assert shown == {"anon:own-pc", "user:cust-9"}
+    stitching.stitch_site(warehouse, sid)  # the job agrees
+    assert people.resolve(warehouse, sid, "anon:shared-pc") != person

@@ -269,7 +269,7 @@ def live_identities(warehouse: Warehouse, site_id: str, person_id: str, rows: li
     for _ in range(2):
         have = rows + added
         links = tail.tail_links(warehouse, site_id, [r["identity"] for r in have], since)
-        new = grow(have, links, person_id)
+        new = grow(have, links, person_id, unmerged(warehouse, site_id, links)) if links else []
         if not new:
             break
         owners = persons_of(warehouse, site_id, [r["identity"] for r in new])
@@ -286,11 +286,21 @@ def live_identities(warehouse: Warehouse, site_id: str, person_id: str, rows: li
     return added
 
 
-def grow(rows: list[dict], links: list[dict], person_id: str) -> list[dict]:
+def unmerged(warehouse: Warehouse, site_id: str, links: list[dict]) -> set[frozenset]:
+    """The pairs among these links' identities that an operator last separated (a manual unmerge)."""
+    touched = sorted({i for link in links for i in (link["a"], link["b"])})
+    last: dict[frozenset, str] = {}
+    for row in ids.audit_trail(warehouse, site_id, touched):  # oldest first
+        last[frozenset((row["a"], row["b"]))] = row["action"]
+    return {pair for pair, action in last.items() if action == "unmerge"}
+
+
+def grow(rows: list[dict], links: list[dict], person_id: str, blocked: set[frozenset] = frozenset()) -> list[dict]:
     """Identities these links join to ``rows``, earliest link first, as rows marked ``live``.
 
     As the identity job does, a link never joins a second known customer
-    (``user:``/``customer:``) to a person who has one.
+    (``user:``/``customer:``) to a person who has one, nor an identity an
+    operator separated from one of the person's (``blocked`` pairs).
     """
     have = {r["identity"] for r in rows}
     known = {i for i in have if i.startswith(KNOWN)}
@@ -303,6 +313,8 @@ def grow(rows: list[dict], links: list[dict], person_id: str) -> list[dict]:
         else:
             continue
         if new.startswith(KNOWN) and known:
+            continue
+        if any(frozenset((new, mine)) in blocked for mine in have):
             continue
         have.add(new)
         if new.startswith(KNOWN):
