@@ -1,5 +1,6 @@
-"""A shopper in Chromium browses the demo store, signs in and orders; the admin's profile shows the
-visit, its pages and the order with its line items by name within seconds, before any job has run."""
+"""A shopper in Chromium browses the demo store, signs in, orders and rates the order; the admin's
+profile shows the visit, its pages, the order with its line items by name and the rating within
+seconds, before any job has run."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def store(tmp_path_factory):
 
 
 def shop(page, url: str) -> tuple[str, str, str, float]:
-    """Browse, sign in, order: (anonymous id, customer number, order id, when it was placed)."""
+    """Browse, sign in, order, rate: (anonymous id, customer number, order id, when it was placed)."""
     page.goto(url + "/store/")
     anon = page.evaluate(READY)
     page.click(".card h3 a[href$='/product/23084']")
@@ -55,21 +56,25 @@ def shop(page, url: str) -> tuple[str, str, str, float]:
     page.click("#place-order")
     placed = time.monotonic()
     page.wait_for_url("**/order/*")
+    order_id = page.inner_text("#order-id")
+    page.check("input[name=score][value='4']", force=True)
+    page.fill("textarea[name=comment]", "Quick and easy")
+    page.click("#send-feedback")
+    page.wait_for_url("**/order/*")
     page.evaluate(READY)
     # The shopper leaves once the tracker has sent what it queued (it keeps unsent events in localStorage).
     page.wait_for_load_state("networkidle")
     page.wait_for_function("() => Object.keys(localStorage).filter(k => k.startsWith('bsr_e_')).length === 0")
-    return anon, number, page.inner_text("#order-id"), placed
+    return anon, number, order_id, placed
 
 
-def test_a_shopper_is_on_the_profile_with_the_order_by_name_within_seconds(browser, store):
+def test_a_shopper_is_on_the_profile_with_the_order_by_name_and_the_rating_within_seconds(browser, store):
     server, site, password = store
     # The agent is the browser's own (a launch flag): beacons sent as a page unloads ignore a context's.
     shopper = browser.browser_type.launch(executable_path=CHROMIUM, args=[*FLAGS, f"--user-agent={SHOPPER_AGENT}"])
     try:
         page = shopper.new_page()
         anon, number, order_id, ordered_at = shop(page, server.url)
-
     finally:
         shopper.close()
 
@@ -87,13 +92,14 @@ def test_a_shopper_is_on_the_profile_with_the_order_by_name_within_seconds(brows
         if link.count():
             link.first.click()
             page.wait_for_selector(".timeline, .empty, main")
-            if page.locator(".orders td.mono", has_text=order_id).count():
+            rated = page.locator("td", has_text="Quick and easy").count()
+            if rated and page.locator(".orders td.mono", has_text=order_id).count():
                 profile = page
                 break
         time.sleep(0.5)
     waited = time.monotonic() - ordered_at
     screenshot(page, "profile-live")
-    assert profile is not None, f"the order was not on the profile {waited:.1f} s after it was placed"
+    assert profile is not None, f"the order and its rating were not on the profile {waited:.1f} s after it was placed"
 
     line = page.locator(".orders .line-items li").first.inner_text()
     assert "Rabbit Night Light" in line and "× 2" in line
@@ -102,6 +108,7 @@ def test_a_shopper_is_on_the_profile_with_the_order_by_name_within_seconds(brows
     assert "/store/product/23084" in actions and "/store/cart" in actions and order_id in actions
     head = visit.locator(".visit-head").inner_text()
     assert re.search(r"\d+ (s|min)", head) and "Chrome 131 on Windows 10" in head
+    assert "Rated" in actions
     evidence = page.locator("td", has_text=f"signed in as customer cust-{number}").count()
     assert evidence == 1, "the browser is linked to the customer, in words"
     assert f"anon:{anon}" in page.content()
