@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from warehouse.queries.people import attach_events, grow, line_items, merge_visits, names_in
+from warehouse.queries.people import attach_events, grow, line_items, merge_visits, names_in, totals_of, with_tail
 
 T = dt.datetime(2026, 5, 1, 12, 0, 0)
 
@@ -89,3 +89,17 @@ def test_line_items_name_products_and_keep_one_row_per_order():
         ("Mug (own event)", 1, 3.0),
         ("sock", 1, 0.0),
     ]
+
+
+def test_totals_of_many_visits_take_the_tails_visits_in_place_of_those_recomputed():
+    def full(v, **extra):
+        outcome = {"orders": 0, "revenue": 0.0, "cart_adds": 0, "cart_value": 0.0, "pageviews": 1}
+        return {**v, **outcome, "source": "direct", "device": "desktop", **extra}
+
+    old, open_visit = full(visit("a", 0, 60)), full(visit("a", 4000, 4100), pageviews=2)
+    grown = full(visit("a", 4000, 4500), pageviews=5, orders=1, revenue=9.5, source="mail")
+    stored = totals_of([old, open_visit])
+    summed = with_tail(stored, [open_visit], [grown])
+    assert summed == totals_of([old, grown])
+    assert (summed["visits"], summed["pageviews"], summed["orders"], summed["last_source"]) == (2, 6, 1, "mail")
+    assert with_tail(stored, [], []) is stored

@@ -148,6 +148,22 @@ def totals_of(visits: list[dict]) -> dict:
     )
 
 
+ADDITIVE = ("visits", "orders", "revenue", "abandoned_carts", "abandoned_value", "pageviews")
+
+
+def with_tail(stored: dict, replaced: list[dict], fresh: list[dict]) -> dict:
+    """Totals of the stored visits with the tail's visits in place of those they recompute."""
+    if not fresh:
+        return stored
+    gone, new = totals_of(replaced), totals_of(fresh)
+    out = {key: stored[key] - gone[key] + new[key] for key in ADDITIVE}
+    keep = {k: stored[k] for k in ("first_visit", "first_source", "first_device")} if stored["visits"] else {}
+    keep = keep or {k: new[k] for k in ("first_visit", "first_source", "first_device")}
+    latest = new if not stored["last_visit"] or _naive(new["last_visit"]) >= _naive(stored["last_visit"]) else stored
+    last = {k: latest[k] for k in ("last_visit", "last_source", "last_device")}
+    return totals_from({**out, **keep, **last})
+
+
 def totals_from(row: dict) -> dict:
     out = {
         "visits": 0,
@@ -229,9 +245,16 @@ def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "", 
     stored = sessions.visits(warehouse, site_id, visitors, limit=VISITS_SHOWN)
     since = _mark(marks, "sessions")
     fresh, bounds = sessions.tail_visits(warehouse, site_id, visitors, since, timeout_minutes, tail.floor_of(since))
-    visits = merge_visits(stored, fresh, bounds)[:VISITS_SHOWN]
+    merged = merge_visits(stored, fresh, bounds)
+    visits = merged[:VISITS_SHOWN]
     # With every visit in hand the totals need no second query.
-    summed = totals_of(visits) if len(stored) < VISITS_SHOWN else totals(warehouse, site_id, visitors)
+    if len(stored) < VISITS_SHOWN:
+        summed = totals_of(merged)
+    else:
+        replaced = [
+            v for v in stored if v["visitor_id"] in bounds and _naive(v["started_at"]) >= bounds[v["visitor_id"]]
+        ]
+        summed = with_tail(totals(warehouse, site_id, visitors), replaced, fresh)
     recent = visits[:TIMELINE_VISITS]
     events = (
         tail.person_events(warehouse, site_id, visitors, recent[-1]["started_at"], TIMELINE_EVENTS) if recent else []
