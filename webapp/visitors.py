@@ -18,6 +18,7 @@ from core.text import fold, matches
 from core.useragent import browser_and_os
 from warehouse.queries import directory as directory_store
 from warehouse.queries import people
+from warehouse.queries.timeline import naive
 
 from .access import current_site, current_user, role_required, warehouse
 from .directory import label, lookup
@@ -177,7 +178,7 @@ def days_between(earlier, later) -> int:
     """Whole days from one time to a later one (0 on the same day or when either is missing)."""
     if earlier is None or later is None:
         return 0
-    earlier, later = people._naive(earlier), people._naive(later)
+    earlier, later = naive(earlier), naive(later)
     return max((later.date() - earlier.date()).days, 0)
 
 

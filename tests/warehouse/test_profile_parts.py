@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from warehouse.queries.people import attach_events, grow, line_items, merge_visits, names_in, totals_of, with_tail
+from warehouse.queries.people import totals_of, with_tail
+from warehouse.queries.timeline import attach_events, grow, line_items, merge_visits, names_in
 
 T = dt.datetime(2026, 5, 1, 12, 0, 0)
 

@@ -8,13 +8,13 @@ large the site's history is.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from warehouse.engine.connection import Warehouse
 
 from . import identity as ids
 from . import recommendations, scores, segments, sessions, tail
+from .timeline import attach_events, grow, line_items, merge_visits, naive, names_in
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 KINDS = ("anon:", "user:", "customer:", "email:", "record:")
@@ -22,7 +22,6 @@ VISITS_SHOWN = 200
 # Visits whose events the timeline lists one by one (older ones show their summary).
 TIMELINE_VISITS = 20
 TIMELINE_EVENTS = 1000
-KNOWN = ("user:", "customer:")
 
 
 def identity_of(ref: str) -> str:
@@ -159,7 +158,7 @@ def with_tail(stored: dict, replaced: list[dict], fresh: list[dict]) -> dict:
     out = {key: stored[key] - gone[key] + new[key] for key in ADDITIVE}
     keep = {k: stored[k] for k in ("first_visit", "first_source", "first_device")} if stored["visits"] else {}
     keep = keep or {k: new[k] for k in ("first_visit", "first_source", "first_device")}
-    latest = new if not stored["last_visit"] or _naive(new["last_visit"]) >= _naive(stored["last_visit"]) else stored
+    latest = new if not stored["last_visit"] or naive(new["last_visit"]) >= naive(stored["last_visit"]) else stored
     last = {k: latest[k] for k in ("last_visit", "last_source", "last_device")}
     return totals_from({**out, **keep, **last})
 
@@ -226,7 +225,7 @@ def job_results(warehouse: Warehouse, site_id: str, person_id: str, identity_row
         "as_of": {
             "segments": tail.job_marks(warehouse, site_id).get("segments", {}).get("ran_at"),
             "scores": tail.from_version(score["model_version"]) if score.get("model_version") else None,
-            "recommendations": _naive(models["person"]["computed_at"]) if "person" in models else None,
+            "recommendations": naive(models["person"]["computed_at"]) if "person" in models else None,
         },
     }
 
@@ -252,7 +251,7 @@ def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "", 
         summed = totals_of(merged)
     else:
         replaced = [
-            v for v in stored if v["visitor_id"] in bounds and _naive(v["started_at"]) >= bounds[v["visitor_id"]]
+            v for v in stored if v["visitor_id"] in bounds and naive(v["started_at"]) >= bounds[v["visitor_id"]]
         ]
         summed = with_tail(totals(warehouse, site_id, visitors), replaced, fresh)
     recent = visits[:TIMELINE_VISITS]
@@ -316,117 +315,6 @@ def unmerged(warehouse: Warehouse, site_id: str, links: list[dict]) -> set[froze
     for row in ids.audit_trail(warehouse, site_id, touched):  # oldest first
         last[frozenset((row["a"], row["b"]))] = row["action"]
     return {pair for pair, action in last.items() if action == "unmerge"}
-
-
-def grow(rows: list[dict], links: list[dict], person_id: str, blocked: set[frozenset] = frozenset()) -> list[dict]:
-    """Identities these links join to ``rows``, earliest link first, as rows marked ``live``.
-
-    As the identity job does, a link never joins a second known customer
-    (``user:``/``customer:``) to a person who has one, nor an identity an
-    operator separated from one of the person's (``blocked`` pairs).
-    """
-    have = {r["identity"] for r in rows}
-    known = {i for i in have if i.startswith(KNOWN)}
-    out = []
-    for link in sorted(links, key=lambda r: (r["at"], r["a"], r["b"])):
-        if link["a"] in have and link["b"] not in have:
-            new, via = link["b"], link["a"]
-        elif link["b"] in have and link["a"] not in have:
-            new, via = link["a"], link["b"]
-        else:
-            continue
-        if new.startswith(KNOWN) and known:
-            continue
-        if any(frozenset((new, mine)) in blocked for mine in have):
-            continue
-        have.add(new)
-        if new.startswith(KNOWN):
-            known.add(new)
-        out.append(
-            {
-                "identity": new,
-                "person_id": person_id,
-                "via": via,
-                "reason": link["reason"],
-                "message_id": link["message_id"],
-                "linked_at": link["at"],
-                "live": True,
-            }
-        )
-    return out
-
-
-def merge_visits(stored: list[dict], fresh: list[dict], bounds: dict) -> list[dict]:
-    """Stored visits with those the tail recomputed in their place, newest first.
-
-    ``bounds`` gives, per visitor the tail touched, the start from which its
-    stored visits were recomputed.
-    """
-
-    def replaced(visit: dict) -> bool:
-        bound = bounds.get(visit["visitor_id"])
-        return bound is not None and _naive(visit["started_at"]) >= bound
-
-    kept = [v for v in stored if not replaced(v)]
-    return sorted(kept + fresh, key=lambda v: _naive(v["started_at"]), reverse=True)
-
-
-def _naive(value):
-    if getattr(value, "tzinfo", None) is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
-
-
-NOISE = {"Page Engagement"}
-
-
-def attach_events(visits: list[dict], events: list[dict]) -> list[dict]:
-    """Each visit with ``actions``: its visitor's events within its start and end, oldest first
-    (visits older than the events read get none), and the user agent of its first event."""
-    by_visitor: dict[str, list[dict]] = {}
-    for event in events:
-        if event["event"] not in NOISE:
-            by_visitor.setdefault(event["visitor_id"], []).append(event)
-    out = []
-    for visit in visits:
-        start, end = _naive(visit["started_at"]), _naive(visit["ended_at"])
-        mine = [e for e in by_visitor.get(visit["visitor_id"], []) if start <= _naive(e["timestamp"]) <= end]
-        mine.sort(key=lambda e: (_naive(e["timestamp"]), e["timestamp_ms"]))
-        agents = [e["user_agent"] for e in mine if e["user_agent"]]
-        out.append({**visit, "actions": mine, "user_agent": agents[0] if agents else ""})
-    return out
-
-
-def names_in(events: list[dict]) -> dict[str, str]:
-    """Product names as the person's own events gave them (the newest first wins)."""
-    out: dict[str, str] = {}
-    for event in events:
-        if event["product_id"] and event["product_name"]:
-            out.setdefault(event["product_id"], event["product_name"])
-    return out
-
-
-def line_items(orders: list[dict], names: dict[str, str]) -> list[dict]:
-    """Orders, one per order id (the newest message wins), each with ``items``: product id, name
-    (the catalogue's, else the id), quantity and unit price."""
-    out, seen = [], set()
-    for order in orders:
-        key = order["order_id"] or order["message_id"]
-        if key in seen:
-            continue
-        seen.add(key)
-        quantities, prices = list(order["item_quantities"]), list(order["item_prices"])
-        items = [
-            {
-                "product_id": pid,
-                "name": names.get(pid) or pid,
-                "quantity": max(quantities[n] if n < len(quantities) else 1, 1),
-                "price": prices[n] if n < len(prices) else 0.0,
-            }
-            for n, pid in enumerate(order["item_ids"])
-        ]
-        out.append({**order, "items": items})
-    return out
 
 
 def search(warehouse: Warehouse, site_id: str, query: str, limit: int = 50) -> list[dict]:
