@@ -24,6 +24,7 @@ from recommender.jobs import (
 )
 from recommender.site_evaluation import run_site_evaluations
 from warehouse.queries import scores as score_store
+from warehouse.queries import sessions as mark_store
 from warehouse.queries import sites
 from warehouse.queries import webhooks as hook_store
 
@@ -64,6 +65,7 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
     options = webhook_options or WebhookOptions.from_settings(config)
     progress("segments: recomputing RFM cells and behaviour segments")
     moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]), config.get("sites"))
+    _mark_run(warehouse, "segments", config.get("sites"))
     for site_id, changes in moved.items():
         hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
         records = notify(hooks, site_id, changes, options)
@@ -72,6 +74,16 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
         if records:
             progress(f"segments: site {site_id}: {len(records)} webhook deliveries, {len(failed)} failed")
     return {site: len(changes) for site, changes in moved.items()}
+
+
+def _mark_run(warehouse, job: str, only=None) -> None:
+    """Note when a job that keeps no high-water mark last ran, for the profile's "as of"."""
+    import datetime as dt
+
+    version = new_version()
+    ran = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    for site in sites.list_sites(warehouse, only):
+        mark_store.set_high_water(warehouse, site["site_id"], job, ran, version)
 
 
 def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:

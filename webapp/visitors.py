@@ -10,14 +10,19 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.routing import PathConverter
 
+from core import locales
 from core.text import fold, matches
+from core.useragent import browser_and_os
 from warehouse.queries import directory as directory_store
 from warehouse.queries import people
+from warehouse.queries.timeline import naive
 
 from .access import current_site, current_user, role_required, warehouse
-from .directory import lookup
+from .directory import label, lookup
+from .i18n import tag
 from .pages import NavItem, paginate, sorting
 
 bp = Blueprint("visitors", __name__)
@@ -125,9 +130,110 @@ def _resolve(site_id: str, ref: str) -> tuple[str, str]:
 def show(site_id: str, ref: str):
     site = current_site()
     person, hint = _resolve(site["site_id"], ref)
-    profile = people.profile(warehouse(), site["site_id"], person, hint)
+    profile = people.profile(
+        warehouse(), site["site_id"], person, hint, int(current_app.config["SESSION_TIMEOUT_MINUTES"])
+    )
     records = _source_records(site["site_id"], [r["identity"] for r in profile["identities"]])
-    return render_template("visitors/show.html", profile=profile, ref=ref, records=records)
+    key = ref.partition(":")[2] if ":" in ref else ref
+    who = lookup(site["site_id"], [person, key])
+    contact = who.get(person) if who.get(person, {}).get("identities") else who.get(key)
+    contact = contact or _known_as(person, [r["identity"] for r in profile["identities"]])
+    return render_template("visitors/show.html", profile=profile, ref=ref, records=records, contact=contact, now=_now())
+
+
+def _known_as(person: str, identities: list[str]) -> dict:
+    """A contact for a person the directory does not know yet (signed in minutes ago)."""
+    found = {"key": person, "user_ids": [], "customer_ids": []}
+    for identity in identities:
+        kind, _sep, value = identity.partition(":")
+        if kind in ("user", "customer"):
+            found[kind + "_ids"].append(value)
+    return {**found, "label": label(found)}
+
+
+def _now():
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def split_duration(seconds: int) -> tuple[int, int, int]:
+    """Hours, minutes and seconds of a visit's length."""
+    seconds = max(int(seconds or 0), 0)
+    return seconds // 3600, seconds % 3600 // 60, seconds % 60
+
+
+@bp.app_template_filter("duration")
+def duration(seconds: int) -> str:
+    """A visit's length as people say it: seconds under a minute, minutes under an hour."""
+    hours, minutes, rest = split_duration(seconds)
+    if hours:
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
+    if minutes:
+        return _("%(minutes)s min %(seconds)s s", minutes=minutes, seconds=rest)
+    return _("%(seconds)s s", seconds=rest)
+
+
+def days_between(earlier, later) -> int:
+    """Whole days from one time to a later one (0 on the same day or when either is missing)."""
+    if earlier is None or later is None:
+        return 0
+    earlier, later = naive(earlier), naive(later)
+    return max((later.date() - earlier.date()).days, 0)
+
+
+@bp.app_template_filter("ago")
+def ago(when, now) -> str:
+    days = days_between(when, now)
+    if not days:
+        return _("today")
+    return ngettext("%(days)s day ago", "%(days)s days ago", days, days=locales.number(days, tag()))
+
+
+@bp.app_template_filter("agent")
+def agent(user_agent: str) -> str:
+    """Browser and operating system of a visit, e.g. "Firefox 128 on Windows 10"."""
+    browser, system = browser_and_os(user_agent or "")
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system
+
+
+def shown_identity(identity: str) -> str:
+    """An identity as the profile shows it: emails stay hashed."""
+    if identity.startswith("email:"):
+        return _("an email (sha256 %(hash)s…)", hash=identity[6:18])
+    kind, _sep, value = identity.partition(":")
+    if kind == "user":
+        return _("customer %(id)s", id=value)
+    if kind == "customer":
+        return _("imported customer %(id)s", id=value)
+    if kind == "anon":
+        return _("browser %(id)s", id=value[:24])
+    if kind == "record":
+        return _("customer record %(id)s", id=value)
+    return identity
+
+
+@bp.app_template_filter("evidence")
+def evidence(row: dict) -> str:
+    """Why an identity belongs to the person, in words: what linked it and to what."""
+    reason, via = row.get("reason") or "", row.get("via") or ""
+    other = shown_identity(via) if via else _("another identity")
+    browser = row["identity"].startswith("anon:")
+    if reason in ("login", "identify"):
+        return _("signed in as %(who)s", who=other) if browser else _("signed in on %(who)s", who=other)
+    if reason == "alias":
+        return _("the store said it is %(who)s", who=other)
+    if reason == "email":
+        return _("same email as %(who)s", who=other)
+    if reason == "import":
+        return _("in an import, as %(who)s", who=other)
+    if reason == "match":
+        return _("customer record matched %(who)s", who=other)
+    if reason == "manual":
+        return _("merged by hand (see the audit trail)")
+    return _("first seen")
 
 
 def _source_records(site_id: str, identities: list[str]) -> list[dict]:

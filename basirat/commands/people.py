@@ -34,7 +34,8 @@ def people_show(ctx, ref, site_id):
 
     person, hint = _person(ctx, known_site(ctx, site_id), ref)
     warehouse = warehouse_of(ctx)
-    profile = store.profile(warehouse, site_id, person, hint)
+    timeout = int(config_of(ctx)["SESSION_TIMEOUT_MINUTES"])
+    profile = store.profile(warehouse, site_id, person, hint, timeout)
     profile.update(store.job_results(warehouse, site_id, person, profile["identities"]))
     click.echo(json.dumps(profile, default=str, indent=2))
 

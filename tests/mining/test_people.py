@@ -68,7 +68,7 @@ def test_profile_gathers_devices_visits_orders_carts_and_feedback(warehouse, sit
     assert (totals["abandoned_carts"], totals["abandoned_value"]) == (1, 24.0)
     assert totals["first_source"] == "search.example" and totals["last_source"] == "direct"
     assert profile["devices"] == ["desktop", "mobile"]
-    assert [o["order_ids"] for o in profile["orders"]] == [["A-1"]]
+    assert [o["order_id"] for o in profile["orders"]] == ["A-1"]
     assert [(f["score"], f["comment"]) for f in profile["feedback"]] == [(5.0, "great")]
     assert [r["person_id"] for r in people.search(warehouse, sid, "A-1")] == [person]
     assert [r["person_id"] for r in people.search(warehouse, sid, "alice@example.com")] == [person]

@@ -45,7 +45,7 @@ def test_list_search_and_profile(warehouse, site):
     profile = client.get(f"/s/{sid}/people/user:zoe")
     text = profile.get_data(as_text=True)
     assert profile.status_code == 200
-    assert "identify" in text and "Z-77" in text and "42.00" in text and "mail" in text
+    assert "signed in" in text and "Z-77" in text and "42.00" in text and "mail" in text
     assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
     assert "Unmerge" not in text  # analysts read, admins change
     assert client.get(f"/s/{sid}/people/user:nobody").status_code == 404

@@ -13,11 +13,15 @@ import re
 from warehouse.engine.connection import Warehouse
 
 from . import identity as ids
-from . import recommendations, scores, segments, sessions
+from . import recommendations, scores, segments, sessions, tail
+from .timeline import attach_events, grow, line_items, merge_visits, naive, names_in
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 KINDS = ("anon:", "user:", "customer:", "email:", "record:")
 VISITS_SHOWN = 200
+# Visits whose events the timeline lists one by one (older ones show their summary).
+TIMELINE_VISITS = 20
+TIMELINE_EVENTS = 1000
 
 
 def identity_of(ref: str) -> str:
@@ -60,8 +64,12 @@ def seen(warehouse: Warehouse, site_id: str, identity: str) -> bool:
         {"site_id": site_id, "v": visitor},
     ):
         return True
+    if kind != "anon":  # a customer who signed in minutes ago, before the jobs ran
+        return tail.user_seen(
+            warehouse, site_id, value, tail.job_marks(warehouse, site_id).get("identity", {}).get("high_water")
+        )
     # Not sessionized yet: an anonymous id is still one primary-key lookup in the events.
-    return kind == "anon" and bool(
+    return bool(
         warehouse.scalar(
             "SELECT count() FROM events WHERE site_id = {site_id:String} AND anonymous_id = {v:String}",
             {"site_id": site_id, "v": value},
@@ -139,6 +147,22 @@ def totals_of(visits: list[dict]) -> dict:
     )
 
 
+ADDITIVE = ("visits", "orders", "revenue", "abandoned_carts", "abandoned_value", "pageviews")
+
+
+def with_tail(stored: dict, replaced: list[dict], fresh: list[dict]) -> dict:
+    """Totals of the stored visits with the tail's visits in place of those they recompute."""
+    if not fresh:
+        return stored
+    gone, new = totals_of(replaced), totals_of(fresh)
+    out = {key: stored[key] - gone[key] + new[key] for key in ADDITIVE}
+    keep = {k: stored[k] for k in ("first_visit", "first_source", "first_device")} if stored["visits"] else {}
+    keep = keep or {k: new[k] for k in ("first_visit", "first_source", "first_device")}
+    latest = new if not stored["last_visit"] or naive(new["last_visit"]) >= naive(stored["last_visit"]) else stored
+    last = {k: latest[k] for k in ("last_visit", "last_source", "last_device")}
+    return totals_from({**out, **keep, **last})
+
+
 def totals_from(row: dict) -> dict:
     out = {
         "visits": 0,
@@ -192,31 +216,105 @@ def job_results(warehouse: Warehouse, site_id: str, person_id: str, identity_row
     answer keeps to the few index lookups of ``profile``.
     """
     keys = job_keys(person_id, identity_rows)
+    score = scores.current_score(warehouse, site_id, keys) or {}
+    models = {m["model"]: m for m in recommendations.model_status(warehouse, site_id)}
     return {
         "segments": segments.current_segments(warehouse, site_id, keys),
-        "scores": scores.current_score(warehouse, site_id, keys) or {},
+        "scores": score,
         "recommendations": recommendations.person_items(warehouse, site_id, keys),
+        "as_of": {
+            "segments": tail.job_marks(warehouse, site_id).get("segments", {}).get("ran_at"),
+            "scores": tail.from_version(score["model_version"]) if score.get("model_version") else None,
+            "recommendations": naive(models["person"]["computed_at"]) if "person" in models else None,
+        },
     }
 
 
-def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "") -> dict:
-    """Everything the visitor profile shows but the jobs' results (``job_results``), in one dict."""
+def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "", timeout_minutes: int = 30) -> dict:
+    """Everything the visitor profile shows but the jobs' results (``job_results``), in one dict.
+
+    The identity map and the stored visits are brought up to the moment with
+    the events the jobs have not read yet (``tail``), so a visit, a sign-in or
+    an order shows within seconds.
+    """
+    marks = tail.job_marks(warehouse, site_id)
     who = identities(warehouse, site_id, person_id, hint)
+    who = who + live_identities(warehouse, site_id, person_id, who, _mark(marks, "identity"))
     visitors = visitor_ids(who)
-    visits = sessions.visits(warehouse, site_id, visitors, limit=VISITS_SHOWN)
+    stored = sessions.visits(warehouse, site_id, visitors, limit=VISITS_SHOWN)
+    since = _mark(marks, "sessions")
+    fresh, bounds = sessions.tail_visits(warehouse, site_id, visitors, since, timeout_minutes, tail.floor_of(since))
+    merged = merge_visits(stored, fresh, bounds)
+    visits = merged[:VISITS_SHOWN]
     # With every visit in hand the totals need no second query.
-    summed = totals_of(visits) if len(visits) < VISITS_SHOWN else totals(warehouse, site_id, visitors)
+    if len(stored) < VISITS_SHOWN:
+        summed = totals_of(merged)
+    else:
+        replaced = [
+            v for v in stored if v["visitor_id"] in bounds and naive(v["started_at"]) >= bounds[v["visitor_id"]]
+        ]
+        summed = with_tail(totals(warehouse, site_id, visitors), replaced, fresh)
+    recent = visits[:TIMELINE_VISITS]
+    events = (
+        tail.person_events(warehouse, site_id, visitors, recent[-1]["started_at"], TIMELINE_EVENTS) if recent else []
+    )
+    ordered = tail.person_orders(warehouse, site_id, visitors)
+    # The catalogue's names first; a product it lacks yet (added minutes ago) by the name the person's
+    # own events gave it, else by its id.
+    wanted = {i for o in ordered for i in o["item_ids"]}
+    names = {**names_in(events), **tail.product_names(warehouse, site_id, sorted(wanted))}
+    orders = line_items(ordered, names)
     return {
         "person_id": person_id,
         "identities": who,
         "devices": sorted({v["device"] for v in visits}),
         "totals": summed,
-        "visits": visits,
-        "orders": [v for v in visits if v["orders"]],
+        "visits": attach_events(visits, events),
+        "orders": orders,
+        "currency": next((o["currency"] for o in orders if o["currency"]), ""),
         "feedback": feedback(warehouse, site_id, visitors),
         "audit": ids.audit_trail(warehouse, site_id, [r["identity"] for r in who]),
         "claims": ids.claims(warehouse, site_id, [r["identity"] for r in who]),
+        "marks": marks,
     }
+
+
+def _mark(marks: dict, job: str):
+    return marks.get(job, {}).get("high_water")
+
+
+def live_identities(warehouse: Warehouse, site_id: str, person_id: str, rows: list[dict], since) -> list[dict]:
+    """Identities the events since the identity job's mark join to this person (two hops: a browser
+    that signed in, then the customer's other browsers); a known customer's stored identities
+    come along with it."""
+    added: list[dict] = []
+    for _ in range(2):
+        have = rows + added
+        links = tail.tail_links(warehouse, site_id, [r["identity"] for r in have], since)
+        new = grow(have, links, person_id, unmerged(warehouse, site_id, links)) if links else []
+        if not new:
+            break
+        owners = persons_of(warehouse, site_id, [r["identity"] for r in new])
+        for row in new:
+            added.append(row)
+            other = owners.get(row["identity"])
+            if other and other != person_id:
+                held = {r["identity"] for r in rows + added}
+                added += [
+                    {**r, "live": True}
+                    for r in ids.person_identities(warehouse, site_id, other)
+                    if r["identity"] not in held
+                ]
+    return added
+
+
+def unmerged(warehouse: Warehouse, site_id: str, links: list[dict]) -> set[frozenset]:
+    """The pairs among these links' identities that an operator last separated (a manual unmerge)."""
+    touched = sorted({i for link in links for i in (link["a"], link["b"])})
+    last: dict[frozenset, str] = {}
+    for row in ids.audit_trail(warehouse, site_id, touched):  # oldest first
+        last[frozenset((row["a"], row["b"]))] = row["action"]
+    return {pair for pair, action in last.items() if action == "unmerge"}
 
 
 def search(warehouse: Warehouse, site_id: str, query: str, limit: int = 50) -> list[dict]:
@@ -236,6 +334,11 @@ def search(warehouse: Warehouse, site_id: str, query: str, limit: int = 50) -> l
         {"site_id": site_id, "q": query, "limit": limit},
     ):
         identity = _identity_of_visitor(row["visitor_id"])
+        found.append({"person_id": resolve(warehouse, site_id, identity), "identity": identity, "matched": "order"})
+    for visitor in tail.order_visitors(
+        warehouse, site_id, query, _mark(tail.job_marks(warehouse, site_id), "sessions")
+    ):
+        identity = _identity_of_visitor(visitor)
         found.append({"person_id": resolve(warehouse, site_id, identity), "identity": identity, "matched": "order"})
     if len(query) >= MIN_PREFIX:
         for identity in _by_prefix(warehouse, site_id, query, limit):
@@ -277,13 +380,11 @@ def recent_visitors(
     """A page of visitors, sorted in ClickHouse by one of ``VISITOR_SORTS`` (others: last seen);
     ``buyers_only`` keeps those who ordered, ``days`` those seen in the last so many days."""
     column = VISITOR_SORTS.get(sort, "last_seen")
-    having = _visitor_filter(buyers_only, days)
+    where = _visitor_filter(buyers_only, days)
     rows = warehouse.query(
-        "SELECT visitor_id, max(ended_at) AS last_seen, count() AS visits, sum(orders) AS order_count, "
-        "sum(revenue) AS revenue_total FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 "
-        f"GROUP BY visitor_id {having} ORDER BY {column} {'DESC' if descending else 'ASC'}, visitor_id "
+        f"SELECT * FROM ({tail.VISITORS}) {where} ORDER BY {column} {'DESC' if descending else 'ASC'}, visitor_id "
         "LIMIT {offset:UInt32}, {limit:UInt32}",
-        {"site_id": site_id, "limit": limit, "offset": offset, "days": days},
+        {**_tail_params(warehouse, site_id), "limit": limit, "offset": offset, "days": days},
     )
     for row in rows:
         row["identity"] = _identity_of_visitor(row["visitor_id"])
@@ -308,20 +409,23 @@ def persons_of(warehouse: Warehouse, site_id: str, identities: list[str]) -> dic
 def visitor_count(warehouse: Warehouse, site_id: str, buyers_only: bool = False, days: int = 0) -> int:
     return int(
         warehouse.scalar(
-            "SELECT count() FROM (SELECT visitor_id, sum(orders) AS order_count, max(ended_at) AS last_seen "
-            "FROM sessions FINAL WHERE site_id = {site_id:String} AND deleted = 0 GROUP BY visitor_id "
-            f"{_visitor_filter(buyers_only, days)})",
-            {"site_id": site_id, "days": days},
+            f"SELECT count() FROM (SELECT * FROM ({tail.VISITORS}) {_visitor_filter(buyers_only, days)})",
+            {**_tail_params(warehouse, site_id), "days": days},
         )
         or 0
     )
+
+
+def _tail_params(warehouse: Warehouse, site_id: str) -> dict:
+    """Visitors are the stored visits plus the events received since the sessions job's mark."""
+    return tail.visitors_params(site_id, _mark(tail.job_marks(warehouse, site_id), "sessions"))
 
 
 def _visitor_filter(buyers_only: bool, days: int) -> str:
     tests = (["order_count > 0"] if buyers_only else []) + (
         ["last_seen >= now() - {days:UInt32} * 86400"] if days else []
     )
-    return ("HAVING " + " AND ".join(tests)) if tests else ""
+    return ("WHERE " + " AND ".join(tests)) if tests else ""
 
 
 def _identity_of_visitor(visitor_id: str) -> str:

@@ -281,3 +281,72 @@ def visits(warehouse: Warehouse, site_id: str, visitor_ids: list[str], limit: in
         "ORDER BY started_at DESC LIMIT {limit:UInt32}",
         {"site_id": site_id, "ids": visitor_ids, "limit": limit},
     )
+
+
+# The recent tail of a few visitors, computed as the job would and not written:
+# the events of these visitors received after the job's mark, each visitor
+# recomputed from the stored visit that was open when its first new event
+# happened. Every read goes through the events' sort key (site, anonymous id);
+# the first one also bounds the event time, so that the range of events with
+# only a user id is read in the newest partitions alone.
+_TAIL_EVENTS = f"""
+    SELECT {VISITOR} AS visitor_id, min(timestamp) AS first_new
+    FROM events
+    WHERE site_id = {{site_id:String}} AND is_bot = 0
+      AND anonymous_id IN (SELECT arrayJoin({{anons:Array(String)}}))
+      AND {VISITOR} IN (SELECT arrayJoin({{visitors:Array(String)}}))
+      AND received_at > {{since:DateTime('UTC')}} AND timestamp >= {{floor:DateTime('UTC')}}
+    GROUP BY visitor_id
+"""
+_TAIL_BOUNDARIES = _BOUNDARIES.replace(_NEW_EVENTS, _TAIL_EVENTS)
+_TAIL_SCOPE = f"""site_id = {{site_id:String}} AND is_bot = 0
+      AND anonymous_id IN (SELECT arrayJoin({{anons:Array(String)}}))
+      AND {VISITOR} IN (SELECT arrayJoin({{visitors:Array(String)}}))"""
+_TAIL_STARTS = _STARTS.replace(
+    "$SOURCE",
+    f"""SELECT * FROM (SELECT {_PASS_ONE_COLUMNS} FROM events WHERE {_TAIL_SCOPE}) AS visitor_events
+        ALL INNER JOIN ({_TAIL_BOUNDARIES}) AS bounds USING visitor_id""",
+)
+_TAIL_VISITS = _VISITS.replace("$SCOPE", _TAIL_SCOPE).replace("$STARTS", _TAIL_STARTS)
+
+
+def _anonymous_ids(visitor_ids: list[str]) -> list[str]:
+    """The sort-key values holding these visitors' events: events with only a user id sit under ''."""
+    anons = {v for v in visitor_ids if not v.startswith("user:")}
+    if any(v.startswith("user:") for v in visitor_ids):
+        anons.add("")
+    return sorted(anons)
+
+
+def tail_visits(
+    warehouse: Warehouse,
+    site_id: str,
+    visitor_ids: list[str],
+    since: dt.datetime | None,
+    timeout_minutes: int,
+    floor: dt.datetime = EPOCH,
+) -> tuple[list[dict], dict[str, dt.datetime]]:
+    """Visits of these visitors that events received after ``since`` (the job's mark) change.
+
+    Returns the recomputed visits and, per visitor they touch, the start from
+    which they replace the stored visits (the epoch for a visitor the job has
+    not seen). Events dated before ``floor`` wait for the job. The same SQL as
+    the job's, so the job's next run writes what this shows. Only visitors
+    with new events are read past the first query.
+    """
+    params = {
+        "site_id": site_id,
+        "anons": _anonymous_ids(visitor_ids),
+        "visitors": sorted(set(visitor_ids)),
+        "since": since or EPOCH,
+        "floor": floor,
+        "timeout_ms": timeout_minutes * 60_000,
+        "version": 0,
+    }
+    touched = [r["visitor_id"] for r in warehouse.query(_TAIL_EVENTS, params)] if visitor_ids else []
+    if not touched:
+        return [], {}
+    params.update(anons=_anonymous_ids(touched), visitors=sorted(touched))
+    bounds = warehouse.query(f"SELECT visitor_id, boundary FROM ({_TAIL_BOUNDARIES})", params)
+    visits = warehouse.query(f"SELECT {COLUMNS} FROM ({_TAIL_VISITS})", params)
+    return visits, {r["visitor_id"]: _naive_utc(r["boundary"]) for r in bounds}
