@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -133,7 +133,8 @@ def kpis(site_id: str):
     if segment and segment not in segments:
         segment = None
     args = (warehouse(), site["site_id"], start, end, segment)
-    visitors, sessions, revenue = kpi_store.visitors(*args), kpi_store.sessions(*args), kpi_store.revenue(*args)
+    visitors, revenue = kpi_store.visitors(*args), kpi_store.revenue(*args)
+    sessions = kpi_store.sessions(*args, int(current_app.config["SESSION_TIMEOUT_MINUTES"]))
     recommended = kpi_store.recommendation_revenue(*args)
     traffic = visitors.merge(sessions, on="date", how="outer") if len(sessions) else visitors.assign(sessions=0)
     orders = int(revenue["orders"].sum()) if len(revenue) else 0

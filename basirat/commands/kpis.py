@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ._common import warehouse_of
+from ._common import config_of, warehouse_of
 
 
 @click.command()
@@ -19,5 +19,6 @@ def kpis(ctx: click.Context, site_id: str, start, end, segment: str | None) -> N
     """The dashboard's KPIs for a date range, as JSON."""
     from warehouse.queries import kpis as store
 
-    board = store.dashboard(warehouse_of(ctx), site_id, start.date(), end.date(), segment)
+    timeout = int(config_of(ctx)["SESSION_TIMEOUT_MINUTES"])
+    board = store.dashboard(warehouse_of(ctx), site_id, start.date(), end.date(), segment, timeout)
     click.echo(json.dumps(board, default=str, indent=1))

@@ -62,6 +62,8 @@ def test_every_panel_matches_pandas(shop):
     assert len(window) > 50
     same(kpis.visitors(wh, sid, START, END, segment), ref.visitors(window), "date")
     same(kpis.sessions(wh, sid, START, END, segment), ref.sessions(window), "date")
+    for minutes in (1, 10):  # SESSION_TIMEOUT_MINUTES chooses the gap when read
+        same(kpis.sessions(wh, sid, START, END, segment, minutes), ref.sessions(window, minutes * 60), "date")
     assert kpis.funnel(wh, sid, START, END, segment) == ref.funnel(window)
     same(kpis.revenue(wh, sid, START, END, segment), ref.revenue(window), "date")
     same(kpis.new_vs_returning(wh, sid, START, END, segment), ref.new_vs_returning(frame, window), "date")

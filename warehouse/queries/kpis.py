@@ -5,9 +5,9 @@ purchases and satisfaction read ``visit_days``: each visitor's day (counts,
 feedback scores, bursts of activity, funnel steps) as a materialized view
 keeps it, with the ids hashed so people are resolved and counted on numbers.
 Recommendation-driven revenue reads ``attribution_events``. ``visit_days``
-bakes in the funnel's steps, window and the visit gap below: changing them
-takes a migration. An order is counted once per ``Order Completed`` event
-with its own id.
+bakes in the funnel's steps and window below: changing them takes a
+migration. The visit gap is chosen when read (``SESSION_TIMEOUT_MINUTES``).
+An order is counted once per ``Order Completed`` event with its own id.
 
 Every function takes a site, an inclusive date range (UTC days) and an
 optional segment: with a segment, only its current members' events count.
@@ -29,7 +29,9 @@ from .recommendations import attributed_items
 
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 FUNNEL_WINDOW_SECONDS = 7 * 86400
-SESSION_GAP_SECONDS = 30 * 60
+# visit_days cuts each id's events into bursts at gaps over this many seconds:
+# bursts join into the visits of any gap at least as long.
+BURST_SECONDS = 60
 RANGE = (
     "site_id = {site_id:String} AND is_bot = 0 "
     "AND toDate(timestamp) >= {start:Date} AND toDate(timestamp) <= {end:Date}"
@@ -100,14 +102,26 @@ def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> 
     }
 
 
-def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
-    """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start).
+def sessions(
+    warehouse: Warehouse,
+    site_id: str,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    timeout_minutes: int = 30,
+):
+    """Visits per day: a person's events more than ``timeout_minutes`` apart start a new visit (dated by its start).
 
-    ``visit_days`` holds each id's bursts (events at most 30 minutes apart);
-    a person's bursts, from all their ids, are swept in time order, each open
-    until 30 minutes after its last event: a burst starting while none is
-    open starts a visit. The same count as walking the person's events.
+    ``timeout_minutes`` is ``SESSION_TIMEOUT_MINUTES``, the gap the sessions
+    job cuts visits at. ``visit_days`` holds each id's bursts (events at most
+    ``BURST_SECONDS`` apart); a person's bursts, from all their ids, are swept
+    in time order, each open until the gap after its last event: a burst
+    starting while none is open starts a visit. The same count as walking the
+    person's events, for any gap of at least ``BURST_SECONDS``.
     """
+    gap = int(timeout_minutes) * 60
+    if gap < BURST_SECONDS:
+        raise ValueError(f"a visit gap under {BURST_SECONDS} s is finer than visit_days keeps")
     per_ids = f"SELECT identity_key, raw_key, starts, ends FROM visit_days WHERE {DAYS}"
     return warehouse.query_df(
         f"""
@@ -118,7 +132,7 @@ def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
             FROM (
                 SELECT arraySort(arrayConcat(
                            arrayMap(t -> (toUInt64(t), toInt8(1)), groupArrayArray(starts)),
-                           arrayMap(t -> (toUInt64(t) + {SESSION_GAP_SECONDS + 1}, toInt8(-1)), groupArrayArray(ends))
+                           arrayMap(t -> (toUInt64(t) + {{closes:UInt64}}, toInt8(-1)), groupArrayArray(ends))
                        )) AS points
                 FROM ({_keyed(per_ids, ["starts", "ends"], segment)})
                 GROUP BY person_key
@@ -126,7 +140,7 @@ def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
         )
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, closes=gap + 1),
     )
 
 
@@ -326,11 +340,21 @@ PANELS = {
 }
 
 
-def dashboard(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None) -> dict:
-    """Every panel, as plain rows (what the admin's charts and the bench read)."""
+def dashboard(
+    warehouse: Warehouse,
+    site_id: str,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    timeout_minutes: int = 30,
+) -> dict:
+    """Every panel, as plain rows (what the admin's charts and the bench read); visits cut at ``timeout_minutes``."""
     out = {}
     for name, panel in PANELS.items():
-        value = panel(warehouse, site_id, start, end, segment)
+        if panel is sessions:
+            value = sessions(warehouse, site_id, start, end, segment, timeout_minutes)
+        else:
+            value = panel(warehouse, site_id, start, end, segment)
         out[name] = value.to_dict("records") if isinstance(value, pd.DataFrame) else value
     return out
 
