@@ -135,10 +135,11 @@ class Rewrite:
         if exists(self.new) and not exists(retired):
             warehouse.execute(f"TRUNCATE TABLE {rows_of(self.new)}{on}")
             before = int(warehouse.scalar(f"SELECT count() FROM {self.table}") or 0)
-            progress(f"copying {before} rows of {self.table}")
+            copy = self.fill_select.startswith("SELECT * FROM ")
+            progress(f"{self.table}: copying {before} rows" if copy else f"{self.table}: recomputing {before} rows")
             warehouse.execute(f"INSERT INTO {self.new} {self.fill_select}")
             after = int(warehouse.scalar(f"SELECT count() FROM {self.new}") or 0)
-            if self.fill_select.startswith("SELECT * FROM ") and after != before and _fewer(warehouse, self):
+            if copy and after != before and _fewer(warehouse, self):
                 raise RuntimeError(
                     f"{self.table}: {before} rows before the copy and {after} after; rows were added while it ran: "
                     "stop what writes to the warehouse and migrate again"
