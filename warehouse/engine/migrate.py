@@ -114,51 +114,42 @@ class Rewrite:
     new: str
     fill_select: str  # SELECT giving the new table's rows
     views: dict[str, str]  # name -> CREATE statement as this warehouse runs it, for views touching the table
-    distributed: str  # cluster only: the new table's Distributed statement
+    creates: list[str]  # the statements creating ``new``, as this warehouse runs them
 
     def __str__(self) -> str:
         return f"REWRITE {self.table} AS {self.new}"
 
+    def _swapped(self, warehouse: Warehouse) -> bool:
+        """Over a cluster, whether the table already holds the new rows: its replicas keep the
+        ZooKeeper path ``new`` was created with (which a new ``new`` could not reuse)."""
+        if not warehouse.cluster:
+            return False
+        engine = warehouse.scalar(
+            "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
+            {"t": self.table + LOCAL_SUFFIX},
+        )
+        return f"/{self.new}{LOCAL_SUFFIX}'" in str(engine or "")
+
     def run(self, warehouse: Warehouse, progress: Callable[[str], None] = lambda _: None) -> None:
-        cluster, database = warehouse.cluster, warehouse.database
+        cluster = warehouse.cluster
         on = f" ON CLUSTER {cluster}" if cluster else ""
-
-        def rows_of(name: str) -> str:
-            return f"{database}.{name}{LOCAL_SUFFIX}" if cluster else name
-
-        def exists(name: str) -> bool:
-            return bool(warehouse.scalar(f"EXISTS TABLE {rows_of(name)}"))
-
+        rows_of = self._rows_of(warehouse)
         retired = self.table + RETIRED_SUFFIX
-        for view in self.views:
-            warehouse.execute(f"DROP TABLE IF EXISTS {view}{on}")
-        if exists(self.new) and not exists(retired):
-            warehouse.execute(f"TRUNCATE TABLE {rows_of(self.new)}{on}")
-            before = int(warehouse.scalar(f"SELECT count() FROM {self.table}") or 0)
-            copy = self.fill_select.startswith("SELECT * FROM ")
-            progress(f"{self.table}: copying {before} rows" if copy else f"{self.table}: recomputing {before} rows")
-            warehouse.execute(f"INSERT INTO {self.new} {self.fill_select}")
-            after = int(warehouse.scalar(f"SELECT count() FROM {self.new}") or 0)
-            if copy and after != before and _fewer(warehouse, self):
-                raise RuntimeError(
-                    f"{self.table}: {before} rows before the copy and {after} after; rows were added while it ran: "
-                    "stop what writes to the warehouse and migrate again"
-                )
-            if ttl := _ttl(warehouse, self.table):
-                warehouse.execute(f"ALTER TABLE {rows_of(self.new)}{on} MODIFY TTL {ttl}")
+        if not warehouse.scalar(f"EXISTS TABLE {rows_of(retired)}") and not self._swapped(warehouse):
+            for create in self.creates:
+                warehouse.execute(create)
+            self._fill(warehouse, progress)
+            self._drop_views(warehouse)  # only now: until the rename, what is inserted still reaches them
             swap = f"{rows_of(self.table)} TO {rows_of(retired)}, {rows_of(self.new)} TO {rows_of(self.table)}"
             warehouse.execute(f"RENAME TABLE {swap}{on}")
+        self._drop_views(warehouse)  # a run resumed after the rename: none may still follow the old table
         if cluster:
             # The Distributed table of the old name reads the renamed rows; it
             # is made again with the new table's sharding.
             warehouse.execute(f"DROP TABLE IF EXISTS {self.table}{on}")
-            warehouse.execute(
-                re.sub(
-                    rf"\b{self.new}\b",
-                    self.table,
-                    self.distributed.replace(f"{self.new}{LOCAL_SUFFIX}", f"{self.table}{LOCAL_SUFFIX}"),
-                )
-            )
+            distributed = next(c for c in self.creates if "Distributed(" in c)
+            renamed = distributed.replace(self.new + LOCAL_SUFFIX, self.table + LOCAL_SUFFIX)
+            warehouse.execute(re.sub(rf"\b{self.new}\b", self.table, renamed))
         # A new table left by a run interrupted after its rename is empty.
         for name in (self.new, retired):
             warehouse.execute(f"DROP TABLE IF EXISTS {rows_of(name)}{on}")
@@ -166,6 +157,35 @@ class Rewrite:
                 warehouse.execute(f"DROP TABLE IF EXISTS {name}{on}")
         for create in self.views.values():
             warehouse.execute(create)
+
+    def _rows_of(self, warehouse: Warehouse) -> Callable[[str], str]:
+        """The table holding a name's rows: itself, or over a cluster its local table."""
+        if warehouse.cluster:
+            return lambda name: f"{warehouse.database}.{name}{LOCAL_SUFFIX}"
+        return lambda name: name
+
+    def _drop_views(self, warehouse: Warehouse) -> None:
+        on = f" ON CLUSTER {warehouse.cluster}" if warehouse.cluster else ""
+        for view in self.views:
+            warehouse.execute(f"DROP TABLE IF EXISTS {view}{on}")
+
+    def _fill(self, warehouse: Warehouse, progress: Callable[[str], None]) -> None:
+        """``new`` emptied, filled, checked, and given the table's TTL."""
+        on = f" ON CLUSTER {warehouse.cluster}" if warehouse.cluster else ""
+        rows_of = self._rows_of(warehouse)
+        warehouse.execute(f"TRUNCATE TABLE {rows_of(self.new)}{on}")
+        before = int(warehouse.scalar(f"SELECT count() FROM {self.table}") or 0)
+        copy = self.fill_select.startswith("SELECT * FROM ")
+        progress(f"{self.table}: copying {before} rows" if copy else f"{self.table}: recomputing {before} rows")
+        warehouse.execute(f"INSERT INTO {self.new} {self.fill_select}")
+        after = int(warehouse.scalar(f"SELECT count() FROM {self.new}") or 0)
+        if copy and after != before and _fewer(warehouse, self):
+            raise RuntimeError(
+                f"{self.table}: {before} rows before the copy and {after} after; rows were added while it ran: "
+                "stop what writes to the warehouse and migrate again"
+            )
+        if ttl := _ttl(warehouse, self.table):
+            warehouse.execute(f"ALTER TABLE {rows_of(self.new)}{on} MODIFY TTL {ttl}")
 
 
 def _fewer(warehouse: Warehouse, rewrite: Rewrite) -> bool:
@@ -221,16 +241,11 @@ def plan(warehouse: Warehouse) -> list[tuple[int, str, list]]:
                 fill = _VIEW.sub("", views[source][0], count=1)
             else:
                 raise ValueError(f"{path.name}: REWRITE fills {new} from {source}, which names no view created before")
-            distributed = next(
-                (
-                    s
-                    for s in steps
-                    if re.match(rf"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+{new}\s+.*Distributed\(", s, re.S)
-                ),
-                "",
-            )
+            # ``new`` is created by the step itself, only while the table is not yet rewritten.
+            creates = [s for s in steps if re.match(rf"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+{new}(_local)?\s", s)]
+            steps = [s for s in steps if s not in creates]
             touching = {v: run for v, (_, run) in views.items() if _touches(run, table)}
-            steps.append(Rewrite(table, new, fill, touching, distributed))
+            steps.append(Rewrite(table, new, fill, touching, creates))
         out.append((version, name, steps))
     return out
 
