@@ -106,7 +106,13 @@ def newest_first(warehouse: Warehouse, select: str, where: str, order: str, para
     """``SELECT select FROM events WHERE where ORDER BY order`` (newest first), one page,
     read from the smallest recent window that holds the whole page."""
     for days in RECENT_WINDOWS_DAYS:
-        since = "" if days is None else " AND timestamp >= now() - toIntervalDay({window_days:UInt32})"
+        # Said twice: 18.16 prunes months by the time and granules by the key's own expression only.
+        since = (
+            ""
+            if days is None
+            else " AND timestamp >= now() - toIntervalDay({window_days:UInt32}) "
+            "AND toDate(timestamp) >= toDate(now() - toIntervalDay({window_days:UInt32}))"
+        )
         rows = warehouse.query(
             f"SELECT {select} FROM events WHERE {where}{since} ORDER BY {order} "
             "LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
