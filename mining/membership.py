@@ -112,9 +112,9 @@ def refresh_site(
     return changes
 
 
-def refresh_all(warehouse, progress: Callable[[str], None] = print, history_days: int = 0) -> dict:
+def refresh_all(warehouse, progress: Callable[[str], None] = print, history_days: int = 0, only=None) -> dict:
     moved = {}
-    for site in sites.list_sites(warehouse):
+    for site in sites.list_sites(warehouse, only):
         changes = refresh_site(warehouse, site["site_id"], progress, history_days)
         counts = changes["change"].value_counts().to_dict()
         progress(f"segments: site {site['site_id']}: {counts.get('entered', 0)} entered, {counts.get('left', 0)} left")

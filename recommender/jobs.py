@@ -39,8 +39,8 @@ def _parts(warehouse, site_id: str) -> int:
     return max(1, math.ceil(mining_store.site_event_count(warehouse, site_id) / PART_EVENTS))
 
 
-def _site_ids(warehouse) -> list[str]:
-    return [site["site_id"] for site in sites.list_sites(warehouse)]
+def _site_ids(warehouse, config: dict) -> list[str]:
+    return [site["site_id"] for site in sites.list_sites(warehouse, config.get("sites"))]
 
 
 def run_popularity(warehouse, config: dict, progress: Progress = print) -> dict:
@@ -90,7 +90,7 @@ def run_catalog(warehouse, config: dict, progress: Callable[[str], None] = print
 def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("rules: reading orders and carts")
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue
@@ -130,7 +130,7 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
 def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("cooccurrence: reading visits")
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue
@@ -151,7 +151,7 @@ def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dic
 def run_session_index(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("sessions: indexing recent sessions for session-kNN")
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         folded = session_items(warehouse, site_id, config, progress)
         if folded is not None:
             frames.append(visit_store.indexed_sessions(warehouse, site_id, folded).assign(site_id=site_id))
@@ -168,7 +168,7 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("person: reading histories and identities")
     latest = rec_store.latest_versions(warehouse)
     version, now, people, rows = new_version(), time.time(), 0, {}
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         versions = {model: v for (site, model), v in latest.items() if site == site_id}
         if not ({"rules", "cooccurrence"} & set(versions)):
             continue
@@ -194,7 +194,7 @@ def run_context_popularity(warehouse, config: dict, progress: Progress = print) 
     recent_cut = now - 3 * 86400
     catalogue = rec_store.current_products(warehouse).rename(columns={"product_id": "item_id"})
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         parts = _parts(warehouse, site_id)
         votes = pd.concat(
             [mining_store.popularity_votes(warehouse, site_id, now, recent_cut, p, parts) for p in range(parts)],
@@ -229,7 +229,7 @@ def run_sequential(warehouse, config: dict, progress: Callable[[str], None] = pr
 
     progress("sequential: reading visits")
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue

@@ -7,7 +7,7 @@ import collector
 from collector.loader import Loader
 from mining import jobs, stitching
 from mining.sessions import sessionize_site
-from tests.support.config import CONFIG
+from tests.support.config import only
 from tests.support.factories import event, load, page
 from warehouse.queries import erasure, people
 from warehouse.queries import recommendations as rec_store
@@ -86,8 +86,8 @@ def test_job_results_are_read_under_the_keys_the_jobs_file_people_by(warehouse, 
     load(warehouse, [event(sid, 300 + n, anon="bob-pc", product_id=f"p{n}") for n in range(3)])
     shop(warehouse, sid)
     quiet = lambda _message: None  # noqa: E731
-    jobs.run_scores(warehouse, CONFIG, progress=quiet)
-    jobs.run_segments(warehouse, CONFIG, progress=quiet)
+    jobs.run_scores(warehouse, only(sid), progress=quiet)
+    jobs.run_segments(warehouse, only(sid), progress=quiet)
     alice = people.resolve(warehouse, sid, "alice")
     items = lambda rows: pd.DataFrame(rows, columns=["site_id", "person_id", "item_id", "score"])  # noqa: E731
     rec_store.write_model(warehouse, "rec_person_items", "person", items([[sid, alice, "old", 9.0]]), 1)

@@ -25,13 +25,13 @@ from warehouse.queries.retention import current_ttl_days, set_ttl
 
 BEFORE = 149  # the last migration before this room's rewrites
 SITE = "lifecycle"
-TABLES = ("events", "event_ids", "visit_days", "attribution_events", "webhook_deliveries", "rec_served")
+TABLES = ("events", "event_ids", "visit_slots", "attribution_events", "webhook_deliveries", "rec_served")
 KEEP_DAYS = 4000
 GAP_DAY = dt.datetime(2025, 6, 2, 12, 0, 0)
 # What the rewrites create and drop on their way.
 TEMPORARY = [
-    *("events_by_date", "visit_days_by_minute", "webhook_deliveries_by_month"),
-    *(t + "_retired" for t in ("events", "visit_days", "webhook_deliveries")),
+    *("events_by_date", "visit_slots_by_minute", "webhook_deliveries_by_month"),
+    *(t + "_retired" for t in ("events", "visit_slots", "webhook_deliveries")),
 ]
 START = dt.datetime(2025, 1, 1, 10, 0, 0)
 
@@ -105,12 +105,12 @@ class Crashing:
 
 
 def counts(wh) -> dict:
-    """Rows per table; for visit_days, recomputed from the events, the events its rows count (its rows
+    """Rows per table; for visit_slots, recomputed from the events, the events its rows count (its rows
     are per insert block: over a cluster a visitor's day may be one row per shard before and one after)."""
     return {
         table: int(
             wh.scalar(
-                f"SELECT {'sum(event_count)' if table == 'visit_days' else 'count()'} FROM {table} "
+                f"SELECT {'sum(event_count)' if table == 'visit_slots' else 'count()'} FROM {table} "
                 "WHERE site_id = {s:String}",
                 {"s": SITE},
             )
@@ -165,7 +165,7 @@ def check(url: str, cluster: str = "") -> dict:
         events.insert_events(wh, [row(SITE, dt.datetime(2026, 3, 1, 12), anonymous_id="v9", message_id="new")])
         fed = counts(wh)
         day = GAP_DAY.date()
-        visits = {m: kpis.sessions(wh, SITE, day, day, None, m)["sessions"].tolist() for m in (10, 30)}
+        visits = {m: kpis.sessions(wh, SITE, day, day, timeout_minutes=m)["sessions"].tolist() for m in (10, 30)}
         return {
             "applied": applied,
             "again": again,
@@ -173,7 +173,7 @@ def check(url: str, cluster: str = "") -> dict:
             "after": after,
             "fed": fed,
             "visits": visits,
-            "ttl_days": {t: current_ttl_days(wh, t) for t in ("events", "visit_days", "webhook_deliveries")},
+            "ttl_days": {t: current_ttl_days(wh, t) for t in ("events", "visit_slots", "webhook_deliveries")},
             "events": definition(wh, "events"),
             "webhook_deliveries": definition(wh, "webhook_deliveries"),
             "leftovers": sorted(

@@ -19,7 +19,7 @@ import pytest
 from tests.warehouse import lifecycle_check
 
 ROOT = Path(__file__).resolve().parents[2]
-REWRITES = ["0150_events_by_date", "0151_visit_days_any_gap", "0152_deliveries_by_month"]
+REWRITES = ["0150_events_by_date", "0151_visit_slots_any_gap", "0152_deliveries_by_month"]
 
 
 def assert_rewritten(result: dict, extra_event: int = 1) -> None:
@@ -30,7 +30,7 @@ def assert_rewritten(result: dict, extra_event: int = 1) -> None:
     # The views over events were made again over the new table: a new event reaches them.
     assert result["fed"]["events"] == result["after"]["events"] + extra_event
     assert result["fed"]["event_ids"] == result["after"]["event_ids"] + extra_event
-    assert result["fed"]["visit_days"] == result["after"]["visit_days"] + extra_event
+    assert result["fed"]["visit_slots"] == result["after"]["visit_slots"] + extra_event
     assert "ORDER BY (site_id, toDate(timestamp), anonymous_id, message_id)" in result["events"]
     assert "PARTITION BY toYYYYMM(sent_at)" in result["webhook_deliveries"]
     # Rows stored under the 30-minute rollup were recomputed: the gap is chosen when read.

@@ -374,7 +374,7 @@ def attributed_items(clicks_in: str, orders_in: str) -> str:
     next), not every click of the visitor ever.
     """
     return f"""
-    SELECT recommendation_id, item_id, click_time, order_key, order_day, anonymous_id, order_user_id,
+    SELECT recommendation_id, item_id, click_time, order_key, order_day, order_time, anonymous_id, order_user_id,
            arrayElement(item_prices, indexOf(item_ids, item_id))
              * greatest(toFloat64(arrayElement(item_quantities, indexOf(item_ids, item_id))), 1.0) AS item_revenue
     FROM (

@@ -15,6 +15,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN, resolve
+from .zones import check_zone
 
 EPOCH = dt.datetime(1970, 1, 1)
 ORDER = "'Order Completed'"
@@ -129,11 +130,14 @@ def segment_sizes(warehouse: Warehouse, site_id: str) -> list[dict]:
     )
 
 
-def segment_trend(warehouse: Warehouse, site_id: str, segment: str, end: dt.datetime, days: int = 30) -> list[dict]:
-    """Members at the end of each of the last ``days`` days, from the stays' history."""
+def segment_trend(
+    warehouse: Warehouse, site_id: str, segment: str, end: dt.datetime, days: int = 30, timezone: str = "UTC"
+) -> list[dict]:
+    """Members at ``end`` and the same time each of the ``days`` - 1 days before, from the stays' history;
+    each point dated by its day in ``timezone`` (the site's)."""
     return warehouse.query(
         """
-        SELECT toDate(day) AS date,
+        SELECT toDate(toTimeZone(day, {timezone:String})) AS date,
                countIf(entered_at <= day AND (left = toDateTime(0, 'UTC') OR left > day)) AS size
         FROM (
             SELECT entered_at, argMax(left_at, version) AS left
@@ -145,7 +149,7 @@ def segment_trend(warehouse: Warehouse, site_id: str, segment: str, end: dt.date
         GROUP BY day
         ORDER BY day
         """,
-        {"site_id": site_id, "segment": segment, "end": end, "days": days},
+        {"site_id": site_id, "segment": segment, "end": end, "days": days, "timezone": check_zone(timezone)},
     )
 
 
