@@ -77,7 +77,8 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
 def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
     version, written = new_version(), 0
     for site in sites.list_sites(warehouse, config.get("sites")):
-        facts, as_of = site_facts(warehouse, site["site_id"])
+        # The models read buyers only (RFM ranks buyers; value needs orders): a row per customer, not visitor.
+        facts, as_of = site_facts(warehouse, site["site_id"], buyers_only=True)
         if as_of is None:
             continue
         progress(

@@ -183,3 +183,20 @@ def test_totals_from_visits_match_the_totals_query(warehouse, site):
     from warehouse.queries import sessions
 
     assert people.totals_of(sessions.visits(warehouse, sid, visitors)) == people.totals(warehouse, sid, visitors)
+
+
+def test_scores_read_the_buyers_facts_alone(warehouse, site):
+    """The scores job holds a row per customer, not per visitor; a site without orders still scores feedback."""
+    from tests.conftest import new_site
+    from warehouse.queries import segments as segment_store
+
+    sid = site["site_id"]
+    shop(warehouse, sid)
+    everyone = segment_store.person_facts(warehouse, sid)
+    buyers = segment_store.person_facts(warehouse, sid, buyers_only=True)
+    assert len(everyone) > len(buyers) and list(buyers["person_id"]) == list(
+        everyone.loc[everyone["orders"] > 0, "person_id"]
+    )
+    other = new_site(warehouse)["site_id"]
+    load(warehouse, [page(other, 0, anon="v"), event(other, 1, anon="v", event="Feedback Submitted", score=4.0)])
+    assert jobs.run_scores(warehouse, only(other), progress=lambda _m: None)["people"] == 1
