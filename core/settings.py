@@ -35,6 +35,11 @@ def _fraction(value) -> None:
         raise ValueError(f"{value} is not a fraction between 0 (excluded) and 1")
 
 
+def _minutes(value) -> None:
+    if value < 1:
+        raise ValueError(f"{value} is not a number of minutes (1 or more)")
+
+
 def _locale(value) -> None:
     if value and not value.replace("_", "").isalpha():
         raise ValueError(f"{value!r} is not a language code (like en or fa)")
@@ -111,7 +116,12 @@ SETTINGS = [
         "",
         "Public URL of the collector for tracking snippets; empty: http://HOST:PORT (a warning at start).",
     ),
-    Setting("SESSION_TIMEOUT_MINUTES", 30, "Inactivity that ends a visit (sessionization)."),
+    Setting(
+        "SESSION_TIMEOUT_MINUTES",
+        30,
+        "Inactivity that ends a visit: the sessions job, the KPI page and recommendations cut visits alike.",
+        _minutes,
+    ),
     Setting(
         "RETENTION_DAYS",
         0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -176,7 +176,8 @@ def kpis(site_id: str):
     args = (warehouse(), site["site_id"], start, end, segment)
     zone = {"timezone": shown["timezone"]}
     months = month_bounds(calendar, max(end, today))
-    visitors, sessions = kpi_store.visitors(*args, **zone), kpi_store.sessions(*args, **zone)
+    timeout = int(current_app.config["SESSION_TIMEOUT_MINUTES"])
+    visitors, sessions = kpi_store.visitors(*args, **zone), kpi_store.sessions(*args, **zone, timeout_minutes=timeout)
     revenue, recommended = kpi_store.revenue(*args, **zone), kpi_store.recommendation_revenue(*args, **zone)
     traffic = visitors.merge(sessions, on="date", how="outer") if len(sessions) else visitors.assign(sessions=0)
     orders = int(revenue["orders"].sum()) if len(revenue) else 0

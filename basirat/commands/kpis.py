@@ -23,5 +23,6 @@ def kpis(ctx: click.Context, site_id: str, start, end, segment: str | None) -> N
     warehouse = warehouse_of(ctx)
     shown = display.site_display(warehouse, site_id) or {}
     timezone = shown.get("timezone") or config_of(ctx)["TIMEZONE"]
-    board = store.dashboard(warehouse, site_id, start.date(), end.date(), segment, timezone=timezone)
+    timeout = int(config_of(ctx)["SESSION_TIMEOUT_MINUTES"])
+    board = store.dashboard(warehouse, site_id, start.date(), end.date(), segment, timezone, timeout)
     click.echo(json.dumps(board, default=str, indent=1))

@@ -35,11 +35,11 @@ def visitors(frame):
     return frame.groupby("date").agg(visitors=("person", "nunique"), events=("person", "size")).reset_index()
 
 
-def sessions(frame):
+def sessions(frame, gap_seconds: int = 30 * 60):
     starts = []
     for _, times in frame.sort_values("timestamp").groupby("person")["timestamp"]:
         gaps = times.diff().dt.total_seconds()
-        starts.extend(times[(gaps.isna()) | (gaps > kpis.SESSION_GAP_SECONDS)].dt.date)
+        starts.extend(times[(gaps.isna()) | (gaps > gap_seconds)].dt.date)
     return pd.Series(starts).value_counts().sort_index().rename_axis("date").reset_index(name="sessions")
 
 

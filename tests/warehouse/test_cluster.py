@@ -66,7 +66,8 @@ def test_tables_are_replicated_under_distributed_names(cluster_wh, clickhouse_cl
         assert engines["events"] == "Distributed"
         assert engines["events_local"] == "ReplicatedReplacingMergeTree"
         assert engines["event_ids_mv"] == "MaterializedView"
-        assert engines["item_popularity_local"] == "ReplicatedMergeTree"
+        assert engines["rec_popularity_local"] == "ReplicatedMergeTree"
+        assert "item_popularity" not in engines and "item_popularity_local" not in engines
 
 
 def test_rows_spread_over_shards_and_copy_to_replicas(cluster_wh, clickhouse_cluster):

@@ -65,6 +65,9 @@ def test_every_panel_matches_pandas(shop):
     z = {"timezone": ZONE}
     same(kpis.visitors(wh, sid, START, END, segment, **z), ref.visitors(window), "date")
     same(kpis.sessions(wh, sid, START, END, segment, **z), ref.sessions(window), "date")
+    for minutes in (1, 10):  # SESSION_TIMEOUT_MINUTES chooses the gap when read
+        got = kpis.sessions(wh, sid, START, END, segment, **z, timeout_minutes=minutes)
+        same(got, ref.sessions(window, minutes * 60), "date")
     assert kpis.funnel(wh, sid, START, END, segment, **z) == ref.funnel(window)
     same(kpis.revenue(wh, sid, START, END, segment, **z), ref.revenue(window), "date")
     same(kpis.new_vs_returning(wh, sid, START, END, segment, **z), ref.new_vs_returning(frame, window), "date")

@@ -82,7 +82,9 @@ def create_table(sql: str, database: str) -> tuple[list[str], str]:
     match = _CREATE.match(sql)
     name, cluster = match.group(2), match.group(3)
     local = name + LOCAL_SUFFIX
-    renamed = sql[: match.start(2)] + local + sql[match.end(2) :]
+    # ``AS other``: qualified, as each node runs the statement in its own default database.
+    rest = re.sub(r"^(\s+AS\s+)(\w+)\b", rf"\g<1>{database}.\g<2>", sql[match.end() :])
+    renamed = sql[: match.start(2)] + local + sql[match.end(2) : match.end()] + rest
     shard_by = f"cityHash64({sort_key(sql)})"
     distributed = (
         f"CREATE TABLE IF NOT EXISTS {name} ON CLUSTER {cluster} AS {database}.{local} "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from warehouse.engine.connection import Warehouse
 
+from .events import newest_first
+
 COLUMNS = (
     "message_id, type, event, name, anonymous_id, user_id, timestamp, received_at, url, referrer, title, "
     "properties, traits, has(flags, 'claimed') AS claimed_user"
@@ -27,10 +29,15 @@ def count(warehouse: Warehouse, site_id: str, type_: str = "", event: str = "") 
 
 
 def page(warehouse: Warehouse, site_id: str, limit: int, offset: int, type_: str = "", event: str = "") -> list[dict]:
-    return warehouse.query(
-        f"SELECT {COLUMNS} FROM events WHERE {_WHERE} "
-        "ORDER BY timestamp DESC, timestamp_ms DESC, message_id LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
-        {**_params(site_id, type_, event), "limit": limit, "offset": offset},
+    """Newest first; a recent page reads only recent days (``events.newest_first``)."""
+    return newest_first(
+        warehouse,
+        COLUMNS,
+        _WHERE,
+        "timestamp DESC, timestamp_ms DESC, message_id",
+        _params(site_id, type_, event),
+        limit,
+        offset,
     )
 
 

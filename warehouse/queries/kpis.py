@@ -5,9 +5,10 @@ purchases and satisfaction read ``visit_slots``: each visitor's quarter hour
 (counts, feedback scores, bursts of activity, funnel steps) as a materialized
 view keeps it, with the ids hashed so people are resolved and counted on
 numbers. Recommendation-driven revenue reads ``attribution_events``.
-``visit_slots`` bakes in the funnel's steps, window and the visit gap below:
-changing them takes a migration. An order is counted once per id (``order_id``,
-else the event's message id) over the range, or the day for per-day figures.
+``visit_slots`` bakes in the funnel's steps and window below: changing them
+takes a migration. The visit gap is chosen when read (``SESSION_TIMEOUT_MINUTES``).
+An order is counted once per id (``order_id``, else the event's message id)
+over the range, or the day for per-day figures.
 
 Every function takes a site, an inclusive date range, an optional segment
 (only its current members' events count) and the site's time zone: the range
@@ -33,7 +34,9 @@ from .zones import check_zone, midnight
 
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 FUNNEL_WINDOW_SECONDS = 7 * 86400
-SESSION_GAP_SECONDS = 30 * 60
+# visit_days cuts each id's events into bursts at gaps over this many seconds:
+# bursts join into the visits of any gap at least as long.
+BURST_SECONDS = 60
 RANGE = (
     "site_id = {site_id:String} AND is_bot = 0 "
     "AND timestamp >= {start_at:DateTime('UTC')} AND timestamp < {end_at:DateTime('UTC')}"
@@ -118,15 +121,26 @@ def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, tim
 
 
 def sessions(
-    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+    warehouse: Warehouse,
+    site_id: str,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    timezone: str = "UTC",
+    timeout_minutes: int = 30,
 ):
-    """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start).
+    """Visits per day: a person's events more than ``timeout_minutes`` apart start a new visit (dated by its start).
 
-    ``visit_slots`` holds each id's bursts (events at most 30 minutes apart);
-    a person's bursts, from all their ids and slots, are swept in time order,
-    each open until 30 minutes after its last event: a burst starting while
-    none is open starts a visit. The same count as walking the person's events.
+    ``timeout_minutes`` is ``SESSION_TIMEOUT_MINUTES``, the gap the sessions
+    job cuts visits at. ``visit_slots`` holds each id's bursts (events at most
+    ``BURST_SECONDS`` apart); a person's bursts, from all their ids and slots,
+    are swept in time order, each open until the gap after its last event: a
+    burst starting while none is open starts a visit. The same count as
+    walking the person's events, for any gap of at least ``BURST_SECONDS``.
     """
+    gap = int(timeout_minutes) * 60
+    if gap < BURST_SECONDS:
+        raise ValueError(f"a visit gap under {BURST_SECONDS} s is finer than visit_slots keeps")
     per_ids = f"SELECT identity_key, raw_key, starts, ends FROM visit_slots WHERE {SLOTS}"
     return warehouse.query_df(
         f"""
@@ -137,7 +151,7 @@ def sessions(
             FROM (
                 SELECT arraySort(arrayConcat(
                            arrayMap(t -> (toUInt64(t), toInt8(1)), groupArrayArray(starts)),
-                           arrayMap(t -> (toUInt64(t) + {SESSION_GAP_SECONDS + 1}, toInt8(-1)), groupArrayArray(ends))
+                           arrayMap(t -> (toUInt64(t) + {{closes:UInt64}}, toInt8(-1)), groupArrayArray(ends))
                        )) AS points
                 FROM ({_keyed(per_ids, ["starts", "ends"], segment)})
                 GROUP BY person_key
@@ -145,7 +159,7 @@ def sessions(
         )
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment, timezone),
+        _params(site_id, start, end, segment, timezone, closes=gap + 1),
     )
 
 
@@ -381,12 +395,19 @@ PANELS = {
 
 
 def dashboard(
-    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+    warehouse: Warehouse,
+    site_id: str,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    timezone: str = "UTC",
+    timeout_minutes: int = 30,
 ) -> dict:
-    """Every panel, as plain rows (what the admin's charts and the bench read)."""
+    """Every panel, as plain rows (what the admin's charts and the bench read); visits cut at ``timeout_minutes``."""
     out = {}
     for name, panel in PANELS.items():
-        value = panel(warehouse, site_id, start, end, segment, timezone=timezone)
+        extra = {"timeout_minutes": timeout_minutes} if panel is sessions else {}
+        value = panel(warehouse, site_id, start, end, segment, timezone=timezone, **extra)
         out[name] = value.to_dict("records") if isinstance(value, pd.DataFrame) else value
     return out
 

@@ -16,8 +16,9 @@ from warehouse.engine.connection import Warehouse
 
 # Table -> the time column its retention counts from: raw events and every
 # table derived from them that holds visitor or user ids (visits, dashboard
-# rollups, the serving log, webhook deliveries, identity evidence, folded
-# visits). The current identity map, segments and scores are rebuilt by the
+# rollups, the serving log and its experiment arms, webhook deliveries,
+# rejected messages, identity evidence, folded visits). The logs are
+# partitioned by month, so expiry drops whole parts. The current identity map, segments and scores are rebuilt by the
 # jobs from what events remain; model versions are pruned by count instead.
 RETAINED = {
     "events": "timestamp",
@@ -28,6 +29,8 @@ RETAINED = {
     "rec_served": "served_at",
     "rec_session_items": "last_seen",
     "webhook_deliveries": "sent_at",
+    "rec_served_arms": "served_at",
+    "quarantine": "received_at",
     "identity_links": "at",
     "identity_history": "linked_at",
 }
