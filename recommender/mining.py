@@ -158,7 +158,9 @@ def popularity_from_votes(
     # The span before the recent window, per site: from its earliest older interaction to the window.
     earliest = votes[votes["older"] > 0].groupby("site_id")["older_start"].min()
     recent = votes[votes["recent_visitors"] > 0]
-    span = ((recent_cut - recent["site_id"].map(earliest)) / 86400.0).clip(lower=1.0).fillna(1.0)
+    # (as floats: mapping no rows keeps the ids' string type, which has no subtraction)
+    older_start = recent["site_id"].map(earliest).astype("float64")
+    span = ((recent_cut - older_start) / 86400.0).clip(lower=1.0).fillna(1.0)
     trending = (recent["recent"] / trending_days) / (1.0 + recent["older"] / span)
     keep = (recent["recent"] >= 2) & (recent["recent_visitors"] >= min_visitors)
     parts.append(recent.loc[keep, keys].assign(score=trending[keep], context="trending"))

@@ -115,6 +115,16 @@ def test_session_index_and_baskets_match_pandas(store_site):
     assert len(frequent) == int((sizes >= 2).sum())
 
 
+def test_a_site_with_nothing_recent_has_popular_items_and_no_trending():
+    votes = pd.DataFrame(
+        {"site_id": pd.Series(["s1"], dtype="str"), "item_id": pd.Series(["lamp"], dtype="str"), "overall": [3.0],
+         "visitors": [3], "recent": [0.0], "recent_visitors": [0], "older": [3.0], "older_start": [1.0e9]}
+    )  # fmt: skip
+    categories = pd.DataFrame({"site_id": ["s1"], "item_id": ["lamp"], "category": [""]})
+    got = popularity_from_votes(votes, categories, recent_cut=1.1e9, min_visitors=1)
+    assert got[["context", "item_id", "score"]].values.tolist() == [["overall", "lamp", 3.0]]
+
+
 def test_popularity_votes_in_parts_match_pandas(store_site):
     warehouse, site_id = store_site
     now, cut = time.time(), time.time() - 2 * 86400
