@@ -19,6 +19,8 @@ class NavItem:
     order: int = 50
     site_scoped: bool = True
     role: str | None = None
+    # Other endpoints of the family that belong under this entry (a list's detail pages).
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
