@@ -30,6 +30,7 @@ PAGES = [
     "customers",
     "sources",
     "insights",
+    "builder",
     "recommendations",
     "events",
     "tokens",

@@ -12,6 +12,7 @@ from activation.export import to_csv
 from core import calendars
 from core.text import fold, matches
 from mining.audience import site_audience
+from warehouse.queries import conditions as condition_store
 from warehouse.queries import display as display_store
 from warehouse.queries import kpis as kpi_store
 from warehouse.queries import segments as segment_store
@@ -24,7 +25,12 @@ from .pages import NavItem, paginate
 bp = Blueprint("insights", __name__)
 NAV = [
     NavItem(_l("KPIs"), "insights.kpis", order=15),
-    NavItem(_l("Segments"), "insights.segments", order=25),
+    NavItem(
+        _l("Segments"),
+        "insights.segments",
+        order=25,
+        covers=("insights.segment", "builder.new", "builder.edit"),
+    ),
     NavItem(_l("Audiences"), "insights.audience", order=26),
 ]
 EPOCH = dt.date(1970, 1, 1)
@@ -175,7 +181,9 @@ def kpis(site_id: str):
 def segments(site_id: str):
     site = current_site()
     rows = segment_store.segment_sizes(warehouse(), site["site_id"])
-    return render_template("insights/segments.html", rows=rows)
+    custom = condition_store.custom_segments(warehouse(), site["site_id"])
+    sizes = {r["segment"]: r["size"] for r in rows}
+    return render_template("insights/segments.html", rows=rows, custom=custom, sizes=sizes)
 
 
 @bp.route("/s/<site_id>/segments/<name>")
@@ -184,6 +192,9 @@ def segment(site_id: str, name: str):
     sizes = {r["segment"]: r for r in segment_store.segment_sizes(warehouse(), site["site_id"])}
     if name not in sizes:
         abort(404)
+    definition = next(
+        (s for s in condition_store.custom_segments(warehouse(), site["site_id"]) if s["name"] == name), None
+    )
     page = paginate(int(sizes[name]["size"]), per_page=50)
     members = segment_store.segment_members(warehouse(), site["site_id"], name, page.limit, page.offset)
     end = dt.datetime.now(dt.timezone.utc)
@@ -204,6 +215,7 @@ def segment(site_id: str, name: str):
         value_header=value_header(name),
         page=page,
         chart=chart,
+        definition=definition,
     )
 
 
