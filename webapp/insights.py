@@ -20,7 +20,7 @@ from warehouse.queries import segments as segment_store
 from .access import current_site, warehouse
 from .directory import contact_frame, lookup, value_column, value_header, value_kind
 from .i18n import number, site_display
-from .pages import NavItem, paginate
+from .pages import NavItem, paginate, sorting
 
 bp = Blueprint("insights", __name__)
 NAV = [
@@ -196,7 +196,10 @@ def segment(site_id: str, name: str):
         (s for s in condition_store.custom_segments(warehouse(), site["site_id"]) if s["name"] == name), None
     )
     page = paginate(int(sizes[name]["size"]), per_page=50)
-    members = segment_store.segment_members(warehouse(), site["site_id"], name, page.limit, page.offset)
+    order = sorting(segment_store.MEMBER_SORTS, "value")
+    members = segment_store.segment_members(
+        warehouse(), site["site_id"], name, page.limit, page.offset, order.sort, order.descending
+    )
     end = dt.datetime.now(dt.timezone.utc)
     trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, days=30)
     chart = {
@@ -214,6 +217,7 @@ def segment(site_id: str, name: str):
         value_kind=value_kind(name),
         value_header=value_header(name),
         page=page,
+        sorting=order,
         chart=chart,
         definition=definition,
     )

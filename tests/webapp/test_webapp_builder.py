@@ -80,6 +80,8 @@ def test_admin_previews_saves_edits_and_deletes_a_segment(warehouse, site):
     membership.refresh_site(warehouse, sid, progress=lambda _: None)
     page = client.get(f"/s/{sid}/segments/mug_fans").get_data(as_text=True)
     assert "1 members now" in page and 'aria-current="page">Segments<' in page
+    by_since = client.get(f"/s/{sid}/segments/mug_fans?sort=since&dir=asc").get_data(as_text=True)
+    assert 'aria-sort="ascending"' in by_since and "sort=since&amp;dir=desc" in by_since
 
     edit = client.get(f"/s/{sid}/segments/mug_fans/edit").get_data(as_text=True)
     assert 'value="mug"' in edit and '<option value="&gt;=" selected>' in edit
