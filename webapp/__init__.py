@@ -31,6 +31,7 @@ PAGES = [
     "sources",
     "insights",
     "builder",
+    "drilldowns",
     "recommendations",
     "events",
     "tokens",

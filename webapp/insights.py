@@ -14,6 +14,7 @@ from core.text import fold, matches
 from mining.audience import site_audience
 from warehouse.queries import conditions as condition_store
 from warehouse.queries import display as display_store
+from warehouse.queries import drilldown as drilldown_store
 from warehouse.queries import kpis as kpi_store
 from warehouse.queries import segments as segment_store
 
@@ -24,7 +25,12 @@ from .pages import NavItem, paginate, sorting
 
 bp = Blueprint("insights", __name__)
 NAV = [
-    NavItem(_l("KPIs"), "insights.kpis", order=15),
+    NavItem(
+        _l("KPIs"),
+        "insights.kpis",
+        order=15,
+        covers=("drilldowns.people", "drilldowns.orders"),
+    ),
     NavItem(
         _l("Segments"),
         "insights.segments",
@@ -155,6 +161,7 @@ def kpis(site_id: str):
         "segment": segment,
         "segments": segments,
         "orders": orders,
+        "visitor_count": drilldown_store.people_count(warehouse(), site["site_id"], "visitors", start, end, segment),
         "revenue": float(revenue["revenue"].sum()) if len(revenue) else 0.0,
         "repeat": kpi_store.repeat_purchase_rate(*args),
         "funnel": kpi_store.funnel(*args),

@@ -1,0 +1,57 @@
+"""KPI drill-downs: each figure's list holds exactly the people or orders the figure counts."""
+
+import datetime as dt
+
+from mining import membership
+from tests.support.factories import shop_rows
+from tests.support.webapp_helpers import make_app, make_user, signed_in
+from warehouse.queries import drilldown, events
+from warehouse.queries import kpis as kpi_store
+
+START, END = dt.date(2026, 2, 1), dt.date(2026, 3, 15)
+
+
+def test_lists_match_the_figures_they_explain(warehouse, site):
+    sid = site["site_id"]
+    events.insert_events(warehouse, shop_rows(sid))
+    membership.refresh_site(warehouse, sid, progress=lambda _: None)
+    for segment in (None, "repeat_buyers"):
+        args = (warehouse, sid, START, END, segment)
+        totals_orders = int(kpi_store.revenue(*args)["orders"].sum())
+        assert drilldown.order_count(*args) == totals_orders > 0
+        repeat = kpi_store.repeat_purchase_rate(*args)
+        assert drilldown.people_count(warehouse, sid, "customers", START, END, segment) == repeat["buyers"]
+        assert drilldown.people_count(warehouse, sid, "repeat", START, END, segment) == repeat["repeat_buyers"]
+        for i, step in enumerate(kpi_store.funnel(*args)):
+            assert drilldown.people_count(warehouse, sid, f"step{i + 1}", START, END, segment) == step["people"]
+    assert (
+        drilldown.people_count(warehouse, sid, "visitors", START, END)
+        == kpi_store.totals(warehouse, sid, START, END)["visitors"]
+    )
+    people = drilldown.people(warehouse, sid, "customers", START, END, sort="orders", limit=500)
+    assert [p["orders"] for p in people] == sorted((p["orders"] for p in people), reverse=True)
+    assert "crawler" not in {
+        p["person_id"] for p in drilldown.people(warehouse, sid, "visitors", START, END, limit=500)
+    }
+
+
+def test_kpi_figures_link_to_named_sortable_exportable_lists(warehouse, site):
+    sid = site["site_id"]
+    events.insert_events(warehouse, shop_rows(sid))
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
+    kpis = client.get(f"/s/{sid}/kpis?from=2026-02-01&to=2026-03-15").get_data(as_text=True)
+    assert f"/s/{sid}/kpis/orders?from=2026-02-01&amp;to=2026-03-15" in kpis
+    assert "show=step4" in kpis and "show=visitors" in kpis and "show=customers" in kpis
+    orders = client.get(f"/s/{sid}/kpis/orders?from=2026-02-01&to=2026-03-15&sort=revenue&dir=asc")
+    page = orders.get_data(as_text=True)
+    assert orders.status_code == 200 and 'aria-current="page">KPIs<' in page and 'aria-sort="ascending"' in page
+    assert "data-order=" in page and f'href="/s/{sid}/people/' in page
+    buyers = client.get(f"/s/{sid}/kpis/people?show=customers&from=2026-02-01&to=2026-03-15").get_data(as_text=True)
+    assert "Customers who ordered" in buyers and "data-person=" in buyers
+    export = client.get(f"/s/{sid}/kpis/people.csv?show=step2&from=2026-02-01&to=2026-03-15")
+    header = export.get_data(as_text=True).splitlines()[0]
+    assert export.mimetype == "text/csv" and header.startswith("person_id,name,email,phone") and "days_active" in header
+    order_csv = client.get(f"/s/{sid}/kpis/orders.csv?from=2026-02-01&to=2026-03-15").get_data(as_text=True)
+    assert order_csv.splitlines()[0].endswith("order_id,ordered_at,revenue,products")
+    assert client.get(f"/s/{sid}/kpis/people?show=<script>").status_code == 404
+    assert client.get(f"/s/{sid}/kpis/people?show=visitors&from=junk&segment=nope&sort=x").status_code == 200

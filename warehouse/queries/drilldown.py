@@ -1,0 +1,142 @@
+"""The people and orders behind a KPI figure: the lists its numbers count.
+
+Each list reads the same rows, by the same definitions, as the figure it
+explains (``kpis``): ``visit_days`` for visitors, buyers and funnel steps,
+resolved to people through the identity map, so a list's length is the
+figure. People come back as the ids ``directory.contacts`` names: the person
+id when the identity map has one, else the row's own user or anonymous id.
+Orders are listed from ``events`` one per order id, id set and day, as
+``visit_days`` counts them. Sorts are names from the tables below; values are
+bound parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from warehouse.engine.connection import Warehouse
+
+from .kpis import DAYS, FUNNEL_STEPS, FUNNEL_WINDOW_SECONDS, MEMBERS, RANGE
+from .person_map import CHANNEL_ID_COLUMN, resolve
+
+# Which people each list holds: a test on the person's row of the range.
+KINDS = {
+    "visitors": "1",
+    "customers": "orders > 0",
+    "repeat": "orders >= 2",
+    **{f"step{i + 1}": f"level >= {i + 1}" for i in range(len(FUNNEL_STEPS))},
+}
+PEOPLE_SORTS = {
+    "revenue": "revenue",
+    "orders": "orders",
+    "days": "days",
+    "events": "events",
+    "last": "last_day",
+}
+ORDER_SORTS = {"time": "ordered_at", "revenue": "revenue"}
+
+_PEOPLE_BY_IDENTITY = """
+    SELECT cityHash64(identity) AS identity_key, argMax(person_id, version) AS mapped_person
+    FROM identity_map WHERE site_id = {site_id:String} AND identity NOT LIKE 'email:%'
+    GROUP BY identity
+"""
+# A row's raw person as the rollup hashed it into ``raw_key``: its user id unless only claimed.
+_RAW = "if(user_id != '' AND cityHash64(user_id) = raw_key, user_id, anonymous_id)"
+_COLUMNS = ["date", "event_count", "order_count", "order_revenue", "progress"]
+
+
+def _people_rows(segment: str | None) -> str:
+    carried = ", ".join(_COLUMNS)
+    rows = f"""
+        SELECT if(mapped_person != '', mapped_person, raw_person) AS person_id, {carried}
+        FROM (
+            SELECT identity_key, {_RAW} AS raw_person, {carried} FROM visit_days WHERE {DAYS}
+        ) AS rows_by_ids
+        ANY LEFT JOIN ({_PEOPLE_BY_IDENTITY}) AS people USING identity_key
+    """
+    if segment:
+        rows = f"SELECT * FROM ({rows}) WHERE person_id IN ({MEMBERS})"
+    return f"""
+        SELECT person_id, uniqExact(date) AS days, sum(event_count) AS events, sum(order_count) AS orders,
+               sum(order_revenue) AS revenue, max(date) AS last_day,
+               windowFunnelMerge({FUNNEL_WINDOW_SECONDS})(progress) AS level
+        FROM ({rows}) GROUP BY person_id
+    """
+
+
+def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, **extra) -> dict:
+    return {"site_id": site_id, "start": start, "end": end, "segment": segment or "", **extra}
+
+
+def people_count(warehouse: Warehouse, site_id: str, kind: str, start, end, segment: str | None = None) -> int:
+    test = KINDS[kind]
+    sql = f"SELECT count() FROM ({_people_rows(segment)}) WHERE {test}"
+    return int(warehouse.scalar(sql, _params(site_id, start, end, segment)) or 0)
+
+
+def people(
+    warehouse: Warehouse,
+    site_id: str,
+    kind: str,
+    start,
+    end,
+    segment: str | None = None,
+    sort: str = "revenue",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict]:
+    """A page of the people a KPI counts, with what they did in the range."""
+    order = f"{PEOPLE_SORTS.get(sort, 'revenue')} {'DESC' if descending else 'ASC'}"
+    return warehouse.query(
+        f"""
+        SELECT person_id, days, events, orders, revenue, last_day, level
+        FROM ({_people_rows(segment)}) WHERE {KINDS[kind]}
+        ORDER BY {order}, person_id LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
+        """,
+        _params(site_id, start, end, segment, limit=limit, offset=offset),
+    )
+
+
+_ORDER_COLUMNS = ["timestamp", "order_key", "revenue", "item_ids"]
+_ORDER_EVENTS = resolve(
+    f"SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN}, timestamp, "
+    "if(order_id != '', order_id, message_id) AS order_key, revenue, item_ids "
+    f"FROM events WHERE {RANGE} AND event = 'Order Completed'",
+    _ORDER_COLUMNS,
+)
+
+
+def _orders(segment: str | None) -> str:
+    rows = f"SELECT * FROM ({_ORDER_EVENTS}) WHERE person_id IN ({MEMBERS})" if segment else _ORDER_EVENTS
+    return f"""
+        SELECT order_key AS order_id, person_id, min(timestamp) AS ordered_at,
+               sum(revenue) AS revenue, groupUniqArrayArray(item_ids) AS items
+        FROM ({rows}) GROUP BY order_key, toDate(timestamp), person_id
+    """
+
+
+def order_count(warehouse: Warehouse, site_id: str, start, end, segment: str | None = None) -> int:
+    return int(
+        warehouse.scalar(f"SELECT count() FROM ({_orders(segment)})", _params(site_id, start, end, segment)) or 0
+    )
+
+
+def orders(
+    warehouse: Warehouse,
+    site_id: str,
+    start,
+    end,
+    segment: str | None = None,
+    sort: str = "time",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict]:
+    """A page of the range's orders with who placed them."""
+    order = f"{ORDER_SORTS.get(sort, 'ordered_at')} {'DESC' if descending else 'ASC'}"
+    return warehouse.query(
+        f"SELECT * FROM ({_orders(segment)}) ORDER BY {order}, order_id "
+        "LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
+        _params(site_id, start, end, segment, limit=limit, offset=offset),
+    )
