@@ -21,7 +21,7 @@ from warehouse.queries import segments as segment_store
 from .access import current_site, warehouse
 from .directory import contact_frame, lookup, value_column, value_header, value_kind
 from .i18n import number, site_display
-from .pages import NavItem, paginate, sorting
+from .pages import NavItem, paginate, sort_rows, sorting
 
 bp = Blueprint("insights", __name__)
 NAV = [
@@ -242,25 +242,42 @@ def segment_export(site_id: str, name: str):
     return csv_download(to_csv(frame), f"segment-{name}-hashed" if hashed else f"segment-{name}")
 
 
+AUDIENCE_SHOWN = 1000
+AUDIENCE_SORTS = {"score": lambda r: r["score"], "last": lambda r: r["last_interaction"]}
+
+
 @bp.route("/s/<site_id>/audience")
 def audience(site_id: str):
     """The audience of a product given by id, or first the products whose names match (folded, so
     Arabic and Persian letters, digits and joiners typed any way match the stored name)."""
     site = current_site()
     product = request.args.get("product", "").strip()[:200]
-    named = [] if not product else product_matches(display_store.product_names(warehouse(), site["site_id"]), product)
+    catalogue = display_store.product_names(warehouse(), site["site_id"]) if product else []
+    named = [] if not product else product_matches(catalogue, product)
     if len(named) == 1:
         product = named[0]["product_id"]
     matches_shown = named if len(named) > 1 else []
     rows = []
     if product and not matches_shown:
-        rows = site_audience(warehouse(), site["site_id"], product, 100).to_dict("records")
+        rows = site_audience(warehouse(), site["site_id"], product, AUDIENCE_SHOWN).to_dict("records")
+    order = sorting(AUDIENCE_SORTS, "score")
+    page = paginate(len(rows), per_page=50)
+    rows = sort_rows(rows, order, AUDIENCE_SORTS)[page.offset : page.offset + page.limit]
     if product and not matches_shown and request.args.get("format") == "csv":
         hashed = request.args.get("hashed") == "1"
         frame = contact_frame(site["site_id"], site_audience(warehouse(), site["site_id"], product, 100_000), hashed)
         return csv_download(to_csv(frame), "audience-hashed" if hashed else "audience")
     people = lookup(site["site_id"], [r["person_id"] for r in rows])
-    return render_template("insights/audience.html", product=product, rows=rows, matches=matches_shown, people=people)
+    return render_template(
+        "insights/audience.html",
+        product=product,
+        rows=rows,
+        matches=matches_shown,
+        people=people,
+        page=page,
+        sorting=order,
+        names={p["product_id"]: p["name"] for p in catalogue},
+    )
 
 
 def product_matches(products: list[dict], query: str, limit: int = 50) -> list[dict]:
