@@ -20,7 +20,7 @@ from .pages import NavItem, paginate
 bp = Blueprint("sites", __name__)
 NAV = [
     NavItem(_l("Settings"), "sites.show", order=80),
-    NavItem(_l("All sites"), "sites.index", order=90, site_scoped=False, covers=("sites.new",)),
+    NavItem(_l("All sites"), "sites.index", order=90, site_scoped=False, covers=("sites.create",)),
 ]
 KEYS = {
     "write_key": _l("write key"),
