@@ -30,6 +30,7 @@ def test_users_tokens_and_audiences_sort_by_their_headers(warehouse, site):
     assert by_email.index("analyst-") < by_email.index("admin-") and 'aria-sort="descending"' in by_email
     by_role = body(admin.get("/users?sort=role&dir=asc"))
     assert by_role.index("admin-") < by_role.index("analyst-")
+    assert 'aria-sort="ascending"' in body(admin.get("/sites?sort=created&dir=asc"))
     for label in ("b nightly", "a weekly"):
         post(admin, "/tokens", {"label": label}, token_from="/tokens")
     tokens = admin.get("/tokens?sort=label&dir=asc").get_data(as_text=True)
