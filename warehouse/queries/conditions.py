@@ -224,7 +224,9 @@ def matching_count(warehouse: Warehouse, site_id: str, conditions: list) -> int:
 
 
 def define_segment(warehouse: Warehouse, site_id: str, name: str, conditions: list, deleted: int = 0) -> None:
-    compile_conditions(conditions)
+    """A new version of a definition; a deletion keeps the last conditions as they are, compiling or not."""
+    if not deleted:
+        compile_conditions(conditions)
     row = {
         "site_id": site_id,
         "name": name,
