@@ -8,20 +8,23 @@ and every list exports as CSV with the contact columns of the other exports.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from activation.export import to_csv
-from core import calendars
+from core import calendars, locales
 from warehouse.queries import display as display_store
 from warehouse.queries import drilldown as store
 from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
 from .directory import contact_frame, lookup
-from .i18n import site_display
-from .insights import csv_download, funnel_steps, kpi_range
+from .i18n import site_display, tag
+from .insights import csv_download, funnel_steps, kpi_range, month_bounds
 from .pages import paginate, sorting
 
 bp = Blueprint("drilldowns", __name__)
@@ -80,6 +83,8 @@ def people(site_id: str):
         page=page,
         sorting=order,
         args=args,
+        endpoint="drilldowns.people",
+        export="drilldowns.people_export",
         sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
     )
 
@@ -148,3 +153,74 @@ def orders_export(site_id: str):
     )
     stem = f"kpi-orders-{scope['args']['from']}-{scope['args']['to']}"
     return csv_download(to_csv(contact_frame(site["site_id"], frame)), stem)
+
+
+def _cell() -> tuple[dt.date, int]:
+    """The retention cell asked for: its cohort's first day (as the KPI page names it) and months later."""
+    try:
+        cohort = dt.date.fromisoformat(request.args.get("cohort", ""))
+        later = int(request.args.get("later", ""))
+    except ValueError:
+        abort(404)
+    if not 0 <= later <= 1200:
+        abort(404)
+    return cohort, later
+
+
+def _cohort_query(site_id: str):
+    scope, (cohort, later) = _scope(site_id), _cell()
+    shown = site_display()
+    months = month_bounds(shown["calendar"], max(scope["end"], calendars.today(shown["timezone"])))
+    return scope, cohort, later, (warehouse(), site_id, cohort, later, scope["segment"], months)
+
+
+def _cohort_title(cohort_day: dt.date, later: int) -> str:
+    month = locales.month(cohort_day, tag(), site_display()["calendar"])
+    if not later:
+        return _("Customers who first ordered in %(month)s", month=month)
+    return _(
+        "Customers who first ordered in %(month)s and ordered %(later)s months later",
+        month=month,
+        later=locales.number(later, tag()),
+    )
+
+
+@bp.route("/s/<site_id>/kpis/cohort")
+def cohort(site_id: str):
+    """The people of one retention cell: first order in the cohort's month, ordering again ``later`` months on."""
+    site = current_site()
+    scope, cohort_day, later, query = _cohort_query(site["site_id"])
+    order = sorting(store.COHORT_SORTS, "revenue")
+    page = paginate(store.cohort_count(*query), per_page=PER_PAGE)
+    rows = store.cohort_people(*query, order.sort, order.descending, page.limit, page.offset) if page.total else []
+    args = {**scope["args"], "cohort": cohort_day.isoformat(), "later": later}
+    return render_template(
+        "insights/drilldown_people.html",
+        title=_cohort_title(cohort_day, later),
+        cohort=cohort_day,
+        later=later,
+        scope=scope,
+        rows=rows,
+        people=lookup(site["site_id"], [r["person_id"] for r in rows]),
+        page=page,
+        sorting=order,
+        args=args,
+        endpoint="drilldowns.cohort",
+        export="drilldowns.cohort_export",
+        sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
+    )
+
+
+@bp.route("/s/<site_id>/kpis/cohort.csv")
+def cohort_export(site_id: str):
+    site = current_site()
+    scope, cohort_day, later, query = _cohort_query(site["site_id"])
+    order = sorting(store.COHORT_SORTS, "revenue")
+    rows = store.cohort_people(*query, order.sort, order.descending, EXPORT_LIMIT, 0)
+    frame = pd.DataFrame(
+        [{"person_id": r["person_id"], "orders": r["orders"], "revenue": r["revenue"]} for r in rows],
+        columns=["person_id", "orders", "revenue"],
+    )
+    hashed = request.args.get("hashed") == "1"
+    stem = f"kpi-cohort-{cohort_day.isoformat()}-plus-{later}" + ("-hashed" if hashed else "")
+    return csv_download(to_csv(contact_frame(site["site_id"], frame, hashed)), stem)

@@ -29,7 +29,7 @@ NAV = [
         _l("KPIs"),
         "insights.kpis",
         order=15,
-        covers=("drilldowns.people", "drilldowns.orders"),
+        covers=("drilldowns.people", "drilldowns.orders", "drilldowns.cohort"),
     ),
     NavItem(
         _l("Segments"),

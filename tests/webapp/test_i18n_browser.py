@@ -124,6 +124,7 @@ LIT = {
     "kpi-visitors": "/kpis",
     "kpi-step": "/kpis",
     "kpi-orders": "/kpis",
+    "kpi-cohort": "/kpis",
     "site-new": "/sites",
     "profile": "/visitors",
     "sources-review": "/sources",
@@ -212,10 +213,13 @@ def test_every_admin_page_in_persian_and_english(browser, live):
         pages = _admin_pages(sid)
         page.goto(server.url + f"/s/{sid}/segments")
         segment = page.locator("table a").first.get_attribute("href")
+        page.goto(server.url + f"/s/{sid}/kpis?range=last_30_days")
+        cohort_cell = page.locator("a.cell-link").first.get_attribute("href")
         page.goto(server.url + "/users")
         pages.update(
             {
                 "segment": segment,
+                "kpi-cohort": cohort_cell,
                 "user-edit": page.locator("a:has-text('Edit'), a:has-text('ویرایش')").first.get_attribute("href"),
             }
         )

@@ -1,6 +1,7 @@
 """KPI drill-downs: each figure's list holds exactly the people or orders the figure counts."""
 
 import datetime as dt
+import re
 
 from mining import membership
 from tests.support.factories import shop_rows
@@ -53,5 +54,33 @@ def test_kpi_figures_link_to_named_sortable_exportable_lists(warehouse, site):
     assert export.mimetype == "text/csv" and header.startswith("person_id,name,email,phone") and "days_active" in header
     order_csv = client.get(f"/s/{sid}/kpis/orders.csv?from=2026-02-01&to=2026-03-15").get_data(as_text=True)
     assert order_csv.splitlines()[0].endswith("order_id,ordered_at,revenue,products")
+    cell = re.search(r'href="(/s/\w+/kpis/cohort\?[^"]+later=1[^"]*)"', kpis).group(1).replace("&amp;", "&")
+    cohort = client.get(cell).get_data(as_text=True)
+    assert "Customers who first ordered in" in cohort and "months later" in cohort and "data-person=" in cohort
+    assert 'aria-current="page">KPIs<' in cohort and "Orders to date" in cohort
+    assert client.get(cell.replace("later=1", "later=x")).status_code == 404
+    assert client.get(f"/s/{sid}/kpis/cohort?cohort=junk&later=0").status_code == 404
+    assert client.get(cell.replace("/kpis/cohort?", "/kpis/cohort.csv?")).mimetype == "text/csv"
     assert client.get(f"/s/{sid}/kpis/people?show=<script>").status_code == 404
     assert client.get(f"/s/{sid}/kpis/people?show=visitors&from=junk&segment=nope&sort=x").status_code == 200
+
+
+def test_each_retention_cell_lists_its_people(warehouse, site):
+    sid = site["site_id"]
+    events.insert_events(warehouse, shop_rows(sid))
+    months = [
+        dt.date(2025, 12, 22),
+        dt.date(2026, 1, 21),
+        dt.date(2026, 2, 20),
+        dt.date(2026, 3, 21),
+        dt.date(2026, 4, 21),
+    ]
+    for bounds in (None, months):
+        cells = kpi_store.retention(warehouse, sid, dt.date(2026, 1, 1), END, months=bounds)
+        assert len(cells) > 3
+        for cell in cells.to_dict("records"):
+            cohort, later = dt.date.fromisoformat(str(cell["cohort"])[:10]), int(cell["months_later"])
+            count = drilldown.cohort_count(warehouse, sid, cohort, later, months=bounds)
+            assert count == int(cell["customers"]), (bounds, cell)
+        listed = drilldown.cohort_people(warehouse, sid, cohort, later, months=bounds, sort="orders", limit=500)
+        assert len(listed) == count and all(p["orders"] >= 1 for p in listed)

@@ -16,7 +16,7 @@ import datetime as dt
 
 from warehouse.engine.connection import Warehouse
 
-from .kpis import DAYS, FUNNEL_STEPS, FUNNEL_WINDOW_SECONDS, MEMBERS, RANGE
+from .kpis import DAYS, FUNNEL_STEPS, FUNNEL_WINDOW_SECONDS, MEMBERS, MONTH_NUMBER, MONTH_OF, RANGE
 from .person_map import CHANNEL_ID_COLUMN, resolve
 
 # Which people each list holds: a test on the person's row of the range.
@@ -139,4 +139,74 @@ def orders(
         f"SELECT * FROM ({_orders(segment)}) ORDER BY {order}, order_id "
         "LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
         _params(site_id, start, end, segment, limit=limit, offset=offset),
+    )
+
+
+COHORT_SORTS = {"orders": "orders", "revenue": "revenue"}
+
+
+def _cohort_people(segment: str | None, months: list | None) -> str:
+    """People whose first order fell in ``{cohort:Date}``'s month and who ordered ``{later}`` months
+    after it, by the months ``kpis.retention`` counts (ClickHouse's, or the given month starts)."""
+    month_of = MONTH_OF.format(day="date") if months else "toStartOfMonth(date)"
+    later = (
+        f"{MONTH_NUMBER.format(month='month')} - {MONTH_NUMBER.format(month='cohort')}"
+        if months
+        else "toRelativeMonthNum(month) - toRelativeMonthNum(cohort)"
+    )
+    rows = f"""
+        SELECT if(mapped_person != '', mapped_person, raw_person) AS person_id, order_months, order_total, revenue_total
+        FROM (
+            SELECT identity_key, {_RAW} AS raw_person, groupUniqArray({month_of}) AS order_months,
+                   sum(order_count) AS order_total, sum(order_revenue) AS revenue_total
+            FROM visit_days WHERE site_id = {{site_id:String}} AND order_count > 0
+            GROUP BY identity_key, raw_person
+        ) AS rows_by_ids
+        ANY LEFT JOIN ({_PEOPLE_BY_IDENTITY}) AS people USING identity_key
+    """
+    if segment:
+        rows = f"SELECT * FROM ({rows}) WHERE person_id IN ({MEMBERS})"
+    return f"""
+        SELECT person_id, any(orders) AS orders, any(revenue) AS revenue
+        FROM (
+            SELECT person_id, groupUniqArrayArray(order_months) AS months, arrayReduce('min', months) AS cohort,
+                   sum(order_total) AS orders, sum(revenue_total) AS revenue
+            FROM ({rows}) GROUP BY person_id
+            HAVING cohort = {{cohort:Date}}
+        )
+        ARRAY JOIN months AS month
+        WHERE {later} = {{later:Int32}}
+        GROUP BY person_id
+    """
+
+
+def _cohort_params(site_id: str, cohort, later: int, segment, months) -> dict:
+    extra = {"months": list(months)} if months else {}
+    return _params(site_id, cohort, cohort, segment, cohort=cohort, later=later, **extra)
+
+
+def cohort_count(warehouse: Warehouse, site_id: str, cohort, later: int, segment=None, months=None) -> int:
+    params = _cohort_params(site_id, cohort, later, segment, months)
+    return int(warehouse.scalar(f"SELECT count() FROM ({_cohort_people(segment, months)})", params) or 0)
+
+
+def cohort_people(
+    warehouse: Warehouse,
+    site_id: str,
+    cohort,
+    later: int,
+    segment: str | None = None,
+    months: list | None = None,
+    sort: str = "revenue",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict]:
+    """A page of one retention cell's people, with their orders and revenue to date."""
+    order = f"{COHORT_SORTS.get(sort, 'revenue')} {'DESC' if descending else 'ASC'}"
+    params = _cohort_params(site_id, cohort, later, segment, months)
+    return warehouse.query(
+        f"SELECT * FROM ({_cohort_people(segment, months)}) ORDER BY {order}, person_id "
+        "LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
+        {**params, "limit": limit, "offset": offset},
     )
