@@ -184,13 +184,18 @@ def kpis(site_id: str):
     return render_template("insights/kpis.html", **context)
 
 
+SEGMENT_SORTS = {"name": lambda r: r["segment"], "size": lambda r: int(r["size"])}
+
+
 @bp.route("/s/<site_id>/segments")
 def segments(site_id: str):
     site = current_site()
     rows = segment_store.segment_sizes(warehouse(), site["site_id"])
     custom = condition_store.custom_segments(warehouse(), site["site_id"])
     sizes = {r["segment"]: r["size"] for r in rows}
-    return render_template("insights/segments.html", rows=rows, custom=custom, sizes=sizes)
+    order = sorting(SEGMENT_SORTS, "name", descending=False)
+    rows = sort_rows(rows, order, SEGMENT_SORTS)
+    return render_template("insights/segments.html", rows=rows, custom=custom, sizes=sizes, sorting=order)
 
 
 @bp.route("/s/<site_id>/segments/<name>")
