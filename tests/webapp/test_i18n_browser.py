@@ -212,7 +212,7 @@ def test_every_admin_page_in_persian_and_english(browser, live):
         _sign_in(page, server, password)
         pages = _admin_pages(sid)
         page.goto(server.url + f"/s/{sid}/segments")
-        segment = page.locator("table a").first.get_attribute("href")
+        segment = page.locator("table tbody a").first.get_attribute("href")
         page.goto(server.url + f"/s/{sid}/kpis?range=last_30_days")
         cohort_cell = page.locator("a.cell-link").first.get_attribute("href")
         page.goto(server.url + "/users")
