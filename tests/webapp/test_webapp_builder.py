@@ -82,6 +82,7 @@ def test_admin_previews_saves_edits_and_deletes_a_segment(warehouse, site):
     assert 'aria-sort="descending"' in by_size and "sort=size&amp;dir=asc" in by_size
     page = client.get(f"/s/{sid}/segments/mug_fans").get_data(as_text=True)
     assert "1 members now" in page and 'aria-current="page">Segments<' in page
+    assert ">Value<" not in page  # a custom segment's members carry no value
     by_since = client.get(f"/s/{sid}/segments/mug_fans?sort=since&dir=asc").get_data(as_text=True)
     assert 'aria-sort="ascending"' in by_since and "sort=since&amp;dir=desc" in by_since
 
