@@ -74,16 +74,24 @@ def evaluate_splits(
     return out
 
 
-def run_tune(splits: dict, progress: Callable[[str], None], sessions: int) -> dict:
+def run_tune(splits: dict, progress: Callable[[str], None], sessions: int, draws: int = 60) -> dict:
     """``basirat tune``: the grid on validation splits cut from each training period."""
-    from recommender.tuning import tune, validation_split
+    from recommender.ranking import SERVED
+    from recommender.tuning import tune, tune_baselines, validation_split
 
     validations = {}
     for name, (split, test_days) in splits.items():
         validations[name] = validation_split(split, test_days, sessions)
         sizes = validations[name].describe()
         progress(f"{name}: validation on {sizes['test_sessions']:,} sessions of the training period")
-    return tune(validations, progress=progress)
+    progress("baselines, each over its published ranges:")
+    baselines = tune_baselines(validations, count=draws, progress=progress)
+    # The served ranking's V-SKNN part takes the settings chosen for the V-SKNN baseline.
+    knn = {"knn." + k: v for k, v in baselines["vsknn"]["chosen"]["values"].items()}
+    progress("served ranking:")
+    record = tune(validations, progress=progress, base=SERVED.with_values(knn), baselines=baselines)
+    record["baselines"] = baselines
+    return record
 
 
 def run_clv(progress: Callable[[str], None], fail: Callable[[str], None], data_dir: str) -> dict:

@@ -200,12 +200,15 @@ def run(server, work: Path, args) -> None:
                   f"{result['non2xx'] + result['errors']:>9}{ratio:>9}{result['cpu_us']:>12.0f}"
                   f"{min(spread):>8.0f}-{max(spread):.0f}")  # fmt: skip
     acknowledged = sum((r["requests"] - r["non2xx"]) * size for size, r in runs)
-    verify(wh, site["site_id"], work, env, acknowledged)
+    batches = _median([r[20] for r in rounds["collector"]])["rps"] * 20
+    verify(wh, site["site_id"], work, env, acknowledged, batches)
     wh.close()
 
 
-def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int) -> None:
-    """Load the spool and check that the acknowledged events are all there, once (warm-ups included)."""
+def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int, collector_events: float) -> None:
+    """Load the spool and check that the acknowledged events are all there, once (warm-ups included).
+
+    The loader should keep up: its rows/s against the collector's events/s on 20-event batches."""
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "basirat", "loader", "--once"], env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
@@ -215,7 +218,9 @@ def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int) -> None:
     seconds = time.monotonic() - started
     rows = wh.query("SELECT count() AS n, uniqExact(message_id) AS u FROM events WHERE site_id = {s:String}",
                     {"s": site_id})[0]  # fmt: skip
-    print(f"\nloader: {out} in {seconds:.1f}s ({rows['n'] / seconds:.0f} rows/s)")
+    print(f"\nloader: {out} in {seconds:.1f}s ({rows['n'] / seconds:.0f} rows/s, "
+          f"{rows['n'] / seconds / collector_events:.2f}x the collector's {collector_events:.0f} events/s "
+          f"on 20-event batches)")  # fmt: skip
     files = (work / "spool" / "metrics").glob("*.json")
     accepted = sum(json.loads(path.read_text())["counters"].get("accepted", 0) for path in files)
     verdict = "all there, once" if rows["n"] == rows["u"] == accepted >= acknowledged else "MISMATCH"

@@ -1,14 +1,18 @@
 """How mining scales with the warehouse: time and peak memory of every job at 1M..30M events.
 
-    .venv/bin/python -m bench.mining_scale [--sizes 1M,3M] [--jobs popularity,rules] [--keep DIR]
+    .venv/bin/python -m bench.mining_scale [--sizes 1M,3M] [--each [--jobs popularity,rules]] [--keep DIR]
 
 For each size a subprocess owns a fresh chDB folder and loads that many events
 built from YOOCHOOSE and Instacart (``bench/recdata.py``, the real data
-repeated with fresh visitor ids). Then every job runs as the README gives it,
-``basirat --data DIR jobs run JOB``, each in a fresh process, and the bench
-prints its wall time and its peak resident memory (``ru_maxrss`` of that child
-alone, from ``wait4``). Then 1% new events (fresh visitors, the last hour)
-arrive and every job runs again: the incremental run.
+repeated with fresh visitor ids). Then the jobs run as the README gives it,
+``basirat --data DIR jobs run --full JOB...`` (every job but the weekly
+evaluation of the recommendations), in a fresh process, and the bench
+prints its wall time, its peak resident memory (``ru_maxrss`` of that child
+alone, from ``wait4``) and each job's seconds as the command reports them.
+Then 1% new events (fresh visitors, the last hour) arrive and
+``basirat jobs run`` runs again: the incremental run. With ``--each`` every
+job runs in a process of its own instead (``jobs run JOB``), for each job's
+own peak; each of those processes pays the cost of opening the folder.
 
 The baseline in the same run is the cost of the data itself: one
 ``SELECT count()`` process over the same folder (the floor of any job) and the
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -91,7 +96,7 @@ def measured(command: list[str], timeout: float) -> dict:
         "seconds": round(time.monotonic() - started, 2),
         "peak_mb": _peak_from(output),
         "ok": process.returncode == 0,
-        "output": output[-2000:],
+        "output": output[-20000:],
     }
 
 
@@ -122,7 +127,11 @@ def child(argv: list[str]) -> None:
 def job_ids() -> list[str]:
     from mining.jobs import JOBS
 
-    return [job.id for job in JOBS]
+    return [job.id for job in JOBS if job.id not in WEEKLY]
+
+
+# Not mining: the weekly evaluation of each site's recommendations (``--jobs rec_evaluation`` measures it).
+WEEKLY = ("rec_evaluation",)
 
 
 # Jobs that share one rebuild (the folded visits): in a full run only the first of them is given --full,
@@ -147,6 +156,24 @@ def run_jobs(
     return out
 
 
+_DONE = re.compile(r"^(\w+): done in ([0-9.]+) s$")
+
+
+def run_in_one(data: Path, jobs: list[str], timeout: float, label: str, extra: list[str]) -> dict:
+    """The jobs in one ``basirat jobs run`` process (what the README and the scheduler run): its wall
+    time and peak, and each job's seconds from the command's own "done in" lines."""
+    command = [sys.executable, "-m", "bench.mining_scale", "--child", "--", "--data", str(data), "jobs", "run", *jobs]
+    result = measured(command + extra, timeout)
+    jobs = {m.group(1): float(m.group(2)) for m in map(_DONE.match, result["output"].splitlines()) if m}
+    for job, seconds in jobs.items():
+        print(f"  {label:<12}{job:<14}{seconds:>9} s", flush=True)
+    status = "" if result["ok"] else "  FAILED"
+    print(f"  {label:<12}{'(process)':<14}{result['seconds']!s:>9} s {result['peak_mb']!s:>7} MB{status}", flush=True)
+    if not result["ok"]:
+        print(result["output"], flush=True)
+    return {"(process)": result}
+
+
 def floor(data: Path) -> dict:
     """The baseline: a process that opens the folder and counts the events."""
     code = "from warehouse import connect; import sys; print(connect(sys.argv[1]).scalar('SELECT count() FROM events'))"
@@ -166,12 +193,17 @@ def main() -> None:
         sys.exit(os.waitstatus_to_exitcode(status))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1M", help=f"Comma-separated, of {', '.join(SIZES)}.")
-    parser.add_argument("--jobs", default="", help="Comma-separated job ids (default: every job).")
+    parser.add_argument(
+        "--jobs", default="", help="Comma-separated job ids (default: every job but the weekly evaluation)."
+    )
     parser.add_argument("--keep", type=Path, help="Folder to build in (kept); default a temporary one.")
     parser.add_argument("--timeout", type=float, default=3600, help="Seconds a single job may take.")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
     parser.add_argument("--reuse", action="store_true", help="Mine a --keep folder loaded by an earlier run again.")
     parser.add_argument("--no-incremental", action="store_true", help="Only the full run.")
+    parser.add_argument(
+        "--each", action="store_true", help="Each job in a process of its own (per-job peaks); default one process."
+    )
     parser.add_argument("--load", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--events", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--extra", action="store_true", help=argparse.SUPPRESS)
@@ -180,37 +212,48 @@ def main() -> None:
         print(json.dumps(load(args.load, args.events, args.extra)))
         return
     jobs = [j for j in args.jobs.split(",") if j] or job_ids()
-    report = {}
-    for size in args.sizes.split(","):
-        total = SIZES[size]
-        data = (args.keep or Path(tempfile.mkdtemp(prefix="basirat-bench-scale-"))) / size
-        data.mkdir(parents=True, exist_ok=True)
-        print(f"{size}: loading {total:,} events into {data}", flush=True)
-        loader = [sys.executable, "-m", "bench.mining_scale", "--load", str(data), "--events", str(total)]
-        saved = data / "loaded.json"
-        if args.reuse and saved.exists():
-            loaded = json.loads(saved.read_text())
-        else:
-            done = subprocess.run(loader, cwd=ROOT, env=_env(), capture_output=True, text=True)
-            if done.returncode:
-                raise SystemExit(f"loading failed:\n{done.stderr[-3000:]}")
-            loaded = json.loads(done.stdout)
-            saved.write_text(json.dumps(loaded))
-        base = floor(data)
-        print(
-            f"  loaded in {loaded['load_seconds']} s; baseline (count in a fresh process): "
-            f"{base['seconds']} s {base['peak_mb']} MB",
-            flush=True,
-        )
-        full = run_jobs(data, jobs, args.timeout, "full", ["--full"], rebuilt_once=FOLDING)
-        incremental = {}
-        if not args.no_incremental:
-            subprocess.run([*loader, "--extra"], cwd=ROOT, env=_env(), check=True, capture_output=True)
-            incremental = run_jobs(data, jobs, args.timeout, "after +1%", [])
-        report[size] = {"events": total, "load": loaded, "baseline": base, "full": full, "incremental": incremental}
+    if not args.each and not args.jobs:
+        print(f"one `basirat jobs run` process for every job but the weekly ones ({', '.join(WEEKLY)})")
+    report = {size: one_size(size, jobs, args) for size in args.sizes.split(",")}
     print_summary(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
+
+
+def one_size(size: str, jobs: list[str], args) -> dict:
+    """Load (or reuse) one size, mine it in full, add 1% and mine it again."""
+    total = SIZES[size]
+    data = (args.keep or Path(tempfile.mkdtemp(prefix="basirat-bench-scale-"))) / size
+    data.mkdir(parents=True, exist_ok=True)
+    print(f"{size}: loading {total:,} events into {data}", flush=True)
+    loader = [sys.executable, "-m", "bench.mining_scale", "--load", str(data), "--events", str(total)]
+    saved = data / "loaded.json"
+    if args.reuse and saved.exists():
+        loaded = json.loads(saved.read_text())
+    else:
+        done = subprocess.run(loader, cwd=ROOT, env=_env(), capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"loading failed:\n{done.stderr[-3000:]}")
+        loaded = json.loads(done.stdout)
+        saved.write_text(json.dumps(loaded))
+    base = floor(data)
+    print(
+        f"  loaded in {loaded['load_seconds']} s; baseline (count in a fresh process): "
+        f"{base['seconds']} s {base['peak_mb']} MB",
+        flush=True,
+    )
+    if args.each:
+        full = run_jobs(data, jobs, args.timeout, "full", ["--full"], rebuilt_once=FOLDING)
+    else:
+        full = run_in_one(data, jobs, args.timeout, "full", ["--full"])
+    incremental = {}
+    if not args.no_incremental:
+        subprocess.run([*loader, "--extra"], cwd=ROOT, env=_env(), check=True, capture_output=True)
+        if args.each:
+            incremental = run_jobs(data, jobs, args.timeout, "after +1%", [])
+        else:
+            incremental = run_in_one(data, jobs, args.timeout, "after +1%", [])
+    return {"events": total, "load": loaded, "baseline": base, "full": full, "incremental": incremental}
 
 
 def print_summary(report: dict) -> None:

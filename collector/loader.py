@@ -15,9 +15,15 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import multiprocessing
 import os
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+import pandas as pd
 
 from core import settings
 from warehouse import WarehouseError
@@ -30,6 +36,7 @@ from .metrics import METRICS
 
 log = logging.getLogger("basirat.loader")
 LOOKUP_CHARS = 150_000  # ClickHouse refuses queries over max_query_size (256 KiB by default)
+PARALLEL_ROWS = 5_000  # a pass this large builds its rows in worker processes
 
 
 def dedupe(warehouse, rows: list[dict]) -> list[dict]:
@@ -50,6 +57,17 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
         for mid in events.known_message_ids(warehouse, site, chunk)
     }
     return [r for r in fresh if (r["site_id"], r["message_id"]) not in known]
+
+
+def dedupe_frame(warehouse, frame: pd.DataFrame) -> pd.DataFrame:
+    """``dedupe`` for a frame of event rows: the first row of each (site, message id) not yet loaded."""
+    frame = frame.drop_duplicates(["site_id", "message_id"])
+    keep = np.ones(len(frame), dtype=bool)
+    for site, ids in frame.groupby("site_id", sort=False)["message_id"]:
+        known = {mid for chunk in _chunks(ids.tolist()) for mid in events.known_message_ids(warehouse, site, chunk)}
+        if known:
+            keep &= ~((frame["site_id"] == site) & frame["message_id"].isin(known)).to_numpy()
+    return frame[keep].reset_index(drop=True)
 
 
 def _chunks(ids: list[str], max_chars: int = LOOKUP_CHARS):
@@ -83,6 +101,12 @@ def _gc_paused():
             gc.enable()
 
 
+def _build_share(items: list[dict], config: dict):
+    """A worker's share of a pass, with the cycle collector paused as in the loader's own passes."""
+    with _gc_paused():
+        return records.build(items, config)
+
+
 class Loader:
     def __init__(
         self,
@@ -103,17 +127,21 @@ class Loader:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.blocklist = Blocklist(warehouse)
+        workers = int(self.config.get("LOADER_WORKERS", 1))
+        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
 
     def load_once(self) -> int:
         """One pass: load what is spooled now (up to a batch). Returns rows inserted."""
         with self._lock, _gc_paused():
             positions = spool_files.read_checkpoint(self.directory)
-            rows, moved = [], {}
+            items, count, moved = [], 0, {}
             for name in spool_files.segments(self.directory):
                 path, key = os.path.join(self.directory, name), spool_files.stem(name)
                 start = positions.get(key, 0)
-                got, end = spool_files.read_records(path, start, self.batch_rows - len(rows), records.weight)
-                rows.extend(records.expand(self._unblocked(got), self.config))
+                got, end = spool_files.read_records(path, start, self.batch_rows - count, records.weight)
+                items.extend(self._unblocked(got))
+                count += sum(map(records.weight, got))
                 moved[key] = end
                 if name.endswith(".seg") and end < os.path.getsize(path) and not got:
                     log.warning(
@@ -122,12 +150,12 @@ class Loader:
                         os.path.getsize(path) - end,
                     )
                     moved[key] = os.path.getsize(path)
-                if len(rows) >= self.batch_rows:
+                if count >= self.batch_rows:
                     break
-            if not rows and moved == {k: positions.get(k, 0) for k in moved}:
+            if not items and moved == {k: positions.get(k, 0) for k in moved}:
                 self._forget_loaded(positions)
                 return 0
-            inserted = self._insert(rows)
+            inserted = self._insert(*self._build(items, count))
             positions.update(moved)
             spool_files.write_checkpoint(self.directory, positions)
             self._forget_loaded(positions)
@@ -146,19 +174,42 @@ class Loader:
             for item in items
         ]
 
-    def _insert(self, rows: list[dict]) -> int:
+    def _build(self, items: list[dict], count: int) -> tuple[pd.DataFrame, list[dict]]:
+        """The pass's rows (``records.build``), by the worker processes when the pass is large.
+
+        Turning messages into rows is most of a pass; with ``LOADER_WORKERS``
+        above 1 (0: one per core) worker processes each take a share of the
+        requests. Starting them and passing frames back costs CPU, which pays
+        only where the loader has idle cores (not beside busy collectors). The
+        checkpoint moves only after the insert, so a worker that dies loses
+        nothing: the pass fails, and the next one reads the same records.
+        """
+        if self.workers <= 1 or count < PARALLEL_ROWS or len(items) < 2:
+            return records.build(items, self.config)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        size = -(-len(items) // self.workers)
+        shares = [items[i : i + size] for i in range(0, len(items), size)]
+        try:
+            built = list(self._pool.map(_build_share, shares, [self.config] * len(shares)))
+        except BrokenProcessPool:
+            self._pool = None
+            raise
+        frames = [frame for frame, _ in built if len(frame)]
+        frame = pd.concat(frames, ignore_index=True) if frames else built[0][0]
+        return frame, [row for _, held in built for row in held]
+
+    def _insert(self, frame: pd.DataFrame, held: list[dict]) -> int:
         """Events (deduplicated) and quarantined messages; both retried until they land."""
-        held = [r for r in rows if r.get("_kind") == records.QUARANTINE]
-        rows = [r for r in rows if r.get("_kind") is None]
         started = time.monotonic()
-        fresh = dedupe(self.warehouse, rows)
+        fresh = dedupe_frame(self.warehouse, frame)
         inserted = self._insert_events(fresh, held)
         if held:
             quarantine.insert_quarantined(self.warehouse, held)
-        METRICS.observe_insert(time.monotonic() - started, inserted, len(rows) - len(fresh))
+        METRICS.observe_insert(time.monotonic() - started, inserted, len(frame) - len(fresh))
         return inserted
 
-    def _insert_events(self, rows: list[dict], held: list[dict]) -> int:
+    def _insert_events(self, rows: pd.DataFrame, held: list[dict]) -> int:
         """Insert; when ClickHouse is up but refuses the batch, find the rows it refuses.
 
         Halves are retried (deduplicated again, in case part of a batch landed)
@@ -166,20 +217,21 @@ class Loader:
         quarantine) as ``insert_failed``, so one bad row never stalls the spool.
         """
         try:
-            return events.insert_events(self.warehouse, rows)
+            return self.warehouse.insert("events", rows) if len(rows) else 0
         except Exception as exc:
             if not self._reachable():
                 raise
             if len(rows) == 1:
                 log.warning("loader: ClickHouse refused a row (%s); quarantined", exc)
                 METRICS.reject("insert_failed")
-                row = rows[0]
+                row = rows.iloc[0].to_dict()
                 received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
                 reason = f"{type(exc).__name__}: {exc}"[:500]
                 held.append(records.held_row(row, "insert_failed", reason, row["site_id"], received, row["ip"], ""))
                 return 0
         middle = len(rows) // 2
-        return sum(self._insert_events(dedupe(self.warehouse, half), held) for half in (rows[:middle], rows[middle:]))
+        halves = (rows.iloc[:middle], rows.iloc[middle:])
+        return sum(self._insert_events(dedupe_frame(self.warehouse, half), held) for half in halves)
 
     def _reachable(self) -> bool:
         try:
@@ -270,3 +322,6 @@ class Loader:
                 self.drain(timeout=30)
             except WarehouseError as exc:
                 log.warning("loader: could not drain on stop (%s); rows stay spooled", exc)
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None

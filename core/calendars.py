@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jdatetime
@@ -25,16 +26,26 @@ def check_calendar(name: str) -> str:
 
 
 def check_timezone(name: str) -> str:
-    """``name`` if it is an IANA time zone (Asia/Tehran, Europe/Paris, UTC); ValueError otherwise."""
+    """``name`` if it is an IANA time zone (Asia/Tehran, Europe/Paris, UTC); ValueError otherwise.
+
+    The names of ``timezones()`` only (not files such as ``posixrules`` that ZoneInfo would also
+    read): the warehouse's queries accept exactly these (``warehouse.queries.zones``)."""
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise ValueError(f"{name!r} is not a time zone name (like Asia/Tehran or UTC)") from None
+    if name not in _zone_names():
+        raise ValueError(f"{name!r} is not a time zone name (like Asia/Tehran or UTC)")
     return name
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
+
+
 def timezones() -> list[str]:
-    return sorted(available_timezones() | {"UTC"})
+    return sorted(_zone_names())
 
 
 def today(timezone: str, now: dt.datetime | None = None) -> dt.date:

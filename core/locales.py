@@ -138,3 +138,21 @@ def month(value, tag: str, calendar: str = "gregorian") -> str:
         months = jdatetime.date.j_months_fa if locale_data(tag).language == "fa" else jdatetime.date.j_months_en
         return digits(f"{months[number_ - 1]} {year}", tag)
     return digits(babel_date(day, "LLLL y", locale=locale_data(tag)), tag)
+
+
+def jalali_picker(tag: str) -> dict:
+    """What the Jalali date picker writes: month names, the week from Saturday (narrow and full day
+    names), and the locale's digits (0-9 in order, as the locale writes them)."""
+    locale = locale_data(tag)
+    months = jdatetime.date.j_months_fa if locale.language == "fa" else jdatetime.date.j_months_en
+    # Babel numbers days from Monday (0); the Iranian week starts on Saturday (5).
+    order = [5, 6, 0, 1, 2, 3, 4]
+    # Persian writes the weekdays' initials (ش ی د); other languages their two-letter names.
+    short = locale.days["stand-alone"]["narrow"] if locale.language == "fa" else locale.days["format"]["short"]
+    wide = locale.days["format"]["wide"]
+    return {
+        "months": list(months),
+        "days": [short[d] for d in order],
+        "day_names": [wide[d] for d in order],
+        "digits": digits("0123456789", tag),
+    }

@@ -57,6 +57,12 @@ SETTINGS = [
     ),
     Setting("LOADER_INTERVAL", 1.0, "Seconds between loader passes (about one insert per second per table)."),
     Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement."),
+    Setting(
+        "LOADER_WORKERS",
+        1,
+        "Processes that build rows from a large loader pass (1: the loader's own; 0: one per core, for a loader "
+        "with cores of its own).",
+    ),
     Setting("LOADER_MAX_BACKOFF", 30.0, "Longest wait, in seconds, between loader retries while ClickHouse fails."),
     Setting("MAX_MESSAGE_BYTES", 32 * 1024, "Largest accepted message, as Segment (32 KB)."),
     Setting("MAX_BATCH_BYTES", 500 * 1024, "Largest accepted request body after decompression, as Segment (500 KB)."),

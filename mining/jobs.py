@@ -49,19 +49,21 @@ def run_matching(warehouse, config: dict, progress: Progress = print) -> dict:
 
 def run_sessions(warehouse, config: dict, progress: Progress = print) -> dict:
     timeout, late = int(config["SESSION_TIMEOUT_MINUTES"]), int(config["LATE_EVENTS_MINUTES"])
-    return sessions.run_sessions(warehouse, progress, timeout, late, full=bool(config.get("full")))
+    return sessions.run_sessions(
+        warehouse, progress, timeout, late, full=bool(config.get("full")), only=config.get("sites")
+    )
 
 
 def run_identity(warehouse, config: dict, progress: Progress = print) -> dict:
     max_ids, late = int(config["IDENTITY_MAX_IDS"]), int(config["LATE_EVENTS_MINUTES"])
-    return stitching.run_identity(warehouse, progress, max_ids, late)
+    return stitching.run_identity(warehouse, progress, max_ids, late, only=config.get("sites"))
 
 
 def run_segments(warehouse, config: dict, progress: Progress = print, webhook_options=None) -> dict:
     """Recompute every segment, then tell each site's webhooks who entered and left."""
     options = webhook_options or WebhookOptions.from_settings(config)
     progress("segments: recomputing RFM cells and behaviour segments")
-    moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]))
+    moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]), config.get("sites"))
     for site_id, changes in moved.items():
         hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
         records = notify(hooks, site_id, changes, options)
@@ -74,8 +76,9 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
 
 def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
     version, written = new_version(), 0
-    for site in sites.list_sites(warehouse):
-        facts, as_of = site_facts(warehouse, site["site_id"])
+    for site in sites.list_sites(warehouse, config.get("sites")):
+        # The models read buyers only (RFM ranks buyers; value needs orders): a row per customer, not visitor.
+        facts, as_of = site_facts(warehouse, site["site_id"], buyers_only=True)
         if as_of is None:
             continue
         progress(

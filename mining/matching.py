@@ -92,7 +92,7 @@ def match_site(warehouse, site_id: str, config: dict, progress: Callable[[str], 
 
 def run_matching(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
     totals = {"records": 0, "links": 0, "review": 0}
-    for site in sites.list_sites(warehouse):
+    for site in sites.list_sites(warehouse, config.get("sites")):
         result = match_site(warehouse, site["site_id"], config, progress)
         for key in totals:
             totals[key] += result[key]

@@ -30,11 +30,11 @@ def naive_times(frame: pd.DataFrame, columns) -> pd.DataFrame:
     return frame
 
 
-def site_facts(warehouse, site_id: str) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+def site_facts(warehouse, site_id: str, buyers_only: bool = False) -> tuple[pd.DataFrame, pd.Timestamp | None]:
     as_of = store.site_as_of(warehouse, site_id)
     if as_of is None:
         return pd.DataFrame(), None
-    facts = naive_times(store.person_facts(warehouse, site_id), TIME_COLUMNS)
+    facts = naive_times(store.person_facts(warehouse, site_id, buyers_only=buyers_only), TIME_COLUMNS)
     return facts, pd.Timestamp(as_of)
 
 
@@ -112,9 +112,9 @@ def refresh_site(
     return changes
 
 
-def refresh_all(warehouse, progress: Callable[[str], None] = print, history_days: int = 0) -> dict:
+def refresh_all(warehouse, progress: Callable[[str], None] = print, history_days: int = 0, only=None) -> dict:
     moved = {}
-    for site in sites.list_sites(warehouse):
+    for site in sites.list_sites(warehouse, only):
         changes = refresh_site(warehouse, site["site_id"], progress, history_days)
         counts = changes["change"].value_counts().to_dict()
         progress(f"segments: site {site['site_id']}: {counts.get('entered', 0)} entered, {counts.get('left', 0)} left")

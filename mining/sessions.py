@@ -49,9 +49,10 @@ def run_sessions(
     timeout_minutes: int = 30,
     late_minutes: int = 60,
     full: bool = False,
+    only=None,
 ) -> dict:
     total = 0
-    for site in sites.list_sites(warehouse):
+    for site in sites.list_sites(warehouse, only):
         result = sessionize_site(warehouse, site["site_id"], timeout_minutes, late_minutes, full)
         total += result["visits"]
         progress(f"sessions: {site['site_id']}: {result['visits']} visits recomputed")

@@ -131,9 +131,11 @@ def unmerge(warehouse, site_id: str, identity: str, actor: str, note: str = "", 
     return stitch_site(warehouse, site_id, max_ids)
 
 
-def run_identity(warehouse, progress: Callable[[str], None] = print, max_ids: int = 200, late_minutes: int = 60):
+def run_identity(
+    warehouse, progress: Callable[[str], None] = print, max_ids: int = 200, late_minutes: int = 60, only=None
+):
     totals = {"people": 0, "changed": 0}
-    for site in sites.list_sites(warehouse):
+    for site in sites.list_sites(warehouse, only):
         result = stitch_site(warehouse, site["site_id"], max_ids, late_minutes)
         totals["people"] += result["people"]
         totals["changed"] += result["changed"]

@@ -23,14 +23,50 @@ returns a score per item code; items of the session keep their scores
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .ranking import encode_rules
 from .sequential import pair_counts, sequential_rules
-from .session_knn import SessionIndex, sknn_recent_scores, vsknn_scores
+from .session_knn import KnnParams, SessionIndex, sknn_recent_scores, vsknn_scores
+
+# session-rec's defaults, the starting point of ``basirat tune --baselines``.
+DEFAULTS = {
+    "ar": {"pruning": 20},
+    "sr": {"steps": 10, "weighting": "div", "pruning": 20},
+    "sknn": {"k": 100, "sample": 500, "similarity": "cosine"},
+    "vsknn": {"k": 100, "sample": 500, "weighting": "div", "weighting_score": "div", "idf_weighting": 0.0},
+}
+
+# The ranges session-rec's optimisation configurations search (``conf/opt``), drawn from at random
+# as its random search does; ``sample`` stops at 5,000, the endpoint's index cap per item.
+GRIDS = {
+    "ar": {"pruning": [0, 10, 20]},
+    "sr": {
+        "steps": [2, 3, 5, 10, 15, 20],
+        "weighting": ["same", "div", "linear", "log", "quadratic"],
+        "pruning": [0, 20],
+    },
+    "sknn": {"k": [50, 100, 500, 1000, 1500], "sample": [500, 1000, 2500, 5000], "similarity": ["cosine", "jaccard"]},
+    "vsknn": {
+        "k": [50, 100, 500, 1000, 1500],
+        "sample": [500, 1000, 2500, 5000],
+        "weighting": ["same", "div", "linear", "log", "quadratic"],
+        "weighting_score": ["same", "div", "linear", "log", "quadratic"],
+        "idf_weighting": [0.0, 1.0, 2.0, 5.0, 10.0],
+    },
+}
+
+# ``basirat tune --data-dir DIR --sessions 400 --out docs/tuning.json`` chose these on the
+# validation splits of YOOCHOOSE and Instacart (docs/tuning.json, "baselines").
+TUNED = {
+    "ar": {"pruning": 0},
+    "sr": {"steps": 20, "weighting": "div", "pruning": 0},
+    "sknn": {"k": 100, "sample": 2500, "similarity": "cosine"},
+    "vsknn": {"k": 1500, "sample": 500, "weighting": "same", "weighting_score": "quadratic", "idf_weighting": 1.0},
+}
 
 
 @dataclass
@@ -40,14 +76,17 @@ class Baselines:
     index: SessionIndex
     ar: dict
     sr: dict
-    k: int = 100
-    sample: int = 500
+    params: dict = field(default_factory=lambda: TUNED)
 
     @classmethod
-    def train(cls, train: pd.DataFrame) -> "Baselines":
-        """Fit every baseline on ``train`` (``session_id, item_id, time``)."""
+    def train(cls, train: pd.DataFrame, params: dict | None = None) -> "Baselines":
+        """Fit every baseline on ``train`` (``session_id, item_id, time``) with ``params`` (name -> settings)."""
+        params = {**TUNED, **(params or {})}
         index = SessionIndex(train, sample=np.iinfo(np.int64).max)
-        return cls(index, _as_dict(index, pair_counts(train)), _as_dict(index, sequential_rules(train)))
+        ar = pair_counts(train, per_item=params["ar"]["pruning"])
+        sr = params["sr"]
+        rules = sequential_rules(train, steps=sr["steps"], per_item=sr["pruning"], weighting=sr["weighting"])
+        return cls(index, _as_dict(index, ar), _as_dict(index, rules), params)
 
     def popularity(self, current: np.ndarray) -> np.ndarray:
         return self.index.popularity
@@ -66,10 +105,10 @@ class Baselines:
         return scores
 
     def sknn_scores(self, current: np.ndarray) -> np.ndarray:
-        return sknn_recent_scores(self.index, current, self.k, self.sample)
+        return sknn_recent_scores(self.index, current, params=KnnParams(**self.params["sknn"]))
 
     def vsknn_scores(self, current: np.ndarray) -> np.ndarray:
-        return vsknn_scores(self.index, current, self.k, self.sample)
+        return vsknn_scores(self.index, current, params=KnnParams(**self.params["vsknn"]))
 
     def scorers(self) -> dict:
         return {

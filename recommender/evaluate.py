@@ -128,10 +128,10 @@ def _tally_served(tallies: dict, served: SiteModels, params: RankingParams, sess
     return seconds
 
 
-def _tally_baselines(tallies: dict, baselines: Baselines, sessions: list, metrics) -> dict:
+def tally_scorers(tallies: dict, index, scorers: dict, sessions: list, metrics) -> dict:
+    """Tally code-level scorers (the baselines) over ``sessions``: every item, and the session's dropped."""
     seconds = {}
-    index = baselines.index
-    for name, scorer in baselines.scorers().items():
+    for name, scorer in scorers.items():
         started = time.monotonic()
         for s, (items, _times) in enumerate(sessions):
             codes = index.encode(items)
@@ -144,6 +144,28 @@ def _tally_baselines(tallies: dict, baselines: Baselines, sessions: list, metric
     return seconds
 
 
+def protocol_metrics(tallies: dict, name: str) -> dict:
+    """HR@20 and MRR@20 of one strategy per protocol, without intervals (tuning needs only these)."""
+    out = {}
+    for protocol in PROTOCOLS:
+        tally = tallies[protocol, name]
+        count = max(tally.count.sum(), 1.0)
+        out[protocol] = {"hr@20": tally.hits.sum() / count, "mrr@20": tally.reciprocal.sum() / count}
+    return out
+
+
+def metrics_for(popularity: np.ndarray, item_pos: dict) -> Callable:
+    """The tally step both protocols share: next item always, discovery only when the target is new."""
+
+    def metrics(tallies, name, s, prefix, ranked, target):
+        every, new = ranked if isinstance(ranked, tuple) else (ranked, ranked)
+        tallies["next_item", name].add(s, every, target, popularity, item_pos)
+        if target not in prefix:
+            tallies["discovery", name].add(s, new, target, popularity, item_pos)
+
+    return metrics
+
+
 def evaluate_split(
     split: Split,
     progress: Callable[[str], None] = print,
@@ -151,6 +173,7 @@ def evaluate_split(
     baselines: bool = True,
     rounds: int = 1000,
     served: SiteModels | None = None,
+    baseline_params: dict | None = None,
 ) -> list[dict]:
     """Every strategy in both protocols on one split; a dict per (protocol, strategy).
 
@@ -162,28 +185,29 @@ def evaluate_split(
         f" ({split.train['item_id'].nunique():,} items)"
     )
     served = served if served is not None else served_models(split.train)
-    trained = Baselines.train(split.train) if baselines else None
+    trained = Baselines.train(split.train, baseline_params) if baselines else None
     reference = trained.index if trained else served.sessions
     popularity, item_pos = reference.popularity, reference.item_pos
     sessions = test_sessions(split.test)
     progress(f"testing on {len(sessions):,} sessions, {sum(len(i) - 1 for i, _ in sessions):,} positions")
     names = [SHOWN, HIDDEN] + (list(BASELINES) if baselines else [])
     tallies = {(p, n): Tally.empty(len(sessions)) for p in PROTOCOLS for n in names}
-
-    def metrics(tallies, name, s, prefix, ranked, target):
-        every, new = ranked if isinstance(ranked, tuple) else (ranked, ranked)
-        tallies["next_item", name].add(s, every, target, popularity, item_pos)
-        if target not in prefix:
-            tallies["discovery", name].add(s, new, target, popularity, item_pos)
+    metrics = metrics_for(popularity, item_pos)
 
     seconds = _tally_served(tallies, served, params, sessions, metrics)
     for name in (SHOWN, HIDDEN):
         progress(f"  {name:<22} {seconds[name]:.1f}s")
     if trained is not None:
-        for name, spent in _tally_baselines(tallies, trained, sessions, metrics).items():
+        for name, spent in tally_scorers(tallies, trained.index, trained.scorers(), sessions, metrics).items():
             seconds[name] = spent
             progress(f"  {name:<22} {spent:.1f}s")
-    return summarize(tallies, seconds, len(popularity), rounds)
+    rows = summarize(tallies, seconds, len(popularity), rounds)
+    settings = {SHOWN: params.describe(), HIDDEN: params.describe()}
+    if trained is not None:
+        settings.update({name: trained.params.get(name, {}) for name in BASELINES})
+    for row in rows:
+        row["settings"] = settings.get(row["strategy"], {})
+    return rows
 
 
 def summarize(tallies: dict, seconds: dict, n_items: int, rounds: int = 1000, seed: int = 0) -> list[dict]:

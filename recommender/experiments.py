@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import replace
 
 from .ranking import SERVED
@@ -26,7 +27,7 @@ ARMS = {
     "measured_returns": "the shipped ranking, seen products returned to as far back as this site's visitors go",
     "popular": "what is popular in context, the same for everyone (a control)",
 }
-STAN_ONLY = SERVED.with_values({"vsknn": 0.0, "sequential": 0.0})
+STAN_ONLY = SERVED.with_values({"vsknn": 0.0, "sequential": 0.0, "discovery": {}})
 MEASURED_RETURNS = SERVED.with_values({"repeat_decay": 0.0})
 Z95 = 1.959964
 
@@ -39,6 +40,14 @@ def check_arms(arms: list[str]) -> list[str]:
     if len(set(arms)) < 2 or len(set(arms)) != len(arms):
         raise ValueError("an experiment needs two or more different arms")
     return arms
+
+
+def check_name(name: str, arms: list[str]) -> str:
+    """The experiment's name (``served-vs-stan`` when none is given); ValueError if it is not a plain word."""
+    name = name.strip() or "-vs-".join(arms)
+    if not re.fullmatch(r"[\w.-]{1,64}", name):
+        raise ValueError("the name may hold letters, digits, '.', '-' and '_' (at most 64)")
+    return name
 
 
 def assign(site_id: str, experiment: str, browser_id: str, arms: tuple) -> str:

@@ -39,8 +39,8 @@ def _parts(warehouse, site_id: str) -> int:
     return max(1, math.ceil(mining_store.site_event_count(warehouse, site_id) / PART_EVENTS))
 
 
-def _site_ids(warehouse) -> list[str]:
-    return [site["site_id"] for site in sites.list_sites(warehouse)]
+def _site_ids(warehouse, config: dict) -> list[str]:
+    return [site["site_id"] for site in sites.list_sites(warehouse, config.get("sites"))]
 
 
 def run_popularity(warehouse, config: dict, progress: Progress = print) -> dict:
@@ -90,7 +90,7 @@ def run_catalog(warehouse, config: dict, progress: Callable[[str], None] = print
 def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("rules: reading orders and carts")
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue
@@ -130,7 +130,7 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
 def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("cooccurrence: reading visits")
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue
@@ -151,7 +151,7 @@ def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dic
 def run_session_index(warehouse, config: dict, progress: Progress = print) -> dict:
     progress("sessions: indexing recent sessions for session-kNN")
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         folded = session_items(warehouse, site_id, config, progress)
         if folded is not None:
             frames.append(visit_store.indexed_sessions(warehouse, site_id, folded).assign(site_id=site_id))
@@ -165,27 +165,61 @@ def run_session_index(warehouse, config: dict, progress: Progress = print) -> di
 
 
 def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
+    """Per-person recommendations; after the first run, only the people whose history or identity changed.
+
+    Everyone else keeps the previous run's list, decayed to now (what a full
+    run from the same neighbours gives). Those lists were ranked against the
+    neighbour models of their day, so every ``PERSON_FULL_HOURS`` (and with
+    ``--full``) every person is recomputed against the current ones.
+    """
     progress("person: reading histories and identities")
     latest = rec_store.latest_versions(warehouse)
-    version, now, people, rows = new_version(), time.time(), 0, {}
-    for site_id in _site_ids(warehouse):
+    version, people, rows = new_version(), 0, {}
+    now = version / 1e9
+    for site_id in _site_ids(warehouse, config):
         versions = {model: v for (site, model), v in latest.items() if site == site_id}
         if not ({"rules", "cooccurrence"} & set(versions)):
             continue
-        # Each voting product brings up to 20 neighbours: people come in smaller parts.
-        parts = PERSON_PARTS * _parts(warehouse, site_id)
+        upto = mining_store.received_upto(warehouse, site_id)
+        found = visit_store.mark(warehouse, site_id, job="person")
+        full_since = found["generation"] if found else version
+        if _person_incremental(config, found, versions.get("person"), version):
+            since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
+            changed = {"since": since, "upto": upto, "last": found["version"]}
+            progress(f"person: {site_id}: people with events or identities since {since:%Y-%m-%d %H:%M}")
+            factor = 0.5 ** ((now - found["version"] / 1e9) / 86400.0 / 30.0)
+            mining_store.carry_person_items(warehouse, site_id, found["version"], version, factor, changed)
+            rows[site_id] = int(rec_store.model_rows(warehouse, "rec_person_items", site_id, version))
+            parts = 1
+        else:
+            changed, full_since = None, version
+            # Each voting product brings up to 20 neighbours: people come in smaller parts.
+            parts = PERSON_PARTS * _parts(warehouse, site_id)
         for part in range(parts):
             progress(f"person: {site_id}: histories, part {part + 1}/{parts}")
-            out = mining_store.person_recommendations(warehouse, site_id, now, part, parts, versions)
+            out = mining_store.person_recommendations(warehouse, site_id, now, part, parts, versions, changed=changed)
             out.insert(0, "site_id", site_id)
             written = rec_store.insert_model_rows(warehouse, "rec_person_items", out, version)
             rows[site_id] = rows.get(site_id, 0) + written
             people += out["person_id"].nunique()
+        if upto is not None:
+            visit_store.set_mark(warehouse, site_id, full_since, upto, version, job="person")
     for site_id, count in rows.items():
         rec_store.record_version(warehouse, site_id, "person", version, count)
     written = sum(rows.values())
-    progress(f"person: {written:,} recommendations for {people:,} people (model_version {version})")
+    progress(f"person: {written:,} recommendations, {people:,} people recomputed (model_version {version})")
     return {"items": written, "model_version": version}
+
+
+# How long people without new events keep lists ranked against older neighbour models.
+PERSON_FULL_HOURS = 24
+
+
+def _person_incremental(config: dict, found: dict | None, latest: int | None, version: int) -> bool:
+    """Whether the previous per-person model can be carried forward: it is the newest, and recent enough."""
+    if config.get("full") or found is None or latest is None or found["version"] != latest:
+        return False
+    return version - found["generation"] < PERSON_FULL_HOURS * 3600 * 10**9
 
 
 def run_context_popularity(warehouse, config: dict, progress: Progress = print) -> dict:
@@ -194,7 +228,7 @@ def run_context_popularity(warehouse, config: dict, progress: Progress = print) 
     recent_cut = now - 3 * 86400
     catalogue = rec_store.current_products(warehouse).rename(columns={"product_id": "item_id"})
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         parts = _parts(warehouse, site_id)
         votes = pd.concat(
             [mining_store.popularity_votes(warehouse, site_id, now, recent_cut, p, parts) for p in range(parts)],
@@ -229,7 +263,7 @@ def run_sequential(warehouse, config: dict, progress: Callable[[str], None] = pr
 
     progress("sequential: reading visits")
     frames = []
-    for site_id in _site_ids(warehouse):
+    for site_id in _site_ids(warehouse, config):
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .session_knn import StanParams, stan_scores, vsknn_scores
+from .session_knn import KnnParams, StanParams, stan_scores, vsknn_scores
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,13 @@ class RankingParams:
     session that count; ``sequential`` the weight of the sequential rules
     relative to STAN (0 turns them off); ``sequential_items`` how many of the
     last clicks vote through their rules, the ``i``-th last with weight ``1/i``;
-    ``vsknn`` the weight of V-SKNN's scores (same ``k`` and ``sample`` as STAN);
+    ``vsknn`` the weight of V-SKNN's scores, ``knn`` V-SKNN's own settings;
     ``repeat_decay``: a seen item last clicked ``d`` clicks ago is returned to
     in proportion to ``d ** -repeat_decay``, or, with 0, as often as the
-    site's visitors return that far back (``return_pattern``).
+    site's visitors return that far back (``return_pattern``);
+    ``discovery``: values (as for ``with_values``) that replace these where
+    the visit's products are hidden (the list is for discovery), since what
+    ranks a new product best need not be what ranks a return best.
     """
 
     stan: StanParams = field(
@@ -40,24 +43,55 @@ class RankingParams:
     sequential_items: int = 3
     vsknn: float = 0.5
     repeat_decay: float = 1.0
+    knn: KnnParams = field(default_factory=KnnParams)
+    discovery: tuple = ()  # (name, value) pairs
+
+    def for_discovery(self) -> "RankingParams":
+        """The parameters that rank when the visit's products are hidden."""
+        return replace(self, discovery=()).with_values(dict(self.discovery)) if self.discovery else self
 
     def with_values(self, values: dict) -> "RankingParams":
-        """A copy with ``values`` set; ``stan.NAME`` keys set STAN's fields."""
-        stan = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("stan.")}
-        own = {k: v for k, v in values.items() if not k.startswith("stan.")}
-        return replace(self, stan=replace(self.stan, **stan), **own)
+        """A copy with ``values`` set; ``stan.NAME`` and ``knn.NAME`` keys set STAN's and V-SKNN's fields."""
+        parts = {"stan": {}, "knn": {}}
+        own = {}
+        for key, value in values.items():
+            part, _, name = key.partition(".")
+            if key == "discovery":
+                own[key] = tuple(sorted(dict(value).items()))
+            elif name and part in parts:
+                parts[part][name] = value
+            else:
+                own[key] = value
+        return replace(self, stan=replace(self.stan, **parts["stan"]), knn=replace(self.knn, **parts["knn"]), **own)
 
     def describe(self) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if k != "stan"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("stan", "knn", "discovery")}
         out.update({"stan." + k: v for k, v in self.stan.__dict__.items()})
+        out.update({"knn." + k: v for k, v in self.knn.__dict__.items()})
+        out["discovery"] = dict(self.discovery)
         return out
 
 
 # ``basirat tune --data-dir DIR --sessions 400`` chose these on YOOCHOOSE and Instacart validation
-# splits (docs/tuning.json): STAN's recency decay off, its position and distance decays gentle, V-SKNN
-# at half STAN's weight, the sequential rules left out, returns decaying 1/distance (the site's
-# measured return distances, repeat_decay 0, scored lower: docs/tuning-measured-returns.json).
-SERVED = RankingParams()
+# splits (docs/tuning.json): V-SKNN with the settings tuned for the V-SKNN baseline at half STAN's
+# weight, the sequential rules of the last click at a quarter, returns decaying 1/distance (the site's
+# measured return distances, repeat_decay 0, scored lower: docs/tuning-measured-returns.json); for
+# discovery lists V-SKNN at STAN's weight and STAN's position decay gentler.
+SERVED = RankingParams().with_values(
+    {
+        "vsknn": 0.5,
+        "sequential": 0.25,
+        "sequential_items": 1,
+        "stan.position": 2.0,
+        "repeat_decay": 1.0,
+        "knn.k": 1500,
+        "knn.sample": 500,
+        "knn.weighting": "same",
+        "knn.weighting_score": "quadratic",
+        "knn.idf_weighting": 1.0,
+        "discovery": {"vsknn": 1.0, "stan.position": 10.0},
+    }
+)
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
@@ -88,7 +122,7 @@ def session_scores(index, sequential: dict, codes: np.ndarray, now: float, param
     """
     scores = _scaled(stan_scores(index, codes, now, params.stan))
     if params.vsknn > 0:
-        scores = scores + params.vsknn * _scaled(vsknn_scores(index, codes, params.stan.k, params.stan.sample))
+        scores = scores + params.vsknn * _scaled(vsknn_scores(index, codes, params=params.knn))
     if params.sequential > 0 and sequential:
         rules = np.zeros(len(index.items))
         for distance, code in enumerate(codes[::-1][: params.sequential_items], start=1):

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .session_knn import STEP_WEIGHTS
+
 RULE_COLUMNS = ["item_id", "neighbor_id", "score"]
 
 
@@ -34,7 +36,8 @@ def _pruned(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, items: np.n
     coo = matrix.tocoo()
     frame = pd.DataFrame({"row": coo.row, "col": coo.col, "score": coo.data})
     frame = frame.sort_values(["row", "score", "col"], ascending=[True, False, True], kind="stable")
-    frame = frame.groupby("row", sort=False).head(per_item)
+    if per_item > 0:  # 0: no pruning
+        frame = frame.groupby("row", sort=False).head(per_item)
     return pd.DataFrame(
         {
             "item_id": items[frame["row"].to_numpy()],
@@ -44,7 +47,9 @@ def _pruned(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, items: np.n
     ).reset_index(drop=True)
 
 
-def sequential_rules(sessions: pd.DataFrame, steps: int = 10, per_item: int = 20) -> pd.DataFrame:
+def sequential_rules(
+    sessions: pd.DataFrame, steps: int = 10, per_item: int = 20, weighting: str = "div"
+) -> pd.DataFrame:
     """``a -> b`` weighted ``1/i`` when ``b`` is clicked ``i <= steps`` clicks after ``a``.
 
     Parameters
@@ -54,20 +59,24 @@ def sequential_rules(sessions: pd.DataFrame, steps: int = 10, per_item: int = 20
     steps : int
         How far back a click may be and still count (session-rec's default 10).
     per_item : int
-        Neighbours kept per item (session-rec's pruning, default 20).
+        Neighbours kept per item (session-rec's pruning, default 20; 0 keeps all).
+    weighting : str
+        How a pair ``i`` clicks apart is weighted (session-rec's ``weighting``:
+        ``div`` 1/i, ``same``, ``linear``, ``log``, ``quadratic``).
 
     Returns
     -------
     DataFrame
         ``item_id, neighbor_id, score``, best first per item.
     """
+    weight_of = STEP_WEIGHTS[weighting]
     codes, owner, items = _codes(sessions)
     rows, cols, weights = [], [], []
     for step in range(1, steps + 1):
         same = owner[step:] == owner[:-step]
         rows.append(codes[:-step][same])
         cols.append(codes[step:][same])
-        weights.append(np.full(int(same.sum()), 1.0 / step))
+        weights.append(np.full(int(same.sum()), float(weight_of(np.array([float(step)]))[0])))
     return _pruned(np.concatenate(rows), np.concatenate(cols), np.concatenate(weights), items, per_item)
 
 
@@ -79,7 +88,7 @@ def pair_counts(sessions: pd.DataFrame, per_item: int = 20) -> pd.DataFrame:
     sessions : DataFrame
         ``session_id, item_id, time``.
     per_item : int
-        Neighbours kept per item (pruning, default 20).
+        Neighbours kept per item (pruning, default 20; 0 keeps all).
 
     Returns
     -------

@@ -70,12 +70,13 @@ def _session_knn(models: SiteModels, request: Request, viewed: list) -> list:
     index = models.sessions
     if index is None or not viewed:
         return []
-    codes = index.encode(viewed[-request.params.last_items :])
+    params = request.params if request.show_seen else request.params.for_discovery()
+    codes = index.encode(viewed[-params.last_items :])
     if not len(codes):
         return []
-    scores = session_scores(index, models.sequential, codes, request.now, request.params)
+    scores = session_scores(index, models.sequential, codes, request.now, params)
     if request.show_seen:
-        chances = return_chances(request.params, models.return_distances)
+        chances = return_chances(params, models.return_distances)
         scores = with_repeats(scores, codes, models.repeat_share, chances)
     best = top_items(scores, 4 * request.limit + len(codes), exclude=None if request.show_seen else codes)
     return [(index.items[c], float(scores[c]), "similar sessions") for c in best]

@@ -60,6 +60,8 @@ class SessionIndex:
         self.flat_sets = np.concatenate(self.session_sets) if sizes.sum() else np.zeros(0, np.int64)
         self.set_starts = np.cumsum(sizes) - sizes
         self.popularity = np.bincount(codes, minlength=len(self.items)).astype(np.float64)
+        # session-rec's idf: log(sessions / clicks on the item).
+        self.idf = np.log(max(len(self.session_items), 1) / np.maximum(self.popularity, 1.0))
 
     @property
     def n_sessions(self) -> int:
@@ -207,48 +209,98 @@ def _best(sims: np.ndarray, k: int) -> np.ndarray:
     return positive
 
 
-def vsknn_scores(index: SessionIndex, current: np.ndarray, k: int = 100, sample: int = 500) -> np.ndarray:
-    """V-SKNN (Ludewig and Jannach 2018) as session-rec implements it, with its defaults.
+# session-rec's weightings (``vmsknn.py``), as published: of the current session's
+# ``i``-th of ``n`` clicks, and of a neighbour's items ``step`` clicks back from the latest shared one.
+POSITION_WEIGHTS = {
+    "same": lambda i, n: np.ones(len(i)),
+    "div": lambda i, n: i / n,
+    "linear": lambda i, n: np.where(i <= 10, 1.0 - 0.1 * (n - i), 0.0),
+    "log": lambda i, n: 1.0 / np.log10((n - i) + 1.7),
+    "quadratic": lambda i, n: (i / n) ** 2,
+}
+STEP_WEIGHTS = {
+    "same": lambda step: np.ones(len(step)),
+    "div": lambda step: 1.0 / step,
+    "linear": lambda step: np.where(step <= 100, 1.0 - 0.1 * step, 0.0),
+    "log": lambda step: 1.0 / np.log10(step + 1.7),
+    "quadratic": lambda step: 1.0 / (step * step),
+}
 
-    The current session's clicks weigh ``i/n`` by position (a repeated click
-    keeps its latest), a candidate's similarity is the summed weight of the
-    items it shares over the session's distinct items, and a neighbour's items
-    score its similarity times ``1/step``, ``step`` being how many clicks back
-    the latest item it shares is. ``k`` neighbours among the ``sample`` most
-    recent sessions sharing any item.
+
+@dataclass(frozen=True)
+class KnnParams:
+    """V-SKNN's and SKNN's parameters, named as in session-rec; the defaults are its defaults.
+
+    ``weighting`` weighs the current session's clicks by position,
+    ``weighting_score`` a neighbour's items by how many clicks back the latest
+    shared item is, ``idf_weighting`` adds ``idf * idf_weighting`` times the
+    score of rare items (0: off); ``similarity`` is SKNN's (cosine or jaccard).
     """
+
+    k: int = 100
+    sample: int = 500
+    weighting: str = "div"
+    weighting_score: str = "div"
+    idf_weighting: float = 0.0
+    similarity: str = "cosine"
+
+
+def vsknn_scores(
+    index: SessionIndex, current: np.ndarray, k: int = 100, sample: int = 500, params: KnnParams | None = None
+) -> np.ndarray:
+    """V-SKNN (Ludewig and Jannach 2018) as session-rec implements it.
+
+    The current session's clicks weigh by position (``div``: ``i/n``; a
+    repeated click keeps its latest), a candidate's similarity is the summed
+    weight of the items it shares over the session's distinct items, and a
+    neighbour's items score its similarity times the step weight (``div``:
+    ``1/step``), ``step`` being how many clicks back the latest item it shares
+    is, plus the idf bonus. ``k`` neighbours among the ``sample`` most recent
+    sessions sharing any item. ``params``, when given, overrides ``k`` and ``sample``.
+    """
+    params = params or KnnParams(k=k, sample=sample)
     scores = np.zeros(len(index.items))
-    ids = recent_neighbours(index, current, sample)
+    ids = recent_neighbours(index, current, params.sample)
     if not len(ids):
         return scores
     n = len(current)
     position = np.zeros(len(index.items))
     last = np.full(len(index.items), -1)
-    position[current] = np.arange(1, n + 1) / n
+    position[current] = POSITION_WEIGHTS[params.weighting](np.arange(1, n + 1, dtype=np.float64), float(n))
     last[current] = np.arange(n)
     items, owner = _item_sets(index, ids)
     sims = np.bincount(owner, weights=position[items], minlength=len(ids)) / len(np.unique(current))
     latest = np.full(len(ids), -1)
     np.maximum.at(latest, owner, last[items])
-    decay = np.where(latest >= 0, 1.0 / (n - latest), 0.0)
-    keep = _best(sims, k)
+    steps = np.maximum(n - latest, 1).astype(np.float64)
+    decay = np.where(latest >= 0, STEP_WEIGHTS[params.weighting_score](steps), 0.0)
+    keep = _best(sims, params.k)
     weight = np.zeros(len(ids))
     weight[keep] = sims[keep] * decay[keep]
-    return np.bincount(items, weights=weight[owner], minlength=len(index.items))
+    contribution = weight[owner]
+    if params.idf_weighting:
+        contribution = contribution * (1.0 + params.idf_weighting * index.idf[items])
+    return np.bincount(items, weights=contribution, minlength=len(index.items))
 
 
-def sknn_recent_scores(index: SessionIndex, current: np.ndarray, k: int = 100, sample: int = 500) -> np.ndarray:
-    """SKNN as session-rec implements it: cosine between item sets, ``k`` of the ``sample`` most recent."""
+def sknn_recent_scores(
+    index: SessionIndex, current: np.ndarray, k: int = 100, sample: int = 500, params: KnnParams | None = None
+) -> np.ndarray:
+    """SKNN as session-rec implements it: cosine (or jaccard) between item sets, ``k`` of the ``sample`` most recent."""
+    params = params or KnnParams(k=k, sample=sample)
     scores = np.zeros(len(index.items))
-    ids = recent_neighbours(index, current, sample)
+    ids = recent_neighbours(index, current, params.sample)
     if not len(ids):
         return scores
     mine = np.zeros(len(index.items), bool)
     mine[current] = True
     items, owner = _item_sets(index, ids)
     shared = np.bincount(owner, weights=mine[items], minlength=len(ids))
-    sims = shared / np.sqrt(index.set_sizes[ids] * mine.sum())
-    keep = _best(sims, k)
+    if params.similarity == "jaccard":
+        sims = shared / (index.set_sizes[ids] + mine.sum() - shared)
+    else:
+        sims = shared / np.sqrt(index.set_sizes[ids] * mine.sum())
+    keep = _best(sims, params.k)
     weight = np.zeros(len(ids))
     weight[keep] = sims[keep]
     return np.bincount(items, weights=weight[owner], minlength=len(index.items))

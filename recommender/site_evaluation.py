@@ -40,7 +40,7 @@ def evaluate_site(warehouse, config: dict, site_id: str, test_days: float = TEST
 def run_site_evaluations(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
     """The weekly job: evaluate every site on its own last week, store what could be evaluated."""
     done = {}
-    for site in site_store.list_sites(warehouse):
+    for site in site_store.list_sites(warehouse, config.get("sites")):
         site_id = site["site_id"]
         try:
             rows, sizes = evaluate_site(warehouse, config, site_id, progress=lambda _m: None)

@@ -44,8 +44,8 @@ def _daily_chart(rows: list[dict], days: int, today: dt.date) -> dict:
 def index(site_id: str):
     site = current_site()
     timezone = site_display()["timezone"]
-    figures = overview.summary(warehouse(), site["site_id"], DAYS, calendars.today(timezone))
-    daily = overview.daily_events(warehouse(), site["site_id"], DAYS, timezone)
+    figures = overview.summary(warehouse(), site["site_id"], DAYS, calendars.today(timezone), timezone)
+    daily = overview.daily_events(warehouse(), site["site_id"], DAYS, timezone, calendars.today(timezone))
     chart = _daily_chart(daily, DAYS, calendars.today(timezone))
     currency = overview.currency(warehouse(), site["site_id"])
     return render_template(

@@ -55,7 +55,7 @@ def _scope(site_id: str) -> dict:
     args = {"from": calendars.iso(start, calendar), "to": calendars.iso(end, calendar)}
     if segment:
         args["segment"] = segment
-    return {"start": start, "end": end, "segment": segment, "args": args}
+    return {"start": start, "end": end, "segment": segment, "args": args, "timezone": shown["timezone"]}
 
 
 def _kind() -> str:
@@ -71,8 +71,9 @@ def people(site_id: str):
     kind, scope = _kind(), _scope(site["site_id"])
     query = (warehouse(), site["site_id"], kind, scope["start"], scope["end"], scope["segment"])
     order = sorting(store.PEOPLE_SORTS, "revenue" if kind != "visitors" else "days")
-    page = paginate(store.people_count(*query), per_page=PER_PAGE)
-    rows = store.people(*query, order.sort, order.descending, page.limit, page.offset) if page.total else []
+    zone = {"timezone": scope["timezone"]}
+    page = paginate(store.people_count(*query, **zone), per_page=PER_PAGE)
+    rows = store.people(*query, order.sort, order.descending, page.limit, page.offset, **zone) if page.total else []
     args = {**scope["args"], "show": kind}
     return render_template(
         "insights/drilldown_people.html",
@@ -96,7 +97,7 @@ def people_export(site_id: str):
     order = sorting(store.PEOPLE_SORTS, "revenue")
     rows = store.people(
         warehouse(), site["site_id"], kind, scope["start"], scope["end"], scope["segment"],
-        order.sort, order.descending, EXPORT_LIMIT, 0,
+        order.sort, order.descending, EXPORT_LIMIT, 0, timezone=scope["timezone"],
     )  # fmt: skip
     columns = ["person_id", "days", "events", "orders", "revenue", "last_day"]
     frame = pd.DataFrame([{c: r[c] for c in columns} for r in rows], columns=columns)
@@ -112,8 +113,9 @@ def orders(site_id: str):
     scope = _scope(site["site_id"])
     query = (warehouse(), site["site_id"], scope["start"], scope["end"], scope["segment"])
     order = sorting(store.ORDER_SORTS, "time")
-    page = paginate(store.order_count(*query), per_page=PER_PAGE)
-    rows = store.orders(*query, order.sort, order.descending, page.limit, page.offset) if page.total else []
+    zone = {"timezone": scope["timezone"]}
+    page = paginate(store.order_count(*query, **zone), per_page=PER_PAGE)
+    rows = store.orders(*query, order.sort, order.descending, page.limit, page.offset, **zone) if page.total else []
     names = {p["product_id"]: p["name"] for p in display_store.product_names(warehouse(), site["site_id"])}
     args = scope["args"]
     return render_template(
@@ -136,7 +138,7 @@ def orders_export(site_id: str):
     order = sorting(store.ORDER_SORTS, "time")
     rows = store.orders(
         warehouse(), site["site_id"], scope["start"], scope["end"], scope["segment"],
-        order.sort, order.descending, EXPORT_LIMIT, 0,
+        order.sort, order.descending, EXPORT_LIMIT, 0, timezone=scope["timezone"],
     )  # fmt: skip
     frame = pd.DataFrame(
         [
@@ -191,8 +193,11 @@ def cohort(site_id: str):
     site = current_site()
     scope, cohort_day, later, query = _cohort_query(site["site_id"])
     order = sorting(store.COHORT_SORTS, "revenue")
-    page = paginate(store.cohort_count(*query), per_page=PER_PAGE)
-    rows = store.cohort_people(*query, order.sort, order.descending, page.limit, page.offset) if page.total else []
+    zone = {"timezone": scope["timezone"]}
+    page = paginate(store.cohort_count(*query, **zone), per_page=PER_PAGE)
+    rows = (
+        store.cohort_people(*query, order.sort, order.descending, page.limit, page.offset, **zone) if page.total else []
+    )
     args = {**scope["args"], "cohort": cohort_day.isoformat(), "later": later}
     return render_template(
         "insights/drilldown_people.html",
@@ -216,7 +221,7 @@ def cohort_export(site_id: str):
     site = current_site()
     scope, cohort_day, later, query = _cohort_query(site["site_id"])
     order = sorting(store.COHORT_SORTS, "revenue")
-    rows = store.cohort_people(*query, order.sort, order.descending, EXPORT_LIMIT, 0)
+    rows = store.cohort_people(*query, order.sort, order.descending, EXPORT_LIMIT, 0, timezone=scope["timezone"])
     frame = pd.DataFrame(
         [{"person_id": r["person_id"], "orders": r["orders"], "revenue": r["revenue"]} for r in rows],
         columns=["person_id", "orders", "revenue"],

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from activation.export import to_csv
-from core import calendars
+from core import calendars, locales
 from core.text import fold, matches
 from mining.audience import site_audience
 from warehouse.queries import conditions as condition_store
@@ -20,7 +20,7 @@ from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
 from .directory import contact_frame, lookup, value_column, value_header, value_kind
-from .i18n import number, site_display
+from .i18n import number, site_display, tag
 from .pages import NavItem, paginate, sort_rows, sorting
 
 bp = Blueprint("insights", __name__)
@@ -47,11 +47,43 @@ def _unix(day) -> int:
     return (dt.date.fromisoformat(str(day)[:10]) - EPOCH).days * 86400
 
 
+# Days a range may cover: what a stored time (ClickHouse's DateTime) can hold, with room for any zone.
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 2), dt.date(2105, 12, 31)
+
+
 def _date_arg(args, name: str, default: dt.date, calendar: str) -> dt.date:
     try:
-        return calendars.parse(args.get(name, ""), calendar)
-    except ValueError:
+        day = calendars.parse(args.get(name, ""), calendar)
+    except (ValueError, OverflowError):
         return default
+    return day if FIRST_DAY <= day <= LAST_DAY else default
+
+
+def date_errors(args, calendar: str) -> dict[str, str]:
+    """What is wrong with the typed ``from``/``to`` dates, by field (the page then shows its default range)."""
+    errors = {}
+    for name in ("from", "to"):
+        text = args.get(name, "")
+        if not text or args.get("range"):
+            continue
+        try:
+            day = calendars.parse(text, calendar)
+        except (ValueError, OverflowError):
+            errors[name] = (
+                _(
+                    "“%(text)s” is not a date of the Jalali calendar: type it as YYYY-MM-DD, such as 1404-10-01.",
+                    text=text,
+                )
+                if calendar == "jalali"
+                else _("“%(text)s” is not a date: type it as YYYY-MM-DD, such as 2026-01-31.", text=text)
+            )
+            continue
+        if not FIRST_DAY <= day <= LAST_DAY:
+            first, last = (locales.digits(calendars.iso(d, calendar), tag()) for d in (FIRST_DAY, LAST_DAY))
+            errors[name] = _(
+                "%(text)s is out of range: dates from %(first)s to %(last)s only.", text=text, first=first, last=last
+            )
+    return errors
 
 
 PRESETS = ("this_month", "last_month", "last_30_days")
@@ -114,6 +146,14 @@ def retention_table(frame) -> list[dict]:
     return list(rows.values())
 
 
+def picker_labels(calendar: str, today: dt.date) -> dict | None:
+    """Month and day names and the site's today for the Jalali date picker (None on Gregorian sites:
+    the browser's own date input)."""
+    if calendar != "jalali":
+        return None
+    return {**locales.jalali_picker(tag()), "today": calendars.iso(today, calendar)}
+
+
 def funnel_steps() -> dict:
     return {
         "Product Viewed": _("Product Viewed"),
@@ -140,13 +180,16 @@ def kpis(site_id: str):
     calendar = shown["calendar"]
     today = calendars.today(shown["timezone"])
     start, end, preset = kpi_range(request.args, calendar, today)
+    errors = date_errors(request.args, calendar)
     segments = [r["segment"] for r in segment_store.segment_sizes(warehouse(), site["site_id"])]
     segment = request.args.get("segment") or None
     if segment and segment not in segments:
         segment = None
     args = (warehouse(), site["site_id"], start, end, segment)
-    visitors, sessions, revenue = kpi_store.visitors(*args), kpi_store.sessions(*args), kpi_store.revenue(*args)
-    recommended = kpi_store.recommendation_revenue(*args)
+    zone = {"timezone": shown["timezone"]}
+    months = month_bounds(calendar, max(end, today))
+    visitors, sessions = kpi_store.visitors(*args, **zone), kpi_store.sessions(*args, **zone)
+    revenue, recommended = kpi_store.revenue(*args, **zone), kpi_store.recommendation_revenue(*args, **zone)
     traffic = visitors.merge(sessions, on="date", how="outer") if len(sessions) else visitors.assign(sessions=0)
     orders = int(revenue["orders"].sum()) if len(revenue) else 0
     context = {
@@ -157,29 +200,33 @@ def kpis(site_id: str):
         "preset": preset,
         "start_field": calendars.iso(start, calendar),
         "end_field": calendars.iso(end, calendar),
+        "errors": errors,
+        "picker": picker_labels(calendar, today),
         "steps": funnel_steps(),
         "segment": segment,
         "segments": segments,
         "orders": orders,
-        "visitor_count": drilldown_store.people_count(warehouse(), site["site_id"], "visitors", start, end, segment),
+        "visitor_count": drilldown_store.people_count(
+            warehouse(), site["site_id"], "visitors", start, end, segment, **zone
+        ),
         "revenue": float(revenue["revenue"].sum()) if len(revenue) else 0.0,
-        "repeat": kpi_store.repeat_purchase_rate(*args),
-        "funnel": kpi_store.funnel(*args),
+        "repeat": kpi_store.repeat_purchase_rate(*args, **zone),
+        "funnel": kpi_store.funnel(*args, **zone),
         "traffic_chart": daily_chart(traffic, {"visitors": _("Visitors"), "sessions": _("Sessions")}, start, end),
         "revenue_chart": daily_chart(revenue, {"revenue": _("Revenue")}, start, end, "bars"),
         "aov_chart": daily_chart(revenue, {"average_order_value": _("Average order value")}, start, end),
         "new_chart": daily_chart(
-            kpi_store.new_vs_returning(*args),
+            kpi_store.new_vs_returning(*args, **zone),
             {"new_visitors": _("New"), "returning_visitors": _("Returning")},
             start,
             end,
             "bars",
         ),
-        "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args)),
+        "satisfaction_chart": satisfaction_chart(kpi_store.satisfaction(*args, months=months, **zone)),
         "recommended": recommended,
         "recommended_revenue": float(recommended["revenue"].sum()) if len(recommended) else 0.0,
         "recommended_chart": daily_chart(recommended, {"revenue": _("From recommendations")}, start, end, "bars"),
-        "retention": retention_table(kpi_store.retention(*args, months=month_bounds(calendar, max(end, today)))),
+        "retention": retention_table(kpi_store.retention(*args, months=months, **zone)),
     }
     return render_template("insights/kpis.html", **context)
 
@@ -213,7 +260,7 @@ def segment(site_id: str, name: str):
         warehouse(), site["site_id"], name, page.limit, page.offset, order.sort, order.descending
     )
     end = dt.datetime.now(dt.timezone.utc)
-    trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, days=30)
+    trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, 30, site_display()["timezone"])
     chart = {
         "kind": "line",
         "x_label": _("Day"),

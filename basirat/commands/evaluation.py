@@ -115,18 +115,27 @@ def evaluate(ctx, as_json, sessions, clv, no_store, matching, data_dir, dataset,
 @click.command()
 @click.option("--sessions", type=click.IntRange(min=0), default=0, help="Use only N validation sessions per data set.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write the grid, figures and choice here.")
+@click.option(
+    "--draws", type=click.IntRange(min=1), default=60, help="Settings drawn per baseline from its published ranges."
+)
 @_data_options
 @click.pass_context
-def tune(ctx, sessions, out, data_dir, dataset, site, test_days) -> None:
-    """Choose the served ranking's parameters on validation splits cut from the training periods."""
+def tune(ctx, sessions, out, draws, data_dir, dataset, site, test_days) -> None:
+    """Choose the baselines' and the served ranking's parameters on validation splits of the training periods."""
     from ..evaluate_run import run_tune
 
     splits, _site = _splits(ctx, data_dir, dataset, site, test_days)
-    record = run_tune(splits, lambda m: click.echo(m, err=True), sessions)
+    record = run_tune(splits, lambda m: click.echo(m, err=True), sessions, draws)
     text = json.dumps(record, indent=1, default=float)
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
+    for name, tuned in record["baselines"].items():
+        best = tuned["chosen"]
+        click.echo(f"{name}: {json.dumps(best['values'])} (validation objective {best['mean']:.4f})")
     chosen = record["chosen"]
-    click.echo(f"chosen: {json.dumps(chosen['values'])} (validation objective {chosen['mean']:.4f})")
+    click.echo(
+        f"served: {json.dumps(chosen['values'])} (smallest lead over the best baseline on validation:"
+        f" {json.dumps(chosen['leads'])})"
+    )
     click.echo(json.dumps(chosen["params"]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import click
 
@@ -31,16 +30,14 @@ def experiments_arms() -> None:
 @click.pass_context
 def experiments_start(ctx: click.Context, site_id: str, arms: str, name: str) -> None:
     """Split the site's visitors between ARMS from now on (replacing any running experiment)."""
-    from recommender.experiments import check_arms
+    from recommender.experiments import check_arms, check_name
     from warehouse.queries import rec_experiments as store
 
     try:
         chosen = check_arms([a.strip() for a in arms.split(",") if a.strip()])
+        name = check_name(name, chosen)
     except ValueError as exc:
         fail(str(exc))
-    name = name or "-vs-".join(chosen)
-    if not re.fullmatch(r"[\w.-]{1,64}", name):
-        fail("the name may hold letters, digits, '.', '-' and '_' (at most 64)")
     store.set_experiment(migrated(ctx), known_site(ctx, site_id), name, chosen, active=True)
     click.echo(f"experiment {name} started on {site_id}: {', '.join(chosen)} (endpoints pick it up within seconds)")
 

@@ -23,20 +23,32 @@ def jobs_list() -> None:
 
 
 @jobs.command("run")
-@click.argument("name", required=False)
-@click.option("--full", is_flag=True, help="Rebuild visits and folded visits from every event, not only new ones.")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Rebuild visits, folded visits and every person's list from every event, not only new ones.",
+)
+@click.option("--site", "site_ids", multiple=True, help="Mine only this site (repeatable); default every site.")
 @click.pass_context
-def jobs_run(ctx: click.Context, name: str | None, full: bool) -> None:
-    """Run one job now, or all of them in order."""
+def jobs_run(ctx: click.Context, names: tuple[str, ...], full: bool, site_ids: tuple[str, ...]) -> None:
+    """Run the named jobs now (in the registry's order), or all of them."""
     from mining.jobs import BY_ID, JOBS
+    from warehouse.queries.sites import list_sites
 
-    if name and name not in BY_ID:
-        fail(f"no job {name!r}; known: {', '.join(BY_ID)}")
+    for name in names:
+        if name not in BY_ID:
+            fail(f"no job {name!r}; known: {', '.join(BY_ID)}")
     wh = migrated(ctx)
+    unknown = sorted(set(site_ids) - {site["site_id"] for site in list_sites(wh)})
+    if unknown:
+        fail(f"no site {unknown[0]!r} (see `basirat sites list`)")
     # Full: rebuild what was built before this run began (jobs sharing a rebuild do it once).
-    config = {**config_of(ctx), "full": time.time_ns() if full else 0}
-    for job in [BY_ID[name]] if name else JOBS:
+    config = {**config_of(ctx), "full": time.time_ns() if full else 0, "sites": list(site_ids)}
+    for job in [job for job in JOBS if job.id in names] if names else JOBS:
+        started = time.monotonic()
         job.run(wh, config, progress=click.echo)
+        click.echo(f"{job.id}: done in {time.monotonic() - started:.1f} s")
 
 
 @click.command()

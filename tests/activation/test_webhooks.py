@@ -9,7 +9,7 @@ import pytest
 
 from activation.webhooks import SIGNATURE_HEADER, WebhookOptions, WebhookRefused, deliver, validate_target, verify
 from mining import jobs
-from tests.support.config import CONFIG
+from tests.support.config import only
 from tests.support.factories import order, tracked
 from warehouse.queries import events
 from warehouse.queries import webhooks as store
@@ -117,9 +117,9 @@ def test_segments_job_posts_entries_and_exits(warehouse, site):
     )
     with Receiver() as receiver:
         hook = store.add_webhook(warehouse, sid, receiver.url, ["cart_abandoners"])
-        jobs.run_segments(warehouse, CONFIG, progress=lambda _: None, webhook_options=FAST)
+        jobs.run_segments(warehouse, only(sid), progress=lambda _: None, webhook_options=FAST)
         events.insert_events(warehouse, [order(sid, t0 + dt.timedelta(hours=4), "shopper", "o1", 30.0)])
-        jobs.run_segments(warehouse, CONFIG, progress=lambda _: None, webhook_options=FAST)
+        jobs.run_segments(warehouse, only(sid), progress=lambda _: None, webhook_options=FAST)
     sent = [json.loads(body)["events"] for _, _, body in receiver.requests]
     assert [[(e["type"], e["segment"], e["person_id"]) for e in batch] for batch in sent] == [
         [("segment.entered", "cart_abandoners", "shopper")],

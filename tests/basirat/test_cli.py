@@ -29,10 +29,18 @@ def test_errors_are_one_clear_line(tmp_path):
         (("--warehouse", "clickhouse://127.0.0.1:1/x", "migrate"), "cannot reach ClickHouse"),
         (("sql", "SELECT * FROM nowhere"), "nowhere"),
         (("jobs", "run", "nothing"), "no job 'nothing'"),
+        (("jobs", "run", "--site", "s_nowhere"), "no site 's_nowhere'"),
     ]:
         result = basirat(tmp_path, *args, check=False)
         assert result.returncode != 0, args
         assert expected in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_jobs_run_mines_only_the_sites_named(tmp_path):
+    made = [json.loads(basirat(tmp_path, "sites", "create", name, "--json").stdout) for name in ("One", "Two")]
+    one, two = (site["site_id"] for site in made)
+    ran = basirat(tmp_path, "jobs", "run", "sessions", "--site", one).stdout
+    assert f"sessions: {one}:" in ran and two not in ran
 
 
 def test_bad_environment_setting_is_reported(tmp_path):

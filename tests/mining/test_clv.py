@@ -8,7 +8,7 @@ import pytest
 
 from mining import clv, clv_report, jobs, scoring
 from storefront.retail import read_retail
-from tests.support.config import CONFIG
+from tests.support.config import only
 from tests.support.datasets import find_data
 from tests.support.factories import order, tracked
 from warehouse.queries import events
@@ -156,7 +156,7 @@ def test_scores_job_values_people(warehouse, site):
     rows.append(tracked(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=4.0))
     rows.append(tracked(sid, start + dt.timedelta(days=301), "Feedback Submitted", "c01", score=2.0))
     events.insert_events(warehouse, rows)
-    jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
+    jobs.run_scores(warehouse, only(sid), progress=lambda _: None)
     loyal = score_store.current_score(warehouse, sid, ["c09"])  # five orders, recent
     lapsed = score_store.current_score(warehouse, sid, ["c08"])  # four orders, 200 days earlier
     assert loyal["orders"] == 5 and loyal["historic_value"] == pytest.approx(5 * 19.0)
@@ -171,6 +171,6 @@ def test_scores_job_values_people(warehouse, site):
 def test_scores_stay_empty_when_history_is_thin(warehouse, site):
     sid = site["site_id"]
     events.insert_events(warehouse, [order(sid, dt.datetime(2026, 1, 1), "solo", "o1", 12.0)])
-    jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
+    jobs.run_scores(warehouse, only(sid), progress=lambda _: None)
     solo = score_store.current_score(warehouse, sid, ["solo"])
     assert solo["historic_value"] == 12.0 and solo["predicted_value"] is None and solo["p_alive"] is None

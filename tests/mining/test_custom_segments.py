@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from mining import jobs, membership
-from tests.support.config import CONFIG
+from tests.support.config import only
 from tests.support.factories import order, tracked
 from warehouse.queries import conditions, events
 from warehouse.queries import segments as store
@@ -85,7 +85,7 @@ def test_conditions_pick_the_right_people(warehouse, shop, definition, expected)
 
 
 def test_custom_segment_on_scores_joins_membership_history(warehouse, shop):
-    jobs.run_scores(warehouse, CONFIG, progress=lambda _: None)
+    jobs.run_scores(warehouse, only(shop), progress=lambda _: None)
     with pytest.raises(conditions.ConditionError, match="built-in"):
         membership.define_custom(warehouse, shop, "champions", [{"field": "orders", "op": ">", "value": 0}])
     count = membership.define_custom(

@@ -118,7 +118,7 @@ def test_a_browser_cannot_claim_a_customer(app, warehouse, site):
     revenue = scores.order_days(warehouse, sid).groupby("customer")["value"].sum().to_dict()
     assert revenue.get(victim, 0) == 0 and 1000 in revenue.values()
     dashboard = warehouse.query(
-        "SELECT sum(order_revenue) AS revenue FROM visit_days WHERE site_id = {s:String} "
+        "SELECT sum(order_revenue) AS revenue FROM visit_slots WHERE site_id = {s:String} "
         "AND identity_key = cityHash64('user:cust-1')",
         {"s": sid},
     )

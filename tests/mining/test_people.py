@@ -7,7 +7,7 @@ import collector
 from collector.loader import Loader
 from mining import jobs, stitching
 from mining.sessions import sessionize_site
-from tests.support.config import CONFIG
+from tests.support.config import only
 from tests.support.factories import event, load, page
 from warehouse.queries import erasure, people
 from warehouse.queries import recommendations as rec_store
@@ -86,8 +86,8 @@ def test_job_results_are_read_under_the_keys_the_jobs_file_people_by(warehouse, 
     load(warehouse, [event(sid, 300 + n, anon="bob-pc", product_id=f"p{n}") for n in range(3)])
     shop(warehouse, sid)
     quiet = lambda _message: None  # noqa: E731
-    jobs.run_scores(warehouse, CONFIG, progress=quiet)
-    jobs.run_segments(warehouse, CONFIG, progress=quiet)
+    jobs.run_scores(warehouse, only(sid), progress=quiet)
+    jobs.run_segments(warehouse, only(sid), progress=quiet)
     alice = people.resolve(warehouse, sid, "alice")
     items = lambda rows: pd.DataFrame(rows, columns=["site_id", "person_id", "item_id", "score"])  # noqa: E731
     rec_store.write_model(warehouse, "rec_person_items", "person", items([[sid, alice, "old", 9.0]]), 1)
@@ -183,3 +183,20 @@ def test_totals_from_visits_match_the_totals_query(warehouse, site):
     from warehouse.queries import sessions
 
     assert people.totals_of(sessions.visits(warehouse, sid, visitors)) == people.totals(warehouse, sid, visitors)
+
+
+def test_scores_read_the_buyers_facts_alone(warehouse, site):
+    """The scores job holds a row per customer, not per visitor; a site without orders still scores feedback."""
+    from tests.conftest import new_site
+    from warehouse.queries import segments as segment_store
+
+    sid = site["site_id"]
+    shop(warehouse, sid)
+    everyone = segment_store.person_facts(warehouse, sid)
+    buyers = segment_store.person_facts(warehouse, sid, buyers_only=True)
+    assert len(everyone) > len(buyers) and list(buyers["person_id"]) == list(
+        everyone.loc[everyone["orders"] > 0, "person_id"]
+    )
+    other = new_site(warehouse)["site_id"]
+    load(warehouse, [page(other, 0, anon="v"), event(other, 1, anon="v", event="Feedback Submitted", score=4.0)])
+    assert jobs.run_scores(warehouse, only(other), progress=lambda _m: None)["people"] == 1

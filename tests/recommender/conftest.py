@@ -7,7 +7,7 @@ import pytest
 from mining import jobs
 from recommender import api
 from tests.conftest import BACKENDS, new_site
-from tests.support.config import CONFIG
+from tests.support.config import only
 from tests.support.factories import store_history
 from warehouse.queries import events
 
@@ -18,7 +18,7 @@ def mined(request):
     warehouse = request.getfixturevalue(f"{request.param}_warehouse")
     site = new_site(warehouse, domains=["shop.example"])
     events.insert_events(warehouse, store_history(site["site_id"]))
-    jobs.run_all(warehouse, CONFIG, progress=lambda _m: None)
+    jobs.run_all(warehouse, only(site["site_id"]), progress=lambda _m: None)
     return warehouse, site
 
 

@@ -69,10 +69,14 @@ def test_evaluate_and_tune_any_session_file(tmp_path):
     ring_sessions(tmp_path / "ring.tsv")
     out = basirat(tmp_path, "evaluate", "--dataset", str(tmp_path / "ring.tsv"), "--no-store")
     assert "next item protocol" in out.stdout and "discovery protocol" in out.stdout and "<- shipped" in out.stdout
-    tuned = basirat(tmp_path, "tune", "--dataset", str(tmp_path / "ring.tsv"), "--out", str(tmp_path / "t.json"))
+    ring, out_file = str(tmp_path / "ring.tsv"), str(tmp_path / "t.json")
+    tuned = basirat(tmp_path, "tune", "--dataset", ring, "--draws", "2", "--out", out_file)
     record = json.loads((tmp_path / "t.json").read_text())
-    assert len(record["results"]) > 1 and record["chosen"]["values"] in [r["values"] for r in record["results"]]
-    assert "chosen:" in tuned.stdout
+    values = dict(record["chosen"]["values"])
+    assert len(record["results"]) > 1 and values.pop("discovery") in [r["values"] for r in record["results"]]
+    assert values in [r["values"] for r in record["results"]]
+    assert len(record["baselines"]["vsknn"]["results"]) == 3  # session-rec's defaults and two draws
+    assert "served:" in tuned.stdout and "vsknn:" in tuned.stdout
     (tmp_path / "bad.tsv").write_text("session,item\n1,a\n")
     bad = basirat(tmp_path, "evaluate", "--dataset", str(tmp_path / "bad.tsv"), "--no-store", check=False)
     assert bad.returncode == 1 and "missing column(s) ItemId, SessionId, Time" in bad.stderr

@@ -4,13 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender.baselines import DEFAULTS
 from recommender.evaluate import HIDDEN, SHOWN, evaluate_split, served_models, served_ranker
 from recommender.ranking import SERVED, repeat_share, return_pattern, with_repeats
 from recommender.sequential import pair_counts, sequential_rules
 from recommender.serving import Request, recommend
 from recommender.session_data import DataError, Split, instacart_sessions, prepare, time_split
-from recommender.session_knn import SessionIndex, vsknn_scores
-from recommender.tuning import tune, validation_split
+from recommender.session_knn import KnnParams, SessionIndex, sknn_recent_scores, vsknn_scores
+from recommender.tuning import best_baselines, draws, lead, tune, tune_baselines, validation_split
 from tests.support.datasets import find_data
 
 
@@ -158,7 +159,56 @@ def test_tuning_reads_only_the_training_period():
     assert set(validation.test["session_id"]) <= set(split.train["session_id"])
     record = tune({"ring": validation}, grid={"sequential": [0.0, 1.0]}, progress=lambda _m: None)
     assert [r["values"] for r in record["results"]] == [{"sequential": 0.0}, {"sequential": 1.0}]
-    assert record["chosen"]["values"] in [r["values"] for r in record["results"]]
+    values = dict(record["chosen"]["values"])
+    discovery = values.pop("discovery")
+    assert values in [r["values"] for r in record["results"]] and discovery in [r["values"] for r in record["results"]]
+
+
+def test_baselines_are_tuned_on_validation_and_the_served_ranking_against_them():
+    validation = validation_split(time_split(shop(), 2.0), 2.0)
+    grids = {"sr": {"steps": [1, 3], "weighting": ["div"], "pruning": [20]}, "vsknn": {"k": [1, 100]}}
+    baselines = tune_baselines({"ring": validation}, grids=grids, progress=lambda _m: None)
+    tried = [r["values"] for r in baselines["sr"]["results"]]
+    assert tried[0] == DEFAULTS["sr"] and {"steps": 1, "weighting": "div", "pruning": 20} in tried
+    assert baselines["vsknn"]["chosen"]["figures"]["ring"]["discovery"]["hr@20"] > 0.5
+    record = tune({"ring": validation}, grid={"vsknn": [0.5, 2.0]}, progress=lambda _m: None, baselines=baselines)
+    best = best_baselines(baselines)
+    for result in record["results"]:
+        assert result["lead"] == pytest.approx(lead(result["figures"], best), abs=1e-4)
+    assert record["chosen"]["lead"] >= max(r["lead"] for r in record["results"])  # each protocol on its own
+
+
+def test_discovery_values_rank_only_where_seen_products_are_hidden():
+    params = SERVED.with_values({"vsknn": 0.5, "discovery": {"vsknn": 3.0, "knn.k": 7}})
+    assert params.vsknn == 0.5 and params.for_discovery().vsknn == 3.0 and params.for_discovery().knn.k == 7
+    assert params.for_discovery().discovery == () and params.describe()["discovery"] == {"knn.k": 7, "vsknn": 3.0}
+
+
+def test_random_draws_are_distinct_and_repeatable():
+    grid = {"a": [1, 2, 3], "b": [1, 2, 3, 4]}
+    assert len(draws(grid, 20)) == 12  # the whole grid when it is small
+    some = draws(grid, 5)
+    assert len(some) == 5 and len({tuple(d.items()) for d in some}) == 5 and some == draws(grid, 5)
+
+
+def test_session_rec_weightings_and_idf():
+    index = SessionIndex(clicks(list("ax"), list("by"), list("bz"), list("bw")))
+    current = index.encode(["a", "b"])
+    same = dict(zip(index.items, vsknn_scores(index, current, params=KnnParams(weighting="same"))))
+    assert same["x"] == pytest.approx(0.5 * 0.5)  # a weighs 1 of 2 distinct; a is 2 clicks back: 1/2
+    quadratic = dict(zip(index.items, vsknn_scores(index, current, params=KnnParams(weighting_score="quadratic"))))
+    assert quadratic["x"] == pytest.approx(0.25 / 4)
+    idf = dict(zip(index.items, vsknn_scores(index, current, params=KnnParams(idf_weighting=1.0))))
+    assert idf["x"] == pytest.approx(0.125 * (1 + np.log(4 / 1)))  # x: once in 4 sessions
+    jaccard = sknn_recent_scores(index, index.encode(["b"]), params=KnnParams(similarity="jaccard"))
+    assert dict(zip(index.items, jaccard))["y"] == pytest.approx(1 / 2)
+
+
+def test_sequential_rules_weightings_and_no_pruning():
+    sessions = clicks(list("abc"), list("ad"))
+    assert as_dict(sequential_rules(sessions, weighting="quadratic"))[("a", "c")] == pytest.approx(0.25)
+    assert as_dict(sequential_rules(sessions, steps=1)) == {("a", "b"): 1.0, ("b", "c"): 1.0, ("a", "d"): 1.0}
+    assert len(sequential_rules(sessions, per_item=0)) == len(sequential_rules(sessions, per_item=20)) == 4
 
 
 @pytest.mark.slow
@@ -186,3 +236,17 @@ def test_show_seen_names_contexts_only():
     assert settings.load({"REC_SHOW_SEEN": "home,cart"})["REC_SHOW_SEEN"] == "home,cart"
     with pytest.raises(settings.SettingsError, match="unknown context"):
         settings.load({"REC_SHOW_SEEN": "home,checkout"})
+
+
+def test_the_discovery_values_rank_the_hidden_list_and_only_it():
+    models = served_models(time_split(shop(), 2.0).train)
+    session = [(float(t), "view", i) for t, i in enumerate(["i3", "i4", "i5", "i3"], start=1)]
+
+    def answer(params, show_seen):
+        request = Request(context="home", limit=10, session=session, now=4.0, show_seen=show_seen, params=params)
+        return [(x["itemId"], x["score"]) for x in recommend(models, request).items]
+
+    stan_only = SERVED.with_values({"vsknn": 0.0, "sequential": 0.0})
+    split = SERVED.with_values({"discovery": {"vsknn": 0.0, "sequential": 0.0}})
+    assert answer(split, False) == answer(stan_only, False) != answer(SERVED, False)
+    assert answer(split, True) == answer(SERVED, True) != answer(stan_only, True)

@@ -5,14 +5,14 @@ import pytest
 from mining import jobs
 from recommender.index import Index
 from recommender.serving import Request, recommend
-from tests.support.config import CONFIG
+from tests.support.config import CONFIG, only
 from tests.support.factories import recent
 from warehouse.queries import events
 from warehouse.queries import recommendations as store
 
 
-def run_all(warehouse):
-    jobs.run_all(warehouse, CONFIG, progress=lambda _m: None)
+def run_all(warehouse, site_id):
+    jobs.run_all(warehouse, only(site_id), progress=lambda _m: None)
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_every_model_gets_a_new_version_per_run(shop):
     first = store.latest_versions(warehouse)
     models = {model for (site, model) in first if site == mined}
     assert models == {"rules", "cooccurrence", "sequential", "sessions", "person", "popularity"}
-    jobs.BY_ID["rules"].run(warehouse, CONFIG, progress=lambda _m: None)
+    jobs.BY_ID["rules"].run(warehouse, only(mined), progress=lambda _m: None)
     second = store.latest_versions(warehouse)
     assert second[(mined, "rules")] > first[(mined, "rules")]
     assert second[(mined, "sessions")] == first[(mined, "sessions")]
@@ -165,7 +165,7 @@ def test_a_shared_device_does_not_mix_two_customers_histories(warehouse, site):
     rows += [recent(sid, "shared", "", 110, type="identify", user_id="bob")]
     rows += visit(sid, "shared", ["kite"], [], 100, user_id="bob")
     events.insert_events(warehouse, rows)
-    run_all(warehouse)
+    run_all(warehouse, sid)
     history = with_person(store.interactions(warehouse), store.person_links(warehouse))
     history = history[history["site_id"] == sid]
     people = history.groupby("user_id")["person_id"].agg(set).to_dict()
@@ -185,4 +185,4 @@ def test_a_sites_own_visits_are_evaluated_as_served(shop):
     served = {r["protocol"]: r for r in rows if r["shipped"]}
     assert served["next_item"]["predictions"] == 1 and served["next_item"]["hr@20"] == 1.0
     # a week of history is too little to split by a week: the weekly job says so and stores nothing
-    assert jobs.BY_ID["rec_evaluation"].run(warehouse, CONFIG, progress=lambda _m: None) == {}
+    assert jobs.BY_ID["rec_evaluation"].run(warehouse, only(mined), progress=lambda _m: None) == {}

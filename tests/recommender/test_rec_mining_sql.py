@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from mining import sessions as sessions_job
+from mining.jobs import run_identity
 from recommender.cooccurrence import cooccurrence
-from recommender.jobs import session_items
+from recommender.jobs import run_person, session_items
 from recommender.mining import (
     baskets,
     context_popularity,
@@ -218,3 +219,42 @@ def test_an_incremental_fold_gives_what_a_full_fold_gives(store_site):
     assert ("also_viewed", "p00", "p03") in set(map(tuple, full[keys].to_numpy()))
     expected = visit_items.indexed_sessions(warehouse, site_id, rebuilt)
     assert sorted(map(tuple, indexed["item_ids"])) == sorted(map(tuple, expected["item_ids"]))
+
+
+def test_an_incremental_person_run_gives_what_a_full_run_gives(store_site):
+    """New visitors, new events of a known one and a login that joins two devices: recomputing only
+    those people, and carrying the rest forward decayed to now, is exact for the same neighbours."""
+    warehouse, site_id = store_site
+    neighbors = pd.DataFrame(
+        {
+            "site_id": site_id,
+            "relation": "also_viewed",
+            "item_id": ITEMS * 2,
+            "neighbor_id": ITEMS[1:] + ITEMS[:1] + ITEMS[3:] + ITEMS[:3],
+            "score": [1.0 + i / 10 for i in range(2 * len(ITEMS))],
+            "support": 0.0,
+            "lift": 0.0,
+        }
+    )
+    rec_store.write_model(warehouse, "rec_item_neighbors", "cooccurrence", neighbors, version=time.time_ns())
+    config = {"LATE_EVENTS_MINUTES": 60, "IDENTITY_MAX_IDS": 50, "sites": [site_id], "full": 0}
+    said = []
+    first = run_person(warehouse, config, said.append)["model_version"]
+    rows = [recent(site_id, "new", "Product Viewed", 5 - i, product_id=item) for i, item in enumerate(ITEMS[:4])]
+    rows += [recent(site_id, "v0", "Product Viewed", 3, product_id="p11")]
+    rows += [recent(site_id, v, "Product Viewed", 2, product_id="p07", user_id="u-34") for v in ("v3", "v4")]
+    events.insert_events(warehouse, rows)
+    run_identity(warehouse, config, said.append)
+    incremental = run_person(warehouse, config, said.append)["model_version"]
+    assert any("people with events or identities since" in line for line in said)
+    full = run_person(warehouse, {**config, "full": time.time_ns()}, said.append)["model_version"]
+    keys = ["person_id", "item_id"]
+    got, expected, before = (
+        rec_store.load_model(warehouse, "rec_person_items", site_id, v) for v in (incremental, full, first)
+    )
+    assert set(got["person_id"]) > {"new", "v0", "v1"} and "v3" in set(before["person_id"])
+    assert not {"v3", "v4"} & set(expected["person_id"])
+    both = expected.merge(got, on=keys, how="outer", indicator=True)
+    assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"]
+    decay = 0.5 ** ((full - incremental) / 1e9 / 86400 / 30)
+    assert (both["score_y"] * decay).to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-9)

@@ -13,3 +13,9 @@ CONFIG = settings.load({"SEGMENT_HISTORY_DAYS": 0}, environ={})
 def config(**overrides) -> dict:
     """The defaults (replay as above) with some settings changed (by name, without ``BASIRAT_``)."""
     return settings.load({"SEGMENT_HISTORY_DAYS": 0, **overrides}, environ={})
+
+
+def only(*site_ids: str) -> dict:
+    """The settings above for a job run on these sites alone (``basirat jobs run --site``): the
+    session's warehouse holds every test's sites, and a test mines its own."""
+    return {**CONFIG, "sites": list(site_ids)}

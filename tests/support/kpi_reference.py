@@ -9,10 +9,15 @@ import pandas as pd
 from warehouse.queries import kpis
 
 
-def prepare(rows: list[dict], people: dict[str, str] | None = None) -> pd.DataFrame:
-    """Events with their person: the identity map's (``people``: identity to person), else the raw id."""
+def prepare(rows: list[dict], people: dict[str, str] | None = None, timezone: str = "UTC") -> pd.DataFrame:
+    """Events with their person: the identity map's (``people``: identity to person), else the raw id.
+
+    Times are the wall-clock times of ``timezone``, so every date below is the site's; durations stay
+    right where the zone's offset is fixed over the data (Asia/Tehran since 2022).
+    """
     frame = pd.DataFrame(rows)
     frame = frame[frame["is_bot"] == 0].copy()
+    frame["timestamp"] = frame["timestamp"].dt.tz_localize("UTC").dt.tz_convert(timezone).dt.tz_localize(None)
     raw = frame["user_id"].where(frame["user_id"] != "", frame["anonymous_id"])
     identity = ("user:" + frame["user_id"]).where(frame["user_id"] != "", "anon:" + frame["anonymous_id"])
     frame["person"] = identity.map(people or {}).fillna(raw)

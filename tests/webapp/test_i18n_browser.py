@@ -282,6 +282,57 @@ def test_a_jalali_site_in_persian(browser, live):
     context.close()
 
 
+def test_the_jalali_date_picker(browser, live):
+    """On a Jalali site the range's date fields open a Persian month grid, by mouse and by keyboard."""
+    server, site, password = live
+    sid = site["site_id"]
+    context = browser.new_context(viewport={"width": 390, "height": 800}, locale="fa-IR")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    _sign_in(page, server, password)
+    page.goto(server.url + f"/s/{sid}/settings")
+    if page.input_value("input[name=timezone]") != "Asia/Tehran":
+        page.select_option("select[name=calendar]", "jalali")
+        page.fill("input[name=timezone]", "Asia/Tehran")
+        page.click("#display button[type=submit]")
+        page.wait_for_selector(".flash-success")
+    page.goto(server.url + f"/s/{sid}/kpis")
+    today = calendars.today("Asia/Tehran")
+    shown = jdatetime.date.fromgregorian(date=today - dt.timedelta(days=29))  # the default range's first day
+    page.click("input[name=from] ~ .datepicker-toggle")
+    popup = page.locator(".datepicker-popup:not([hidden])")
+    title = f"{jdatetime.date.j_months_fa[shown.month - 1]} {shown.year}".translate(PERSIAN_DIGITS)
+    assert popup.locator(".datepicker-title").inner_text() == title
+    assert popup.locator("th").first.inner_text() == "ش"  # the week starts on Saturday
+    box, width = popup.bounding_box(), page.evaluate("document.documentElement.clientWidth")
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, (box, width)
+    screenshot(page, "i18n-fa-390-datepicker")
+    popup.locator("[data-day]").first.click()  # the 1st of that Jalali month
+    first = shown.replace(day=1)
+    assert page.input_value("input[name=from]") == first.strftime("%Y-%m-%d").translate(PERSIAN_DIGITS)
+    assert page.locator(".datepicker-popup:not([hidden])").count() == 0
+    # By keyboard: open "to" (on today), one day back is to the right in a right-to-left grid, Enter picks.
+    page.focus("input[name=to] ~ .datepicker-toggle")
+    page.keyboard.press("Enter")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Enter")
+    last = jdatetime.date.fromgregorian(date=today - dt.timedelta(days=1))
+    assert page.input_value("input[name=to]") == last.strftime("%Y-%m-%d").translate(PERSIAN_DIGITS)
+    page.focus("input[name=to] ~ .datepicker-toggle")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")  # closes, and the focus is back on the button that opened it
+    assert page.locator(".datepicker-popup:not([hidden])").count() == 0
+    assert page.evaluate("document.activeElement.matches('input[name=to] ~ .datepicker-toggle')")
+    page.click("main form .form-actions button[type=submit]")
+    page.wait_for_selector(".chart canvas, .empty")
+    header = page.inner_text(".page-header p")
+    assert header.startswith(first.strftime("%Y/%m/%d").translate(PERSIAN_DIGITS)), header
+    assert last.strftime("%Y/%m/%d").translate(PERSIAN_DIGITS) in header, header
+    assert problems == []
+    context.close()
+
+
 def test_the_demo_store_in_persian_and_english(browser, live):
     server, _site, _password = live
     pages = ["/store/", "/store/category/lighting", "/store/search?q=LANTERN", "/store/cart", "/store/login"]

@@ -16,19 +16,19 @@ def test_lists_match_the_figures_they_explain(warehouse, site):
     sid = site["site_id"]
     events.insert_events(warehouse, shop_rows(sid))
     membership.refresh_site(warehouse, sid, progress=lambda _: None)
-    for segment in (None, "repeat_buyers"):
-        args = (warehouse, sid, START, END, segment)
-        totals_orders = int(kpi_store.revenue(*args)["orders"].sum())
-        assert drilldown.order_count(*args) == totals_orders > 0
-        repeat = kpi_store.repeat_purchase_rate(*args)
-        assert drilldown.people_count(warehouse, sid, "customers", START, END, segment) == repeat["buyers"]
-        assert drilldown.people_count(warehouse, sid, "repeat", START, END, segment) == repeat["repeat_buyers"]
-        for i, step in enumerate(kpi_store.funnel(*args)):
-            assert drilldown.people_count(warehouse, sid, f"step{i + 1}", START, END, segment) == step["people"]
-    assert (
-        drilldown.people_count(warehouse, sid, "visitors", START, END)
-        == kpi_store.totals(warehouse, sid, START, END)["visitors"]
-    )
+    for segment, zone in ((None, "UTC"), ("repeat_buyers", "UTC"), (None, "Asia/Tehran")):
+        args, tz = (warehouse, sid, START, END, segment), {"timezone": zone}
+        totals_orders = int(kpi_store.revenue(*args, **tz)["orders"].sum())
+        assert drilldown.order_count(*args, **tz) == totals_orders > 0
+        repeat = kpi_store.repeat_purchase_rate(*args, **tz)
+        assert drilldown.people_count(warehouse, sid, "customers", START, END, segment, **tz) == repeat["buyers"]
+        assert drilldown.people_count(warehouse, sid, "repeat", START, END, segment, **tz) == repeat["repeat_buyers"]
+        for i, step in enumerate(kpi_store.funnel(*args, **tz)):
+            assert drilldown.people_count(warehouse, sid, f"step{i + 1}", START, END, segment, **tz) == step["people"]
+        if segment is None:
+            totals = kpi_store.totals(warehouse, sid, START, END, **tz)
+            assert drilldown.people_count(warehouse, sid, "visitors", START, END, **tz) == totals["visitors"]
+            assert drilldown.order_count(*args, **tz) == totals["orders"]
     people = drilldown.people(warehouse, sid, "customers", START, END, sort="orders", limit=500)
     assert [p["orders"] for p in people] == sorted((p["orders"] for p in people), reverse=True)
     assert "crawler" not in {

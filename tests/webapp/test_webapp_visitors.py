@@ -5,7 +5,7 @@ import pytest
 
 from mining import jobs, stitching
 from mining.sessions import sessionize_site
-from tests.support.config import CONFIG
+from tests.support.config import only
 from tests.support.factories import event, load, order, page
 from tests.support.webapp_helpers import make_app, make_user, post, signed_in
 from warehouse.queries import events, people
@@ -114,8 +114,8 @@ def test_profile_shows_what_the_jobs_found(warehouse, site):
     assert 'data-fragment="/s/%s/visitors/job-results?ref=user:zoe&amp;fragment=1"' % sid in profile
     assert f'href="/s/{sid}/visitors/job-results?ref=user:zoe"' in profile  # without script, a link
     assert "No segment, score or recommendation for this person yet" in client.get(fragment).get_data(as_text=True)
-    jobs.run_scores(warehouse, CONFIG, progress=lambda _m: None)
-    jobs.run_segments(warehouse, CONFIG, progress=lambda _m: None)
+    jobs.run_scores(warehouse, only(sid), progress=lambda _m: None)
+    jobs.run_segments(warehouse, only(sid), progress=lambda _m: None)
     zoe = people.resolve(warehouse, sid, "zoe")
     assert zoe.startswith("p_")  # the id exports and segment lists show
     frame = pd.DataFrame({"site_id": [sid], "person_id": [zoe], "item_id": ["mug-9"], "score": [1.0]})
@@ -142,7 +142,7 @@ def test_profile_says_what_churn_risk_means(warehouse, site):
             when = start + pd.Timedelta(days=300 - 10 * k - (0 if i % 2 else 200))
             rows.append(order(sid, when.to_pydatetime(), f"c{i:02d}", f"c{i:02d}-{k}", 10.0 + i))
     events.insert_events(warehouse, rows)
-    jobs.run_scores(warehouse, CONFIG, progress=lambda _m: None)
+    jobs.run_scores(warehouse, only(sid), progress=lambda _m: None)
     client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [sid]))
     text = client.get(f"/s/{sid}/visitors/job-results?ref=anon:c09&fragment=1").get_data(as_text=True)
     assert "chance of no order in the next 90 days" in text  # the horizon the admin serves with

@@ -1,16 +1,19 @@
 """The store's KPIs, computed in ClickHouse: one query per dashboard panel.
 
 Visitors, sessions, the funnel, revenue, new vs returning, retention, repeat
-purchases and satisfaction read ``visit_days``: each visitor's day (counts,
-feedback scores, bursts of activity, funnel steps) as a materialized view
-keeps it, with the ids hashed so people are resolved and counted on numbers.
-Recommendation-driven revenue reads ``attribution_events``. ``visit_days``
-bakes in the funnel's steps, window and the visit gap below: changing them
-takes a migration. An order is counted once per ``Order Completed`` event
-with its own id.
+purchases and satisfaction read ``visit_slots``: each visitor's quarter hour
+(counts, feedback scores, bursts of activity, funnel steps) as a materialized
+view keeps it, with the ids hashed so people are resolved and counted on
+numbers. Recommendation-driven revenue reads ``attribution_events``.
+``visit_slots`` bakes in the funnel's steps, window and the visit gap below:
+changing them takes a migration. An order is counted once per id (``order_id``,
+else the event's message id) over the range, or the day for per-day figures.
 
-Every function takes a site, an inclusive date range (UTC days) and an
-optional segment: with a segment, only its current members' events count.
+Every function takes a site, an inclusive date range, an optional segment
+(only its current members' events count) and the site's time zone: the range
+runs from local midnight to local midnight and every figure is dated by the
+local day its slot (or event) falls on. A quarter hour lies on one local day
+in every zone, so the per-day figures are exact.
 People are the identity map's (``person_map``): rows are resolved to their
 person, then combined per person. Filters are fixed fragments; values are
 bound parameters.
@@ -26,15 +29,18 @@ from warehouse.engine.connection import Warehouse
 
 from .person_map import EVENT_RAW_PERSON, resolve_keys, resolve_web
 from .recommendations import attributed_items
+from .zones import check_zone, midnight
 
 FUNNEL_STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 FUNNEL_WINDOW_SECONDS = 7 * 86400
 SESSION_GAP_SECONDS = 30 * 60
 RANGE = (
     "site_id = {site_id:String} AND is_bot = 0 "
-    "AND toDate(timestamp) >= {start:Date} AND toDate(timestamp) <= {end:Date}"
+    "AND timestamp >= {start_at:DateTime('UTC')} AND timestamp < {end_at:DateTime('UTC')}"
 )
-DAYS = "site_id = {site_id:String} AND date >= {start:Date} AND date <= {end:Date}"
+SLOTS = "site_id = {site_id:String} AND slot >= {start_at:DateTime('UTC')} AND slot < {end_at:DateTime('UTC')}"
+# A slot's day in the site's zone; the zone's name is bound, and checked by ``zones.check_zone``.
+DAY = "toDate(toTimeZone(slot, {timezone:String}))"
 MEMBERS = """
     SELECT person_id FROM segment_members
     WHERE site_id = {site_id:String} AND segment = {segment:String}
@@ -43,7 +49,7 @@ MEMBERS = """
 
 
 def _keyed(per_ids: str, columns: list[str], segment: str | None) -> str:
-    """Rows of ``visit_days`` with their ``person_key``, only the segment's current members' when one is given."""
+    """Rows of ``visit_slots`` with their ``person_key``, only the segment's current members' when one is given."""
     rows = resolve_keys(per_ids, columns)
     if not segment:
         return rows
@@ -58,38 +64,49 @@ def _people(per_ids: str, columns: list[str], segment: str | None) -> str:
     return f"SELECT * FROM ({rows}) WHERE person_id IN ({MEMBERS})"
 
 
-def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, **extra) -> dict:
-    return {"site_id": site_id, "start": start, "end": end, "segment": segment or "", **extra}
+def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, timezone: str, **extra) -> dict:
+    return {
+        "site_id": site_id,
+        "start": start,
+        "end": end,
+        "start_at": midnight(start, timezone),
+        "end_at": midnight(end + dt.timedelta(days=1), timezone),
+        "timezone": check_zone(timezone),
+        "segment": segment or "",
+        **extra,
+    }
 
 
-def visitors(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+def visitors(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+):
     """Distinct people and events per day."""
-    per_ids = f"SELECT identity_key, raw_key, date, event_count FROM visit_days WHERE {DAYS}"
+    per_ids = f"SELECT identity_key, raw_key, {DAY} AS date, event_count FROM visit_slots WHERE {SLOTS}"
     return warehouse.query_df(
         f"""
         SELECT date, uniqExact(person_key) AS visitors, sum(event_count) AS events
         FROM ({_keyed(per_ids, ["date", "event_count"], segment)})
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, timezone),
     )
 
 
-def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> dict:
+def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, timezone: str = "UTC") -> dict:
     """Events, people, orders and revenue over the range: the dashboard's cards, by the KPI page's definitions.
 
-    The same ``visit_days`` rows the KPI series sum (bots left out, days of
-    ``date``, an order counted once per id and day, people through the
-    identity map), so the two pages cannot disagree.
+    The same ``visit_slots`` rows the KPI series sum (bots left out, the
+    site's days, an order counted once per id, people through the identity
+    map), so the two pages cannot disagree.
     """
-    per_ids = f"SELECT identity_key, raw_key, event_count, order_count, order_revenue FROM visit_days WHERE {DAYS}"
+    per_ids = f"SELECT identity_key, raw_key, event_count, order_keys, order_revenue FROM visit_slots WHERE {SLOTS}"
     row = warehouse.query(
         f"""
         SELECT sum(event_count) AS events, uniqExact(person_key) AS visitors,
-               sum(order_count) AS orders, sum(order_revenue) AS revenue
-        FROM ({_keyed(per_ids, ["event_count", "order_count", "order_revenue"], None)})
+               uniqExactArray(order_keys) AS orders, sum(order_revenue) AS revenue
+        FROM ({_keyed(per_ids, ["event_count", "order_keys", "order_revenue"], None)})
         """,
-        _params(site_id, start, end, None),
+        _params(site_id, start, end, None, timezone),
     )
     row = row[0] if row else {}
     return {
@@ -100,18 +117,20 @@ def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> 
     }
 
 
-def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+def sessions(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+):
     """Visits per day: a person's events more than 30 minutes apart start a new visit (dated by its start).
 
-    ``visit_days`` holds each id's bursts (events at most 30 minutes apart);
-    a person's bursts, from all their ids, are swept in time order, each open
-    until 30 minutes after its last event: a burst starting while none is
-    open starts a visit. The same count as walking the person's events.
+    ``visit_slots`` holds each id's bursts (events at most 30 minutes apart);
+    a person's bursts, from all their ids and slots, are swept in time order,
+    each open until 30 minutes after its last event: a burst starting while
+    none is open starts a visit. The same count as walking the person's events.
     """
-    per_ids = f"SELECT identity_key, raw_key, starts, ends FROM visit_days WHERE {DAYS}"
+    per_ids = f"SELECT identity_key, raw_key, starts, ends FROM visit_slots WHERE {SLOTS}"
     return warehouse.query_df(
         f"""
-        SELECT toDate(toDateTime(point.1, 'UTC')) AS date, count() AS sessions
+        SELECT toDate(toDateTime(point.1, {{timezone:String}})) AS date, count() AS sessions
         FROM (
             SELECT arrayJoin(arrayFilter((p, depth) -> p.2 = 1 AND depth = 1, points,
                                          arrayCumSum(arrayMap(p -> p.2, points)))) AS point
@@ -126,20 +145,22 @@ def sessions(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, s
         )
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, timezone),
     )
 
 
-def funnel(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None) -> list:
+def funnel(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+) -> list:
     """People reaching each step in order (view → cart → checkout → order) within a week of their view.
 
-    ``visit_days`` keeps each id's steps of a day as a ``windowFunnel``
+    ``visit_slots`` keeps each id's steps of a slot as a ``windowFunnel``
     state; merging a person's states is one pass over all their events,
     without reading the events. Steps that share one second have no defined
     order (timestamps are whole seconds).
     """
     reached = ", ".join(f"countIf(level >= {i + 1}) AS step{i + 1}" for i in range(len(FUNNEL_STEPS)))
-    per_ids = f"SELECT identity_key, raw_key, progress FROM visit_days WHERE {DAYS}"
+    per_ids = f"SELECT identity_key, raw_key, progress FROM visit_slots WHERE {SLOTS}"
     row = warehouse.query(
         f"""
         SELECT {reached}
@@ -149,39 +170,44 @@ def funnel(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, seg
             GROUP BY person_key
         )
         """,
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, timezone),
     )[0]
     return [{"step": step, "people": int(row[f"step{i + 1}"])} for i, step in enumerate(FUNNEL_STEPS)]
 
 
-def revenue(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+def revenue(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+):
     """Orders, revenue and average order value per day."""
     per_ids = (
-        f"SELECT identity_key, raw_key, date, order_count, order_revenue FROM visit_days "
-        f"WHERE {DAYS} AND order_count > 0"
+        f"SELECT identity_key, raw_key, {DAY} AS date, order_keys, order_revenue FROM visit_slots "
+        f"WHERE {SLOTS} AND order_count > 0"
     )
     # Without a segment nobody needs resolving: the daily totals are read as they are.
-    rows = _keyed(per_ids, ["date", "order_count", "order_revenue"], segment) if segment else per_ids
+    rows = _keyed(per_ids, ["date", "order_keys", "order_revenue"], segment) if segment else per_ids
     return warehouse.query_df(
         f"""
         SELECT date, orders, sales AS revenue, sales / orders AS average_order_value
         FROM (
-            SELECT date, sum(order_count) AS orders, sum(order_revenue) AS sales
+            SELECT date, uniqExactArray(order_keys) AS orders, sum(order_revenue) AS sales
             FROM ({rows})
             GROUP BY date
         )
         ORDER BY date
         """,
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, timezone),
     )
 
 
-def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
+def new_vs_returning(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+):
     """Per day, visitors seen for the first time ever that day, and those seen on an earlier day."""
-    in_range = f"SELECT identity_key, raw_key, date FROM visit_days WHERE {DAYS}"
+    in_range = f"SELECT identity_key, raw_key, {DAY} AS date FROM visit_slots WHERE {SLOTS}"
     ever = (
-        "SELECT identity_key, raw_key, min(date) AS first_seen FROM visit_days "
-        "WHERE site_id = {site_id:String} AND date <= {end:Date} GROUP BY identity_key, raw_key"
+        "SELECT identity_key, raw_key, toDate(toTimeZone(min(slot), {timezone:String})) AS first_seen "
+        "FROM visit_slots WHERE site_id = {site_id:String} AND slot < {end_at:DateTime('UTC')} "
+        "GROUP BY identity_key, raw_key"
     )
     return warehouse.query_df(
         f"""
@@ -196,7 +222,7 @@ def new_vs_returning(warehouse: Warehouse, site_id: str, start: dt.date, end: dt
         ) AS firsts USING person_key
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, timezone),
     )
 
 
@@ -218,13 +244,15 @@ def retention(
     end: dt.date,
     segment: str | None = None,
     months: list[dt.date] | None = None,
+    timezone: str = "UTC",
 ):
     """Customers by month of first order (cohorts starting in the range) still ordering N months later.
 
-    Months are calendar months; ``months`` (their first days, ascending, covering every order) gives
-    another calendar's, such as a Jalali site's Persian months. Cohorts are named by their first day.
+    Months are calendar months of the site's days; ``months`` (their first days, ascending, covering
+    every order) gives another calendar's, such as a Jalali site's Persian months. Cohorts are named
+    by their first day.
     """
-    month_of = MONTH_OF.format(day="date") if months else "toStartOfMonth(date)"
+    month_of = MONTH_OF.format(day=DAY) if months else f"toStartOfMonth({DAY})"
     first_month = "{first_month:Date}" if months else "toStartOfMonth({start:Date})"
     later = (
         f"{MONTH_NUMBER.format(month='month')} - {MONTH_NUMBER.format(month='cohort')}"
@@ -233,7 +261,7 @@ def retention(
     )
     per_ids = f"""
         SELECT identity_key, raw_key, groupUniqArray({month_of}) AS order_months
-        FROM visit_days
+        FROM visit_slots
         WHERE site_id = {{site_id:String}} AND order_count > 0
         GROUP BY identity_key, raw_key"""
     extra = {}
@@ -251,55 +279,81 @@ def retention(
         ARRAY JOIN months AS month
         GROUP BY cohort, months_later ORDER BY cohort, months_later
         """,
-        _params(site_id, start, end, segment, **extra),
+        _params(site_id, start, end, segment, timezone, **extra),
     )
 
 
-def repeat_purchase_rate(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment=None) -> dict:
+def repeat_purchase_rate(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment=None, timezone: str = "UTC"
+) -> dict:
     """Share of the range's buyers who ordered at least twice in it."""
-    per_ids = f"SELECT identity_key, raw_key, order_count FROM visit_days WHERE {DAYS} AND order_count > 0"
+    per_ids = f"SELECT identity_key, raw_key, order_keys FROM visit_slots WHERE {SLOTS} AND order_count > 0"
     row = warehouse.query(
         f"""
         SELECT count() AS buyers, countIf(orders >= 2) AS repeat_buyers,
                if(count() = 0, 0, countIf(orders >= 2) / count()) AS rate
         FROM (
-            SELECT person_key, sum(order_count) AS orders
-            FROM ({_keyed(per_ids, ["order_count"], segment)})
+            SELECT person_key, uniqExactArray(order_keys) AS orders
+            FROM ({_keyed(per_ids, ["order_keys"], segment)})
             GROUP BY person_key
         )
         """,
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, timezone),
     )[0]
     return {"buyers": int(row["buyers"]), "repeat_buyers": int(row["repeat_buyers"]), "rate": float(row["rate"])}
 
 
-def satisfaction(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None):
-    """Feedback scores per month: how many answers gave each score, and the month's mean."""
+def satisfaction(
+    warehouse: Warehouse,
+    site_id: str,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    timezone: str = "UTC",
+    months: list[dt.date] | None = None,
+):
+    """Feedback scores per month: how many answers gave each score, and the month's mean.
+
+    Months as in ``retention``: calendar months, or those starting on ``months`` (a Jalali site's).
+    """
+    month_of = MONTH_OF.format(day=DAY) if months else f"toStartOfMonth({DAY})"
     per_ids = f"""
-        SELECT identity_key, raw_key, toStartOfMonth(date) AS month, score
-        FROM visit_days ARRAY JOIN feedback_scores AS score
-        WHERE {DAYS} AND notEmpty(feedback_scores)"""
+        SELECT identity_key, raw_key, {month_of} AS month, score
+        FROM visit_slots ARRAY JOIN feedback_scores AS score
+        WHERE {SLOTS} AND notEmpty(feedback_scores)"""
     rows = _keyed(per_ids, ["month", "score"], segment) if segment else per_ids
+    extra = {"months": list(months)} if months else {}
     return warehouse.query_df(
         f"SELECT month, score, count() AS answers FROM ({rows}) GROUP BY month, score ORDER BY month, score",
-        _params(site_id, start, end, segment),
+        _params(site_id, start, end, segment, timezone, **extra),
     )
 
 
 def recommendation_revenue(
-    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, window_days: int = 7
+    warehouse: Warehouse,
+    site_id: str,
+    start: dt.date,
+    end: dt.date,
+    segment: str | None = None,
+    window_days: int = 7,
+    timezone: str = "UTC",
 ):
     """Per day, orders with an item bought after clicking it in a recommendation, and those items' revenue.
 
     Attributed as on the recommendations page (``attributed_items``): an item
     counts once, for the same visitor's click within ``window_days`` before
-    the order. Days are the orders' days.
+    the order. Days are the orders' days in the site's zone. The UTC days of
+    ``attribution_events`` (its sort key) only narrow the read.
     """
-    clicks_in = "date >= {start:Date} - {window_days:UInt32} AND date <= {end:Date}"
-    orders_in = "date >= {start:Date} AND date <= {end:Date}"
+    range_days = "date >= toDate({start_at:DateTime('UTC')}) AND date <= toDate({end_at:DateTime('UTC')})"
+    clicks_in = (
+        "date >= toDate({start_at:DateTime('UTC')}) - {window_days:UInt32} "
+        "AND date <= toDate({end_at:DateTime('UTC')}) AND timestamp < {end_at:DateTime('UTC')}"
+    )
+    orders_in = f"{range_days} AND timestamp >= {{start_at:DateTime('UTC')}} AND timestamp < {{end_at:DateTime('UTC')}}"
     per_ids = f"""
-        SELECT order_key, item_id, any(order_day) AS date, any(item_revenue) AS item_revenue,
-               any(anonymous_id) AS anonymous_id, any(order_user_id) AS user_id
+        SELECT order_key, item_id, toDate(toDateTime(any(order_time), {{timezone:String}})) AS date,
+               any(item_revenue) AS item_revenue, any(anonymous_id) AS anonymous_id, any(order_user_id) AS user_id
         FROM ({attributed_items(clicks_in, orders_in)})
         GROUP BY order_key, item_id"""
     rows = _people(per_ids, ["order_key", "date", "item_revenue"], segment) if segment else per_ids
@@ -309,7 +363,7 @@ def recommendation_revenue(
         FROM ({rows})
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment, window=window_days * 86400, window_days=window_days),
+        _params(site_id, start, end, segment, timezone, window=window_days * 86400, window_days=window_days),
     )
 
 
@@ -326,18 +380,22 @@ PANELS = {
 }
 
 
-def dashboard(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None) -> dict:
+def dashboard(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, segment: str | None = None, timezone: str = "UTC"
+) -> dict:
     """Every panel, as plain rows (what the admin's charts and the bench read)."""
     out = {}
     for name, panel in PANELS.items():
-        value = panel(warehouse, site_id, start, end, segment)
+        value = panel(warehouse, site_id, start, end, segment, timezone=timezone)
         out[name] = value.to_dict("records") if isinstance(value, pd.DataFrame) else value
     return out
 
 
-def raw_activity(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+def raw_activity(
+    warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, timezone: str = "UTC"
+) -> pd.DataFrame:
     """Every event's person and time in the range: what a dashboard computed in Python would have to fetch."""
     return warehouse.query_df(
         f"SELECT {EVENT_RAW_PERSON} AS person_id, timestamp FROM events WHERE {RANGE}",
-        _params(site_id, start, end, None),
+        _params(site_id, start, end, None, timezone),
     )

@@ -15,11 +15,13 @@ SELECT, no ``WITH`` subqueries).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-from .person_map import CHANNEL_ID_COLUMN
+from .person_map import CHANNEL_ID_COLUMN, RAW_PERSON
 from .sessions import VISITOR
 
 KIND_WEIGHT = "multiIf(kind = 'purchase', 5.0, kind = 'cart', 3.0, 1.0)"
@@ -113,20 +115,25 @@ _LINKED = """
 
 
 _PERSON = "if(person_id != '', person_id, if(own_user, user_id, anonymous_id))"
-# A part's rows: those whose own id falls in it, and every linked identity's
-# (few), whose person is known only after the join.
-_KEYED_HISTORY = f"""
+
+
+def _keyed_history(rows: str) -> str:
+    """Interactions with their person; ``rows`` picks them by ``raw`` (the row's own id) and ``identity``."""
+    return f"""
     SELECT {_PERSON} AS person, item_id, kind, time FROM (
         SELECT anonymous_id, user_id, item_id, kind, time, user_id != '' AND channel_id != 2 AS own_user,
+               if(own_user, user_id, anonymous_id) AS raw,
                if(own_user, concat(if(channel_id = 1, 'customer:', 'user:'), user_id),
                   concat('anon:', anonymous_id)) AS identity
         FROM ({_INTERACTIONS.replace("{parts:UInt64}", "1").replace("{part:UInt64}", "0")})
-        WHERE cityHash64(if(own_user, user_id, anonymous_id)) % {{parts:UInt64}} = {{part:UInt64}}
-           OR identity IN (SELECT identity FROM ({_LINKED}))
+        WHERE {rows}
     ) AS history
     ANY LEFT JOIN ({_LINKED}) AS links USING identity
 """
-_PERSON_VOTES = f"""
+
+
+def _person_votes(rows: str, people: str) -> str:
+    return f"""
     SELECT person_id, t.1 AS item_id, t.2 AS weight, t.3 AS bought, t.4 AS votes FROM (
         SELECT person AS person_id,
                arraySort(x -> (-toInt64(x.4), x.1), groupArray((item_id, weight, bought, last))) AS ranked
@@ -135,8 +142,8 @@ _PERSON_VOTES = f"""
                    sum({KIND_WEIGHT} * pow(0.5, greatest({{now:Float64}} - toFloat64(time), 0.) / 86400. / 30.))
                        AS weight,
                    max(kind = 'purchase') AS bought, max(time) AS last
-            FROM ({_KEYED_HISTORY})
-            WHERE cityHash64(person) % {{parts:UInt64}} = {{part:UInt64}}
+            FROM ({_keyed_history(rows)})
+            WHERE {people}
             GROUP BY person, item_id
         )
         GROUP BY person
@@ -145,6 +152,44 @@ _PERSON_VOTES = f"""
                         ranked, arrayEnumerate(ranked)) AS t
     WHERE t.4 = 1 OR t.3 = 1
 """
+
+
+# A part's rows: those whose own id falls in it, and every linked identity's
+# (few), whose person is known only after the join.
+_PERSON_VOTES = _person_votes(
+    f"cityHash64(raw) % {{parts:UInt64}} = {{part:UInt64}} OR identity IN (SELECT identity FROM ({_LINKED}))",
+    "cityHash64(person) % {parts:UInt64} = {part:UInt64}",
+)
+
+# The ids whose person may have changed since the last per-person run: the own
+# ids of rows received in (since, upto], and every id and person an identity
+# changed since version {last} ever had (identity_history keeps each version).
+_RAW_OF_IDENTITY = "replaceRegexpOne(identity, '^[a-z]+:', '')"
+_CHANGED_KEYS = f"""
+    SELECT {RAW_PERSON} AS key FROM (
+        SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN} FROM events
+        WHERE site_id = {{site_id:String}} AND received_at > {{since:DateTime('UTC')}}
+          AND received_at <= {{upto:DateTime('UTC')}}
+    )
+    UNION ALL
+    SELECT person_id AS key FROM identity_history
+    WHERE site_id = {{site_id:String}} AND person_id != '' AND identity IN (
+        SELECT identity FROM identity_history WHERE site_id = {{site_id:String}} AND version > {{last:UInt64}})
+    UNION ALL
+    SELECT {_RAW_OF_IDENTITY} AS key FROM identity_history
+    WHERE site_id = {{site_id:String}} AND version > {{last:UInt64}}
+"""
+# Those ids, and the current person of each: the people an incremental run recomputes.
+CHANGED_PEOPLE = f"""
+    SELECT key FROM ({_CHANGED_KEYS})
+    UNION ALL
+    SELECT person_id AS key FROM ({_LINKED}) WHERE {_RAW_OF_IDENTITY} IN (SELECT key FROM ({_CHANGED_KEYS}))
+"""
+_CHANGED_VOTES = _person_votes(
+    f"raw IN ({CHANGED_PEOPLE}) "
+    f"OR identity IN (SELECT identity FROM ({_LINKED}) WHERE person_id IN ({CHANGED_PEOPLE}))",
+    f"person IN ({CHANGED_PEOPLE}) AND cityHash64(person) % {{parts:UInt64}} = {{part:UInt64}}",
+)
 
 
 def person_votes(
@@ -176,8 +221,12 @@ def person_recommendations(
     per_item: int = 20,
     max_history: int = 20,
     days: int = 180,
+    changed: dict | None = None,
 ) -> pd.DataFrame:
     """``person_id, item_id, score``: ``recommender.mining.person_items`` for one part of the people.
+
+    With ``changed`` (``since``, ``upto``: receive times; ``last``: the
+    previous per-person version), only the people ``CHANGED_PEOPLE`` names.
 
     ``versions`` maps the neighbour models (``rules``, ``cooccurrence``) to
     the version read; each voting product's best ``per_item`` neighbours get
@@ -199,7 +248,7 @@ def person_recommendations(
             SELECT person_id, t.1 AS candidate, t.2 AS contribution, t.3 AS is_bought, t.4 AS is_vote
             FROM (
                 SELECT person_id, item_id, weight, bought, votes, neighbor_id, score
-                FROM ({_PERSON_VOTES}) AS votes
+                FROM ($VOTES) AS votes
                 ALL LEFT JOIN ({neighbors}) AS neighbors USING item_id
             )
             ARRAY JOIN [(neighbor_id, weight * score, toUInt8(0), toUInt8(votes = 1 AND neighbor_id != '')),
@@ -209,8 +258,9 @@ def person_recommendations(
         HAVING max(is_bought) = 0 AND max(is_vote) = 1
         ORDER BY person_id, score DESC, item_id
         LIMIT {{per_person:UInt32}} BY person_id
-        """,
-        {
+        """.replace("$VOTES", _CHANGED_VOTES if changed else _PERSON_VOTES),
+        (changed or {})
+        | {
             "site_id": site_id,
             "now": float(now),
             "part": part,
@@ -224,6 +274,38 @@ def person_recommendations(
         },
     )
     return _typed(frame, ["person_id", "item_id"], {"score": "float64"})
+
+
+def carry_person_items(
+    warehouse: Warehouse, site_id: str, last: int, version: int, factor: float, changed: dict
+) -> None:
+    """Copy the previous per-person model's rows of everyone unchanged into ``version``.
+
+    Their scores are a sum of weights that all decay by the same half-life,
+    so ``factor`` (the decay since the previous run) brings them to what a
+    full run now would compute from the same neighbours.
+    """
+    warehouse.execute(
+        f"""
+        INSERT INTO rec_person_items (site_id, model_version, person_id, item_id, score)
+        SELECT site_id, {{version:UInt64}}, person_id, item_id, score * {{factor:Float64}} FROM rec_person_items
+        WHERE site_id = {{site_id:String}} AND model_version = {{last:UInt64}}
+          AND person_id NOT IN ({CHANGED_PEOPLE})
+        """,
+        {**changed, "site_id": site_id, "last": last, "version": version, "factor": factor},
+    )
+
+
+def received_upto(warehouse: Warehouse, site_id: str):
+    """The site's latest receive time (naive UTC), or None without events."""
+    value = warehouse.scalar(
+        "SELECT max(received_at) FROM events WHERE site_id = {site_id:String} HAVING count() > 0", {"site_id": site_id}
+    )
+    if value is None:
+        return None
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
 
 
 def _typed(frame: pd.DataFrame, strings: list[str], numbers: dict) -> pd.DataFrame:

@@ -6,29 +6,33 @@ import datetime as dt
 
 from warehouse.engine.connection import Warehouse
 
-from . import kpis
-
-_SINCE = "timestamp >= now() - toIntervalDay({days:UInt32})"
+from . import kpis, zones
 
 
-def summary(warehouse: Warehouse, site_id: str, days: int = 30, today: dt.date | None = None) -> dict:
-    """Events, people, orders and revenue of the last ``days`` days to ``today`` (UTC's by default).
+def summary(
+    warehouse: Warehouse, site_id: str, days: int = 30, today: dt.date | None = None, timezone: str = "UTC"
+) -> dict:
+    """Events, people, orders and revenue of the last ``days`` days of ``timezone`` to ``today`` (its today by default).
 
     The KPI page's definitions (``kpis.totals``): for the same days both pages show the same figures.
     """
-    today = today or dt.datetime.now(dt.timezone.utc).date()
-    return kpis.totals(warehouse, site_id, today - dt.timedelta(days=days - 1), today)
+    today = today or zones.today(timezone)
+    return kpis.totals(warehouse, site_id, today - dt.timedelta(days=days - 1), today, timezone)
 
 
-def daily_events(warehouse: Warehouse, site_id: str, days: int = 30, timezone: str = "UTC") -> list[dict]:
-    """Events per day of the site's time zone (an IANA name), oldest first; days without events are absent.
+def daily_events(
+    warehouse: Warehouse, site_id: str, days: int = 30, timezone: str = "UTC", today: dt.date | None = None
+) -> list[dict]:
+    """Events per day of the site's time zone (an IANA name) over the last ``days`` days to ``today``,
+    oldest first; days without events are absent.
 
-    Bots are left out, as on every figure (``visit_days`` keeps none).
+    Whole local days, summed from the rows ``kpis.totals`` sums: the chart adds up to the cards.
     """
+    today = today or zones.today(timezone)
     return warehouse.query(
-        "SELECT toDate(toTimeZone(timestamp, {timezone:String})) AS day, count() AS events FROM events "
-        f"WHERE site_id = {{site_id:String}} AND is_bot = 0 AND {_SINCE} GROUP BY day ORDER BY day",
-        {"site_id": site_id, "days": days, "timezone": timezone},
+        f"SELECT {kpis.DAY} AS day, sum(event_count) AS events FROM visit_slots "
+        f"WHERE {kpis.SLOTS} GROUP BY day ORDER BY day",
+        kpis._params(site_id, today - dt.timedelta(days=days - 1), today, None, timezone),
     )
 
 

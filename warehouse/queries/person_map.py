@@ -63,7 +63,7 @@ def resolve_web(per_ids: str, columns: list[str]) -> str:
     return resolve(per_ids, columns, WEB_IDENTITY, WEB_RAW_PERSON)
 
 
-# The rollup ``visit_days`` keeps each row's identity and raw id hashed
+# The rollup ``visit_slots`` keeps each row's identity and raw id hashed
 # (``identity_key``, ``raw_key``): the dashboard joins and groups on numbers.
 PEOPLE_BY_KEY = """
     SELECT cityHash64(identity) AS identity_key, cityHash64(argMax(person_id, version)) AS mapped_key

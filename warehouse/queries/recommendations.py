@@ -107,6 +107,19 @@ def insert_model_rows(warehouse: Warehouse, table: str, frame: pd.DataFrame, ver
     return warehouse.insert(table, frame) if len(frame) else 0
 
 
+def model_rows(warehouse: Warehouse, table: str, site_id: str, version: int) -> int:
+    """Rows a site's model holds under ``version`` (a job that copies rows forward counts them here)."""
+    if table not in ("rec_item_neighbors", "rec_sessions", "rec_person_items", "rec_popularity"):
+        raise ValueError(table)
+    return int(
+        warehouse.scalar(
+            f"SELECT count() FROM {table} WHERE site_id = {{site_id:String}} AND model_version = {{version:UInt64}}",
+            {"site_id": site_id, "version": version},
+        )
+        or 0
+    )
+
+
 def record_version(warehouse: Warehouse, site_id: str, model: str, version: int, rows: int) -> None:
     """A complete version of a site's model: what the endpoint polls."""
     record = pd.DataFrame({"site_id": [site_id], "model": model, "model_version": version, "rows": rows})
@@ -374,7 +387,7 @@ def attributed_items(clicks_in: str, orders_in: str) -> str:
     next), not every click of the visitor ever.
     """
     return f"""
-    SELECT recommendation_id, item_id, click_time, order_key, order_day, anonymous_id, order_user_id,
+    SELECT recommendation_id, item_id, click_time, order_key, order_day, order_time, anonymous_id, order_user_id,
            arrayElement(item_prices, indexOf(item_ids, item_id))
              * greatest(toFloat64(arrayElement(item_quantities, indexOf(item_ids, item_id))), 1.0) AS item_revenue
     FROM (

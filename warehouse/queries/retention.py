@@ -23,7 +23,7 @@ RETAINED = {
     "events": "timestamp",
     "event_ids": "received_at",
     "sessions": "ended_at",
-    "visit_days": "date",
+    "visit_slots": "slot",
     "attribution_events": "timestamp",
     "rec_served": "served_at",
     "rec_session_items": "last_seen",

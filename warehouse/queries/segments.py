@@ -15,6 +15,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN, resolve
+from .zones import check_zone
 
 EPOCH = dt.datetime(1970, 1, 1)
 ORDER = "'Order Completed'"
@@ -30,10 +31,14 @@ def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
     return rows[0]["t"].replace(tzinfo=None)
 
 
-def person_facts(warehouse: Warehouse, site_id: str, until: dt.datetime | None = None) -> pd.DataFrame:
+def person_facts(
+    warehouse: Warehouse, site_id: str, until: dt.datetime | None = None, buyers_only: bool = False
+) -> pd.DataFrame:
     """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
 
     ``until`` reads only events up to that time: the facts as they stood then.
+    ``buyers_only`` keeps the people with an order (what the scores model),
+    so Python holds a row per customer rather than per visitor.
 
     Facts are gathered per pair of ids, then combined per person: counts add
     up, days and orders are unions (a device and a login may share both).
@@ -61,7 +66,7 @@ def person_facts(warehouse: Warehouse, site_id: str, until: dt.datetime | None =
         GROUP BY anonymous_id, user_id, channel_id
     """
     columns = "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts"
-    return warehouse.query_df(
+    frame = warehouse.query_df(
         f"""
         SELECT person_id, first_seen, last_seen, active_days, product_views, cart_adds, orders, revenue,
                deal_orders, first_order_at, last_order_at, last_cart_at,
@@ -78,10 +83,16 @@ def person_facts(warehouse: Warehouse, site_id: str, until: dt.datetime | None =
             FROM ({resolve(per_ids, columns.split())})
             GROUP BY person_id
         )
-        WHERE person_id != ''
+        WHERE person_id != '' AND (orders > 0 OR NOT {{buyers_only:UInt8}})
         """,
-        {"site_id": site_id, "until": until or dt.datetime(2105, 1, 1)},
+        {"site_id": site_id, "until": until or dt.datetime(2105, 1, 1), "buyers_only": int(buyers_only)},
     )
+    if frame.empty:  # chDB answers no columns for no rows
+        times = dict.fromkeys(["first_seen", "last_seen", "first_order_at", "last_order_at", "last_cart_at"])
+        numbers = ["active_days", "product_views", "cart_adds", "orders", "revenue", "deal_orders", "open_cart_value"]
+        columns = {"person_id": pd.Series(dtype=object)} | {c: pd.Series(dtype="datetime64[s]") for c in times}
+        frame = pd.DataFrame(columns | {c: pd.Series(dtype="float64") for c in numbers})
+    return frame
 
 
 _OPEN = """
@@ -129,11 +140,14 @@ def segment_sizes(warehouse: Warehouse, site_id: str) -> list[dict]:
     )
 
 
-def segment_trend(warehouse: Warehouse, site_id: str, segment: str, end: dt.datetime, days: int = 30) -> list[dict]:
-    """Members at the end of each of the last ``days`` days, from the stays' history."""
+def segment_trend(
+    warehouse: Warehouse, site_id: str, segment: str, end: dt.datetime, days: int = 30, timezone: str = "UTC"
+) -> list[dict]:
+    """Members at ``end`` and the same time each of the ``days`` - 1 days before, from the stays' history;
+    each point dated by its day in ``timezone`` (the site's)."""
     return warehouse.query(
         """
-        SELECT toDate(day) AS date,
+        SELECT toDate(toTimeZone(day, {timezone:String})) AS date,
                countIf(entered_at <= day AND (left = toDateTime(0, 'UTC') OR left > day)) AS size
         FROM (
             SELECT entered_at, argMax(left_at, version) AS left
@@ -145,7 +159,7 @@ def segment_trend(warehouse: Warehouse, site_id: str, segment: str, end: dt.date
         GROUP BY day
         ORDER BY day
         """,
-        {"site_id": site_id, "segment": segment, "end": end, "days": days},
+        {"site_id": site_id, "segment": segment, "end": end, "days": days, "timezone": check_zone(timezone)},
     )
 
 

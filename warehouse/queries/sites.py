@@ -74,8 +74,10 @@ def create_site(warehouse: Warehouse, name: str, domains: list[str] | None = Non
     return site
 
 
-def list_sites(warehouse: Warehouse) -> list[dict]:
-    return warehouse.query(f"SELECT * FROM ({_CURRENT}) WHERE deleted = 0 ORDER BY created_at, site_id")
+def list_sites(warehouse: Warehouse, only=None) -> list[dict]:
+    """Every live site, oldest first; ``only`` (site ids) narrows it, as ``basirat jobs run --site`` does."""
+    rows = warehouse.query(f"SELECT * FROM ({_CURRENT}) WHERE deleted = 0 ORDER BY created_at, site_id")
+    return rows if not only else [row for row in rows if row["site_id"] in set(only)]
 
 
 def get_site(warehouse: Warehouse, site_id: str) -> dict | None:

@@ -191,27 +191,28 @@ def fold_touched(
     _add_weights(warehouse, {**params, "version": fresh}, "version = {version:UInt64}", final=False, sign=1.0)
 
 
-def mark(warehouse: Warehouse, site_id: str) -> dict | None:
-    """``generation`` and ``high_water`` (naive UTC) of the site's folded visits, or None."""
+def mark(warehouse: Warehouse, site_id: str, job: str = "visit_items") -> dict | None:
+    """``generation`` and ``high_water`` (naive UTC) of the site's folded visits (or another job's), or None."""
     rows = warehouse.query(
         """
-        SELECT argMax(generation, version) AS generation, argMax(high_water, version) AS high_water
-        FROM mining_marks WHERE site_id = {site_id:String} AND job = 'visit_items' GROUP BY site_id
+        SELECT argMax(generation, version) AS generation, argMax(high_water, version) AS high_water,
+               max(version) AS latest
+        FROM mining_marks WHERE site_id = {site_id:String} AND job = {job:String} GROUP BY site_id
         """,
-        {"site_id": site_id},
+        {"site_id": site_id, "job": job},
     )
     if not rows:
         return None
     high_water = rows[0]["high_water"]
     if high_water.tzinfo is not None:
         high_water = high_water.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return {"generation": int(rows[0]["generation"]), "high_water": high_water}
+    return {"generation": int(rows[0]["generation"]), "high_water": high_water, "version": int(rows[0]["latest"])}
 
 
-def set_mark(warehouse: Warehouse, site_id: str, generation: int, high_water: dt.datetime, version: int) -> None:
-    frame = pd.DataFrame(
-        {"site_id": [site_id], "job": "visit_items", "generation": [generation], "high_water": [high_water]}
-    )
+def set_mark(
+    warehouse: Warehouse, site_id: str, generation: int, high_water: dt.datetime, version: int, job: str = "visit_items"
+) -> None:
+    frame = pd.DataFrame({"site_id": [site_id], "job": job, "generation": [generation], "high_water": [high_water]})
     frame["high_water"] = pd.to_datetime(frame["high_water"], utc=True).dt.tz_localize(None).astype("datetime64[s]")
     frame["version"] = version
     warehouse.insert("mining_marks", frame.astype({"generation": "uint64", "version": "uint64"}))
