@@ -30,6 +30,8 @@ PAGES = [
     "customers",
     "sources",
     "insights",
+    "builder",
+    "drilldowns",
     "recommendations",
     "events",
     "tokens",
@@ -83,8 +85,8 @@ def _switch_url(site_id: str) -> str:
 
 
 def _mark_active(items: list[dict]) -> None:
-    """The entry for this endpoint, else the first entry of this page family."""
-    exact = [i for i in items if i["endpoint"] == request.endpoint]
+    """The entry for this endpoint or covering it, else the first entry of this page family."""
+    exact = [i for i in items if request.endpoint in (i["endpoint"], *i["covers"])]
     family = [i for i in items if request.blueprint and i["endpoint"].split(".")[0] == request.blueprint]
     for item in (exact or family)[:1]:
         item["active"] = True
@@ -108,7 +110,9 @@ def _layout_context() -> dict:
         if item.site_scoped and site is None:
             continue
         url = url_for(item.endpoint, site_id=site["site_id"]) if item.site_scoped else url_for(item.endpoint)
-        items.append({"label": str(item.label), "url": url, "endpoint": item.endpoint, "active": False})
+        items.append(
+            {"label": str(item.label), "url": url, "endpoint": item.endpoint, "covers": item.covers, "active": False}
+        )
     _mark_active(items)
     switch = [{"site": s, "url": _switch_url(s["site_id"])} for s in sites]
     return {"user": user, "nav": items, "site": site, "sites": switch}

@@ -19,7 +19,7 @@ from warehouse.queries import event_log
 
 from .access import current_site, warehouse
 from .directory import lookup
-from .pages import NavItem, paginate
+from .pages import NavItem, paginate, sorting
 
 bp = Blueprint("events", __name__)
 NAV = [NavItem(_l("Live events"), "events.index", order=15)]
@@ -57,17 +57,30 @@ def index(site_id: str):
     type_ = request.args.get("type", "")
     type_ = type_ if type_ in TYPES else ""
     event = request.args.get("event", "")[:256]
-    total = event_log.count(warehouse(), site["site_id"], type_, event)
+    bots = request.args.get("bots", "")
+    bots = bots if bots in event_log.BOT_FILTERS else ""
+    order = sorting(("time",), "time")
+    total = event_log.count(warehouse(), site["site_id"], type_, event, bots)
     page = paginate(total, per_page=PER_PAGE)
-    rows = event_log.page(warehouse(), site["site_id"], page.limit, page.offset, type_, event)
+    rows = event_log.page(
+        warehouse(), site["site_id"], page.limit, page.offset, type_, event, bots, oldest_first=not order.descending
+    )
     for row in rows:
         row["properties_text"], row["traits_text"] = pretty(row["properties"]), pretty(row["traits"])
     names = event_log.event_names(warehouse(), site["site_id"])
-    filters = {"type": type_, "event": event}
+    filters = {"type": type_, "event": event, "bots": bots}
     # A user id a browser only claimed names nobody: such a row is its browser's.
     for row in rows:
         row["who"] = row["user_id"] if row["user_id"] and not row["claimed_user"] else row["anonymous_id"]
     people = lookup(site["site_id"], {r["who"] for r in rows})
     return render_template(
-        "events/index.html", rows=rows, page=page, types=TYPES, names=names, filters=filters, people=people
+        "events/index.html",
+        rows=rows,
+        page=page,
+        types=TYPES,
+        names=names,
+        filters=filters,
+        people=people,
+        sorting=order,
+        args={k: v for k, v in filters.items() if v},
     )

@@ -12,19 +12,31 @@ from activation.export import to_csv
 from core import calendars, locales
 from core.text import fold, matches
 from mining.audience import site_audience
+from warehouse.queries import conditions as condition_store
 from warehouse.queries import display as display_store
+from warehouse.queries import drilldown as drilldown_store
 from warehouse.queries import kpis as kpi_store
 from warehouse.queries import segments as segment_store
 
 from .access import current_site, warehouse
 from .directory import contact_frame, lookup, value_column, value_header, value_kind
 from .i18n import number, site_display, tag
-from .pages import NavItem, paginate
+from .pages import NavItem, paginate, sort_rows, sorting
 
 bp = Blueprint("insights", __name__)
 NAV = [
-    NavItem(_l("KPIs"), "insights.kpis", order=15),
-    NavItem(_l("Segments"), "insights.segments", order=25),
+    NavItem(
+        _l("KPIs"),
+        "insights.kpis",
+        order=15,
+        covers=("drilldowns.people", "drilldowns.orders", "drilldowns.cohort"),
+    ),
+    NavItem(
+        _l("Segments"),
+        "insights.segments",
+        order=25,
+        covers=("insights.segment", "builder.new", "builder.edit"),
+    ),
     NavItem(_l("Audiences"), "insights.audience", order=26),
 ]
 EPOCH = dt.date(1970, 1, 1)
@@ -195,6 +207,9 @@ def kpis(site_id: str):
         "segment": segment,
         "segments": segments,
         "orders": orders,
+        "visitor_count": drilldown_store.people_count(
+            warehouse(), site["site_id"], "visitors", start, end, segment, **zone
+        ),
         "revenue": float(revenue["revenue"].sum()) if len(revenue) else 0.0,
         "repeat": kpi_store.repeat_purchase_rate(*args, **zone),
         "funnel": kpi_store.funnel(*args, **zone),
@@ -217,11 +232,18 @@ def kpis(site_id: str):
     return render_template("insights/kpis.html", **context)
 
 
+SEGMENT_SORTS = {"name": lambda r: r["segment"], "size": lambda r: int(r["size"])}
+
+
 @bp.route("/s/<site_id>/segments")
 def segments(site_id: str):
     site = current_site()
     rows = segment_store.segment_sizes(warehouse(), site["site_id"])
-    return render_template("insights/segments.html", rows=rows)
+    custom = condition_store.custom_segments(warehouse(), site["site_id"])
+    sizes = {r["segment"]: r["size"] for r in rows}
+    order = sorting(SEGMENT_SORTS, "name", descending=False)
+    rows = sort_rows(rows, order, SEGMENT_SORTS)
+    return render_template("insights/segments.html", rows=rows, custom=custom, sizes=sizes, sorting=order)
 
 
 @bp.route("/s/<site_id>/segments/<name>")
@@ -230,8 +252,14 @@ def segment(site_id: str, name: str):
     sizes = {r["segment"]: r for r in segment_store.segment_sizes(warehouse(), site["site_id"])}
     if name not in sizes:
         abort(404)
+    definition = next(
+        (s for s in condition_store.custom_segments(warehouse(), site["site_id"]) if s["name"] == name), None
+    )
     page = paginate(int(sizes[name]["size"]), per_page=50)
-    members = segment_store.segment_members(warehouse(), site["site_id"], name, page.limit, page.offset)
+    order = sorting(segment_store.MEMBER_SORTS, "value")
+    members = segment_store.segment_members(
+        warehouse(), site["site_id"], name, page.limit, page.offset, order.sort, order.descending
+    )
     end = dt.datetime.now(dt.timezone.utc)
     trend = segment_store.segment_trend(warehouse(), site["site_id"], name, end, 30, site_display()["timezone"])
     chart = {
@@ -249,7 +277,9 @@ def segment(site_id: str, name: str):
         value_kind=value_kind(name),
         value_header=value_header(name),
         page=page,
+        sorting=order,
         chart=chart,
+        definition=definition,
     )
 
 
@@ -265,25 +295,42 @@ def segment_export(site_id: str, name: str):
     return csv_download(to_csv(frame), f"segment-{name}-hashed" if hashed else f"segment-{name}")
 
 
+AUDIENCE_SHOWN = 1000
+AUDIENCE_SORTS = {"score": lambda r: r["score"], "last": lambda r: r["last_interaction"]}
+
+
 @bp.route("/s/<site_id>/audience")
 def audience(site_id: str):
     """The audience of a product given by id, or first the products whose names match (folded, so
     Arabic and Persian letters, digits and joiners typed any way match the stored name)."""
     site = current_site()
     product = request.args.get("product", "").strip()[:200]
-    named = [] if not product else product_matches(display_store.product_names(warehouse(), site["site_id"]), product)
+    catalogue = display_store.product_names(warehouse(), site["site_id"]) if product else []
+    named = [] if not product else product_matches(catalogue, product)
     if len(named) == 1:
         product = named[0]["product_id"]
     matches_shown = named if len(named) > 1 else []
     rows = []
     if product and not matches_shown:
-        rows = site_audience(warehouse(), site["site_id"], product, 100).to_dict("records")
+        rows = site_audience(warehouse(), site["site_id"], product, AUDIENCE_SHOWN).to_dict("records")
+    order = sorting(AUDIENCE_SORTS, "score")
+    page = paginate(len(rows), per_page=50)
+    rows = sort_rows(rows, order, AUDIENCE_SORTS)[page.offset : page.offset + page.limit]
     if product and not matches_shown and request.args.get("format") == "csv":
         hashed = request.args.get("hashed") == "1"
         frame = contact_frame(site["site_id"], site_audience(warehouse(), site["site_id"], product, 100_000), hashed)
         return csv_download(to_csv(frame), "audience-hashed" if hashed else "audience")
     people = lookup(site["site_id"], [r["person_id"] for r in rows])
-    return render_template("insights/audience.html", product=product, rows=rows, matches=matches_shown, people=people)
+    return render_template(
+        "insights/audience.html",
+        product=product,
+        rows=rows,
+        matches=matches_shown,
+        people=people,
+        page=page,
+        sorting=order,
+        names={p["product_id"]: p["name"] for p in catalogue},
+    )
 
 
 def product_matches(products: list[dict], query: str, limit: int = 50) -> list[dict]:

@@ -19,6 +19,8 @@ class NavItem:
     order: int = 50
     site_scoped: bool = True
     role: str | None = None
+    # Other endpoints of the family that belong under this entry (a list's detail pages).
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,15 @@ def sorting(allowed, default: str, descending: bool = True) -> Sorting:
         return Sorting(default, descending)
     direction = request.args.get("dir", "")
     return Sorting(sort, descending if direction not in ("asc", "desc") else direction == "desc")
+
+
+def sort_rows(rows: list, order: Sorting, keys: dict) -> list:
+    """A list held in memory (users, tokens, sources, an audience) in the order ``order`` asks for.
+
+    ``keys`` maps each sortable name to a function of a row; rows whose key is None come last
+    either way, as they do in the lists ClickHouse sorts.
+    """
+    key = keys[order.sort]
+    known = [r for r in rows if key(r) is not None]
+    unknown = [r for r in rows if key(r) is None]
+    return sorted(known, key=key, reverse=order.descending) + unknown

@@ -15,12 +15,12 @@ from warehouse.queries.install import install_status
 
 from .access import current_site, role_required, visible_sites, warehouse
 from .i18n import site_display
-from .pages import NavItem, paginate
+from .pages import NavItem, paginate, sort_rows, sorting
 
 bp = Blueprint("sites", __name__)
 NAV = [
     NavItem(_l("Settings"), "sites.show", order=80),
-    NavItem(_l("All sites"), "sites.index", order=90, site_scoped=False),
+    NavItem(_l("All sites"), "sites.index", order=90, site_scoped=False, covers=("sites.create",)),
 ]
 KEYS = {
     "write_key": _l("write key"),
@@ -61,11 +61,16 @@ def collector_url() -> str:
     return settings.collector_url(current_app.config)
 
 
+SITE_SORTS = {"name": lambda s: s["name"].lower(), "created": lambda s: s["created_at"]}
+
+
 @bp.route("/sites")
 def index():
-    sites = visible_sites()
+    order = sorting(SITE_SORTS, "name", descending=False)
+    sites = sort_rows(visible_sites(), order, SITE_SORTS)
     page = paginate(len(sites), per_page=25)
-    return render_template("sites/index.html", rows=sites[page.offset : page.offset + page.limit], page=page)
+    rows = sites[page.offset : page.offset + page.limit]
+    return render_template("sites/index.html", rows=rows, page=page, sorting=order)
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])

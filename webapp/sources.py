@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from warehouse.queries import matching as store
 
 from .access import current_site, current_user, role_required, warehouse
-from .pages import NavItem
+from .pages import NavItem, paginate, sort_rows, sorting
 
 bp = Blueprint("sources", __name__)
 NAV = [NavItem(_l("Sources"), "sources.index", order=26)]
@@ -33,12 +33,27 @@ LABELS = {
 }
 
 
+SOURCE_SORTS = {
+    "source": lambda s: s["source"],
+    "records": lambda s: s["records"],
+    "flagged": lambda s: s["flagged"],
+    "imported": lambda s: s["last_import"],
+}
+QUEUE_LIMIT = 1000
+QUEUE_PAGE = 20
+
+
 @bp.route("/s/<site_id>/sources")
 def index(site_id: str):
     site = current_site()
-    sources = store.sources(warehouse(), site["site_id"])
-    waiting = len(store.review_queue(warehouse(), site["site_id"], limit=1000))
-    return render_template("sources/index.html", sources=sources, waiting=waiting)
+    order = sorting(SOURCE_SORTS, "records")
+    sources = sort_rows(store.sources(warehouse(), site["site_id"]), order, SOURCE_SORTS)
+    waiting = len(store.review_queue(warehouse(), site["site_id"], limit=QUEUE_LIMIT))
+    page = paginate(len(sources), per_page=50)
+    shown = sources[page.offset : page.offset + page.limit]
+    return render_template(
+        "sources/index.html", sources=sources, shown=shown, waiting=waiting, page=page, sorting=order
+    )
 
 
 def _side_by_side(site_id: str, pair: dict) -> dict:
@@ -64,9 +79,13 @@ def _side_by_side(site_id: str, pair: dict) -> dict:
 @bp.route("/s/<site_id>/sources/review")
 def review(site_id: str):
     site = current_site()
-    queue = store.review_queue(warehouse(), site["site_id"], limit=20)
-    pairs = [_side_by_side(site["site_id"], pair) for pair in queue]
-    return render_template("sources/review.html", pairs=pairs)
+    queue = store.review_queue(warehouse(), site["site_id"], limit=QUEUE_LIMIT)
+    order = sorting(("weight",), "weight")
+    if not order.descending:
+        queue = sort_rows(queue, order, {"weight": lambda p: p["weight"]})
+    page = paginate(len(queue), per_page=QUEUE_PAGE)
+    pairs = [_side_by_side(site["site_id"], pair) for pair in queue[page.offset : page.offset + page.limit]]
+    return render_template("sources/review.html", pairs=pairs, page=page, sorting=order)
 
 
 @bp.route("/s/<site_id>/sources/review", methods=["POST"])

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from warehouse.queries import api_tokens as store
 
 from .access import warehouse
-from .pages import NavItem
+from .pages import NavItem, paginate, sort_rows, sorting
 
 bp = Blueprint("tokens", __name__)
 NAV = [NavItem(_l("API tokens"), "tokens.index", order=93, site_scoped=False)]
@@ -48,13 +48,19 @@ def bearer(header: str | None) -> str | None:
     return value
 
 
+TOKEN_SORTS = {"label": lambda t: t["label"].lower(), "created": lambda t: t["created_at"]}
+
+
 @bp.route("/tokens", methods=["GET", "POST"])
 def index():
     if request.method == "POST":
         row, token = issue(warehouse(), g.user["user_id"], request.form.get("label", ""))
         return render_template("tokens/created.html", created=row, token=token)
-    rows = store.list_tokens(warehouse(), g.user["user_id"])
-    return render_template("tokens/index.html", rows=rows)
+    order = sorting(TOKEN_SORTS, "created")
+    rows = sort_rows(store.list_tokens(warehouse(), g.user["user_id"]), order, TOKEN_SORTS)
+    page = paginate(len(rows), per_page=50)
+    rows = rows[page.offset : page.offset + page.limit]
+    return render_template("tokens/index.html", rows=rows, page=page, sorting=order)
 
 
 @bp.route("/tokens/<token_id>/revoke", methods=["POST"])

@@ -16,7 +16,7 @@ from warehouse.queries import users as user_store
 
 from . import accounts
 from .access import can_manage, manageable_users, role_required, visible_sites, warehouse
-from .pages import NavItem, paginate
+from .pages import NavItem, paginate, sort_rows, sorting
 
 bp = Blueprint("users", __name__)
 NAV = [NavItem(_l("Users"), "users.index", order=95, site_scoped=False, role="admin")]
@@ -32,14 +32,23 @@ def _form_context() -> dict:
     return {"all_sites": visible_sites(), "every_site": accounts.reaches_every_site(g.user)}
 
 
+USER_SORTS = {
+    "email": lambda u: u["email"].lower(),
+    "role": lambda u: u["role"],
+    "status": lambda u: int(u["active"]),
+    "created": lambda u: u["created_at"],
+}
+
+
 @bp.route("/users")
 @role_required("admin")
 def index():
-    users = manageable_users(g.user)
+    order = sorting(USER_SORTS, "email", descending=False)
+    users = sort_rows(manageable_users(g.user), order, USER_SORTS)
     page = paginate(len(users), per_page=50)
     rows = users[page.offset : page.offset + page.limit]
     names = {s["site_id"]: s["name"] for s in visible_sites()}
-    return render_template("users/index.html", rows=rows, page=page, site_names=names)
+    return render_template("users/index.html", rows=rows, page=page, site_names=names, sorting=order)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

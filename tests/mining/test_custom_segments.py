@@ -24,6 +24,8 @@ T0 = dt.datetime(2026, 3, 1, 12)
         ([{"field": "event_count", "event": "X", "op": ">", "value": 1, "days": -3}], "days"),
         ([{"field": "trait", "name": "", "op": "=", "value": "x"}], "name must be"),
         ([{"field": "property", "name": "plan", "op": "contains", "value": 3}], "contains needs a text"),
+        ([{"field": "product", "action": "returned", "product_id": "p1"}], "action must be one of"),
+        ([{"field": "product", "action": "bought", "product_id": ""}], "product_id must be"),
     ],
 )
 def test_bad_conditions_are_refused_with_a_reason(definition, message):
@@ -49,6 +51,7 @@ def shop(warehouse, site):
         tracked(sid, T0 - dt.timedelta(days=3), "Coupon Applied", "bob"),
         tracked(sid, T0 - dt.timedelta(days=90), "Coupon Applied", "cy"),
         tracked(sid, T0, "Feedback Submitted", "cy", score=2.0),
+        tracked(sid, T0 - dt.timedelta(days=6), "Product Viewed", "cy", product_id="mug"),
         {**tracked(sid, T0 - dt.timedelta(days=5), "", "cy"), "type": "identify", "traits": '{"plan":"gold"}'},
         {**tracked(sid, T0 - dt.timedelta(days=4), "", "bob"), "type": "identify", "traits": '{"plan":"gold"}'},
         {**tracked(sid, T0 - dt.timedelta(days=1), "", "bob"), "type": "identify", "traits": '{"plan":"free"}'},
@@ -70,6 +73,11 @@ def shop(warehouse, site):
         ([{"field": "trait", "name": "plan", "op": "=", "value": "gold"}], ["cy"]),
         ([{"field": "days_since_last_seen", "op": ">=", "value": 2}], ["ann"]),
         ([{"field": "feedback_score", "op": "<=", "value": 2}], ["cy"]),
+        ([{"field": "product", "action": "bought", "product_id": "p1"}], ["ann", "bob"]),
+        ([{"field": "product", "action": "bought", "product_id": "p1", "days": 1}], ["bob"]),
+        ([{"field": "product", "action": "bought", "product_id": "p1", "op": ">=", "value": 2}], ["ann"]),
+        ([{"field": "product", "action": "viewed", "product_id": "mug"}], ["cy"]),
+        ([{"field": "product", "action": "viewed", "product_id": "mug", "days": 5}], []),
     ],
 )
 def test_conditions_pick_the_right_people(warehouse, shop, definition, expected):

@@ -146,7 +146,7 @@ def test_segment_members_are_named_and_linked(browser, live):
     page.click("main form.form button[type=submit]")
     page.wait_for_url(re.compile(r"/s/\w+/$"))
     page.goto(server.url + f"/s/{sid}/segments")
-    page.locator("table a").first.click()
+    page.locator("table tbody a").first.click()
     member = page.locator("table a.person").first
     name = member.inner_text()
     assert name.startswith("Ana Tester"), name

@@ -105,8 +105,42 @@ def _admin_pages(sid: str) -> dict[str, str]:
         "segments": f"/s/{sid}/segments",
         "audience": f"/s/{sid}/audience?product=bag-1",
         "audience-search": f"/s/{sid}/audience?product=كيف",
+        "sources": f"/s/{sid}/sources",
+        "sources-review": f"/s/{sid}/sources/review",
+        "segment-new": f"/s/{sid}/segments/new",
+        "segment-edit": f"/s/{sid}/segments/buyers/edit",
+        "kpi-visitors": f"/s/{sid}/kpis/people?show=visitors&range=last_30_days",
+        "kpi-step": f"/s/{sid}/kpis/people?show=step1&range=last_30_days",
+        "kpi-orders": f"/s/{sid}/kpis/orders?range=last_30_days",
         "not-found": "/no/such/page",
     }
+
+
+# The nav entry lit on each page whose entry is not its own name (by the end of its link).
+LIT = {
+    "segment": "/segments",
+    "segment-new": "/segments",
+    "segment-edit": "/segments",
+    "kpi-visitors": "/kpis",
+    "kpi-step": "/kpis",
+    "kpi-orders": "/kpis",
+    "kpi-cohort": "/kpis",
+    "site-new": "/sites",
+    "profile": "/visitors",
+    "sources-review": "/sources",
+}
+
+
+def _check_nav(page, name: str, width: int) -> None:
+    """One entry lit (the right one), and every entry in sight at this width."""
+    if name == "not-found":
+        return
+    lit = page.locator(".nav a[aria-current=page]")
+    assert lit.count() == 1, (name, lit.count())
+    if name in LIT:
+        assert lit.get_attribute("href").endswith(LIT[name]), (name, lit.get_attribute("href"))
+    boxes = page.evaluate("() => [...document.querySelectorAll('.nav a')].map(a => a.getBoundingClientRect().right)")
+    assert boxes and max(boxes) <= width, (name, width, boxes)
 
 
 def _check_page(page, name: str, language: str, width: int, english: list[str]) -> None:
@@ -133,6 +167,21 @@ def _ui(text: str) -> bool:
     )
 
 
+def _build_segment(page, server, sid: str) -> None:
+    """A custom segment made in the builder: the count follows the form as it is typed, then saves."""
+    page.goto(server.url + f"/s/{sid}/segments/new")
+    page.fill("input[name=name]", "buyers")
+    page.select_option("select[name=op_orders]", ">=")
+    page.fill("input[name=value_orders]", "x")
+    page.wait_for_selector("[data-preview][role=alert]:has-text('Orders: type a number')")
+    page.fill("input[name=value_orders]", "1")
+    page.wait_for_selector("[data-preview]:has-text('people match now')")
+    assert re.match(r"[1-9]\d* people match now", page.inner_text("[data-preview]")), page.inner_text("[data-preview]")
+    page.click("button[value=save]")
+    page.wait_for_selector(".flash-success")
+    assert "buyers" in page.inner_text("#custom-segments")
+
+
 def test_every_admin_page_in_persian_and_english(browser, live):
     server, site, password = live
     sid = site["site_id"]
@@ -148,6 +197,7 @@ def test_every_admin_page_in_persian_and_english(browser, live):
     page.select_option("select[name=money_unit]", "toman")
     page.click("#display button[type=submit]")
     page.wait_for_selector(".flash-success")
+    _build_segment(page, server, sid)
     setup.close()
     problems: list[str] = []
     for language, accept in (("fa", "fa-IR"), ("en", "en-US")):
@@ -162,11 +212,14 @@ def test_every_admin_page_in_persian_and_english(browser, live):
         _sign_in(page, server, password)
         pages = _admin_pages(sid)
         page.goto(server.url + f"/s/{sid}/segments")
-        segment = page.locator("table a").first.get_attribute("href")
+        segment = page.locator("table tbody a").first.get_attribute("href")
+        page.goto(server.url + f"/s/{sid}/kpis?range=last_30_days")
+        cohort_cell = page.locator("a.cell-link").first.get_attribute("href")
         page.goto(server.url + "/users")
         pages.update(
             {
                 "segment": segment,
+                "kpi-cohort": cohort_cell,
                 "user-edit": page.locator("a:has-text('Edit'), a:has-text('ویرایش')").first.get_attribute("href"),
             }
         )
@@ -178,6 +231,7 @@ def test_every_admin_page_in_persian_and_english(browser, live):
                 if name in ("dashboard", "kpis", "kpis-range"):
                     page.wait_for_selector(".chart canvas")
                 _check_page(page, name, language, width, english)
+                _check_nav(page, name, width)
                 screenshot(page, f"i18n-{language}-{width}-{name}")
         context.close()
     assert problems == []

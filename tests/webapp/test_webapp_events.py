@@ -70,3 +70,30 @@ def test_tokens_are_per_user(warehouse, site):
     assert api_tokens.list_tokens(warehouse, alice_id)
     assert post(alice, f"/tokens/{token['token_id']}/revoke", token_from="/tokens").status_code == 302
     assert api_tokens.list_tokens(warehouse, alice_id) == []
+
+
+def test_bots_are_marked_hidden_on_request_and_time_sorts_both_ways(warehouse, site):
+    from collector.pipeline import _is_bot
+
+    headless = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0 Safari/537.36"
+    )
+    assert _is_bot(headless) == 1 and _is_bot("Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36") == 0
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    rows = [
+        row(site["site_id"], now, message_id="human", type="page", timestamp=now - dt.timedelta(minutes=5)),
+        row(site["site_id"], now, message_id="robot", type="page", is_bot=1, user_agent=headless, timestamp=now),
+    ]
+    events.insert_events(warehouse, rows)
+    client = signed_in(make_app(warehouse), *make_user(warehouse, "analyst", [site["site_id"]]))
+    url = f"/s/{site['site_id']}/events"
+    page = client.get(url).get_data(as_text=True)
+    assert page.count("data-bot") == 1 and ">bot</span>" in page and "HeadlessChrome" in page
+    assert "data-bot" not in client.get(url + "?bots=hide").get_data(as_text=True)
+    assert "1–1 of 1" in client.get(url + "?bots=only").get_data(as_text=True)
+    newest, oldest = (
+        client.get(url).get_data(as_text=True),
+        client.get(url + "?sort=time&dir=asc").get_data(as_text=True),
+    )
+    human = '<tr>\n    <td class="muted nowrap">'
+    assert newest.index("data-bot") < newest.index(human) and oldest.index(human) < oldest.index("data-bot")

@@ -38,9 +38,11 @@ def test_list_search_and_profile(warehouse, site):
     listing = client.get(f"/s/{sid}/visitors").get_data(as_text=True)
     assert "anon:dev-a" in listing and "anon:dev-b" in listing
     zoe = people.resolve(warehouse, sid, "zoe")
-    for query in ("zoe@example.com", "Z-77", "zoe", "dev-a"):
+    assert zoe.startswith("p_")  # the id exports and segment lists show
+    for query in ("zoe@example.com", "Z-77", "zoe", "dev-a", zoe):
         found = client.get(f"/s/{sid}/visitors", query_string={"q": query}).get_data(as_text=True)
         assert zoe in found and people.resolve(warehouse, sid, "yan") not in found, query
+        assert "Nobody matches" not in found, query
     assert "Nobody matches" in client.get(f"/s/{sid}/visitors?q=nobody").get_data(as_text=True)
     profile = client.get(f"/s/{sid}/people/user:zoe")
     text = profile.get_data(as_text=True)
@@ -115,6 +117,7 @@ def test_profile_shows_what_the_jobs_found(warehouse, site):
     jobs.run_scores(warehouse, only(sid), progress=lambda _m: None)
     jobs.run_segments(warehouse, only(sid), progress=lambda _m: None)
     zoe = people.resolve(warehouse, sid, "zoe")
+    assert zoe.startswith("p_")  # the id exports and segment lists show
     frame = pd.DataFrame({"site_id": [sid], "person_id": [zoe], "item_id": ["mug-9"], "score": [1.0]})
     rec_store.write_model(warehouse, "rec_person_items", "person", frame, 7)
     rec_store.write_products(warehouse, pd.DataFrame(

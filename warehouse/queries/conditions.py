@@ -6,7 +6,12 @@ A definition is a list of conditions that must all hold, for example::
      {"field": "event_count", "event": "Coupon Applied", "op": ">=", "value": 1, "days": 30},
      {"field": "property", "event": "Order Completed", "name": "coupon", "op": "=", "value": "SPRING"},
      {"field": "trait", "name": "plan", "op": "=", "value": "gold"},
-     {"field": "score", "name": "churn_risk", "op": ">", "value": 0.5}]
+     {"field": "score", "name": "churn_risk", "op": ">", "value": 0.5},
+     {"field": "product", "action": "bought", "product_id": "mug", "days": 90}]
+
+A ``product`` condition holds when the person viewed, added to the cart or
+bought the product (within ``days`` when given) at least once, or ``op`` and
+``value`` times when given.
 
 Every SQL fragment comes from the tables below; user input only ever travels
 as a bound parameter (``{c0:Float64}``, ``{e0:String}``, ...).
@@ -46,6 +51,11 @@ SCORES = (
     "frequency_score",
     "monetary_score",
 )
+PRODUCT_ACTIONS = {
+    "viewed": "event IN ('Product Viewed', 'Product Clicked') AND product_id = {p%d:String}",
+    "added": "event = 'Product Added' AND product_id = {p%d:String}",
+    "bought": "event = 'Order Completed' AND (has(item_ids, {p%d:String}) OR product_id = {p%d:String})",
+}
 NUMBER_OPS = {"=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 TEXT_OPS = {"=": "=", "!=": "!="}
 MAX_CONDITIONS = 20
@@ -53,7 +63,18 @@ MAX_CONDITIONS = 20
 
 # Conditions may aggregate any of these columns; each event is resolved to its
 # person before aggregating (custom segments are few and run in the job only).
-_COLUMNS = ["timestamp", "event", "order_id", "message_id", "revenue", "score", "properties", "traits"]
+_COLUMNS = [
+    "timestamp",
+    "event",
+    "order_id",
+    "message_id",
+    "revenue",
+    "score",
+    "properties",
+    "traits",
+    "product_id",
+    "item_ids",
+]
 _EVENTS_BY_PERSON = resolve(
     f"SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN}, {', '.join(_COLUMNS)} FROM events "
     "WHERE site_id = {site_id:String} AND is_bot = 0",
@@ -102,6 +123,28 @@ def _name(i: int, cond: dict, key: str = "name") -> str:
     return name
 
 
+def _days(i: int, cond: dict, params: dict) -> str:
+    """``AND`` the event is within ``days`` of the as-of time, when the condition gives days."""
+    days = cond.get("days", 36500)
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 36500:
+        raise ConditionError(f"condition {i + 1}: days must be a whole number from 1 to 36500")
+    params[f"d{i}"] = days
+    return f"toUInt32(timestamp) >= {{as_of:UInt32}} - {{d{i}:UInt32}} * 86400"
+
+
+def _product(i: int, cond: dict, params: dict) -> tuple[str, str]:
+    action = cond.get("action")
+    if action not in PRODUCT_ACTIONS:
+        raise ConditionError(f"condition {i + 1}: action must be one of {', '.join(PRODUCT_ACTIONS)}")
+    params[f"p{i}"] = _name(i, cond, "product_id")
+    test = PRODUCT_ACTIONS[action].replace("%d", str(i))
+    if "op" not in cond and "value" not in cond:
+        return f"countIf({test} AND {_days(i, cond, params)})", f"c{i} >= 1"
+    params[f"v{i}"] = _number(i, cond)
+    op = NUMBER_OPS[_op(i, cond, NUMBER_OPS)]
+    return f"countIf({test} AND {_days(i, cond, params)})", f"c{i} {op} {{v{i}:Float64}}"
+
+
 def _compile_one(i: int, cond: dict, params: dict) -> tuple[str | None, str]:
     """(aggregate over the person's events or None, test in the outer WHERE)."""
     field = cond.get("field")
@@ -116,11 +159,9 @@ def _compile_one(i: int, cond: dict, params: dict) -> tuple[str | None, str]:
         return None, f"{cond['name']} {NUMBER_OPS[_op(i, cond, NUMBER_OPS)]} {{v{i}:Float64}}"
     if field == "event_count":
         params[f"e{i}"] = _name(i, cond, "event")
-        days = cond.get("days", 36500)
-        if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 36500:
-            raise ConditionError(f"condition {i + 1}: days must be a whole number from 1 to 36500")
-        params[f"d{i}"], params[f"v{i}"] = days, _number(i, cond)
-        agg = f"countIf(event = {{e{i}:String}} AND toUInt32(timestamp) >= {{as_of:UInt32}} - {{d{i}:UInt32}} * 86400)"
+        window = _days(i, cond, params)
+        params[f"v{i}"] = _number(i, cond)
+        agg = f"countIf(event = {{e{i}:String}} AND {window})"
         return agg, f"c{i} {NUMBER_OPS[_op(i, cond, NUMBER_OPS)]} {{v{i}:Float64}}"
     if field == "property":
         params[f"n{i}"] = _name(i, cond)
@@ -133,7 +174,9 @@ def _compile_one(i: int, cond: dict, params: dict) -> tuple[str | None, str]:
         params[f"n{i}"] = _name(i, cond)
         test = _text_test(i, cond, "traits", params)
         return f"argMaxIf({test}, timestamp, visitParamHas(traits, {{n{i}:String}}))", f"c{i} = 1"
-    allowed = ", ".join([*FACTS, "score", "event_count", "property", "trait"])
+    if field == "product":
+        return _product(i, cond, params)
+    allowed = ", ".join([*FACTS, "score", "event_count", "property", "trait", "product"])
     raise ConditionError(f"condition {i + 1}: unknown field {field!r}; use one of {allowed}")
 
 
@@ -157,18 +200,33 @@ def compile_conditions(conditions: list) -> tuple[str, dict]:
     return f"SELECT person_id FROM ({inner}) WHERE {' AND '.join(tests)} ORDER BY person_id", params
 
 
-def matching_people(warehouse: Warehouse, site_id: str, conditions: list) -> list[str]:
-    """Who meets the conditions now, judged as of the site's latest event."""
-    sql, params = compile_conditions(conditions)
+def _as_of(warehouse: Warehouse, site_id: str) -> int:
     as_of = warehouse.scalar(
         "SELECT toUInt32(max(timestamp)) FROM events WHERE site_id = {site_id:String}", {"site_id": site_id}
     )
-    rows = warehouse.query(sql, {**params, "site_id": site_id, "as_of": int(as_of or 0)})
+    return int(as_of or 0)
+
+
+def matching_people(warehouse: Warehouse, site_id: str, conditions: list) -> list[str]:
+    """Who meets the conditions now, judged as of the site's latest event."""
+    sql, params = compile_conditions(conditions)
+    rows = warehouse.query(sql, {**params, "site_id": site_id, "as_of": _as_of(warehouse, site_id)})
     return [r["person_id"] for r in rows]
 
 
+def matching_count(warehouse: Warehouse, site_id: str, conditions: list) -> int:
+    """How many people meet the conditions now: the builder's preview, without sending the ids."""
+    sql, params = compile_conditions(conditions)
+    count = warehouse.scalar(
+        f"SELECT count() FROM ({sql})", {**params, "site_id": site_id, "as_of": _as_of(warehouse, site_id)}
+    )
+    return int(count or 0)
+
+
 def define_segment(warehouse: Warehouse, site_id: str, name: str, conditions: list, deleted: int = 0) -> None:
-    compile_conditions(conditions)
+    """A new version of a definition; a deletion keeps the last conditions as they are, compiling or not."""
+    if not deleted:
+        compile_conditions(conditions)
     row = {
         "site_id": site_id,
         "name": name,

@@ -324,6 +324,9 @@ def search(warehouse: Warehouse, site_id: str, query: str, limit: int = 50) -> l
         return recent_visitors(warehouse, site_id, limit)
     candidates = {identity_of(query), "anon:" + query, "user:" + query}
     found = []
+    if query.startswith("p_") and resolve(warehouse, site_id, query):
+        # A person id as exports and segment lists show it.
+        found.append({"person_id": query, "identity": query, "matched": "id"})
     for identity in sorted(candidates):
         person = resolve(warehouse, site_id, identity)
         if person:

@@ -167,14 +167,25 @@ def segment_trend(
     )
 
 
+# The member list sorts by these columns only: the name picks the SQL.
+MEMBER_SORTS = {"value": "value", "since": "entered_at"}
+
+
 def segment_members(
-    warehouse: Warehouse, site_id: str, segment: str, limit: int = 1_000_000, offset: int = 0
+    warehouse: Warehouse,
+    site_id: str,
+    segment: str,
+    limit: int = 1_000_000,
+    offset: int = 0,
+    sort: str = "value",
+    descending: bool = True,
 ) -> pd.DataFrame:
     """Current members, most valuable first (value is the cart for abandoners, spend for RFM cells)."""
+    order = f"{MEMBER_SORTS.get(sort, 'value')} {'DESC' if descending else 'ASC'}"
     return warehouse.query_df(
         f"""
         SELECT person_id, entered_at, value FROM ({_OPEN}) WHERE segment = {{segment:String}}
-        ORDER BY value DESC, person_id LIMIT {{offset:UInt32}}, {{limit:UInt32}}
+        ORDER BY {order}, person_id LIMIT {{offset:UInt32}}, {{limit:UInt32}}
         """,
         {"site_id": site_id, "segment": segment, "limit": limit, "offset": offset},
     )
