@@ -95,7 +95,9 @@ def check_profile(page, server, site, anon: str, number: str, order_id: str, ord
         if link.count():
             link.first.click()
             page.wait_for_selector(".timeline, .empty, main")
+            # The page's parts are separate reads: the rating may reach one before another.
             rated = page.locator("td", has_text="Quick and easy").count()
+            rated = rated and page.locator(".timeline .visit .actions", has_text="Rated").count()
             if rated and page.locator(".orders td.mono", has_text=order_id).count():
                 profile = page
                 break
