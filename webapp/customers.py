@@ -98,7 +98,7 @@ def index(site_id: str):
         sorting=order,
         filters=f,
         args=args,
-        sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
+        sort_args=order.keep(args),
         churn_at_risk=round(CHURN_AT_RISK * 100),
     )
 

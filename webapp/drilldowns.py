@@ -86,7 +86,7 @@ def people(site_id: str):
         args=args,
         endpoint="drilldowns.people",
         export="drilldowns.people_export",
-        sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
+        sort_args=order.keep(args),
     )
 
 
@@ -127,7 +127,7 @@ def orders(site_id: str):
         page=page,
         sorting=order,
         args=args,
-        sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
+        sort_args=order.keep(args),
     )
 
 
@@ -212,7 +212,7 @@ def cohort(site_id: str):
         args=args,
         endpoint="drilldowns.cohort",
         export="drilldowns.cohort_export",
-        sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
+        sort_args=order.keep(args),
     )
 
 

@@ -77,6 +77,10 @@ class Sorting:
     sort: str
     descending: bool
 
+    def keep(self, args: dict) -> dict:
+        """``args`` with this sort, for links (paging, export) that must not lose it."""
+        return {**args, "sort": self.sort, "dir": "desc" if self.descending else "asc"}
+
 
 def sorting(allowed, default: str, descending: bool = True) -> Sorting:
     """The sort asked for by ``?sort=NAME&dir=asc|desc``; a name the list does not know gives its default."""

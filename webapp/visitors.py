@@ -69,7 +69,7 @@ def index(site_id: str):
         page=page,
         sorting=order,
         args=args,
-        sort_args={**args, "sort": order.sort, "dir": "desc" if order.descending else "asc"},
+        sort_args=order.keep(args),
         buyers=buyers,
         days=days,
         seen_within=SEEN_WITHIN,

@@ -12,13 +12,10 @@ values are bound parameters.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from warehouse.engine.connection import Warehouse
 
-from .kpis import DAY, FUNNEL_STEPS, FUNNEL_WINDOW_SECONDS, MEMBERS, MONTH_NUMBER, MONTH_OF, RANGE, SLOTS
+from .kpis import DAY, FUNNEL_STEPS, FUNNEL_WINDOW_SECONDS, MEMBERS, MONTH_NUMBER, MONTH_OF, RANGE, SLOTS, range_params
 from .person_map import CHANNEL_ID_COLUMN, resolve
-from .zones import check_zone, midnight
 
 # Which people each list holds: a test on the person's row of the range.
 KINDS = {
@@ -67,25 +64,11 @@ def _people_rows(segment: str | None) -> str:
     """
 
 
-def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, timezone: str, **extra) -> dict:
-    """The range as the KPI page binds it: from local midnight to local midnight in the site's zone."""
-    return {
-        "site_id": site_id,
-        "start": start,
-        "end": end,
-        "start_at": midnight(start, timezone),
-        "end_at": midnight(end + dt.timedelta(days=1), timezone),
-        "timezone": check_zone(timezone),
-        "segment": segment or "",
-        **extra,
-    }
-
-
 def people_count(
     warehouse: Warehouse, site_id: str, kind: str, start, end, segment: str | None = None, timezone: str = "UTC"
 ) -> int:
     sql = f"SELECT count() FROM ({_people_rows(segment)}) WHERE {KINDS[kind]}"
-    return int(warehouse.scalar(sql, _params(site_id, start, end, segment, timezone)) or 0)
+    return int(warehouse.scalar(sql, range_params(site_id, start, end, segment, timezone)) or 0)
 
 
 def people(
@@ -109,7 +92,7 @@ def people(
         FROM ({_people_rows(segment)}) WHERE {KINDS[kind]}
         ORDER BY {order}, person_id LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
         """,
-        _params(site_id, start, end, segment, timezone, limit=limit, offset=offset),
+        range_params(site_id, start, end, segment, timezone, limit=limit, offset=offset),
     )
 
 
@@ -137,7 +120,7 @@ def _orders(segment: str | None) -> str:
 def order_count(
     warehouse: Warehouse, site_id: str, start, end, segment: str | None = None, timezone: str = "UTC"
 ) -> int:
-    params = _params(site_id, start, end, segment, timezone)
+    params = range_params(site_id, start, end, segment, timezone)
     return int(warehouse.scalar(f"SELECT count() FROM ({_orders(segment)})", params) or 0)
 
 
@@ -158,7 +141,7 @@ def orders(
     return warehouse.query(
         f"SELECT * FROM ({_orders(segment)}) ORDER BY {order}, order_id "
         "LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
-        _params(site_id, start, end, segment, timezone, limit=limit, offset=offset),
+        range_params(site_id, start, end, segment, timezone, limit=limit, offset=offset),
     )
 
 
@@ -204,7 +187,7 @@ def _cohort_people(segment: str | None, months: list | None) -> str:
 
 def _cohort_params(site_id: str, cohort, later: int, segment, months, timezone: str) -> dict:
     extra = {"months": list(months)} if months else {}
-    return _params(site_id, cohort, cohort, segment, timezone, cohort=cohort, later=later, **extra)
+    return range_params(site_id, cohort, cohort, segment, timezone, cohort=cohort, later=later, **extra)
 
 
 def cohort_count(

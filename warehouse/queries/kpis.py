@@ -67,7 +67,9 @@ def _people(per_ids: str, columns: list[str], segment: str | None) -> str:
     return f"SELECT * FROM ({rows}) WHERE person_id IN ({MEMBERS})"
 
 
-def _params(site_id: str, start: dt.date, end: dt.date, segment: str | None, timezone: str, **extra) -> dict:
+def range_params(site_id: str, start: dt.date, end: dt.date, segment: str | None, timezone: str, **extra) -> dict:
+    """A range's bound parameters: from local midnight to local midnight in the site's zone (the drill-downs
+    and the dashboard bind the same)."""
     return {
         "site_id": site_id,
         "start": start,
@@ -91,7 +93,7 @@ def visitors(
         FROM ({_keyed(per_ids, ["date", "event_count"], segment)})
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment, timezone),
+        range_params(site_id, start, end, segment, timezone),
     )
 
 
@@ -109,7 +111,7 @@ def totals(warehouse: Warehouse, site_id: str, start: dt.date, end: dt.date, tim
                uniqExactArray(order_keys) AS orders, sum(order_revenue) AS revenue
         FROM ({_keyed(per_ids, ["event_count", "order_keys", "order_revenue"], None)})
         """,
-        _params(site_id, start, end, None, timezone),
+        range_params(site_id, start, end, None, timezone),
     )
     row = row[0] if row else {}
     return {
@@ -159,7 +161,7 @@ def sessions(
         )
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment, timezone, closes=gap + 1),
+        range_params(site_id, start, end, segment, timezone, closes=gap + 1),
     )
 
 
@@ -184,7 +186,7 @@ def funnel(
             GROUP BY person_key
         )
         """,
-        _params(site_id, start, end, segment, timezone),
+        range_params(site_id, start, end, segment, timezone),
     )[0]
     return [{"step": step, "people": int(row[f"step{i + 1}"])} for i, step in enumerate(FUNNEL_STEPS)]
 
@@ -209,7 +211,7 @@ def revenue(
         )
         ORDER BY date
         """,
-        _params(site_id, start, end, segment, timezone),
+        range_params(site_id, start, end, segment, timezone),
     )
 
 
@@ -236,7 +238,7 @@ def new_vs_returning(
         ) AS firsts USING person_key
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment, timezone),
+        range_params(site_id, start, end, segment, timezone),
     )
 
 
@@ -293,7 +295,7 @@ def retention(
         ARRAY JOIN months AS month
         GROUP BY cohort, months_later ORDER BY cohort, months_later
         """,
-        _params(site_id, start, end, segment, timezone, **extra),
+        range_params(site_id, start, end, segment, timezone, **extra),
     )
 
 
@@ -312,7 +314,7 @@ def repeat_purchase_rate(
             GROUP BY person_key
         )
         """,
-        _params(site_id, start, end, segment, timezone),
+        range_params(site_id, start, end, segment, timezone),
     )[0]
     return {"buyers": int(row["buyers"]), "repeat_buyers": int(row["repeat_buyers"]), "rate": float(row["rate"])}
 
@@ -339,7 +341,7 @@ def satisfaction(
     extra = {"months": list(months)} if months else {}
     return warehouse.query_df(
         f"SELECT month, score, count() AS answers FROM ({rows}) GROUP BY month, score ORDER BY month, score",
-        _params(site_id, start, end, segment, timezone, **extra),
+        range_params(site_id, start, end, segment, timezone, **extra),
     )
 
 
@@ -377,7 +379,7 @@ def recommendation_revenue(
         FROM ({rows})
         GROUP BY date ORDER BY date
         """,
-        _params(site_id, start, end, segment, timezone, window=window_days * 86400, window_days=window_days),
+        range_params(site_id, start, end, segment, timezone, window=window_days * 86400, window_days=window_days),
     )
 
 
@@ -418,5 +420,5 @@ def raw_activity(
     """Every event's person and time in the range: what a dashboard computed in Python would have to fetch."""
     return warehouse.query_df(
         f"SELECT {EVENT_RAW_PERSON} AS person_id, timestamp FROM events WHERE {RANGE}",
-        _params(site_id, start, end, None, timezone),
+        range_params(site_id, start, end, None, timezone),
     )

@@ -32,7 +32,7 @@ def daily_events(
     return warehouse.query(
         f"SELECT {kpis.DAY} AS day, sum(event_count) AS events FROM visit_slots "
         f"WHERE {kpis.SLOTS} GROUP BY day ORDER BY day",
-        kpis._params(site_id, today - dt.timedelta(days=days - 1), today, None, timezone),
+        kpis.range_params(site_id, today - dt.timedelta(days=days - 1), today, None, timezone),
     )
 
 
