@@ -116,7 +116,7 @@ def orders(site_id: str):
     zone = {"timezone": scope["timezone"]}
     page = paginate(store.order_count(*query, **zone), per_page=PER_PAGE)
     rows = store.orders(*query, order.sort, order.descending, page.limit, page.offset, **zone) if page.total else []
-    names = {p["product_id"]: p["name"] for p in display_store.product_names(warehouse(), site["site_id"])}
+    names = display_store.names_of_products(warehouse(), site["site_id"], [i for r in rows for i in r["items"] or []])
     args = scope["args"]
     return render_template(
         "insights/drilldown_orders.html",

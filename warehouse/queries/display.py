@@ -53,3 +53,15 @@ def product_names(warehouse: Warehouse, site_id: str, limit: int = 100_000) -> l
         "GROUP BY product_id ORDER BY product_id LIMIT {limit:UInt32}",
         {"site_id": site_id, "limit": limit},
     )
+
+
+def names_of_products(warehouse: Warehouse, site_id: str, product_ids: list[str]) -> dict[str, str]:
+    """Catalogue names of these products (those the catalogue has)."""
+    if not product_ids:
+        return {}
+    rows = warehouse.query(
+        "SELECT product_id, argMax(name, version) AS name FROM products WHERE site_id = {site_id:String} "
+        "AND product_id IN (SELECT arrayJoin({ids:Array(String)})) GROUP BY product_id",
+        {"site_id": site_id, "ids": sorted(set(product_ids))},
+    )
+    return {r["product_id"]: r["name"] for r in rows if r["name"]}

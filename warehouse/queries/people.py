@@ -12,8 +12,8 @@ import re
 
 from warehouse.engine.connection import Warehouse
 
+from . import display, recommendations, scores, segments, sessions, tail
 from . import identity as ids
-from . import recommendations, scores, segments, sessions, tail
 from .timeline import attach_events, grow, line_items, merge_visits, naive, names_in
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -262,7 +262,7 @@ def profile(warehouse: Warehouse, site_id: str, person_id: str, hint: str = "", 
     # The catalogue's names first; a product it lacks yet (added minutes ago) by the name the person's
     # own events gave it, else by its id.
     wanted = {i for o in ordered for i in o["item_ids"]}
-    names = {**names_in(events), **tail.product_names(warehouse, site_id, sorted(wanted))}
+    names = {**names_in(events), **display.names_of_products(warehouse, site_id, sorted(wanted))}
     orders = line_items(ordered, names)
     return {
         "person_id": person_id,

@@ -155,18 +155,6 @@ def person_orders(warehouse: Warehouse, site_id: str, visitor_ids: list[str], li
     )
 
 
-def product_names(warehouse: Warehouse, site_id: str, product_ids: list[str]) -> dict[str, str]:
-    """Catalogue names of these products (those the catalogue has)."""
-    if not product_ids:
-        return {}
-    rows = warehouse.query(
-        "SELECT product_id, argMax(name, version) AS name FROM products WHERE site_id = {site_id:String} "
-        "AND product_id IN (SELECT arrayJoin({ids:Array(String)})) GROUP BY product_id",
-        {"site_id": site_id, "ids": sorted(set(product_ids))},
-    )
-    return {r["product_id"]: r["name"] for r in rows if r["name"]}
-
-
 _TAIL_VISITORS = f"""
     SELECT {VISITOR} AS visitor_id, max(timestamp) AS last_seen, toUInt64(1) AS visits,
            countIf(event = {{order:String}}) AS order_count, sumIf(revenue, event = {{order:String}}) AS revenue_total
