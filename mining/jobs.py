@@ -8,6 +8,7 @@ scheduler, a test), never from the environment inside the job.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
@@ -65,7 +66,7 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
     options = webhook_options or WebhookOptions.from_settings(config)
     progress("segments: recomputing RFM cells and behaviour segments")
     moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]), config.get("sites"))
-    _mark_run(warehouse, "segments", config.get("sites"))
+    _mark_run(warehouse, "segments", list(moved))
     for site_id, changes in moved.items():
         hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
         records = notify(hooks, site_id, changes, options)
@@ -76,14 +77,12 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
     return {site: len(changes) for site, changes in moved.items()}
 
 
-def _mark_run(warehouse, job: str, only=None) -> None:
-    """Note when a job that keeps no high-water mark last ran, for the profile's "as of"."""
-    import datetime as dt
-
+def _mark_run(warehouse, job: str, site_ids: list[str]) -> None:
+    """Note when a job that keeps no high-water mark last ran on these sites, for the profile's "as of"."""
     version = new_version()
     ran = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    for site in sites.list_sites(warehouse, only):
-        mark_store.set_high_water(warehouse, site["site_id"], job, ran, version)
+    for site_id in site_ids:
+        mark_store.set_high_water(warehouse, site_id, job, ran, version)
 
 
 def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
