@@ -8,6 +8,7 @@ fails the run instead of skipping the server backend.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,10 +40,43 @@ CONFIG = """<?xml version="1.0"?>
 """
 
 
+_issued: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
+    """A loopback port that is free now and stays out of the kernel's way.
+
+    A port taken with bind(0) comes from the ephemeral range, where the
+    kernel also places the local end of every outgoing connection; a server
+    started a moment later can then find it taken. Ports are picked below
+    that range instead, never twice in one session.
+    """
+    low, _ = _ephemeral_range()
+    candidates = list(range(20000, low)) if low > 21000 else []
+    random.shuffle(candidates)
+    for port in candidates[:500]:
+        if port in _issued:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _issued.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port = s.getsockname()[1]
+    _issued.add(port)
+    return port
 
 
 def server_binary() -> str | None:
@@ -96,12 +130,22 @@ class ClickHouseServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"clickhouse-server exited with {self.process.returncode}; see {self.root}/log")
+                raise RuntimeError(
+                    f"clickhouse-server exited with {self.process.returncode}; see {self.root}/log\n" + self.log_tail()
+                )
             if self.ready():
                 return self
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"clickhouse-server did not answer on port {self.tcp_port} within {timeout}s")
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of the server's error log, so a failed start explains itself in the test report."""
+        path = self.root / "log" / "error.log"
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
 
     def ready(self) -> bool:
         from clickhouse_driver import Client
