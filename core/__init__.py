@@ -11,7 +11,12 @@ from __future__ import annotations
 from warehouse import Warehouse
 from warehouse import connect as _connect
 
+from .settings import clickhouse_settings
+
 
 def connect(config: dict) -> Warehouse:
-    """The warehouse of ``config`` (``WAREHOUSE_URL``, on ``CLICKHOUSE_CLUSTER`` when set)."""
-    return _connect(config["WAREHOUSE_URL"], cluster=config.get("CLICKHOUSE_CLUSTER", ""))
+    """The warehouse of ``config`` (``WAREHOUSE_URL``, on ``CLICKHOUSE_CLUSTER`` when set), its
+    queries run with the memory and thread settings of ``config``."""
+    return _connect(
+        config["WAREHOUSE_URL"], cluster=config.get("CLICKHOUSE_CLUSTER", ""), settings=clickhouse_settings(config)
+    )

@@ -92,14 +92,15 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
 
 
-def connect(url: str, cluster: str = "") -> Warehouse:
-    """Open the warehouse named by ``url``."""
+def connect(url: str, cluster: str = "", settings: dict | None = None) -> Warehouse:
+    """Open the warehouse named by ``url``; ``settings`` (ClickHouse's own, by name) apply to every
+    query it runs. An embedded folder served by another process runs with that process's settings."""
     parts = urlsplit(url)
     if parts.scheme == "chdb":
         from .embedded import open_embedded
 
         path = unquote((parts.netloc or "") + parts.path) or "./data/warehouse"
-        return open_embedded(path)
+        return open_embedded(path, settings)
     if parts.scheme in ("clickhouse", "clickhouses"):
         from .server import ServerWarehouse
 
@@ -112,5 +113,6 @@ def connect(url: str, cluster: str = "") -> Warehouse:
             secure=parts.scheme == "clickhouses",
             cluster=cluster,
             url=url,
+            settings=settings,
         )
     raise WarehouseError(f"unsupported warehouse URL {url!r}: use chdb:///folder or clickhouse://host:9000/db")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import threading
 
 import pandas as pd
@@ -22,11 +23,15 @@ from .params import for_chdb
 from .render import render
 
 DATABASE = "basirat"
+SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 SOCKET_NAME = "basirat.sock"
 
 
-def open_embedded(path: str) -> Warehouse:
-    """Talk to the process that owns the folder if one does, else own it."""
+def open_embedded(path: str, settings: dict | None = None) -> Warehouse:
+    """Talk to the process that owns the folder if one does, else own it.
+
+    ``settings`` apply to the process's one session: a later caller's replace an earlier one's.
+    """
     path = os.path.abspath(path)
     socket_path = os.path.join(path, SOCKET_NAME)
     if os.path.exists(socket_path):
@@ -46,6 +51,7 @@ def open_embedded(path: str) -> Warehouse:
                     f"this process already has the embedded warehouse {other} open; chDB allows one folder per process"
                 )
             _OPEN[path] = ChdbWarehouse(path)
+        _OPEN[path].apply(settings or {})
         return _OPEN[path]
 
 
@@ -105,6 +111,13 @@ class ChdbWarehouse(Warehouse):
         self._run(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
         self._run(f"USE {DATABASE}")
         self.version = parse_version(str(self._run("SELECT version()", fmt="CSV")))
+
+    def apply(self, settings: dict) -> None:
+        """Run every later query of this session with these ClickHouse settings (``SET``; numbers only)."""
+        for name, value in settings.items():
+            if not SETTING_NAME.match(name) or isinstance(value, bool) or not isinstance(value, int):
+                raise WarehouseError(f"not a numeric ClickHouse setting: {name}={value!r}")
+            self._run(f"SET {name} = {value}")
 
     def _run(self, sql: str, params: dict | None = None, fmt: str = "CSV"):
         with self._lock:

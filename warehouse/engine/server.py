@@ -54,7 +54,7 @@ CLUSTER_SETTINGS = {
 class ServerWarehouse(Warehouse):
     """One driver connection per thread: clickhouse-driver clients are not shared."""
 
-    def __init__(self, host, port, user, password, database, secure=False, cluster="", url=""):
+    def __init__(self, host, port, user, password, database, secure=False, cluster="", url="", settings=None):
         self.url = url
         self.database = database
         self.cluster = cluster
@@ -66,7 +66,7 @@ class ServerWarehouse(Warehouse):
             secure=secure,
             connect_timeout=5,
             send_receive_timeout=300,
-            settings={"use_numpy": False, **(CLUSTER_SETTINGS if cluster else {})},
+            settings={"use_numpy": False, **(CLUSTER_SETTINGS if cluster else {}), **(settings or {})},
         )
         self._local = threading.local()
         self._types: dict[str, dict[str, str]] = {}
