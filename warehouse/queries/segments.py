@@ -14,7 +14,7 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-from .person_map import CHANNEL_ID_COLUMN, resolve
+from .person_map import CHANNEL_ID_COLUMN, CURRENT_PEOPLE, EVENT_IDENTITY, RAW_PERSON, resolve
 from .zones import check_zone
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -31,8 +31,33 @@ def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
     return rows[0]["t"].replace(tzinfo=None)
 
 
+def event_count(warehouse: Warehouse, site_id: str) -> int:
+    """The site's events: how many parts ``person_facts`` is read in."""
+    return int(
+        warehouse.scalar("SELECT count() FROM events WHERE site_id = {site_id:String}", {"site_id": site_id}) or 0
+    )
+
+
+# Identities whose person is not their own id (stitched to another): a part's
+# rows are those whose own id falls in it, and these (few), whose person is
+# known only after the join.
+_MOVED = f"""
+    SELECT identity FROM ({CURRENT_PEOPLE}) AS current
+    WHERE mapped_person != '' AND mapped_person != replaceRegexpOne(identity, '^[a-z]+:', '')
+"""
+_PART_ROWS = (
+    f"({{parts:UInt64}} = 1 OR cityHash64({RAW_PERSON}) % {{parts:UInt64}} = {{part:UInt64}} "
+    f"OR {EVENT_IDENTITY} IN ({_MOVED}))"
+)
+
+
 def person_facts(
-    warehouse: Warehouse, site_id: str, until: dt.datetime | None = None, orders_only: bool = False
+    warehouse: Warehouse,
+    site_id: str,
+    until: dt.datetime | None = None,
+    orders_only: bool = False,
+    part: int = 0,
+    parts: int = 1,
 ) -> pd.DataFrame:
     """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
 
@@ -47,6 +72,10 @@ def person_facts(
     up, days and orders are unions (a device and a login may share both).
     Carts added before the ids' own last order are dropped early: the
     person's last order is no earlier, so they cannot be open.
+
+    ``part`` of ``parts`` reads the people whose id hashes to it
+    (``cityHash64(person_id) % parts``): ClickHouse aggregates, and the caller
+    holds, one part of the people at a time; the parts together are every person.
     """
     per_ids = f"""
         SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN},
@@ -66,7 +95,7 @@ def person_facts(
                            groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added')) AS carts
         FROM events
         WHERE site_id = {{site_id:String}} AND is_bot = 0 AND timestamp <= {{until:DateTime('UTC')}}
-          AND (event = {ORDER} OR NOT {{orders_only:UInt8}})
+          AND (event = {ORDER} OR NOT {{orders_only:UInt8}}) AND {_PART_ROWS}
         GROUP BY anonymous_id, user_id, channel_id
     """
     columns = "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts"
@@ -85,11 +114,18 @@ def person_facts(
                    max(last_order) AS last_order_at, max(last_cart) AS last_cart_at,
                    groupArrayArray(carts) AS cart_list
             FROM ({resolve(per_ids, columns.split())})
+            WHERE {{parts:UInt64}} = 1 OR cityHash64(person_id) % {{parts:UInt64}} = {{part:UInt64}}
             GROUP BY person_id
         )
         WHERE person_id != '' AND (orders > 0 OR NOT {{orders_only:UInt8}})
         """,
-        {"site_id": site_id, "until": until or dt.datetime(2105, 1, 1), "orders_only": int(orders_only)},
+        {
+            "site_id": site_id,
+            "until": until or dt.datetime(2105, 1, 1),
+            "orders_only": int(orders_only),
+            "part": part,
+            "parts": max(int(parts), 1),
+        },
     )
     if frame.empty:  # chDB answers no columns for no rows
         times = dict.fromkeys(["first_seen", "last_seen", "first_order_at", "last_order_at", "last_cart_at"])
