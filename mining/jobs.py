@@ -97,6 +97,7 @@ def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
         )
         orders = naive_times(score_store.order_days(warehouse, site["site_id"]), ["when"])
         feedback = score_store.feedback(warehouse, site["site_id"])
+        warehouse.release_memory()
         frame = person_scores(facts, orders, feedback, as_of, int(config["CHURN_HORIZON_DAYS"]))
         frame.insert(0, "site_id", site["site_id"])
         written += score_store.write_scores(warehouse, stamped(frame, version))
@@ -133,3 +134,4 @@ def run_all(warehouse, config: dict, progress: Progress = print, jobs: list[Job]
     """Every job once, in order (``basirat jobs run``, the demo)."""
     for job in jobs:
         job.run(warehouse, config, progress)
+        warehouse.release_memory()

@@ -42,10 +42,11 @@ def fact_parts(warehouse, site_id: str) -> int:
 
 def person_facts(warehouse, site_id: str, until=None, orders_only: bool = False, parts: int = 1) -> pd.DataFrame:
     """Every person's facts, read in ``parts`` parts (by hash of the person) and put together."""
-    frames = [
-        naive_times(store.person_facts(warehouse, site_id, until, orders_only, part, parts), TIME_COLUMNS)
-        for part in range(parts)
-    ]
+    frames = []
+    for part in range(parts):
+        frame = store.person_facts(warehouse, site_id, until, orders_only, part, parts)
+        frames.append(naive_times(frame, TIME_COLUMNS))
+        warehouse.release_memory()
     filled = [frame for frame in frames if len(frame)]
     if len(filled) <= 1:
         return (filled or frames)[0]
@@ -130,6 +131,7 @@ def refresh_site(
         current = backfill_site(warehouse, site_id, history_days, now, progress)
     else:
         current = store.open_memberships(warehouse, site_id)
+    warehouse.release_memory()
     changes = membership_changes(current, computed, now)
     store.write_memberships(warehouse, site_id, changes)
     return changes

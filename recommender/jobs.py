@@ -198,6 +198,7 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
         for part in range(parts):
             progress(f"person: {site_id}: histories, part {part + 1}/{parts}")
             out = mining_store.person_recommendations(warehouse, site_id, now, part, parts, versions, changed=changed)
+            warehouse.release_memory()
             out.insert(0, "site_id", site_id)
             written = rec_store.insert_model_rows(warehouse, "rec_person_items", out, version)
             rows[site_id] = rows.get(site_id, 0) + written

@@ -48,6 +48,7 @@ def jobs_run(ctx: click.Context, names: tuple[str, ...], full: bool, site_ids: t
     for job in [job for job in JOBS if job.id in names] if names else JOBS:
         started = time.monotonic()
         job.run(wh, config, progress=click.echo)
+        wh.release_memory()
         click.echo(f"{job.id}: done in {time.monotonic() - started:.1f} s")
 
 

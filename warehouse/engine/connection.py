@@ -59,6 +59,10 @@ class Warehouse:
     def close(self) -> None:
         pass
 
+    def release_memory(self) -> None:
+        """Give memory the engine keeps from finished queries back to the system (a job between its
+        big reads and its own work in Python). Only the embedded engine shares the caller's process."""
+
     # Capabilities, decided by version so the same migrations and queries fit
     # both ClickHouse 18.16 and a current release.
     @property

@@ -199,6 +199,14 @@ class ChdbWarehouse(Warehouse):
         names, types, rows = self._typed_rows(sql.rstrip().rstrip(";"), None, readonly)
         return render(names, types, rows, fmt)
 
+    def release_memory(self) -> None:
+        """ClickHouse's allocator keeps freed pages for seconds, in this process: hand them back now,
+        so what the caller allocates next comes on top of what the engine holds, not of its peak."""
+        try:
+            self._run("SYSTEM JEMALLOC PURGE")
+        except WarehouseError:
+            pass  # an engine built without jemalloc has nothing to purge
+
     def close(self) -> None:
         with self._lock:
             if not self.closed:
