@@ -31,6 +31,8 @@ Progress = Callable[[str], None]
 PART_EVENTS = 1_000_000
 PAIR_PARTS = 4
 PERSON_PARTS = 4
+# Rows of the previous per-person model copied forward in one statement.
+CARRY_ROWS = 2_000_000
 # Baskets the rules are mined from at most (the latest ones).
 MAX_BASKETS = 300_000
 
@@ -188,7 +190,13 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
             changed = {"since": since, "upto": upto, "last": found["version"]}
             progress(f"person: {site_id}: people with events or identities since {since:%Y-%m-%d %H:%M}")
             factor = 0.5 ** ((now - found["version"] / 1e9) / 86400.0 / 30.0)
-            mining_store.carry_person_items(warehouse, site_id, found["version"], version, factor, changed)
+            carried = rec_store.model_rows(warehouse, "rec_person_items", site_id, found["version"])
+            carry_parts = max(1, math.ceil(carried / CARRY_ROWS))
+            for part in range(carry_parts):
+                mining_store.carry_person_items(
+                    warehouse, site_id, found["version"], version, factor, changed, part, carry_parts
+                )
+            warehouse.release_memory()
             rows[site_id] = int(rec_store.model_rows(warehouse, "rec_person_items", site_id, version))
             parts = 1
         else:

@@ -277,22 +277,40 @@ def person_recommendations(
 
 
 def carry_person_items(
-    warehouse: Warehouse, site_id: str, last: int, version: int, factor: float, changed: dict
+    warehouse: Warehouse,
+    site_id: str,
+    last: int,
+    version: int,
+    factor: float,
+    changed: dict,
+    part: int = 0,
+    parts: int = 1,
 ) -> None:
     """Copy the previous per-person model's rows of everyone unchanged into ``version``.
 
     Their scores are a sum of weights that all decay by the same half-life,
     so ``factor`` (the decay since the previous run) brings them to what a
-    full run now would compute from the same neighbours.
+    full run now would compute from the same neighbours. ``part`` of ``parts``
+    copies the people whose id hashes to it: ClickHouse builds and sorts one
+    part's insert at a time.
     """
     warehouse.execute(
         f"""
         INSERT INTO rec_person_items (site_id, model_version, person_id, item_id, score)
         SELECT site_id, {{version:UInt64}}, person_id, item_id, score * {{factor:Float64}} FROM rec_person_items
         WHERE site_id = {{site_id:String}} AND model_version = {{last:UInt64}}
+          AND cityHash64(person_id) % {{parts:UInt64}} = {{part:UInt64}}
           AND person_id NOT IN ({CHANGED_PEOPLE})
         """,
-        {**changed, "site_id": site_id, "last": last, "version": version, "factor": factor},
+        {
+            **changed,
+            "site_id": site_id,
+            "last": last,
+            "version": version,
+            "factor": factor,
+            "part": part,
+            "parts": max(int(parts), 1),
+        },
     )
 
 
