@@ -16,7 +16,7 @@ import pandas as pd
 from warehouse.queries import conditions, sites
 from warehouse.queries import segments as store
 
-from .segments import RULE_NAMES, all_segments, apply_changes, membership_changes
+from .segments import RULE_NAMES, apply_changes, behaviour_segments, membership_changes, rfm_segments
 
 CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
@@ -53,6 +53,25 @@ def person_facts(warehouse, site_id: str, until=None, orders_only: bool = False,
     return pd.concat(filled, ignore_index=True)
 
 
+def built_in_members(warehouse, site_id: str, as_of: pd.Timestamp, until=None, parts: int = 1) -> pd.DataFrame:
+    """``segments.all_segments`` of every person's facts, read in ``parts``: each part is judged by
+    the behaviour rules as it comes, and only its buyers are kept for the RFM cells."""
+    members, buyers = [], []
+    for part in range(parts):
+        frame = store.person_facts(warehouse, site_id, until, False, part, parts)
+        warehouse.release_memory()
+        if not len(frame):
+            continue
+        facts = naive_times(frame, TIME_COLUMNS)
+        members.append(behaviour_segments(facts, as_of))
+        buyers.append(facts[facts["orders"] > 0])
+        del frame, facts
+    if not buyers:
+        return _empty_members()
+    cells = rfm_segments(pd.concat(buyers, ignore_index=True), as_of)
+    return pd.concat([cells, *members], ignore_index=True)
+
+
 def site_facts(warehouse, site_id: str, orders_only: bool = False) -> tuple[pd.DataFrame, pd.Timestamp | None]:
     as_of = store.site_as_of(warehouse, site_id)
     if as_of is None:
@@ -80,8 +99,7 @@ def backfill_site(warehouse, site_id: str, days: int, now: pd.Timestamp, progres
     written, parts = [], fact_parts(warehouse, site_id)
     for back in range(days, 0, -1):
         judged = pd.Timestamp(as_of) - pd.Timedelta(days=back)
-        facts = person_facts(warehouse, site_id, judged.to_pydatetime(), parts=parts)
-        computed = all_segments(facts, judged) if len(facts) else _empty_members()
+        computed = built_in_members(warehouse, site_id, judged, judged.to_pydatetime(), parts)
         changes = membership_changes(current, computed, now - pd.Timedelta(days=back))
         written.append(changes)
         current = apply_changes(current, changes)
@@ -121,10 +139,12 @@ def refresh_site(
 
     On a site's first run, ``history_days`` of past membership are computed first (``backfill_site``).
     """
-    facts, as_of = site_facts(warehouse, site_id)
+    as_of = store.site_as_of(warehouse, site_id)
     if as_of is None:
         return membership_changes(_empty_open(), _empty_members(), pd.Timestamp.now())
-    computed = pd.concat([all_segments(facts, as_of), custom_members(warehouse, site_id, progress)], ignore_index=True)
+    as_of = pd.Timestamp(as_of)
+    built_in = built_in_members(warehouse, site_id, as_of, parts=fact_parts(warehouse, site_id))
+    computed = pd.concat([built_in, custom_members(warehouse, site_id, progress)], ignore_index=True)
     computed = computed.drop_duplicates(["segment", "person_id"])
     now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
     if history_days > 0 and not store.has_history(warehouse, site_id):

@@ -138,10 +138,19 @@ def returning_visitors(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame
 BEHAVIOUR_RULES = [cart_abandoners, window_shoppers, deal_seekers, repeat_buyers, new_visitors, returning_visitors]
 
 
+def behaviour_segments(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The behaviour rules' members: each person is judged on their own facts alone."""
+    return pd.concat([rule(facts, as_of) for rule in BEHAVIOUR_RULES], ignore_index=True)
+
+
 def all_segments(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Every built-in segment's members: RFM cells, then the behaviour rules."""
-    parts = [rfm_segments(facts, as_of)] + [rule(facts, as_of) for rule in BEHAVIOUR_RULES]
-    return pd.concat(parts, ignore_index=True)
+    """Every built-in segment's members: RFM cells, then the behaviour rules.
+
+    Only the RFM cells compare people (quintiles over every buyer): facts read
+    in parts can be judged part by part for the behaviour rules, and the buyers
+    of every part together for the cells.
+    """
+    return pd.concat([rfm_segments(facts, as_of), behaviour_segments(facts, as_of)], ignore_index=True)
 
 
 def _rule(facts: pd.DataFrame, mask: pd.Series, name: str, value: pd.Series) -> pd.DataFrame:
