@@ -32,7 +32,7 @@ PART_EVENTS = 1_000_000
 PAIR_PARTS = 4
 PERSON_PARTS = 4
 # Rows of the previous per-person model copied forward in one statement.
-CARRY_ROWS = 2_000_000
+CARRY_ROWS = 4_000_000
 # Baskets the rules are mined from at most (the latest ones).
 MAX_BASKETS = 300_000
 
