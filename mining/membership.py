@@ -96,14 +96,16 @@ def backfill_site(warehouse, site_id: str, days: int, now: pd.Timestamp, progres
     if as_of is None or days <= 0:
         return current
     progress(f"segments: site {site_id}: first run, membership as of each of the last {days} days")
-    written, parts = [], fact_parts(warehouse, site_id)
+    parts = fact_parts(warehouse, site_id)
     for back in range(days, 0, -1):
         judged = pd.Timestamp(as_of) - pd.Timedelta(days=back)
         computed = built_in_members(warehouse, site_id, judged, judged.to_pydatetime(), parts)
         changes = membership_changes(current, computed, now - pd.Timedelta(days=back))
-        written.append(changes)
+        # Each day's moves are written as they come: later days' versions are newer, as in one insert.
+        store.write_memberships(warehouse, site_id, changes)
         current = apply_changes(current, changes)
-    store.write_memberships(warehouse, site_id, pd.concat(written, ignore_index=True))
+        del computed, changes
+        warehouse.release_memory()
     return current
 
 

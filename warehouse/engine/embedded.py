@@ -202,6 +202,7 @@ class ChdbWarehouse(Warehouse):
     def release_memory(self) -> None:
         """ClickHouse's allocator keeps freed pages for seconds, in this process: hand them back now,
         so what the caller allocates next comes on top of what the engine holds, not of its peak."""
+        super().release_memory()
         try:
             self._run("SYSTEM JEMALLOC PURGE")
         except WarehouseError:
