@@ -18,7 +18,8 @@ median round by requests/s, with the range of requests/s over the rounds.
 The collector and the loader run one after the other, each with the machine
 to itself: the collector's events/s are its median round of 20-event batches
 (wrk on the same cores), the loader's rows/s are ``basirat loader --once`` over
-everything spooled, start-up included; the ratio of the two is printed. Beside
+everything spooled, as its progress line gives them (from the start of its
+drain, after the process has started and connected); the ratio is printed. Beside
 them the CPU each spent per event (the collector's gunicorn processes; the
 loader process and the ClickHouse server it inserts into), which says how
 the two would split the cores when they run at once under a sustained load.
@@ -236,8 +237,10 @@ def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int, batches: 
     rows = wh.query("SELECT count() AS n, uniqExact(message_id) AS u FROM events WHERE site_id = {s:String}",
                     {"s": site_id})[0]  # fmt: skip
     loader_cpu = (cpu + server_cpu) / max(1, rows["n"]) * 1e6
-    print(f"\nloader: {out} in {seconds:.1f}s ({rows['n'] / seconds:.0f} rows/s, "
-          f"{rows['n'] / seconds / collector_events:.2f}x the collector's {collector_events:.0f} events/s "
+    # The loader's own progress line: rows/s since its drain began, start-up (imports, connecting) left out.
+    draining = [float(m) for m in re.findall(r"\(([\d.]+) rows/s\)", done.stderr)][-1:] or [rows["n"] / seconds]
+    print(f"\nloader: {out} in {seconds:.1f}s ({rows['n'] / seconds:.0f} rows/s with start-up, {draining[0]:.0f} "
+          f"draining: {draining[0] / collector_events:.2f}x the collector's {collector_events:.0f} events/s "
           f"on 20-event batches; each alone on the {os.cpu_count()} cores, one after the other)")  # fmt: skip
     print(f"CPU per event: collector {collector_cpu:.1f} us (gunicorn), loader {loader_cpu:.1f} us "
           f"({cpu / max(1, rows['n']) * 1e6:.1f} loader process + {server_cpu / max(1, rows['n']) * 1e6:.1f} "
