@@ -59,21 +59,26 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
 def dedupe_columns(warehouse, columns: dict[str, list]) -> dict[str, list]:
     """``dedupe`` for a pass held as columns (``events.event_columns``): the rows whose
     (site, message id) is neither earlier in the pass nor loaded."""
-    first: dict[tuple[str, str], int] = {}
-    for index, key in enumerate(zip(columns["site_id"], columns["message_id"])):
-        first.setdefault(key, index)
+    keys = dict.fromkeys(zip(columns["site_id"], columns["message_id"]))
+    sites = set(columns["site_id"])
     by_site: dict[str, list[str]] = {}
-    for site, mid in first:
-        by_site.setdefault(site, []).append(mid)
+    if len(sites) == 1:  # most passes: one site's ids, gathered without a loop per row
+        by_site[sites.pop()] = [mid for _, mid in keys]
+    else:
+        for site, mid in keys:
+            by_site.setdefault(site, []).append(mid)
     known = {
         (site, mid)
         for site, ids in by_site.items()
         for chunk in _chunks(ids)
         for mid in events.known_message_ids(warehouse, site, chunk)
     }
-    keep = [index for key, index in first.items() if key not in known]
-    if len(keep) == len(columns["message_id"]):
+    if not known and len(keys) == _count(columns):
         return columns
+    first: dict[tuple[str, str], int] = {}
+    for index, key in enumerate(zip(columns["site_id"], columns["message_id"])):
+        first.setdefault(key, index)
+    keep = [index for key, index in first.items() if key not in known]
     return {name: [values[i] for i in keep] for name, values in columns.items()}
 
 

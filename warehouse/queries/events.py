@@ -76,7 +76,7 @@ def events_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-_ROW_VALUES = itemgetter(*EVENT_COLUMNS)
+_GETTERS = [(name, itemgetter(name)) for name in EVENT_COLUMNS]
 
 
 def completed_row(row: dict) -> dict:
@@ -96,9 +96,7 @@ def completed_row(row: dict) -> dict:
 def event_columns(rows: list[dict]) -> dict[str, list]:
     """Rows as ``{column: values}``, every column of ``EVENT_COLUMNS`` (the loader's form of a pass:
     cheap to filter, slice and insert with ``insert_event_columns``)."""
-    if not rows:
-        return {name: [] for name in EVENT_COLUMNS}
-    return dict(zip(EVENT_COLUMNS, map(list, zip(*map(_ROW_VALUES, rows)))))
+    return {name: list(map(get, rows)) for name, get in _GETTERS}
 
 
 def insert_event_columns(warehouse: Warehouse, columns: dict[str, list]) -> int:
