@@ -27,10 +27,11 @@ from .rules import basket_rules, top_rules
 Progress = Callable[[str], None]
 
 # Events a query of a part reads at most (about): the parts' count grows with
-# the site, so each query's memory stays the same whatever the events. Pairs
-# and people's candidate lists outnumber events: their parts are smaller.
+# the site, so each query's memory stays the same whatever the events. People's
+# candidate lists outnumber events: their parts are smaller. Co-occurrence
+# scores at most PART_PAIRS stored pair weights a query.
 PART_EVENTS = 1_000_000
-PAIR_PARTS = 4
+PART_PAIRS = 1_500_000
 PERSON_PARTS = 4
 # Baskets the rules are mined from at most (the latest ones).
 MAX_BASKETS = 300_000
@@ -135,8 +136,8 @@ def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dic
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue
-        # Pairs outnumber events: their parts are smaller.
-        parts = PAIR_PARTS * _parts(warehouse, site_id)
+        # A part's cost is mostly fixed, its memory follows its pairs: parts by the summed pairs' rows.
+        parts = max(1, math.ceil(visit_store.pair_rows(warehouse, site_id, folded) / PART_PAIRS))
         for part in range(parts):
             progress(f"cooccurrence: {site_id}: pairs, part {part + 1}/{parts}")
             found = visit_store.cooccurrence_neighbors(warehouse, site_id, folded, part, parts)
