@@ -99,12 +99,12 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
         count, items = visit_store.basket_item_counts(warehouse, site_id, folded)
         # A pair must recur in a share of baskets, not just twice, once a
         # store has tens of thousands of baskets: the rules stay meaningful
-        # and FP-growth stays within the job's time.
+        # and the pair counts stay within the job's memory.
         min_count = max(2, count // 3000)
         frequent = items[items["baskets"] >= min_count]["item_id"].head(1000).tolist()
         found = visit_store.frequent_baskets(warehouse, site_id, folded, frequent, MAX_BASKETS)
         progress(
-            f"rules: {site_id}: FP-growth over {found['basket_id'].nunique():,} of {count:,} baskets, "
+            f"rules: {site_id}: item pairs of {found['basket_id'].nunique():,} of {count:,} baskets, "
             f"pairs in >= {min_count}"
         )
         if found.empty:
