@@ -3,16 +3,19 @@
 Baskets (orders, carts, or sessions) become a sparse one-hot matrix. A
 product page shows rules with one item on each side, which need only the
 frequent pairs: one sparse product of the matrix with itself counts every
-pair's baskets at once (the diagonal holds each item's), so the rules are
-those FP-growth with itemsets of at most two items gives (mlxtend's
-``fpgrowth`` and ``association_rules``, same supports, confidences and lifts)
-at a fraction of its time, and without apriori's candidate explosion.
+pair's baskets at once (the diagonal holds each item's): the frequent item
+sets FP-growth would find with itemsets of at most two items, at a fraction of
+its time and without apriori's candidate explosion. mlxtend's
+``association_rules`` makes the rules from them.
 """
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
+from mlxtend.frequent_patterns import association_rules
 from scipy import sparse
 
 RULE_COLUMNS = ["antecedent", "consequent", "support", "confidence", "lift"]
@@ -74,26 +77,41 @@ def basket_rules(
 def _pair_rules(together, item_ids: np.ndarray, baskets: int, min_count: int, min_confidence: float) -> pd.DataFrame:
     """Rules from pair counts (``together``: items x items, the diagonal each item's own count).
 
-    The arithmetic is mlxtend's, so the figures are the same to the last bit:
-    supports are counts over ``baskets``, a pair is frequent when its support
-    reaches ``min_count / baskets``, confidence is ``(s_ab * n) / (s_a * n)``
-    and lift that over the consequent's support.
+    The counts become the frequent item sets FP-growth with ``max_len=2``
+    would find (a pair is frequent when it is in ``min_count`` baskets; its
+    items then are too), and mlxtend's ``association_rules`` turns them into
+    rules with its own arithmetic.
     """
     n = float(baskets)
-    own = together.diagonal() / n
-    support = together.data / n
-    keep = (together.row != together.col) & (support >= max(min_count, 1) / n)
-    a, c, s_ac = together.row[keep], together.col[keep], support[keep]
-    confidence = (s_ac * baskets) / (own[a] * baskets)
-    lift = confidence / own[c]
-    chosen = confidence >= min_confidence
+    threshold = max(min_count, 1) / n
+    upper = (together.row < together.col) & (together.data / n >= threshold)
+    if not upper.any():
+        return pd.DataFrame(columns=RULE_COLUMNS)
+    a, c = together.row[upper], together.col[upper]
+    in_pairs = np.unique(np.concatenate([a, c]))
+    own = together.diagonal()
+    names = item_ids.astype(str).tolist()  # plain str: mlxtend reads numpy scalars as integers
+    itemsets = pd.DataFrame(
+        {
+            "support": np.concatenate([own[in_pairs] / n, together.data[upper] / n]),
+            "itemsets": [frozenset((names[i],)) for i in in_pairs]
+            + [frozenset((names[i], names[j])) for i, j in zip(a, c)],
+        }
+    )
+    kwargs = {"metric": "confidence", "min_threshold": min_confidence}
+    parameters = inspect.signature(association_rules).parameters
+    if "num_itemsets" in parameters:
+        kwargs["num_itemsets"] = baskets
+    if "return_metrics" in parameters:
+        kwargs["return_metrics"] = ["antecedent support", "consequent support", "support", "confidence", "lift"]
+    rules = association_rules(itemsets, **kwargs)
     out = pd.DataFrame(
         {
-            "antecedent": item_ids[a[chosen]].astype(str),
-            "consequent": item_ids[c[chosen]].astype(str),
-            "support": s_ac[chosen].astype("float64"),
-            "confidence": confidence[chosen].astype("float64"),
-            "lift": lift[chosen].astype("float64"),
+            "antecedent": rules["antecedents"].map(lambda s: next(iter(s))),
+            "consequent": rules["consequents"].map(lambda s: next(iter(s))),
+            "support": rules["support"].astype("float64"),
+            "confidence": rules["confidence"].astype("float64"),
+            "lift": rules["lift"].astype("float64"),
         }
     )
     return out.sort_values(
