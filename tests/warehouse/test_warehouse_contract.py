@@ -111,6 +111,8 @@ def test_columns_insert_like_a_frame(warehouse, site):
     assert stored[0]["timestamp"] == dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)
     assert stored[2]["received_at"] == dt.datetime(2026, 3, 1, 12, 0, 7, tzinfo=dt.timezone.utc)
     assert (stored[0]["score"], stored[2]["score"], list(stored[0]["flags"])) == (4.0, None, ["claimed"])
+    with pytest.raises(WarehouseError):
+        events.insert_event_columns(warehouse, {**events.event_columns(rows[:1]), "timestamp": ["not a time"]})
 
 
 def test_known_message_ids_finds_only_loaded_ids(warehouse, site):

@@ -141,7 +141,11 @@ class ServerWarehouse(Warehouse):
         if not count:
             return 0
         types = self._column_types(table)
-        self._insert(table, list(columns), [_list_values(v, types.get(c, "")) for c, v in columns.items()])
+        try:
+            data = [_list_values(v, types.get(c, "")) for c, v in columns.items()]
+        except (TypeError, ValueError) as exc:  # Arrow's conversion errors are both
+            raise WarehouseError(f"values do not fit the columns of {table}: {exc}") from exc
+        self._insert(table, list(columns), data)
         return count
 
     def _insert(self, table: str, columns: list[str], data: list[list]) -> None:
