@@ -46,7 +46,7 @@ test-fast: venv
 # `make test-cluster CLUSTER_SUITE=tests` runs the whole suite against it.
 CLUSTER_SUITE ?= tests/warehouse/test_warehouse_contract.py tests/collector/test_collector.py \
                  tests/collector/test_privacy.py tests/mining/test_retention.py tests/mining/test_people.py \
-                 tests/warehouse/test_cluster.py
+                 tests/mining/test_same_models.py tests/warehouse/test_cluster.py
 test-cluster: venv system-deps
 	CLUSTER_TESTS=1 $(BIN)/pytest $(CLUSTER_SUITE)
 

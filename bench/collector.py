@@ -14,6 +14,15 @@ Everything listens on 127.0.0.1 and stops by itself.
 Single runs on two shared cores swing by a third, so ``--rounds`` (3 by
 default) alternates bare and collector runs and the table shows each one's
 median round by requests/s, with the range of requests/s over the rounds.
+
+The collector and the loader run one after the other, each with the machine
+to itself: the collector's events/s are its median round of 20-event batches
+(wrk on the same cores), the loader's rows/s are ``basirat loader --once`` over
+everything spooled, as its progress line gives them (from the start of its
+drain, after the process has started and connected); the ratio is printed. Beside
+them the CPU each spent per event (the collector's gunicorn processes; the
+loader process and the ClickHouse server it inserts into), which says how
+the two would split the cores when they run at once under a sustained load.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import base64
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -177,6 +187,7 @@ def run(server, work: Path, args) -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; wrk -t{args.wrk_threads} "
           f"-c{args.connections} -d{args.seconds}s; gunicorn gthread, {args.workers or 2 * os.cpu_count()} workers "
           f"x {args.threads} threads")  # fmt: skip
+    startup = startup_cost(env)
     servers = (("bare Flask", [*GUNICORN, "bench.bare_app:app"]), ("collector", [*GUNICORN, "collector.wsgi:app"]))
     rounds: dict[str, list[dict]] = {name: [] for name, _ in servers}
     runs = []
@@ -200,27 +211,54 @@ def run(server, work: Path, args) -> None:
                   f"{result['non2xx'] + result['errors']:>9}{ratio:>9}{result['cpu_us']:>12.0f}"
                   f"{min(spread):>8.0f}-{max(spread):.0f}")  # fmt: skip
     acknowledged = sum((r["requests"] - r["non2xx"]) * size for size, r in runs)
-    batches = _median([r[20] for r in rounds["collector"]])["rps"] * 20
-    verify(wh, site["site_id"], work, env, acknowledged, batches)
+    batches = _median([r[20] for r in rounds["collector"]])
+    verify(wh, site["site_id"], work, env, acknowledged, batches, server, startup)
     wh.close()
 
 
-def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int, collector_events: float) -> None:
-    """Load the spool and check that the acknowledged events are all there, once (warm-ups included).
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
-    The loader should keep up: its rows/s against the collector's events/s on 20-event batches."""
-    started = time.monotonic()
+
+def _load_once(env: dict) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "basirat", "loader", "--once"], env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     if done.returncode != 0:
         raise SystemExit(f"basirat loader --once failed: {done.stderr.strip()[-2000:]}")
+    return done
+
+
+def startup_cost(env: dict) -> float:
+    """CPU seconds of ``basirat loader --once`` with nothing spooled: starting, importing, connecting."""
+    cpu = _children_cpu()
+    _load_once(env)
+    return _children_cpu() - cpu
+
+
+def verify(wh, site_id: str, work: Path, env: dict, acknowledged: int, batches: dict, server, startup_cpu) -> None:
+    """Load the spool and check that the acknowledged events are all there, once (warm-ups included).
+
+    The loader should keep up: its rows/s against the collector's events/s on 20-event batches,
+    and its CPU per event (with the ClickHouse server's) against the collector's."""
+    collector_events, collector_cpu = batches["rps"] * 20, batches["cpu_us"] / 20
+    started, cpu, server_cpu = time.monotonic(), _children_cpu(), group_cpu(server.process.pid)
+    done = _load_once(env)
     out = done.stdout.strip().splitlines()[-1]
     seconds = time.monotonic() - started
+    cpu, server_cpu = _children_cpu() - cpu - startup_cpu, group_cpu(server.process.pid) - server_cpu
     rows = wh.query("SELECT count() AS n, uniqExact(message_id) AS u FROM events WHERE site_id = {s:String}",
                     {"s": site_id})[0]  # fmt: skip
-    print(f"\nloader: {out} in {seconds:.1f}s ({rows['n'] / seconds:.0f} rows/s, "
-          f"{rows['n'] / seconds / collector_events:.2f}x the collector's {collector_events:.0f} events/s "
-          f"on 20-event batches)")  # fmt: skip
+    loader_cpu = (cpu + server_cpu) / max(1, rows["n"]) * 1e6
+    # The loader's own progress line: rows/s since its drain began, start-up (imports, connecting) left out.
+    draining = [float(m) for m in re.findall(r"\(([\d.]+) rows/s\)", done.stderr)][-1:] or [rows["n"] / seconds]
+    print(f"\nloader: {out} in {seconds:.1f}s ({rows['n'] / seconds:.0f} rows/s with start-up, {draining[0]:.0f} "
+          f"draining: {draining[0] / collector_events:.2f}x the collector's {collector_events:.0f} events/s "
+          f"on 20-event batches; each alone on the {os.cpu_count()} cores, one after the other)")  # fmt: skip
+    print(f"CPU per event: collector {collector_cpu:.1f} us (gunicorn), loader {loader_cpu:.1f} us "
+          f"(its start-up, {startup_cpu:.1f} s of CPU with nothing spooled, left out: "
+          f"{cpu / max(1, rows['n']) * 1e6:.1f} loader process + {server_cpu / max(1, rows['n']) * 1e6:.1f} "
+          f"ClickHouse server); collector/loader {collector_cpu / max(loader_cpu, 1e-9):.2f}")  # fmt: skip
     files = (work / "spool" / "metrics").glob("*.json")
     accepted = sum(json.loads(path.read_text())["counters"].get("accepted", 0) for path in files)
     verdict = "all there, once" if rows["n"] == rows["u"] == accepted >= acknowledged else "MISMATCH"

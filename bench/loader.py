@@ -8,7 +8,7 @@ page view opening each session and a Product Viewed for every click, each with
 its page context, user agent and times. Then ``Loader.drain`` loads the spool,
 which covers reading the segments, building the rows, deduplicating against
 what is loaded and inserting, and prints rows/s. The baseline is the same rows,
-already built, inserted as one frame at a time by the warehouse layer (what
+already built, inserted a pass at a time as the loader inserts them (what
 ClickHouse and the driver cost alone); the ratio shows the loader's own share.
 Runs on chDB and on Debian's clickhouse-server, each in a folder of its own
 under a temporary directory; the server listens on 127.0.0.1 and is stopped.
@@ -91,7 +91,7 @@ def measure(url: str, work: Path, batch: list[dict], config: dict) -> dict:
     rows = built_rows(spool_dir, config, other["site_id"])
     started = time.perf_counter()
     for start in range(0, len(rows), config["LOADER_BATCH_ROWS"]):
-        events.insert_events(wh, rows[start : start + config["LOADER_BATCH_ROWS"]])
+        events.insert_event_columns(wh, events.event_columns(rows[start : start + config["LOADER_BATCH_ROWS"]]))
     baseline = time.perf_counter() - started
     del rows
     started = time.perf_counter()

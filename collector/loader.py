@@ -22,9 +22,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-import numpy as np
-import pandas as pd
-
 from core import settings
 from warehouse import WarehouseError
 from warehouse.queries import events, quarantine
@@ -59,15 +56,38 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
     return [r for r in fresh if (r["site_id"], r["message_id"]) not in known]
 
 
-def dedupe_frame(warehouse, frame: pd.DataFrame) -> pd.DataFrame:
-    """``dedupe`` for a frame of event rows: the first row of each (site, message id) not yet loaded."""
-    frame = frame.drop_duplicates(["site_id", "message_id"])
-    keep = np.ones(len(frame), dtype=bool)
-    for site, ids in frame.groupby("site_id", sort=False)["message_id"]:
-        known = {mid for chunk in _chunks(ids.tolist()) for mid in events.known_message_ids(warehouse, site, chunk)}
-        if known:
-            keep &= ~((frame["site_id"] == site) & frame["message_id"].isin(known)).to_numpy()
-    return frame[keep].reset_index(drop=True)
+def dedupe_columns(warehouse, columns: dict[str, list]) -> dict[str, list]:
+    """``dedupe`` for a pass held as columns (``events.event_columns``): the rows whose
+    (site, message id) is neither earlier in the pass nor loaded."""
+    keys = dict.fromkeys(zip(columns["site_id"], columns["message_id"]))
+    sites = set(columns["site_id"])
+    by_site: dict[str, list[str]] = {}
+    if len(sites) == 1:  # most passes: one site's ids, gathered without a loop per row
+        by_site[sites.pop()] = [mid for _, mid in keys]
+    else:
+        for site, mid in keys:
+            by_site.setdefault(site, []).append(mid)
+    known = {
+        (site, mid)
+        for site, ids in by_site.items()
+        for chunk in _chunks(ids)
+        for mid in events.known_message_ids(warehouse, site, chunk)
+    }
+    if not known and len(keys) == _count(columns):
+        return columns
+    first: dict[tuple[str, str], int] = {}
+    for index, key in enumerate(zip(columns["site_id"], columns["message_id"])):
+        first.setdefault(key, index)
+    keep = [index for key, index in first.items() if key not in known]
+    return {name: [values[i] for i in keep] for name, values in columns.items()}
+
+
+def _count(columns: dict[str, list]) -> int:
+    return len(columns["message_id"])
+
+
+def _sliced(columns: dict[str, list], start: int, stop: int | None) -> dict[str, list]:
+    return {name: values[start:stop] for name, values in columns.items()}
 
 
 def _chunks(ids: list[str], max_chars: int = LOOKUP_CHARS):
@@ -174,12 +194,12 @@ class Loader:
             for item in items
         ]
 
-    def _build(self, items: list[dict], count: int) -> tuple[pd.DataFrame, list[dict]]:
+    def _build(self, items: list[dict], count: int) -> tuple[dict[str, list], list[dict]]:
         """The pass's rows (``records.build``), by the worker processes when the pass is large.
 
         Turning messages into rows is most of a pass; with ``LOADER_WORKERS``
         above 1 (0: one per core) worker processes each take a share of the
-        requests. Starting them and passing frames back costs CPU, which pays
+        requests. Starting them and passing columns back costs CPU, which pays
         only where the loader has idle cores (not beside busy collectors). The
         checkpoint moves only after the insert, so a worker that dies loses
         nothing: the pass fails, and the next one reads the same records.
@@ -195,21 +215,20 @@ class Loader:
         except BrokenProcessPool:
             self._pool = None
             raise
-        frames = [frame for frame, _ in built if len(frame)]
-        frame = pd.concat(frames, ignore_index=True) if frames else built[0][0]
-        return frame, [row for _, held in built for row in held]
+        columns = {name: [v for part, _ in built for v in part[name]] for name in built[0][0]}
+        return columns, [row for _, held in built for row in held]
 
-    def _insert(self, frame: pd.DataFrame, held: list[dict]) -> int:
+    def _insert(self, columns: dict[str, list], held: list[dict]) -> int:
         """Events (deduplicated) and quarantined messages; both retried until they land."""
         started = time.monotonic()
-        fresh = dedupe_frame(self.warehouse, frame)
+        fresh = dedupe_columns(self.warehouse, columns)
         inserted = self._insert_events(fresh, held)
         if held:
             quarantine.insert_quarantined(self.warehouse, held)
-        METRICS.observe_insert(time.monotonic() - started, inserted, len(frame) - len(fresh))
+        METRICS.observe_insert(time.monotonic() - started, inserted, _count(columns) - _count(fresh))
         return inserted
 
-    def _insert_events(self, rows: pd.DataFrame, held: list[dict]) -> int:
+    def _insert_events(self, rows: dict[str, list], held: list[dict]) -> int:
         """Insert; when ClickHouse is up but refuses the batch, find the rows it refuses.
 
         Halves are retried (deduplicated again, in case part of a batch landed)
@@ -217,21 +236,21 @@ class Loader:
         quarantine) as ``insert_failed``, so one bad row never stalls the spool.
         """
         try:
-            return self.warehouse.insert("events", rows) if len(rows) else 0
+            return events.insert_event_columns(self.warehouse, rows) if _count(rows) else 0
         except Exception as exc:
             if not self._reachable():
                 raise
-            if len(rows) == 1:
+            if _count(rows) == 1:
                 log.warning("loader: ClickHouse refused a row (%s); quarantined", exc)
                 METRICS.reject("insert_failed")
-                row = rows.iloc[0].to_dict()
+                row = {name: values[0] for name, values in rows.items()}
                 received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
                 reason = f"{type(exc).__name__}: {exc}"[:500]
                 held.append(records.held_row(row, "insert_failed", reason, row["site_id"], received, row["ip"], ""))
                 return 0
-        middle = len(rows) // 2
-        halves = (rows.iloc[:middle], rows.iloc[middle:])
-        return sum(self._insert_events(dedupe_frame(self.warehouse, half), held) for half in halves)
+        middle = _count(rows) // 2
+        halves = (_sliced(rows, 0, middle), _sliced(rows, middle, None))
+        return sum(self._insert_events(dedupe_columns(self.warehouse, half), held) for half in halves)
 
     def _reachable(self) -> bool:
         try:

@@ -365,11 +365,11 @@ def to_row(
         "user_id": user_id,
         "previous_id": _text_id(msg.get("previousId"), "previousId"),
         "group_id": _text_id(msg.get("groupId"), "groupId"),
-        "timestamp": when.replace(microsecond=0),
+        "timestamp": _second(when),
         "timestamp_ms": when.microsecond // 1000,
-        "original_timestamp": original.replace(microsecond=0),
-        "sent_at": (parse_time(msg.get("sentAt")) or received).replace(microsecond=0),
-        "received_at": received.replace(microsecond=0),
+        "original_timestamp": _second(original),
+        "sent_at": _second(parse_time(msg.get("sentAt")) or received),
+        "received_at": _second(received),
         "url": url,
         "path": _str(page.get("path")),
         "referrer": _str(page.get("referrer")),
@@ -405,6 +405,11 @@ def to_row(
         "is_bot": _is_bot(user_agent),
         "flags": flags + trusted,
     }
+
+
+def _second(when: dt.datetime) -> dt.datetime:
+    """The time to the second (a DateTime column's precision); most times already are."""
+    return when.replace(microsecond=0) if when.microsecond else when
 
 
 def trust_flags(user_id: str, traits: dict, trust: dict | None) -> list[str]:

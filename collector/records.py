@@ -73,10 +73,12 @@ def weight(item: dict) -> int:
 
 def expand(items: list[dict], config: dict) -> list[dict]:
     """Spooled items as warehouse rows: events (``_kind`` absent) and quarantine rows."""
+    from warehouse.queries.events import completed_row
+
     rows = []
     for item in items:
         if item.get("_kind") != REQUEST:
-            rows.append(item)
+            rows.append(item if item.get("_kind") is not None else completed_row(item))
             continue
         received = dt.datetime.fromisoformat(item["received_at"])
         for msg in item["messages"]:
@@ -93,13 +95,14 @@ def expand(items: list[dict], config: dict) -> list[dict]:
 
 
 def build(items: list[dict], config: dict):
-    """``expand``, with the events as one insertable frame: ``(events frame, quarantine rows)``.
+    """``expand``, with the events as insertable columns: ``(events columns, quarantine rows)``.
 
-    The loader's worker processes run this on their share of a pass; a frame
-    crosses back to the loader far cheaper than tens of thousands of dicts.
+    Columns of plain values go to the driver or to Arrow as they are, and
+    cross back from the loader's worker processes far cheaper than tens of
+    thousands of dicts.
     """
-    from warehouse.queries.events import events_frame
+    from warehouse.queries.events import event_columns
 
     rows = expand(items, config)
     held = [r for r in rows if r.get("_kind") is not None]
-    return events_frame([r for r in rows if r.get("_kind") is None]), held
+    return event_columns([r for r in rows if r.get("_kind") is None]), held

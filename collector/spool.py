@@ -120,6 +120,7 @@ class Spool:
         self._used = 0
         self._refused = 0  # size of the last record refused for room, 0 after a success
         self._measured_at = -1e9
+        self._checkpoint_seen: tuple[int, int] | None = None  # the loader's checkpoint as of the last measure
         # per-site accounting (only with site_share < 1)
         self._marks: list[list] = []  # [end offset, {site: bytes}] per stretch of this process's segment
         self._marks_saved_at = -1e9
@@ -147,7 +148,7 @@ class Spool:
         with self._cond:
             self._measure(ACCOUNTING_SECONDS)
             if self._used + max(self._refused, 1) > self.max_bytes:
-                self._measure(0.05)  # the loader may have freed room since
+                self._measure_when_full()
             return self._used + max(self._refused, 1) <= self.max_bytes
 
     def site_bytes(self) -> dict[str, int]:
@@ -159,6 +160,7 @@ class Spool:
     def _measure(self, max_age: float) -> None:
         if time.monotonic() - self._measured_at < max_age:
             return
+        stamp = _checkpoint_stamp(self.directory)  # before measuring: a pass ending meanwhile is seen next time
         if not self.shared:
             self._used = pending_bytes(self.directory)
         else:
@@ -166,18 +168,25 @@ class Spool:
             self._used, self._by_site = self._pending_by_site(own)
             self._waiting = self._read_waiting()
         self._measured_at = time.monotonic()
+        self._checkpoint_seen = stamp
+
+    def _measure_when_full(self) -> None:
+        """Measure again when the spool seems full, since the loader may have freed room: at
+        most every 50 ms, or at once when the loader has moved its checkpoint since the last
+        measure (a fast pass can free the room well within 50 ms)."""
+        self._measure(0 if _checkpoint_stamp(self.directory) != self._checkpoint_seen else 0.05)
 
     def _check_room(self, size: int, site: str | None) -> None:
         self._measure(ACCOUNTING_SECONDS)
         if self._used + size > self.max_bytes:
-            self._measure(0.05)  # the loader may have freed room since
+            self._measure_when_full()
             if self._used + size > self.max_bytes:
                 self._refused = size
                 if site and self.shared:
                     self._tell_waiting(site)
                 raise SpoolFull(f"spool at {self.directory} is over its limit of {self.max_bytes} bytes")
         if site and self.shared and self._over_share(site, size):
-            self._measure(0.05)
+            self._measure_when_full()
             if self._over_share(site, size):
                 raise SpoolFull(
                     f"site {site} holds {self.site_share:.0%} of the spool while other sites wait; retry later"
@@ -388,6 +397,15 @@ class Spool:
 def stem(name: str) -> str:
     """A segment's name without ``.open``/``.seg``: its key in the checkpoint."""
     return name.rsplit(".", 1)[0]
+
+
+def _checkpoint_stamp(directory: str) -> tuple[int, int] | None:
+    """Which checkpoint the loader last wrote, file and time (one stat; None before its first pass)."""
+    try:
+        stat = os.stat(os.path.join(directory, "checkpoint.json"))
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def read_checkpoint(directory: str) -> dict[str, int]:

@@ -112,7 +112,7 @@ JOBS = [
     Job("sessions", run_sessions, 5, "Visits from new events: landing page, source, device, products, outcome."),
     Job("catalog", run_catalog, 15, "Products' category, price and stock flag from events, for business filters."),
     Job("popularity", run_popularity, 15, "Popular products per site (distinct visitors), for cold start."),
-    Job("rules", run_rules, 60, "Frequently bought together: mlxtend FP-growth rules over orders and carts."),
+    Job("rules", run_rules, 60, "Frequently bought together: two-item rules over orders and carts (support, lift)."),
     Job("cooccurrence", run_cooccurrence, 30, "Also viewed / viewed-then-bought neighbours with time decay."),
     Job("sequential", run_sequential, 30, "Followed-by rules (sequential rules) over visits, for session ranking."),
     Job("session_index", run_session_index, 10, "Recent sessions indexed for session-kNN (STAN), for serving."),

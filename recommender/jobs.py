@@ -19,6 +19,7 @@ from warehouse.queries import recommendations as rec_store
 from warehouse.queries import sessions as session_store
 from warehouse.queries import sites
 from warehouse.queries import visit_items as visit_store
+from warehouse.queries import visitor_votes as vote_store
 
 from .mining import catalog_changes, known_products, popularity_from_votes
 from .rules import basket_rules, top_rules
@@ -26,10 +27,11 @@ from .rules import basket_rules, top_rules
 Progress = Callable[[str], None]
 
 # Events a query of a part reads at most (about): the parts' count grows with
-# the site, so each query's memory stays the same whatever the events. Pairs
-# and people's candidate lists outnumber events: their parts are smaller.
+# the site, so each query's memory stays the same whatever the events. People's
+# candidate lists outnumber events: their parts are smaller. Co-occurrence
+# scores at most PART_PAIRS stored pair weights a query.
 PART_EVENTS = 1_000_000
-PAIR_PARTS = 4
+PART_PAIRS = 1_500_000
 PERSON_PARTS = 4
 # Rows of the previous per-person model copied forward in one statement.
 CARRY_ROWS = 4_000_000
@@ -99,12 +101,12 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
         count, items = visit_store.basket_item_counts(warehouse, site_id, folded)
         # A pair must recur in a share of baskets, not just twice, once a
         # store has tens of thousands of baskets: the rules stay meaningful
-        # and FP-growth stays within the job's time.
+        # and the pair counts stay within the job's memory.
         min_count = max(2, count // 3000)
         frequent = items[items["baskets"] >= min_count]["item_id"].head(1000).tolist()
         found = visit_store.frequent_baskets(warehouse, site_id, folded, frequent, MAX_BASKETS)
         progress(
-            f"rules: {site_id}: FP-growth over {found['basket_id'].nunique():,} of {count:,} baskets, "
+            f"rules: {site_id}: item pairs of {found['basket_id'].nunique():,} of {count:,} baskets, "
             f"pairs in >= {min_count}"
         )
         if found.empty:
@@ -136,8 +138,8 @@ def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dic
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue
-        # Pairs outnumber events: their parts are smaller.
-        parts = PAIR_PARTS * _parts(warehouse, site_id)
+        # A part's cost is mostly fixed, its memory follows its pairs: parts by the summed pairs' rows.
+        parts = max(1, math.ceil(visit_store.pair_rows(warehouse, site_id, folded) / PART_PAIRS))
         for part in range(parts):
             progress(f"cooccurrence: {site_id}: pairs, part {part + 1}/{parts}")
             found = visit_store.cooccurrence_neighbors(warehouse, site_id, folded, part, parts)
@@ -238,19 +240,10 @@ def run_context_popularity(warehouse, config: dict, progress: Progress = print) 
     catalogue = rec_store.current_products(warehouse).rename(columns={"product_id": "item_id"})
     frames = []
     for site_id in _site_ids(warehouse, config):
-        parts = _parts(warehouse, site_id)
-        votes = pd.concat(
-            [mining_store.popularity_votes(warehouse, site_id, now, recent_cut, p, parts) for p in range(parts)],
-            ignore_index=True,
-        )
-        votes = votes.groupby("item_id", as_index=False).agg(
-            overall=("overall", "sum"),
-            visitors=("visitors", "sum"),
-            recent=("recent", "sum"),
-            recent_visitors=("recent_visitors", "sum"),
-            older=("older", "sum"),
-            older_start=("older_start", "min"),
-        )
+        folded = visitor_votes(warehouse, site_id, config, progress)
+        if folded is None:
+            continue
+        votes = vote_store.popularity_votes(warehouse, site_id, folded, now, recent_cut)
         # Served to every visitor: only products of the catalogue, each seen by enough distinct visitors.
         votes = known_products(votes.assign(site_id=site_id), catalogue)
         frames.append(popularity_from_votes(votes, catalogue, recent_cut, min_visitors=int(config["REC_MIN_VISITORS"])))
@@ -260,6 +253,33 @@ def run_context_popularity(warehouse, config: dict, progress: Progress = print) 
     written = rec_store.write_model(warehouse, "rec_popularity", "popularity", out, version)
     progress(f"popularity: {written:,} items over {out['context'].nunique() if len(out) else 0} contexts")
     return {"items": written, "model_version": version}
+
+
+def visitor_votes(warehouse, site_id: str, config: dict, progress: Progress = print) -> int | None:
+    """Bring the site's folded votes (``rec_visitor_votes``) up to date; their generation (None: no events).
+
+    As ``session_items``: the first run, and a ``--full`` one, fold every
+    visitor in parts under a new generation; later runs refold the visitors
+    with events received since (and those whose oldest interaction has left
+    the window), which gives the same rows.
+    """
+    upto = mining_store.received_upto(warehouse, site_id)
+    if upto is None:
+        return None
+    found = visit_store.mark(warehouse, site_id, job="popularity")
+    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    if found and not full:
+        since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
+        progress(f"popularity: {site_id}: refolding visitors with events since {since:%Y-%m-%d %H:%M}")
+        vote_store.fold_changed(warehouse, site_id, found["generation"], since, upto, new_version())
+        visit_store.set_mark(warehouse, site_id, found["generation"], upto, new_version(), job="popularity")
+        return found["generation"]
+    parts, generation = _parts(warehouse, site_id), new_version()
+    for part in range(parts):
+        progress(f"popularity: {site_id}: folding visitors' votes, part {part + 1}/{parts}")
+        vote_store.fold_part(warehouse, site_id, generation, part, parts)
+    visit_store.set_mark(warehouse, site_id, generation, upto, new_version(), job="popularity")
+    return generation
 
 
 def run_sequential(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:

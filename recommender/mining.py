@@ -114,8 +114,8 @@ def popularity_votes(frame: pd.DataFrame, now: float, recent_cut: float) -> pd.D
     half-life), ``recent`` and ``older`` their largest weight at or after, and
     before, ``recent_cut``; ``visitors`` and ``recent_visitors`` count them;
     ``older_start`` is the earliest older interaction. Sums over disjoint sets
-    of visitors add up, so the warehouse computes them a part at a time
-    (``warehouse.queries.mining.popularity_votes``).
+    of visitors add up; the warehouse computes them from each visitor's
+    folded first and last times per kind (``warehouse.queries.visitor_votes``).
     """
     keys = ["site_id", "item_id"]
     recent = frame["time"].to_numpy() >= recent_cut

@@ -1,10 +1,12 @@
 """Association rules: "frequently bought together".
 
-Baskets (orders, carts, or sessions) become a sparse one-hot frame; mlxtend's
-FP-growth finds frequent item sets without apriori's candidate explosion
-(apriori materialises every candidate combination and runs out of memory on a
-catalogue of thousands of items); rules with one item on each side are what a
-product page shows.
+Baskets (orders, carts, or sessions) become a sparse one-hot matrix. A
+product page shows rules with one item on each side, which need only the
+frequent pairs: one sparse product of the matrix with itself counts every
+pair's baskets at once (the diagonal holds each item's): the frequent item
+sets FP-growth would find with itemsets of at most two items, at a fraction of
+its time and without apriori's candidate explosion. mlxtend's
+``association_rules`` makes the rules from them.
 """
 
 from __future__ import annotations
@@ -13,30 +15,10 @@ import inspect
 
 import numpy as np
 import pandas as pd
-from mlxtend.frequent_patterns import association_rules, fpgrowth
+from mlxtend.frequent_patterns import association_rules
 from scipy import sparse
 
 RULE_COLUMNS = ["antecedent", "consequent", "support", "confidence", "lift"]
-
-
-def basket_matrix(baskets: pd.DataFrame) -> pd.DataFrame:
-    """One-hot baskets as a sparse boolean frame (rows baskets, columns items).
-
-    Parameters
-    ----------
-    baskets : DataFrame
-        Columns ``basket_id, item_id``; repeats are fine.
-
-    Returns
-    -------
-    DataFrame
-        Sparse boolean columns named by item id.
-    """
-    pairs = baskets[["basket_id", "item_id"]].drop_duplicates()
-    rows, basket_ids = pd.factorize(pairs["basket_id"])
-    cols, item_ids = pd.factorize(pairs["item_id"])
-    matrix = sparse.csr_matrix((np.ones(len(pairs), dtype=bool), (rows, cols)), shape=(len(basket_ids), len(item_ids)))
-    return pd.DataFrame.sparse.from_spmatrix(matrix, columns=[str(i) for i in item_ids])
 
 
 def basket_rules(
@@ -61,9 +43,9 @@ def basket_rules(
         Keep only baskets with at least two items (single-item baskets
         contribute no pair) and at most this many of them.
     max_items : int
-        Only the most frequent items take part. FP-growth in mlxtend is
-        pure Python and its cost grows with the frequent items; a rule about
-        an item bought twice is better served by session co-occurrence.
+        Only the most frequent items take part (the pair counts grow with
+        their square); a rule about an item bought twice is better served
+        by session co-occurrence.
 
     Returns
     -------
@@ -82,16 +64,47 @@ def basket_rules(
         baskets = baskets[baskets["basket_id"].isin(keep)]
     if baskets.empty:
         return pd.DataFrame(columns=RULE_COLUMNS)
-    onehot = basket_matrix(baskets)
-    support = max(min_count, 1) / len(onehot)
-    itemsets = fpgrowth(onehot, min_support=support, use_colnames=True, max_len=2)
-    if not (itemsets["itemsets"].map(len) == 2).any():
+    rows, basket_ids = pd.factorize(baskets["basket_id"])
+    cols, item_ids = pd.factorize(baskets["item_id"])
+    onehot = sparse.csr_matrix(
+        (np.ones(len(baskets), dtype=np.int64), (rows, cols)), shape=(len(basket_ids), len(item_ids))
+    )
+    return _pair_rules(
+        (onehot.T @ onehot).tocoo(), np.asarray(item_ids, dtype=object), len(basket_ids), min_count, min_confidence
+    )
+
+
+def _pair_rules(together, item_ids: np.ndarray, baskets: int, min_count: int, min_confidence: float) -> pd.DataFrame:
+    """Rules from pair counts (``together``: items x items, the diagonal each item's own count).
+
+    The counts become the frequent item sets FP-growth with ``max_len=2``
+    would find (a pair is frequent when it is in ``min_count`` baskets; its
+    items then are too), and mlxtend's ``association_rules`` turns them into
+    rules with its own arithmetic.
+    """
+    n = float(baskets)
+    threshold = max(min_count, 1) / n
+    upper = (together.row < together.col) & (together.data / n >= threshold)
+    if not upper.any():
         return pd.DataFrame(columns=RULE_COLUMNS)
+    a, c = together.row[upper], together.col[upper]
+    in_pairs = np.unique(np.concatenate([a, c]))
+    own = together.diagonal()
+    names = item_ids.astype(str).tolist()  # plain str: mlxtend reads numpy scalars as integers
+    itemsets = pd.DataFrame(
+        {
+            "support": np.concatenate([own[in_pairs] / n, together.data[upper] / n]),
+            "itemsets": [frozenset((names[i],)) for i in in_pairs]
+            + [frozenset((names[i], names[j])) for i, j in zip(a, c)],
+        }
+    )
     kwargs = {"metric": "confidence", "min_threshold": min_confidence}
-    if "num_itemsets" in inspect.signature(association_rules).parameters:
-        kwargs["num_itemsets"] = len(onehot)
+    parameters = inspect.signature(association_rules).parameters
+    if "num_itemsets" in parameters:
+        kwargs["num_itemsets"] = baskets
+    if "return_metrics" in parameters:
+        kwargs["return_metrics"] = ["antecedent support", "consequent support", "support", "confidence", "lift"]
     rules = association_rules(itemsets, **kwargs)
-    rules = rules[(rules["antecedents"].map(len) == 1) & (rules["consequents"].map(len) == 1)]
     out = pd.DataFrame(
         {
             "antecedent": rules["antecedents"].map(lambda s: next(iter(s))),

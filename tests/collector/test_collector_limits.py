@@ -364,3 +364,25 @@ def test_open_segments_hold_exactly_their_records(chdb_warehouse, tmp_path, capl
     assert left == [".open"]  # the dead writer's segment was loaded and deleted
     writer.close()
     assert loader.load_once() == 0 and segments(str(tmp_path)) == []
+
+
+def test_a_pass_keeps_the_first_row_of_each_id_not_yet_loaded(chdb_warehouse):
+    import datetime as dt
+
+    from collector.loader import dedupe_columns
+    from tests.support.factories import row
+    from warehouse.queries import events
+
+    one, two = ("s_" + uuid.uuid4().hex[:12] for _ in range(2))
+    when = dt.datetime(2026, 1, 1)
+    events.insert_events(chdb_warehouse, [row(one, when, message_id="m1")])
+    rows = [row(one, when, message_id=m, title=t) for m, t in (("m1", "a"), ("m2", "b"), ("m2", "c"))]
+    rows += [row(two, when, message_id=m, title=t) for m, t in (("m1", "d"), ("m3", "e"))]
+    fresh = dedupe_columns(chdb_warehouse, events.event_columns(rows))
+    assert list(zip(fresh["site_id"], fresh["message_id"], fresh["title"])) == [
+        (one, "m2", "b"),
+        (two, "m1", "d"),
+        (two, "m3", "e"),
+    ]
+    alone = events.event_columns(rows[1:2])
+    assert dedupe_columns(chdb_warehouse, alone) is alone  # nothing to drop: the pass as it was

@@ -99,3 +99,28 @@ def test_model_versions_beyond_the_setting_are_pruned(warehouse, site):
     while versions() != [3, 4] and time.monotonic() < deadline:
         time.sleep(0.3)
     assert versions() == [3, 4]
+
+
+def test_folded_votes_of_older_generations_are_pruned(warehouse, site):
+    """A full popularity fold starts a generation; retention keeps only the current one."""
+    from recommender.jobs import visitor_votes
+
+    sid = site["site_id"]
+    events.insert_events(warehouse, [row(sid, dt.datetime.now() - dt.timedelta(hours=1), event="Product Viewed",
+                                         anonymous_id="a", product_id="p1")])  # fmt: skip
+    settings = {"LATE_EVENTS_MINUTES": 60}
+    first = visitor_votes(warehouse, sid, {**settings, "full": time.time_ns()}, lambda _: None)
+    current = visitor_votes(warehouse, sid, {**settings, "full": time.time_ns()}, lambda _: None)
+    assert first != current
+    run_retention(warehouse, CONFIG, lambda _: None)
+
+    def generations():
+        found = warehouse.query(
+            "SELECT DISTINCT generation AS g FROM rec_visitor_votes WHERE site_id = {s:String}", {"s": sid}
+        )
+        return sorted(int(r["g"]) for r in found)
+
+    deadline = time.monotonic() + 30
+    while generations() != [current] and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert generations() == [current]

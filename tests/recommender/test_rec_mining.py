@@ -34,6 +34,27 @@ def test_rules_have_support_confidence_and_lift():
     assert row["lift"] == pytest.approx(0.5 / (0.75 * 0.75))
 
 
+def test_rules_are_what_mlxtend_fp_growth_gives():
+    """Pair counts from one sparse product give FP-growth's rules (two-item sets), to the last bit."""
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
+
+    rng = np.random.default_rng(3)
+    rows = [(f"b{b}", f"i{i}") for b in range(300) for i in rng.choice(12, size=rng.integers(1, 6), replace=False)]
+    baskets = pd.DataFrame(rows, columns=["basket_id", "item_id"])
+    got = basket_rules(baskets, min_count=4, min_confidence=0.05)
+    kept = baskets[baskets.groupby("basket_id")["item_id"].transform("size") >= 2]
+    onehot = pd.crosstab(kept["basket_id"], kept["item_id"]).astype(bool)
+    itemsets = fpgrowth(onehot, min_support=4 / len(onehot), use_colnames=True, max_len=2)
+    expected = association_rules(itemsets, metric="confidence", min_threshold=0.05, num_itemsets=len(onehot))
+    expected = expected.assign(
+        antecedent=expected["antecedents"].map(lambda s: next(iter(s))),
+        consequent=expected["consequents"].map(lambda s: next(iter(s))),
+    ).sort_values(["antecedent", "confidence", "lift", "consequent"], ascending=[True, False, False, True])
+    assert len(got) > 40
+    columns = ["antecedent", "consequent", "support", "confidence", "lift"]
+    assert got[columns].values.tolist() == expected[columns].values.tolist()
+
+
 def test_rules_of_single_item_baskets_are_empty():
     assert basket_rules(pd.DataFrame({"basket_id": ["1", "2"], "item_id": ["a", "b"]})).empty
 

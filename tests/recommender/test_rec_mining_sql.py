@@ -18,7 +18,7 @@ import pytest
 from mining import sessions as sessions_job
 from mining.jobs import run_identity
 from recommender.cooccurrence import cooccurrence
-from recommender.jobs import run_person, session_items
+from recommender.jobs import run_person, session_items, visitor_votes
 from recommender.mining import (
     baskets,
     context_popularity,
@@ -33,6 +33,7 @@ from tests.support.factories import recent
 from warehouse.queries import events, visit_items
 from warehouse.queries import mining as store
 from warehouse.queries import recommendations as rec_store
+from warehouse.queries import visitor_votes as vote_store
 
 TIMEOUT = 30
 ITEMS = [f"p{i:02d}" for i in range(12)]
@@ -125,18 +126,17 @@ def test_a_site_with_nothing_recent_has_popular_items_and_no_trending():
     assert got[["context", "item_id", "score"]].values.tolist() == [["overall", "lamp", 3.0]]
 
 
+def _folded_votes(warehouse, site_id: str, parts: int) -> int:
+    generation = time.time_ns()
+    for part in range(parts):
+        vote_store.fold_part(warehouse, site_id, generation, part, parts)
+    return generation
+
+
 def test_popularity_votes_in_parts_match_pandas(store_site):
     warehouse, site_id = store_site
     now, cut = time.time(), time.time() - 2 * 86400
-    votes = pd.concat([store.popularity_votes(warehouse, site_id, now, cut, part, 3) for part in range(3)])
-    votes = votes.groupby("item_id", as_index=False).agg(
-        overall=("overall", "sum"),
-        visitors=("visitors", "sum"),
-        recent=("recent", "sum"),
-        recent_visitors=("recent_visitors", "sum"),
-        older=("older", "sum"),
-        older_start=("older_start", "min"),
-    )
+    votes = vote_store.popularity_votes(warehouse, site_id, _folded_votes(warehouse, site_id, 3), now, cut)
     categories = pd.DataFrame({"site_id": [site_id], "item_id": ["p01"], "category": ["Toys"]})
     got = popularity_from_votes(votes.assign(site_id=site_id), categories, cut, trending_days=2, min_visitors=2)
     found = rec_store.interactions(warehouse)
@@ -268,3 +268,36 @@ def test_an_incremental_person_run_gives_what_a_full_run_gives(store_site):
     assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"]
     decay = 0.5 ** ((full - incremental) / 1e9 / 86400 / 30)
     assert (both["score_y"] * decay).to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-9)
+
+
+def test_incremental_popularity_folds_give_what_a_full_fold_gives(store_site):
+    """Two incremental runs (a new visitor, a known one buying, a late event in an old visit) and a
+    refold of visitors whose oldest interaction left the window give the votes a full fold gives."""
+    warehouse, site_id = store_site
+    config, quiet = {"LATE_EVENTS_MINUTES": 60, "full": 0}, lambda _m: None
+    generation = visitor_votes(warehouse, site_id, config, quiet)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    rows = [recent(site_id, "new", "Product Viewed", 5 - i, product_id=item) for i, item in enumerate(ITEMS[:4])]
+    late = recent(site_id, "v5", "Product Added", 3000 - 5 * 7 - 1.5, product_id="p10")
+    events.insert_events(warehouse, [*rows, {**late, "received_at": now}])
+    assert visitor_votes(warehouse, site_id, config, quiet) == generation
+    events.insert_events(warehouse, [recent(site_id, "v0", "Order Completed", 1, order_id="o-new", item_ids=["p11"])])
+    assert visitor_votes(warehouse, site_id, config, quiet) == generation
+    at, cut = time.time(), time.time() - 2 * 86400
+    incremental = vote_store.popularity_votes(warehouse, site_id, generation, at, cut)
+    rebuilt = visitor_votes(warehouse, site_id, {**config, "full": time.time_ns()}, quiet)
+    assert rebuilt != generation
+    full = vote_store.popularity_votes(warehouse, site_id, rebuilt, at, cut)
+    assert full.loc[full["item_id"] == "p11", "visitors"].item() > 0 and len(full) == len(ITEMS)
+    pd.testing.assert_frame_equal(_by_item(incremental), _by_item(full), rtol=1e-12)
+    # A day's window: visitors with older interactions are refolded to what a one-day fold holds.
+    vote_store.fold_changed(warehouse, site_id, rebuilt, now, now, time.time_ns(), days=1)
+    one_day = time.time_ns()
+    vote_store.fold_part(warehouse, site_id, one_day, 0, 1, days=1)
+    expired, expected = (vote_store.popularity_votes(warehouse, site_id, g, at, cut) for g in (rebuilt, one_day))
+    assert expected["visitors"].sum() < full["visitors"].sum()
+    pd.testing.assert_frame_equal(_by_item(expired), _by_item(expected), rtol=1e-12)
+
+
+def _by_item(votes: pd.DataFrame) -> pd.DataFrame:
+    return votes.sort_values("item_id").reset_index(drop=True)

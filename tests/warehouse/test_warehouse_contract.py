@@ -89,6 +89,32 @@ def test_events_keep_arrays_nulls_and_unicode(warehouse, site):
     assert got["m1"]["timestamp"] == dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)
 
 
+def test_columns_insert_like_a_frame(warehouse, site):
+    """The loader's columns path stores what the frame path stores, value for value."""
+    rows = [
+        row(site["site_id"], "f1", item_ids=["p1", "p'2"], item_prices=[1.5, 2.0], item_quantities=[1, 3],
+            score=4.0, title="Café «naïve» 🎁", flags=["claimed"], timestamp_ms=999, is_bot=1),
+        row(site["site_id"], "f2", received_at=dt.datetime(2026, 3, 1, 12, 0, 7)),
+    ]  # fmt: skip
+    events.insert_events(warehouse, rows)
+    as_columns = [{**r, "message_id": "c" + r["message_id"][1:]} for r in rows]
+    assert events.insert_event_columns(warehouse, events.event_columns(as_columns)) == 2
+    assert events.insert_event_columns(warehouse, events.event_columns([])) == 0
+    stored = warehouse.query(
+        "SELECT * FROM events WHERE site_id = {s:String} AND message_id IN ('f1', 'f2', 'c1', 'c2') "
+        "ORDER BY substring(message_id, 2), message_id",
+        {"s": site["site_id"]},
+    )
+    assert [r["message_id"] for r in stored] == ["c1", "f1", "c2", "f2"]
+    for by_columns, by_frame in (stored[0:2], stored[2:4]):
+        assert {**by_columns, "message_id": ""} == {**by_frame, "message_id": ""}
+    assert stored[0]["timestamp"] == dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone.utc)
+    assert stored[2]["received_at"] == dt.datetime(2026, 3, 1, 12, 0, 7, tzinfo=dt.timezone.utc)
+    assert (stored[0]["score"], stored[2]["score"], list(stored[0]["flags"])) == (4.0, None, ["claimed"])
+    with pytest.raises(WarehouseError):
+        events.insert_event_columns(warehouse, {**events.event_columns(rows[:1]), "timestamp": ["not a time"]})
+
+
 def test_known_message_ids_finds_only_loaded_ids(warehouse, site):
     events.insert_events(warehouse, [row(site["site_id"], "seen")])
     assert events.known_message_ids(warehouse, site["site_id"], ["seen", "new"]) == {"seen"}

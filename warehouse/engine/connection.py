@@ -53,6 +53,13 @@ class Warehouse:
     def insert(self, table: str, frame: pd.DataFrame) -> int:
         raise NotImplementedError
 
+    def insert_columns(self, table: str, columns: dict[str, list]) -> int:
+        """Insert columns given as equal-length Python lists, naive UTC
+        datetimes for ``DateTime`` columns. The loader's path: its rows go to
+        the driver (or to Arrow) without a DataFrame in between, whose
+        building and unpacking cost as much as building the rows."""
+        raise NotImplementedError
+
     def text(self, sql: str, fmt: str = "PrettyCompact", readonly: bool = True) -> str:
         """Run an operator's ad-hoc statement and return it in a text format."""
         raise NotImplementedError

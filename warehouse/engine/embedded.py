@@ -70,6 +70,21 @@ _ARROW = {
 }
 
 
+_ARROW_NUMBERS = {"UInt16": pa.uint16(), "UInt32": pa.uint32(), "UInt8": pa.uint8(), "Float64": pa.float64()}
+
+
+def _arrow_type(ch_type: str) -> pa.DataType | None:
+    """The Arrow type for a column of Python values bound for ``ch_type`` (None: let Arrow guess).
+    Naive datetimes become timestamps in seconds, read by chDB as UTC like a frame's."""
+    inner = ch_type.removeprefix("Nullable(").removeprefix("LowCardinality(").rstrip(")")
+    if ch_type.startswith("Array("):
+        element = _arrow_type(ch_type[len("Array(") : -1])
+        return pa.list_(element) if element is not None else None
+    if inner.startswith("DateTime"):
+        return pa.timestamp("s")
+    return _ARROW.get(inner) or _ARROW_NUMBERS.get(inner)
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -159,27 +174,47 @@ class ChdbWarehouse(Warehouse):
     def insert(self, table: str, frame: pd.DataFrame) -> int:
         if frame.empty:
             return 0
-        columns = ", ".join(frame.columns)
+        self._insert_arrow(table, lambda: self._arrow(table, frame))
+        return len(frame)
+
+    def insert_columns(self, table: str, columns: dict[str, list]) -> int:
+        count = len(next(iter(columns.values()), ()))
+        if not count:
+            return 0
+
+        def arrow() -> pa.Table:
+            types = self._types_of(table)
+            arrays = [pa.array(values, type=_arrow_type(types.get(name, ""))) for name, values in columns.items()]
+            return pa.Table.from_arrays(arrays, names=list(columns))
+
+        self._insert_arrow(table, arrow)
+        return count
+
+    def _insert_arrow(self, table: str, build) -> None:
         with self._lock:
             try:
                 # chDB reads the local variable named in Python(...); an Arrow
                 # table carries list columns as arrays, where a DataFrame's
                 # object columns would be guessed as Nullable.
-                basirat_insert_frame = self._arrow(table, frame)  # noqa: F841
+                basirat_insert_frame = build()
+                columns = ", ".join(basirat_insert_frame.column_names)
                 self._session.query(
                     f"INSERT INTO {table} ({columns}) SELECT {columns} FROM Python(basirat_insert_frame)"
                 )
             except Exception as exc:
                 raise WarehouseError(_first_line(exc)) from exc
-        return len(frame)
 
-    def _arrow(self, table: str, frame: pd.DataFrame) -> pa.Table:
-        """An Arrow table typed after the target's array columns: an empty
-        list alone would be guessed as a list of nulls."""
+    def _types_of(self, table: str) -> dict[str, str]:
         types = self._column_types.get(table)
         if types is None:
             rows = self.query(f"DESCRIBE TABLE {table}")
             types = self._column_types[table] = {r["name"]: r["type"] for r in rows}
+        return types
+
+    def _arrow(self, table: str, frame: pd.DataFrame) -> pa.Table:
+        """An Arrow table typed after the target's array columns: an empty
+        list alone would be guessed as a list of nulls."""
+        types = self._types_of(table)
         fields = []
         for name in frame.columns:
             inner = _ARROW.get(types.get(name, "").removeprefix("Array(").removesuffix(")"))

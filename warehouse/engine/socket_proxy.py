@@ -22,7 +22,7 @@ from .connection import Warehouse, WarehouseError
 
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!Q")
-_METHODS = ("query", "query_df", "execute", "insert", "text")
+_METHODS = ("query", "query_df", "execute", "insert", "insert_columns", "text")
 
 
 def _send(sock: socket.socket, obj) -> None:
@@ -87,6 +87,9 @@ class SocketWarehouse(Warehouse):
 
     def insert(self, table, frame):
         return self._call("insert", table, frame)
+
+    def insert_columns(self, table, columns):
+        return self._call("insert_columns", table, columns)
 
     def text(self, sql, fmt="PrettyCompact", readonly=True):
         return self._call("text", sql, fmt, readonly)

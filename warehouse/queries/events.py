@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from operator import itemgetter
+
 import pandas as pd
 
 from warehouse.engine.connection import Warehouse
@@ -71,6 +74,33 @@ def events_frame(rows: list[dict]) -> pd.DataFrame:
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
     frame["score"] = frame["score"].astype("float64")
     return frame
+
+
+_GETTERS = [(name, itemgetter(name)) for name in EVENT_COLUMNS]
+
+
+def completed_row(row: dict) -> dict:
+    """An events row as an earlier version spooled it, made whole: columns it lacks get their
+    empty value, and times (the spool writes datetimes as text) are datetimes again. A time
+    that does not read stays text, and ClickHouse refuses that row alone."""
+    out = {**EVENT_COLUMNS, **row}
+    for name in _TIMES:
+        if isinstance(out[name], str):
+            try:
+                out[name] = dt.datetime.fromisoformat(out[name])
+            except ValueError:
+                pass
+    return out
+
+
+def event_columns(rows: list[dict]) -> dict[str, list]:
+    """Rows as ``{column: values}``, every column of ``EVENT_COLUMNS`` (the loader's form of a pass:
+    cheap to filter, slice and insert with ``insert_event_columns``)."""
+    return {name: list(map(get, rows)) for name, get in _GETTERS}
+
+
+def insert_event_columns(warehouse: Warehouse, columns: dict[str, list]) -> int:
+    return warehouse.insert_columns("events", columns)
 
 
 def known_message_ids(warehouse: Warehouse, site_id: str, message_ids: list[str]) -> set[str]:

@@ -65,39 +65,6 @@ def site_event_count(warehouse: Warehouse, site_id: str, days: int = 180) -> int
     )
 
 
-def popularity_votes(
-    warehouse: Warehouse, site_id: str, now: float, recent_cut: float, part: int, parts: int, days: int = 180
-) -> pd.DataFrame:
-    """Per product, one part of the visitors' votes (see ``recommender.mining.popularity_votes``).
-
-    ``overall``: the sum of each visitor's largest decayed weight (30-day
-    half-life); ``recent``/``older``: of their largest weight at or after,
-    and before, ``recent_cut``, with the visitors counted; ``older_start``:
-    the earliest older interaction.
-    """
-    frame = warehouse.query_df(
-        f"""
-        SELECT item_id, sum(d) AS overall, count() AS visitors,
-               sum(r) AS recent, countIf(r > 0) AS recent_visitors, sum(o) AS older,
-               min(if(o > 0, first_older, 4294967295)) AS older_start
-        FROM (
-            SELECT item_id, visitor_id,
-                   max({KIND_WEIGHT} * pow(0.5, greatest({{now:Float64}} - toFloat64(time), 0.) / 86400. / 30.)) AS d,
-                   maxIf({KIND_WEIGHT}, time >= {{cut:Float64}}) AS r,
-                   maxIf({KIND_WEIGHT}, time < {{cut:Float64}}) AS o,
-                   minIf(time, time < {{cut:Float64}}) AS first_older
-            FROM ({_INTERACTIONS})
-            GROUP BY item_id, visitor_id
-        )
-        GROUP BY item_id
-        """,
-        {"site_id": site_id, "now": float(now), "cut": float(recent_cut), "part": part, "parts": parts, "days": days},
-    )
-    numbers = dict.fromkeys(["overall", "recent", "older"], "float64")
-    numbers |= dict.fromkeys(["visitors", "recent_visitors"], "int64") | {"older_start": "float64"}
-    return _typed(frame, ["item_id"], numbers)
-
-
 # The identities of the site's people with two or more (as ``recommendations.person_links`` reads them):
 # any other id stands for itself.
 _LINKED = """

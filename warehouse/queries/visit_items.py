@@ -244,6 +244,18 @@ def drop_old_generations(warehouse: Warehouse) -> int:
     return pruned
 
 
+def pair_rows(warehouse: Warehouse, site_id: str, generation: int) -> int:
+    """Stored pair weights of a generation (parts not yet summed count each): how many parts scoring takes."""
+    return int(
+        warehouse.scalar(
+            "SELECT count() FROM rec_pair_weights WHERE site_id = {site_id:String} "
+            "AND generation = {generation:UInt64} AND relation IN ('also_viewed', 'bought_after_view')",
+            {"site_id": site_id, "generation": generation},
+        )
+        or 0
+    )
+
+
 _ITEM_WEIGHTS = """
     SELECT item_id, sumIf(weight, relation = 'viewed') AS viewed, sumIf(weight, relation = 'bought') AS bought_w
     FROM rec_pair_weights
