@@ -55,6 +55,16 @@ def current_ttl_days(warehouse: Warehouse, table: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _exists(warehouse: Warehouse, table: str) -> bool:
+    name = table + LOCAL_SUFFIX if warehouse.cluster else table
+    return bool(
+        warehouse.scalar(
+            "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
+            {"t": name},
+        )
+    )
+
+
 def set_ttl(warehouse: Warehouse, days: int) -> list[str]:
     """Make each retained table expire rows after ``days``; returns the tables changed.
 
@@ -63,8 +73,8 @@ def set_ttl(warehouse: Warehouse, days: int) -> list[str]:
     """
     days, changed = int(days), []
     for table, column in RETAINED.items():
-        if current_ttl_days(warehouse, table) == days:
-            continue
+        if current_ttl_days(warehouse, table) == days or not _exists(warehouse, table):
+            continue  # a table a pending migration creates gets its TTL on the next run
         target, on_cluster = _target(warehouse, table)
         warehouse.execute(f"ALTER TABLE {target}{on_cluster} MODIFY TTL {column} + toIntervalDay({days})")
         changed.append(table)
