@@ -218,24 +218,30 @@ def set_mark(
     warehouse.insert("mining_marks", frame.astype({"generation": "uint64", "version": "uint64"}))
 
 
-def drop_old_generations(warehouse: Warehouse) -> int:
-    """Delete every site's folded visits and weights but those of its current generation; returns sites pruned."""
+def drop_old_generations(
+    warehouse: Warehouse, job: str = "visit_items", tables: tuple[str, ...] = ("rec_pair_weights", "rec_session_items")
+) -> int:
+    """Delete every site's rows of ``tables`` but those of the generation ``job`` marks current; returns sites pruned.
+
+    The first table is the one looked at: a site with no old rows there is left alone.
+    """
     rows = warehouse.query(
         """
         SELECT site_id, argMax(generation, version) AS current FROM mining_marks
-        WHERE job = 'visit_items' GROUP BY site_id
-        """
+        WHERE job = {job:String} GROUP BY site_id
+        """,
+        {"job": job},
     )
     pruned = 0
     for row in rows:
         params = {"site_id": row["site_id"], "keep": int(row["current"])}
         old = warehouse.scalar(
-            "SELECT count() FROM rec_pair_weights WHERE site_id = {site_id:String} AND generation < {keep:UInt64}",
+            f"SELECT count() FROM {tables[0]} WHERE site_id = {{site_id:String}} AND generation < {{keep:UInt64}}",
             params,
         )
         if not old:
             continue
-        for table in ("rec_session_items", "rec_pair_weights"):
+        for table in tables:
             warehouse.execute(
                 f"ALTER TABLE {table} DELETE WHERE site_id = {{site_id:String}} AND generation < {{keep:UInt64}}",
                 params,

@@ -27,6 +27,7 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
+from . import visit_items
 from .mining import BY_PART, _typed, interactions_sql
 from .sessions import VISITOR
 
@@ -115,26 +116,7 @@ def fold_changed(
 
 def drop_old_generations(warehouse: Warehouse) -> int:
     """Delete every site's folded votes but those of its current generation; returns the sites pruned."""
-    rows = warehouse.query(
-        """
-        SELECT site_id, argMax(generation, version) AS current FROM mining_marks
-        WHERE job = 'popularity' GROUP BY site_id
-        """
-    )
-    pruned = 0
-    for row in rows:
-        params = {"site_id": row["site_id"], "keep": int(row["current"])}
-        old = warehouse.scalar(
-            "SELECT count() FROM rec_visitor_votes WHERE site_id = {site_id:String} AND generation < {keep:UInt64}",
-            params,
-        )
-        if old:
-            warehouse.execute(
-                "ALTER TABLE rec_visitor_votes DELETE WHERE site_id = {site_id:String} AND generation < {keep:UInt64}",
-                params,
-            )
-            pruned += 1
-    return pruned
+    return visit_items.drop_old_generations(warehouse, job="popularity", tables=("rec_visitor_votes",))
 
 
 def _weight_of_kinds(condition: str) -> str:
