@@ -66,8 +66,22 @@ def clickhouse_cluster(tmp_path_factory):
     require(server_binary() is not None, "clickhouse-server")
     require(zookeeper_available(), "zookeeper (/usr/share/zookeeper)")
     cluster = ClickHouseCluster(tmp_path_factory.mktemp("cluster")).start()
+    _running_clusters.append(cluster)
     yield cluster
+    _running_clusters.remove(cluster)
     cluster.stop()
+
+
+_running_clusters: list[ClickHouseCluster] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test on the cluster reports every node's state beside its traceback."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _running_clusters:
+        report.sections.append(("cluster", _running_clusters[-1].describe()))
 
 
 @pytest.fixture(scope="session")

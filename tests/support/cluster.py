@@ -141,3 +141,21 @@ class ClickHouseCluster:
         for node in self.nodes:
             node.stop()
         self.zookeeper.stop()
+
+    def describe(self) -> str:
+        """What each node is doing now: for the report of a test that failed.
+
+        A distributed DDL that times out says only that a host did not finish;
+        this says which host, whether it is alive, what it is running and what
+        its error log said last.
+        """
+        lines = [f"zookeeper: {'answering' if self.zookeeper.ready() else 'NOT answering'}"]
+        for index, node in enumerate(self.nodes, start=1):
+            code = node.process.poll() if node.process else None
+            state = "running" if node.process and code is None else f"exited with {code}"
+            lines.append(f"--- node{index} (tcp {node.tcp_port}): {state}")
+            if code is None:
+                lines.extend(node.activity())
+            if tail := node.log_tail(12):
+                lines.append(tail)
+        return "\n".join(lines)

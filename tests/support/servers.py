@@ -140,12 +140,37 @@ class ClickHouseServer:
         raise RuntimeError(f"clickhouse-server did not answer on port {self.tcp_port} within {timeout}s")
 
     def log_tail(self, lines: int = 20) -> str:
-        """The end of the server's error log, so a failed start explains itself in the test report."""
+        """The last messages of the server's error log, without their stack traces, so a
+        failed start or a failed test explains itself in the report."""
         path = self.root / "log" / "error.log"
         try:
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            text = path.read_text(errors="replace")
         except OSError:
             return ""
+        messages = [line[:400] for line in text.splitlines() if line[:2].isdigit()]
+        return "\n".join(messages[-lines:])
+
+    def activity(self) -> list[str]:
+        """Queries running for over a second and mutations not done, one line each."""
+        from clickhouse_driver import Client
+
+        client = Client(host="127.0.0.1", port=self.tcp_port, connect_timeout=2, send_receive_timeout=10)
+        try:
+            queries = client.execute(
+                "SELECT round(elapsed, 1), substring(query, 1, 200) FROM system.processes "
+                "WHERE elapsed > 1 AND query NOT LIKE '%system.processes%'"
+            )
+            mutations = client.execute(
+                "SELECT table, mutation_id, substring(command, 1, 120), parts_to_do "
+                "FROM system.mutations WHERE NOT is_done"
+            )
+        except Exception as exc:
+            return [f"cannot ask it: {exc}"]
+        finally:
+            client.disconnect()
+        running = [f"running {elapsed}s: {query}" for elapsed, query in queries]
+        pending = [f"mutation not done: {t} {m} {command} ({parts} parts to do)" for t, m, command, parts in mutations]
+        return running + pending
 
     def ready(self) -> bool:
         from clickhouse_driver import Client
