@@ -105,8 +105,13 @@ def _batch(prefix: str, count: int) -> list[dict]:
 def test_ingest_continues_with_no_loss_while_a_node_is_down(cluster_wh, clickhouse_cluster, tmp_path):
     """Events go in through the collector and the loader before, during and
     after node 3 (the preferred replica of shard 2) is killed; none is lost
-    or doubled, and the restarted node catches up with what it missed."""
-    site = new_site(cluster_wh)
+    or doubled, and the restarted node catches up with what it missed. A delete
+    sent while the node is down is done by its replica, and by it once back."""
+    site, erased = new_site(cluster_wh), new_site(cluster_wh)
+    when = dt.datetime(2026, 3, 1, 12)
+    events.insert_events(
+        cluster_wh, [row(erased["site_id"], when, message_id=f"e{i}", anonymous_id=f"a{i}") for i in range(20)]
+    )
     app = collector.create_app({"TESTING": True, "SPOOL_DIR": str(tmp_path / "spool")}, warehouse=cluster_wh)
     client, loader = app.test_client(), Loader(cluster_wh, str(tmp_path / "spool"))
     headers = _auth(site["write_key"])
@@ -125,6 +130,10 @@ def test_ingest_continues_with_no_loss_while_a_node_is_down(cluster_wh, clickhou
         restarted = connect(clickhouse_cluster.url(0), cluster=clickhouse_cluster.name)
         assert migrate(restarted) == [] and time.monotonic() - started < 10
         restarted.close()
+        started = time.monotonic()
+        cluster_wh.execute("ALTER TABLE events DELETE WHERE site_id = {s:String}", {"s": erased["site_id"]})
+        assert time.monotonic() - started < 30
+        wait_until(lambda: events.count_events(cluster_wh, erased["site_id"]) == 0, what="the delete on both shards")
         assert client.post("/v1/batch", json={"batch": _batch("during", 60)}, headers=headers).status_code == 200
         # A re-sent batch during the outage is still recognised (dedup reads every shard).
         assert client.post("/v1/batch", json={"batch": _batch("before", 60)}, headers=headers).status_code == 200
@@ -142,6 +151,7 @@ def test_ingest_continues_with_no_loss_while_a_node_is_down(cluster_wh, clickhou
         ),
         what="node 3 to catch up",
     )
+    wait_until(lambda: local_count(clickhouse_cluster, 2, erased["site_id"]) == 0, what="node 3 to catch up the delete")
     other = clickhouse_cluster.nodes[3]
     other.kill()
     try:

@@ -3,7 +3,7 @@
 import re
 from string import Template
 
-from warehouse.engine.cluster import for_cluster, mutation_for_cluster
+from warehouse.engine.cluster import for_cluster, mutation_for_cluster, once_per_shard
 from warehouse.engine.migrate import MIGRATIONS, statements
 
 FRAGMENTS = {"LC_STRING": "String", "ON_CLUSTER": "ON CLUSTER c1"}
@@ -58,6 +58,18 @@ def test_runtime_mutations_act_on_local_tables_only_in_cluster_mode():
     )
     quoted = "ALTER TABLE `events` DELETE WHERE site_id = {s:String}"
     assert mutation_for_cluster(quoted, "c1", "db") == mutation_for_cluster(sql, "c1", "db")
+
+
+def test_alters_of_replicated_local_tables_run_once_per_shard_not_through_the_ddl_queue():
+    """Mutations, column changes and TTLs of ``_local`` tables lose ON CLUSTER (the server backend
+    sends them to a replica of each shard); the Distributed tables' ALTERs keep the DDL queue."""
+    mutation = mutation_for_cluster("ALTER TABLE events DELETE WHERE site_id = {s:String}", "c1", "db")
+    assert once_per_shard(mutation) == "ALTER TABLE db.events_local DELETE WHERE site_id = {s:String}"
+    assert once_per_shard("ALTER TABLE db.events_local ON CLUSTER c1 ADD COLUMN x UInt8") == (
+        "ALTER TABLE db.events_local ADD COLUMN x UInt8"
+    )
+    assert once_per_shard("ALTER TABLE db.events ON CLUSTER c1 ADD COLUMN x UInt8") is None
+    assert once_per_shard("ALTER TABLE db.events_local DELETE WHERE 1") is None
 
 
 def test_every_migration_uses_the_cluster_fragments():

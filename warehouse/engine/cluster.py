@@ -30,6 +30,7 @@ _VIEW = re.compile(r"^CREATE\s+MATERIALIZED\s+VIEW\b", re.I)
 _ALTER = re.compile(r"^ALTER\s+TABLE\s+(\w+)(\s+ON\s+CLUSTER\s+\w+)", re.I)
 _COLUMN_CHANGE = re.compile(r"^\s*(ADD|DROP|MODIFY|CLEAR|COMMENT|RENAME)\s+COLUMN\b", re.I)
 _MUTATION = re.compile(r"^\s*ALTER\s+TABLE\s+(`?)(\w+)\1\s+(DELETE|UPDATE)\b", re.I)
+_LOCAL_ALTER = re.compile(r"^\s*ALTER\s+TABLE\s+((?:\w+\.)?\w+_local)\s+ON\s+CLUSTER\s+\w+\s", re.I)
 LOCAL_SUFFIX = "_local"
 
 
@@ -146,3 +147,20 @@ def mutation_for_cluster(sql: str, cluster: str, database: str) -> str:
         return sql
     name, quoted_end = match.group(2), match.end(2) + len(match.group(1))
     return f"{sql[: match.start(1)]}{database}.{name}{LOCAL_SUFFIX} ON CLUSTER {cluster}{sql[quoted_end:]}"
+
+
+def once_per_shard(sql: str) -> str | None:
+    """``ALTER TABLE x_local ON CLUSTER c ...`` as the statement one replica of each shard runs, or None.
+
+    The ``_local`` tables are replicated: an ALTER run on one replica reaches
+    the others through ZooKeeper, which is all that ``ON CLUSTER`` does for
+    them. Sent through the distributed DDL queue instead, two replicas of a
+    shard can both run it, and on ClickHouse 18.16 the second then stops its
+    DDL queue for good ("Node exists ... /executed"), so every later ``ON
+    CLUSTER`` statement waits for that node forever. The server backend runs
+    these statements on each shard itself.
+    """
+    match = _LOCAL_ALTER.match(sql)
+    if match is None:
+        return None
+    return f"ALTER TABLE {match.group(1)} {sql[match.end() :]}"

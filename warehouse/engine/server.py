@@ -10,7 +10,7 @@ import pyarrow as pa
 from clickhouse_driver import Client
 from clickhouse_driver import errors as driver_errors
 
-from .cluster import mutation_for_cluster
+from .cluster import mutation_for_cluster, once_per_shard
 from .connection import Warehouse, WarehouseError, check_readonly, parse_version
 from .params import for_driver
 
@@ -106,12 +106,43 @@ class ServerWarehouse(Warehouse):
         return client
 
     def _execute(self, sql, params=None, **kwargs):
-        sql, values = for_driver(mutation_for_cluster(sql, self.cluster, self.database), params)
+        sql = mutation_for_cluster(sql, self.cluster, self.database)
+        if self.cluster and (per_shard := once_per_shard(sql)):
+            return self._on_each_shard(per_shard, params)
+        sql, values = for_driver(sql, params)
         try:
             return self._client.execute(sql, values, **kwargs)
         except (driver_errors.Error, OSError, EOFError) as exc:
             self._client.disconnect()
             raise WarehouseError(_message(exc)) from exc
+
+    def _on_each_shard(self, sql: str, params: dict | None) -> None:
+        """Run ``sql`` on one live replica of every shard of the cluster, in the cluster's order."""
+        shards: dict[int, list[tuple[str, int]]] = {}
+        for shard, host, port in self._execute(
+            "SELECT shard_num, host_name, port FROM system.clusters WHERE cluster = {c:String} "
+            "ORDER BY shard_num, replica_num",
+            {"c": self.cluster},
+        ):
+            shards.setdefault(shard, []).append((host, port))
+        if not shards:
+            raise WarehouseError(f"cluster {self.cluster!r} is not in the server's remote_servers")
+        statement, values = for_driver(sql, params)
+        for shard, replicas in shards.items():
+            failures = []
+            for host, port in replicas:
+                client = Client(**{**self._kwargs, "host": host, "port": port}, database=self.database)
+                try:
+                    client.execute(statement, values)
+                    break
+                except (driver_errors.NetworkError, driver_errors.SocketTimeoutError, OSError, EOFError) as exc:
+                    failures.append(f"{host}:{port}: {_message(exc)}")
+                except driver_errors.Error as exc:
+                    raise WarehouseError(_message(exc)) from exc
+                finally:
+                    client.disconnect()
+            else:
+                raise WarehouseError(f"no replica of shard {shard} answered: {'; '.join(failures)}")
 
     def query(self, sql: str, params: dict | None = None) -> list[dict]:
         rows, columns = self._execute(sql, params, with_column_types=True)
