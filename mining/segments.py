@@ -168,6 +168,28 @@ def _members(person: pd.Series, segment: pd.Series, value: pd.Series) -> pd.Data
     )
 
 
+def _pair_keys(left: pd.DataFrame, right: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 per (segment, person) pair, equal across both frames exactly when the pair is.
+
+    Millions of open stays are compared every run and on every day of a first
+    run's backfill: integers compare in a fraction of the memory and time a
+    merge on two string columns takes.
+    """
+    persons, person_names = pd.factorize(pd.concat([left["person_id"], right["person_id"]], ignore_index=True))
+    segments, _ = pd.factorize(pd.concat([left["segment"], right["segment"]], ignore_index=True))
+    keys = segments.astype(np.int64) * max(len(person_names), 1) + persons
+    return keys[: len(left)], keys[len(left) :]
+
+
+def _rows_of(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of ``wanted``, the row of ``keys`` (unique) holding it, or -1."""
+    if not len(keys):
+        return np.full(len(wanted), -1)
+    order = np.argsort(keys, kind="stable")
+    at = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
+    return np.where(keys[order][at] == wanted, order[at], -1)
+
+
 def membership_changes(current: pd.DataFrame, computed: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
     """Stays to write: opened for newcomers, closed for leavers, revalued where the value moved.
 
@@ -187,29 +209,39 @@ def membership_changes(current: pd.DataFrame, computed: pd.DataFrame, now: pd.Ti
         is ``entered``, ``left`` or ``revalued``; ``left_at`` is the epoch for open stays.
     """
     key = ["segment", "person_id"]
-    merged = current.merge(computed, on=key, how="outer", suffixes=("_old", ""), indicator=True)
-    entered = merged[merged["_merge"] == "right_only"].assign(entered_at=now, left_at=EPOCH, change="entered")
-    left = merged[merged["_merge"] == "left_only"].assign(left_at=now, value=lambda f: f["value_old"], change="left")
-    both = merged[merged["_merge"] == "both"]
-    same = np.isclose(both["value"].astype("float64"), both["value_old"].astype("float64"))
-    moved = both[~same].assign(left_at=EPOCH, change="revalued")
-    columns = key + ["entered_at", "left_at", "value", "change"]
-    out = pd.concat([entered[columns], left[columns], moved[columns]], ignore_index=True)
+    old, new = _pair_keys(current, computed)
+    was = _rows_of(old, new)  # each computed row's open stay, or -1
+    stays = was >= 0
+    new_value = computed["value"].to_numpy("float64")
+    old_value = current["value"].to_numpy("float64")
+    moved = stays.copy()
+    moved[stays] = ~np.isclose(new_value[stays], old_value[was[stays]])
+    entered = computed[~stays][key].assign(entered_at=now, left_at=EPOCH, value=new_value[~stays], change="entered")
+    gone = ~np.isin(old, new)
+    left = current[gone][key].assign(
+        entered_at=current["entered_at"].to_numpy()[gone], left_at=now, value=old_value[gone], change="left"
+    )
+    revalued = computed[moved][key].assign(
+        entered_at=current["entered_at"].to_numpy()[was[moved]],
+        left_at=EPOCH,
+        value=new_value[moved],
+        change="revalued",
+    )
+    out = pd.concat([entered, left, revalued], ignore_index=True)
     out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
     out["left_at"] = pd.to_datetime(out["left_at"]).astype("datetime64[s]")
     return out.sort_values(["change", "segment", "person_id"]).reset_index(drop=True)
 
 
 def apply_changes(current: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
-    """Open stays after ``changes`` (from ``membership_changes``): leavers gone, newcomers in, values moved."""
+    """Open stays after ``changes`` (from ``membership_changes`` of ``current``): leavers gone,
+    newcomers in, values moved. A revalued stay keeps the entry time ``changes`` carries, its own."""
     key = ["segment", "person_id"]
     columns = key + ["entered_at", "value"]
-    gone = changes[changes["change"] != "entered"][key]
-    kept = current.merge(gone, on=key, how="left", indicator=True)
-    kept = kept[kept["_merge"] == "left_only"][columns]
-    revalued = changes[changes["change"] == "revalued"][key + ["value"]].merge(current[key + ["entered_at"]], on=key)
-    opened = changes[changes["change"] == "entered"][columns]
-    out = pd.concat([kept, revalued[columns], opened], ignore_index=True)
+    old, changed = _pair_keys(current, changes)
+    kept = current[~np.isin(old, changed[changes["change"].to_numpy() != "entered"])][columns]
+    still_in = changes[changes["change"].isin(["revalued", "entered"])][columns]
+    out = pd.concat([kept, still_in], ignore_index=True)
     out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
     out["value"] = out["value"].astype("float64")
     return out.sort_values(key).reset_index(drop=True)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from mining import membership
@@ -177,3 +178,31 @@ def test_first_run_replays_past_days_so_members_have_real_entry_days(warehouse, 
     assert [r["size"] for r in trend] == [0] * 3 + [1] * 9  # the day ending 8 days ago holds her
     # the replay happens once: the next run only records what moved since
     assert membership.refresh_site(warehouse, sid, lambda _m: None, history_days=30).empty
+
+
+def test_membership_changes_match_a_plain_diff_of_random_stays():
+    """The integer-keyed diff against a dictionary diff, on stays where every case occurs."""
+    rng = np.random.default_rng(7)
+    then, now = pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-09")
+    pairs = [(s, f"p{i}") for s in ("a", "b", "c") for i in range(300)]
+    old = {pair: float(rng.integers(0, 3)) for pair in pairs if rng.random() < 0.5}
+    new = {pair: float(rng.integers(0, 3)) for pair in pairs if rng.random() < 0.5}
+    current = pd.DataFrame(
+        [(s, p, then - pd.Timedelta(days=len(p) % 3), v) for (s, p), v in old.items()],
+        columns=["segment", "person_id", "entered_at", "value"],
+    ).astype({"entered_at": "datetime64[s]"})
+    computed = pd.DataFrame([(s, p, v) for (s, p), v in new.items()], columns=["segment", "person_id", "value"])
+
+    changes = membership_changes(current, computed, now)
+    got = {(r.segment, r.person_id): (r.change, r.value, r.entered_at) for r in changes.itertuples()}
+    entered_at = dict(zip(zip(current["segment"], current["person_id"]), current["entered_at"]))
+    expected = {pair: ("entered", v, now) for pair, v in new.items() if pair not in old}
+    expected |= {pair: ("left", v, entered_at[pair]) for pair, v in old.items() if pair not in new}
+    expected |= {
+        pair: ("revalued", new[pair], entered_at[pair]) for pair in old if pair in new and new[pair] != old[pair]
+    }
+    assert got == expected and {c for c, _, _ in got.values()} == {"entered", "left", "revalued"}
+
+    after = apply_changes(current, changes)
+    assert dict(zip(zip(after["segment"], after["person_id"]), after["value"])) == new
+    assert membership_changes(after, computed, now).empty
