@@ -99,6 +99,7 @@ def backfill_site(warehouse, site_id: str, days: int, now: pd.Timestamp, progres
     parts = fact_parts(warehouse, site_id)
     for back in range(days, 0, -1):
         judged = pd.Timestamp(as_of) - pd.Timedelta(days=back)
+        progress(f"segments: site {site_id}: day {days - back + 1} of {days} ({judged:%Y-%m-%d})")
         computed = built_in_members(warehouse, site_id, judged, judged.to_pydatetime(), parts)
         changes = membership_changes(current, computed, now - pd.Timedelta(days=back))
         # Each day's moves are written as they come: later days' versions are newer, as in one insert.

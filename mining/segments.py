@@ -169,16 +169,23 @@ def _members(person: pd.Series, segment: pd.Series, value: pd.Series) -> pd.Data
 
 
 def _pair_keys(left: pd.DataFrame, right: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """One int64 per (segment, person) pair, equal across both frames exactly when the pair is.
+    """One int64 per (segment, person) pair, equal across both frames exactly when the pair is,
+    and ordered as the pairs are.
 
     Millions of open stays are compared every run and on every day of a first
     run's backfill: integers compare in a fraction of the memory and time a
     merge on two string columns takes.
     """
-    persons, person_names = pd.factorize(pd.concat([left["person_id"], right["person_id"]], ignore_index=True))
-    segments, _ = pd.factorize(pd.concat([left["segment"], right["segment"]], ignore_index=True))
+    persons, person_names = pd.factorize(
+        pd.concat([left["person_id"], right["person_id"]], ignore_index=True), sort=True
+    )
+    segments, _ = pd.factorize(pd.concat([left["segment"], right["segment"]], ignore_index=True), sort=True)
     keys = segments.astype(np.int64) * max(len(person_names), 1) + persons
     return keys[: len(left)], keys[len(left) :]
+
+
+def _in_order(frame: pd.DataFrame, keys: np.ndarray) -> pd.DataFrame:
+    return frame.take(np.argsort(keys, kind="stable")).reset_index(drop=True)
 
 
 def _rows_of(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -216,21 +223,31 @@ def membership_changes(current: pd.DataFrame, computed: pd.DataFrame, now: pd.Ti
     old_value = current["value"].to_numpy("float64")
     moved = stays.copy()
     moved[stays] = ~np.isclose(new_value[stays], old_value[was[stays]])
-    entered = computed[~stays][key].assign(entered_at=now, left_at=EPOCH, value=new_value[~stays], change="entered")
     gone = ~np.isin(old, new)
-    left = current[gone][key].assign(
-        entered_at=current["entered_at"].to_numpy()[gone], left_at=now, value=old_value[gone], change="left"
+    # Blocks in the order of ``change``, each in the order of its pairs.
+    entered = _in_order(
+        computed[~stays][key].assign(entered_at=now, left_at=EPOCH, value=new_value[~stays], change="entered"),
+        new[~stays],
     )
-    revalued = computed[moved][key].assign(
-        entered_at=current["entered_at"].to_numpy()[was[moved]],
-        left_at=EPOCH,
-        value=new_value[moved],
-        change="revalued",
+    left = _in_order(
+        current[gone][key].assign(
+            entered_at=current["entered_at"].to_numpy()[gone], left_at=now, value=old_value[gone], change="left"
+        ),
+        old[gone],
+    )
+    revalued = _in_order(
+        computed[moved][key].assign(
+            entered_at=current["entered_at"].to_numpy()[was[moved]],
+            left_at=EPOCH,
+            value=new_value[moved],
+            change="revalued",
+        ),
+        new[moved],
     )
     out = pd.concat([entered, left, revalued], ignore_index=True)
     out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
     out["left_at"] = pd.to_datetime(out["left_at"]).astype("datetime64[s]")
-    return out.sort_values(["change", "segment", "person_id"]).reset_index(drop=True)
+    return out
 
 
 def apply_changes(current: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
@@ -239,9 +256,11 @@ def apply_changes(current: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     key = ["segment", "person_id"]
     columns = key + ["entered_at", "value"]
     old, changed = _pair_keys(current, changes)
-    kept = current[~np.isin(old, changed[changes["change"].to_numpy() != "entered"])][columns]
-    still_in = changes[changes["change"].isin(["revalued", "entered"])][columns]
-    out = pd.concat([kept, still_in], ignore_index=True)
+    kind = changes["change"].to_numpy()
+    keep = ~np.isin(old, changed[kind != "entered"])
+    stays = kind != "left"
+    out = pd.concat([current[keep][columns], changes[stays][columns]], ignore_index=True)
+    out = _in_order(out, np.concatenate([old[keep], changed[stays]]))
     out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
     out["value"] = out["value"].astype("float64")
-    return out.sort_values(key).reset_index(drop=True)
+    return out

@@ -203,6 +203,10 @@ def test_membership_changes_match_a_plain_diff_of_random_stays():
     }
     assert got == expected and {c for c, _, _ in got.values()} == {"entered", "left", "revalued"}
 
+    order = ["change", "segment", "person_id"]
+    assert changes[order].equals(changes[order].sort_values(order, ignore_index=True))
     after = apply_changes(current, changes)
     assert dict(zip(zip(after["segment"], after["person_id"]), after["value"])) == new
+    pairs = after[["segment", "person_id"]]
+    assert pairs.equals(pairs.sort_values(["segment", "person_id"], ignore_index=True))
     assert membership_changes(after, computed, now).empty
