@@ -115,6 +115,24 @@ def test_columns_insert_like_a_frame(warehouse, site):
         events.insert_event_columns(warehouse, {**events.event_columns(rows[:1]), "timestamp": ["not a time"]})
 
 
+def test_an_insert_larger_than_a_slice_arrives_whole(chdb_warehouse, monkeypatch):
+    """The embedded engine inserts big frames and column sets in slices; every row arrives once."""
+    from warehouse.engine import embedded
+
+    monkeypatch.setattr(embedded, "INSERT_SLICE_ROWS", 3)
+    site = sites.create_site(chdb_warehouse, "sliced")
+    rows = [row(site["site_id"], f"s{i}", item_ids=[f"p{i}"], title=f"t{i}") for i in range(8)]
+    events.insert_events(chdb_warehouse, rows[:4])
+    assert events.insert_event_columns(chdb_warehouse, events.event_columns(rows[4:])) == 4
+    stored = chdb_warehouse.query(
+        "SELECT message_id, title, item_ids FROM events WHERE site_id = {s:String} ORDER BY message_id",
+        {"s": site["site_id"]},
+    )
+    assert [(r["message_id"], r["title"], list(r["item_ids"])) for r in stored] == [
+        (f"s{i}", f"t{i}", [f"p{i}"]) for i in range(8)
+    ]
+
+
 def test_known_message_ids_finds_only_loaded_ids(warehouse, site):
     events.insert_events(warehouse, [row(site["site_id"], "seen")])
     assert events.known_message_ids(warehouse, site["site_id"], ["seen", "new"]) == {"seen"}
