@@ -146,15 +146,16 @@ def refresh_site(
     if as_of is None:
         return membership_changes(_empty_open(), _empty_members(), pd.Timestamp.now())
     as_of = pd.Timestamp(as_of)
-    built_in = built_in_members(warehouse, site_id, as_of, parts=fact_parts(warehouse, site_id))
-    computed = pd.concat([built_in, custom_members(warehouse, site_id, progress)], ignore_index=True)
-    computed = computed.drop_duplicates(["segment", "person_id"])
     now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
     if history_days > 0 and not store.has_history(warehouse, site_id):
         current = backfill_site(warehouse, site_id, history_days, now, progress)
     else:
         current = store.open_memberships(warehouse, site_id)
     warehouse.release_memory()
+    built_in = built_in_members(warehouse, site_id, as_of, parts=fact_parts(warehouse, site_id))
+    computed = pd.concat([built_in, custom_members(warehouse, site_id, progress)], ignore_index=True)
+    computed = computed.drop_duplicates(["segment", "person_id"])
+    del built_in
     changes = membership_changes(current, computed, now)
     store.write_memberships(warehouse, site_id, changes)
     return changes
