@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import sys
 import time
 import urllib.request
 from typing import Callable
@@ -106,11 +107,22 @@ def _prepare(config: dict, echo: Callable[[str], None]) -> None:
     echo(f"  sign in as {DEMO_ADMIN}  password {password}")
     echo(f"  demo store: {url}/store/  (shop there, then see your visit with the query below)")
     echo(f"  site {site['site_id']}  write key {site['write_key']}  public key {site['public_key']}")
+    command = _this_command()
     echo("  query it from another terminal:")
-    echo(f'  .venv/bin/basirat --data {data_flag} sql "SELECT event, count() FROM events GROUP BY event"')
+    echo(f'  {command} --data {data_flag} sql "SELECT event, count() FROM events GROUP BY event"')
     echo("  and your own clicks in the demo store, newest first:")
     echo(
-        f'  .venv/bin/basirat --data {data_flag} sql "SELECT timestamp, type, event, path FROM events '
+        f'  {command} --data {data_flag} sql "SELECT timestamp, type, event, path FROM events '
         f"WHERE library_name = 'basirat.js' ORDER BY timestamp DESC LIMIT 20\""
     )
     echo("Press Ctrl-C to stop.")
+
+
+def _this_command() -> str:
+    """How the operator's shell, in this folder, runs the command that is running now: the same
+    script (``.venv/bin/basirat`` under ``make demo``), or this Python with ``-m basirat``."""
+    script = sys.argv[0]
+    if os.path.basename(script) == "basirat" and os.path.exists(script):
+        relative = os.path.relpath(script)
+        return script if relative.startswith("..") else relative
+    return f"{sys.executable} -m basirat"

@@ -2,6 +2,7 @@
 shipped data and serve the store and the admin."""
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -83,6 +84,11 @@ def test_make_demo_works_from_a_clean_copy_with_nothing_beside_it(tmp_path):
         ).stdout
         n, ids = (int(x) for x in count.strip().split(","))
         assert n == ids > 18000
+        # The query the demo prints for the operator runs as printed, from the folder it was started in.
+        lines = output.splitlines()
+        printed = lines[lines.index("  query it from another terminal:") + 1]
+        answer = subprocess.run(shlex.split(printed), cwd=tree, capture_output=True, text=True, timeout=120)
+        assert answer.returncode == 0 and "Order Completed" in answer.stdout, printed + answer.stderr
     finally:
         stop_group(process, signal.SIGINT, timeout=60)
 
