@@ -209,14 +209,21 @@ def expected_spend(m: GammaGamma, x, mean) -> np.ndarray:
 
 def customer_value(
     summary: pd.DataFrame, horizon: float, churn_horizon: float
-) -> tuple[pd.DataFrame, BgNbd, GammaGamma]:
-    """Fit MBG/NBD and Gamma-Gamma; purchases and value over ``horizon`` units, churn risk over ``churn_horizon``."""
+) -> tuple[pd.DataFrame, BgNbd, GammaGamma | None]:
+    """Fit MBG/NBD and Gamma-Gamma; purchases and value over ``horizon`` units, churn risk over ``churn_horizon``.
+
+    Without a repeat buyer who spent something there is no Gamma-Gamma fit (None) and no predicted value.
+    """
     mbg = fit_mbgnbd(summary)
-    gg = fit_gamma_gamma(summary)
     x, t_x, T = summary["frequency"], summary["recency"], summary["T"]
     out = pd.DataFrame(index=summary.index)
     out["predicted_purchases"] = mbg_expected_purchases(mbg, horizon, x, t_x, T)
     out["p_alive"] = mbg_p_alive(mbg, x, t_x, T)
     out["churn_risk"] = p_no_purchase(mbg, churn_horizon, out["p_alive"], x, T)
+    # A store whose orders carry no amounts has no spend to model: value is unknown, not fitted on nothing.
+    if not ((x > 0) & (summary["monetary_value"] > 0)).any():
+        out["predicted_value"] = np.nan
+        return out, mbg, None
+    gg = fit_gamma_gamma(summary)
     out["predicted_value"] = out["predicted_purchases"] * expected_spend(gg, x, summary["monetary_value"])
     return out, mbg, gg

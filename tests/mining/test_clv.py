@@ -174,3 +174,18 @@ def test_scores_stay_empty_when_history_is_thin(warehouse, site):
     jobs.run_scores(warehouse, only(sid), progress=lambda _: None)
     solo = score_store.current_score(warehouse, sid, ["solo"])
     assert solo["historic_value"] == 12.0 and solo["predicted_value"] is None and solo["p_alive"] is None
+
+
+def test_orders_without_amounts_get_no_predicted_value():
+    days = pd.to_datetime(["2026-01-01", "2026-01-05", "2026-01-20", "2026-02-01"])
+    tx = pd.DataFrame(
+        {
+            "customer": [c for c in "abcdefgh" for _ in days],
+            "when": list(days) * 8,
+            "value": 0.0,
+        }
+    )
+    summary = clv.rfm_summary(tx, pd.Timestamp("2026-03-01"), unit_days=1.0)
+    out, _, gg = clv.customer_value(summary, 365.0, 90.0)
+    assert gg is None and out["predicted_value"].isna().all()
+    assert (out["predicted_purchases"] > 0).all()
