@@ -1,6 +1,7 @@
 """The loader's speed: spooled requests into ClickHouse, beside the warehouse insert alone.
 
     .venv/bin/python -m bench.loader [--events 200000] [--backend both|chdb|server]
+    .venv/bin/python -m bench.loader --build [--events 50000] [--repeat 5]
 
 Spools real clickstreams (YOOCHOOSE clicks, replicated with new ids until
 there are ``--events``) as the tracker sends them: 20 messages a request, a
@@ -12,13 +13,23 @@ already built, inserted a pass at a time as the loader inserts them (what
 ClickHouse and the driver cost alone); the ratio shows the loader's own share.
 Runs on chDB and on Debian's clickhouse-server, each in a folder of its own
 under a temporary directory; the server listens on 127.0.0.1 and is stopped.
+
+``--build`` measures one step alone, with no warehouse: the CPU time
+(``time.process_time``) per row of building a pass's insert columns
+(``records.build``) from spooled requests shaped like bench/post_events.lua's,
+20 Product Viewed messages a request with the batch's sentAt, read back from
+a spool as the loader reads them. The cycle collector is paused as in a
+loader pass, and the best of ``--repeat`` passes is kept (the parse caches are
+warm then, as in a running loader).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +38,7 @@ import pandas as pd
 
 from collector import records
 from collector.loader import Loader
+from collector.pipeline import messages_of, validate
 from collector.spool import Spool, read_records, segments
 from core import settings
 from tests.support.servers import ClickHouseServer, server_binary
@@ -63,6 +75,52 @@ def messages(clicks: pd.DataFrame, copies: int, limit: int) -> list[dict]:
             if len(out) >= limit:
                 return out[:limit]
     return out
+
+
+def post_events_messages(count: int, size: int = 20) -> list[dict]:
+    """``count`` messages as bench/post_events.lua posts them, through intake's own steps."""
+    out: list[dict] = []
+    for start in range(1, count + 1, size):
+        batch = []
+        for n in range(start, min(start + size, count + 1)):
+            item = n % 997
+            batch.append({"type": "track", "event": "Product Viewed", "anonymousId": f"visitor-{n % 5000}",
+                          "messageId": f"run-1-{n}", "timestamp": "2026-11-25T10:00:00.000Z",
+                          "properties": {"product_id": f"sku-{item}", "name": "Blue mug", "category": "Kitchen",
+                                         "price": 12.5, "currency": "EUR"},
+                          "context": {"page": {"url": f"https://shop.example/p/{item}", "path": f"/p/{item}",
+                                               "referrer": "https://shop.example/", "title": "Blue mug"},
+                                      "userAgent": "Mozilla/5.0 (X11; Linux x86_64)", "locale": "fr-FR",
+                                      "library": {"name": "basirat.js", "version": "0.1.0"}}})  # fmt: skip
+        doc = {"batch": batch, "sentAt": "2026-11-25T10:00:00.000Z"}
+        out.extend(validate(msg, 32 * 1024) for msg in messages_of(doc, None))
+    return out
+
+
+def build_cost(count: int, repeat: int, config: dict) -> list[float]:
+    """CPU microseconds per row of ``records.build`` over one pass of ``count`` spooled messages, per repeat."""
+    work = Path(tempfile.mkdtemp(prefix="basirat-build-bench-"))
+    try:
+        spool_requests(work, "s_bench", post_events_messages(count))
+        items = []
+        for name in segments(str(work)):
+            got, _ = read_records(str(work / name), 0, 10**9)
+            items.extend(got)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    costs = []
+    for _ in range(repeat):
+        gc.disable()
+        started = time.process_time()
+        columns, held = records.build(items, config)
+        took = time.process_time() - started
+        gc.enable()
+        if len(columns["message_id"]) != count or held:
+            raise SystemExit(f"built {len(columns['message_id'])} rows and held {len(held)}, not {count} rows")
+        del columns, held
+        gc.collect()
+        costs.append(took / count * 1e6)
+    return costs
 
 
 def spool_requests(directory: Path, site_id: str, batch: list[dict]) -> None:
@@ -104,12 +162,21 @@ def measure(url: str, work: Path, batch: list[dict], config: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, help="messages (default 200,000; 50,000 with --build)")
     parser.add_argument("--backend", choices=("both", "chdb", "server"), default="both")
+    parser.add_argument("--build", action="store_true", help="CPU per row of building columns, no warehouse")
+    parser.add_argument("--repeat", type=int, default=5, help="passes measured with --build")
     args = parser.parse_args()
+    if args.build:
+        count = args.events or 50_000
+        costs = build_cost(count, args.repeat, settings.load())
+        print(f"records.build, {count:,} post_events.lua messages (20 a request), CPU per row:")
+        print(f"  best {min(costs):.2f} µs, median {statistics.median(costs):.2f} µs over {len(costs)} passes")
+        return
+    events_wanted = args.events or 200_000
     clicks = pd.read_csv(CLICKS, sep="\t")
-    copies = -(-args.events // len(clicks))
-    batch = messages(clicks, copies, args.events)
+    copies = -(-events_wanted // len(clicks))
+    batch = messages(clicks, copies, events_wanted)
     config = settings.load()
     print(f"{len(batch):,} messages from {len(clicks):,} YOOCHOOSE clicks; {config['LOADER_BATCH_ROWS']:,} rows a pass")
     print(f"{'':<20}{'loader rows/s':>15}{'insert alone rows/s':>21}{'ratio':>8}")
