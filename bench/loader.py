@@ -102,10 +102,7 @@ def build_cost(count: int, repeat: int, config: dict) -> list[float]:
     work = Path(tempfile.mkdtemp(prefix="basirat-build-bench-"))
     try:
         spool_requests(work, "s_bench", post_events_messages(count))
-        items = []
-        for name in segments(str(work)):
-            got, _ = read_records(str(work / name), 0, 10**9)
-            items.extend(got)
+        items = spooled(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     costs = []
@@ -131,13 +128,19 @@ def spool_requests(directory: Path, site_id: str, batch: list[dict]) -> None:
     spool.close()
 
 
-def built_rows(directory: Path, config: dict, site_id: str) -> list[dict]:
-    """The rows the loader builds from the spool, for the baseline (under another site id)."""
+def spooled(directory: Path) -> list[dict]:
+    """Every item of a spool, as the loader reads them."""
     items = []
     for name in segments(str(directory)):
         got, _ = read_records(str(directory / name), 0, 10**9)
         items.extend(got)
-    return [{**row, "site_id": site_id} for row in records.expand(items, config)]
+    return items
+
+
+def built_columns(directory: Path, config: dict, site_id: str) -> dict[str, list]:
+    """The columns the loader builds from the spool, for the baseline (under another site id)."""
+    columns, _ = records.build(spooled(directory), config)
+    return {**columns, "site_id": [site_id] * len(columns["site_id"])}
 
 
 def measure(url: str, work: Path, batch: list[dict], config: dict) -> dict:
@@ -146,12 +149,12 @@ def measure(url: str, work: Path, batch: list[dict], config: dict) -> dict:
     site, other = sites.create_site(wh, "loader bench"), sites.create_site(wh, "baseline")
     spool_dir = work / "spool"
     spool_requests(spool_dir, site["site_id"], batch)
-    rows = built_rows(spool_dir, config, other["site_id"])
+    columns, size = built_columns(spool_dir, config, other["site_id"]), config["LOADER_BATCH_ROWS"]
     started = time.perf_counter()
-    for start in range(0, len(rows), config["LOADER_BATCH_ROWS"]):
-        events.insert_event_columns(wh, events.event_columns(rows[start : start + config["LOADER_BATCH_ROWS"]]))
+    for start in range(0, len(columns["site_id"]), size):
+        events.insert_event_columns(wh, {name: values[start : start + size] for name, values in columns.items()})
     baseline = time.perf_counter() - started
-    del rows
+    del columns
     started = time.perf_counter()
     loaded = Loader(wh, str(spool_dir), batch_rows=config["LOADER_BATCH_ROWS"], config=config).drain(timeout=None)
     took = time.perf_counter() - started

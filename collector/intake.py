@@ -135,7 +135,7 @@ def accept(
     ``sender`` is the request's (receive time, client IP, user agent), as stored.
 
     Only the checks that decide the answer run here; enrichment into
-    warehouse rows (``to_row``) runs in the loader, off the request path.
+    warehouse rows (``records.build``) runs in the loader, off the request path.
     """
     limit = config["MAX_MESSAGE_BYTES"]
     check_size = body_bytes > limit  # no message of a smaller body can be over the limit

@@ -6,7 +6,7 @@ to ``LOADER_BATCH_ROWS`` rows, drops message ids already loaded (client
 re-sends, or a pass that inserted but crashed before its checkpoint), inserts
 one statement, then moves the checkpoint. While the warehouse fails it backs
 off, keeping every row in the spool. The loader also turns spooled requests
-into warehouse rows (``records.expand``), so that work stays off the HTTP path.
+into warehouse rows (``records.build``), so that work stays off the HTTP path.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
 
 
 def dedupe_columns(warehouse, columns: dict[str, list]) -> dict[str, list]:
-    """``dedupe`` for a pass held as columns (``events.event_columns``): the rows whose
+    """``dedupe`` for a pass held as columns (``records.build``): the rows whose
     (site, message id) is neither earlier in the pass nor loaded."""
     keys = dict.fromkeys(zip(columns["site_id"], columns["message_id"]))
     sites = set(columns["site_id"])
@@ -107,10 +107,10 @@ def _chunks(ids: list[str], max_chars: int = LOOKUP_CHARS):
 def _gc_paused():
     """No cyclic garbage collection during a pass.
 
-    A pass builds tens of thousands of row dicts that all live until the
-    insert. Python's cycle collector would walk them again and again while
-    finding no cycles among them, a quarter of the pass; it runs again once
-    the pass ends.
+    A pass reads tens of thousands of message dicts and builds lists for
+    each of their rows, all alive until the insert. Python's cycle collector
+    would walk them again and again while finding no cycles among them, a
+    quarter of the pass; it runs again once the pass ends.
     """
     enabled = gc.isenabled()
     gc.disable()

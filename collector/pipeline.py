@@ -328,83 +328,228 @@ def to_row(
     settings: dict,
     trust: dict | None = None,
 ) -> dict:
-    """The warehouse row for one valid message.
+    """The warehouse row for one valid message, before the privacy step (``protect``).
 
-    ``trust`` is what intake decided about the request's ids (``collector.trust``);
-    without it the message counts as a browser's with no verified user id.
+    ``EventColumns`` holding the one row, so a row built alone is the row a
+    loader pass builds. ``trust`` is what intake decided about the request's
+    ids (``collector.trust``); without it the message counts as a browser's
+    with no verified user id.
     """
-    props, traits, context = _object(msg, "properties"), _object(msg, "traits"), _object(msg, "context")
-    if "userHash" in context:  # a credential for that user id: checked at intake, never stored
-        context = {k: v for k, v in context.items() if k != "userHash"}
-    page = context.get("page") if isinstance(context.get("page"), dict) else {}
-    kind = msg["type"]
-    if kind == "page":
-        page = {**page, **{k: props[k] for k in ("url", "path", "referrer", "title", "search") if k in props}}
-    library = context.get("library") if isinstance(context.get("library"), dict) else {}
-    when, original, flags = event_time(msg, received, settings["MAX_FUTURE_SECONDS"])
-    user_agent = _str(context.get("userAgent") or request_ua, 1024)
-    ip = _str(context.get("ip") or request_ip, 64)
-    url = _str(page.get("url"))
-    campaign = _campaign(context, url)
-    ids, prices, quantities = _products(props)
-    message_id = _text_id(msg.get("messageId"), "messageId") or content_id(msg)
-    score = props.get("score") if kind == "track" and msg.get("event") == "Feedback Submitted" else None
-    user_id = _text_id(msg.get("userId"), "userId")
-    anonymous_id = _text_id(msg.get("anonymousId"), "anonymousId")
-    traits = traits or _object(context, "traits")
-    trusted = trust_flags(user_id, traits, trust)
-    if "claimed" in trusted and not anonymous_id:
-        anonymous_id = claimed_visitor(site_id, user_id)
-    return {
-        "site_id": site_id,
-        "message_id": message_id,
-        "type": kind,
-        "event": _str(msg.get("event"), 256),
-        "name": _str(msg.get("name"), 256),
-        "anonymous_id": anonymous_id,
-        "user_id": user_id,
-        "previous_id": _text_id(msg.get("previousId"), "previousId"),
-        "group_id": _text_id(msg.get("groupId"), "groupId"),
-        "timestamp": _second(when),
-        "timestamp_ms": when.microsecond // 1000,
-        "original_timestamp": _second(original),
-        "sent_at": _second(parse_time(msg.get("sentAt")) or received),
-        "received_at": _second(received),
-        "url": url,
-        "path": _str(page.get("path")),
-        "referrer": _str(page.get("referrer")),
-        "title": _str(page.get("title"), 1024),
-        "search": _str(page.get("search")),
-        "user_agent": user_agent,
-        "ip": anonymize_ip(ip) if settings["ANONYMIZE_IP"] else ip,
-        "locale": _str(context.get("locale"), 32),
-        "utm_source": campaign["source"],
-        "utm_medium": campaign["medium"],
-        "utm_campaign": campaign["name"],
-        "utm_term": campaign["term"],
-        "utm_content": campaign["content"],
-        "library_name": _str(library.get("name"), 64),
-        "library_version": _str(library.get("version"), 32),
-        "properties": _json(props),
-        "traits": _json(traits),
-        "context": _json(context),
-        "product_id": _str(props.get("product_id") or props.get("sku") or props.get("id"), MAX_ID),
-        "product_name": _str(props.get("name"), 512) if kind == "track" else "",
-        "category": _str(props.get("category"), 256),
-        "price": _num(props.get("price")),
-        "quantity": max(0, min(int(_num(props.get("quantity"))), 1_000_000)),
-        "order_id": _str(props.get("order_id"), MAX_ID),
-        "revenue": _num(props.get("revenue") if props.get("revenue") is not None else props.get("total")),
-        "currency": _str(props.get("currency"), 8).upper(),
-        "query": _str(props.get("query"), 512),
-        "item_ids": ids,
-        "item_prices": prices,
-        "item_quantities": quantities,
-        "score": _num(score) if score is not None and not isinstance(score, (dict, list)) else None,
-        "comment": _str(props.get("comment"), 4096) if score is not None else "",
-        "is_bot": _is_bot(user_agent),
-        "flags": flags + trusted,
-    }
+    columns = EventColumns(settings)
+    for _, error in columns.add([msg], site_id, received, request_ip, request_ua, trust, protected=False):
+        raise error
+    return columns.row(0)
+
+
+class EventColumns:
+    """A loader pass's events as insert columns (``warehouse.queries.events.EVENT_COLUMNS``).
+
+    Each message's values are appended to one list per column, in one pass
+    over the messages: the loader inserts columns, and a ~50-key dict per
+    row, turned into columns afterwards, would cost as much CPU again as the
+    values themselves. What the messages of a request share is looked up
+    once per request.
+    """
+
+    def __init__(self, settings: dict):
+        from warehouse.queries.events import EVENT_COLUMNS
+
+        self.settings = settings
+        self.anonymize = settings["ANONYMIZE_IP"]
+        self.max_future = settings["MAX_FUTURE_SECONDS"]
+        self.columns: dict[str, list] = {name: [] for name in EVENT_COLUMNS}
+
+    def row(self, index: int) -> dict:
+        return {name: values[index] for name, values in self.columns.items()}
+
+    def add_row(self, row: dict) -> None:
+        """Append a row built elsewhere (an events row an earlier version spooled)."""
+        for name, values in self.columns.items():
+            values.append(row[name])
+
+    def _pop_row(self) -> dict:
+        return {name: values.pop() for name, values in self.columns.items()}
+
+    def add(
+        self,
+        messages: list[dict],
+        site_id: str,
+        received: dt.datetime,
+        request_ip: str,
+        request_ua: str,
+        trust: dict | None = None,
+        opt_out: bool = False,
+        protected: bool = True,
+    ) -> list[tuple[dict, Exception]]:
+        """Append the rows of one request's valid messages, through the privacy step
+        (``protect``) unless ``protected`` is false.
+
+        Returns ``(message, error)`` for each message that makes no row (``Rejected``,
+        or a value the row cannot hold); its values are taken out of the columns again.
+        """
+        columns, failed, seen_times = self.columns, [], {}
+        anonymize, message_ids = self.anonymize, columns["message_id"]
+        add_site_id = columns["site_id"].append
+        add_message_id = message_ids.append
+        add_type = columns["type"].append
+        add_event = columns["event"].append
+        add_name = columns["name"].append
+        add_anonymous_id = columns["anonymous_id"].append
+        add_user_id = columns["user_id"].append
+        add_previous_id = columns["previous_id"].append
+        add_group_id = columns["group_id"].append
+        add_timestamp = columns["timestamp"].append
+        add_timestamp_ms = columns["timestamp_ms"].append
+        add_original_timestamp = columns["original_timestamp"].append
+        add_sent_at = columns["sent_at"].append
+        add_received_at = columns["received_at"].append
+        add_url = columns["url"].append
+        add_path = columns["path"].append
+        add_referrer = columns["referrer"].append
+        add_title = columns["title"].append
+        add_search = columns["search"].append
+        add_user_agent = columns["user_agent"].append
+        add_ip = columns["ip"].append
+        add_locale = columns["locale"].append
+        add_utm_source = columns["utm_source"].append
+        add_utm_medium = columns["utm_medium"].append
+        add_utm_campaign = columns["utm_campaign"].append
+        add_utm_term = columns["utm_term"].append
+        add_utm_content = columns["utm_content"].append
+        add_library_name = columns["library_name"].append
+        add_library_version = columns["library_version"].append
+        add_properties = columns["properties"].append
+        add_traits = columns["traits"].append
+        add_context = columns["context"].append
+        add_product_id = columns["product_id"].append
+        add_product_name = columns["product_name"].append
+        add_category = columns["category"].append
+        add_price = columns["price"].append
+        add_quantity = columns["quantity"].append
+        add_order_id = columns["order_id"].append
+        add_revenue = columns["revenue"].append
+        add_currency = columns["currency"].append
+        add_query = columns["query"].append
+        add_item_ids = columns["item_ids"].append
+        add_item_prices = columns["item_prices"].append
+        add_item_quantities = columns["item_quantities"].append
+        add_score = columns["score"].append
+        add_comment = columns["comment"].append
+        add_is_bot = columns["is_bot"].append
+        add_flags = columns["flags"].append
+        for msg in messages:
+            count = len(message_ids)
+            try:
+                get = msg.get
+                props, traits, context = get("properties"), get("traits"), get("context")
+                props = props if type(props) is dict else _object(msg, "properties")
+                traits = traits if type(traits) is dict else _object(msg, "traits")
+                context = context if type(context) is dict else _object(msg, "context")
+                if "userHash" in context:  # a credential for that user id: checked at intake, never stored
+                    context = {k: v for k, v in context.items() if k != "userHash"}
+                page = context.get("page")
+                page = page if isinstance(page, dict) else {}
+                kind = msg["type"]
+                if kind == "page":
+                    page = {
+                        **page,
+                        **{k: props[k] for k in ("url", "path", "referrer", "title", "search") if k in props},
+                    }
+                library = context.get("library")
+                library = library if isinstance(library, dict) else {}
+                timestamp, timestamp_ms, original, sent_at, received_at, time_flags = self._times(
+                    msg, received, seen_times
+                )
+                user_agent = _str(context.get("userAgent") or request_ua, 1024)
+                ip = _str(context.get("ip") or request_ip, 64)
+                url = _str(page.get("url"))
+                campaign = _campaign(context, url)
+                ids, prices, quantities = _products(props)
+                message_id = _text_id(get("messageId"), "messageId") or content_id(msg)
+                score = props.get("score") if kind == "track" and get("event") == "Feedback Submitted" else None
+                user_id = _text_id(get("userId"), "userId")
+                anonymous_id = _text_id(get("anonymousId"), "anonymousId")
+                traits = traits or _object(context, "traits")
+                trusted = trust_flags(user_id, traits, trust)
+                if "claimed" in trusted and not anonymous_id:
+                    anonymous_id = claimed_visitor(site_id, user_id)
+                add_site_id(site_id)
+                add_message_id(message_id)
+                add_type(kind)
+                add_event(_str(get("event"), 256))
+                add_name(_str(get("name"), 256))
+                add_anonymous_id(anonymous_id)
+                add_user_id(user_id)
+                add_previous_id(_text_id(get("previousId"), "previousId"))
+                add_group_id(_text_id(get("groupId"), "groupId"))
+                add_timestamp(timestamp)
+                add_timestamp_ms(timestamp_ms)
+                add_original_timestamp(original)
+                add_sent_at(sent_at)
+                add_received_at(received_at)
+                add_url(url)
+                add_path(_str(page.get("path")))
+                add_referrer(_str(page.get("referrer")))
+                add_title(_str(page.get("title"), 1024))
+                add_search(_str(page.get("search")))
+                add_user_agent(user_agent)
+                add_ip(anonymize_ip(ip) if anonymize else ip)
+                add_locale(_str(context.get("locale"), 32))
+                add_utm_source(campaign["source"])
+                add_utm_medium(campaign["medium"])
+                add_utm_campaign(campaign["name"])
+                add_utm_term(campaign["term"])
+                add_utm_content(campaign["content"])
+                add_library_name(_str(library.get("name"), 64))
+                add_library_version(_str(library.get("version"), 32))
+                add_properties(_json(props))
+                add_traits(_json(traits))
+                add_context(_json(context))
+                add_product_id(_str(props.get("product_id") or props.get("sku") or props.get("id"), MAX_ID))
+                add_product_name(_str(props.get("name"), 512) if kind == "track" else "")
+                add_category(_str(props.get("category"), 256))
+                add_price(_num(props.get("price")))
+                add_quantity(max(0, min(int(_num(props.get("quantity"))), 1_000_000)))
+                add_order_id(_str(props.get("order_id"), MAX_ID))
+                add_revenue(_num(props.get("revenue") if props.get("revenue") is not None else props.get("total")))
+                add_currency(_str(props.get("currency"), 8).upper())
+                add_query(_str(props.get("query"), 512))
+                add_item_ids(ids)
+                add_item_prices(prices)
+                add_item_quantities(quantities)
+                add_score(_num(score) if score is not None and not isinstance(score, (dict, list)) else None)
+                add_comment(_str(props.get("comment"), 4096) if score is not None else "")
+                add_is_bot(_is_bot(user_agent))
+                add_flags([*time_flags, *trusted])
+                if protected and (opt_out or (anonymize and isinstance(context.get("ip"), str))):
+                    self.add_row(protect(self._pop_row(), self.settings, opt_out))
+            except (Rejected, KeyError, TypeError, ValueError) as exc:
+                for values in columns.values():
+                    del values[count:]
+                failed.append((msg, exc))
+        return failed
+
+    def _times(self, msg: dict, received: dt.datetime, seen: dict) -> tuple:
+        """(timestamp, timestamp_ms, original_timestamp, sent_at, received_at, flags) of a message.
+
+        Worked out once per distinct (originalTimestamp, timestamp, sentAt) of
+        a request: a batch's messages share their sentAt and often their
+        times, and equal JSON values read as the same time.
+        """
+        get = msg.get
+        key = (get("originalTimestamp"), get("timestamp"), get("sentAt"))
+        try:
+            return seen[key]
+        except KeyError:
+            pass
+        except TypeError:  # a list or an object given as a time
+            key = None
+        when, original, flags = event_time(msg, received, self.max_future)
+        sent = parse_time(get("sentAt")) or received
+        times = (_second(when), when.microsecond // 1000, _second(original), _second(sent), _second(received), flags)
+        if key is not None:
+            seen[key] = times
+        return times
 
 
 def _second(when: dt.datetime) -> dt.datetime:

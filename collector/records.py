@@ -2,8 +2,9 @@
 
 A request's valid messages are spooled as one record, with what the
 enrichment needs from the request (site, receive time, client IP already
-anonymized when configured, user agent); the loader runs ``to_row`` on each.
-Messages refused by the schema are spooled as quarantine rows.
+anonymized when configured, user agent); the loader builds their rows
+(``pipeline.EventColumns``). Messages refused by the schema are spooled as
+quarantine rows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 import json
 import uuid
 
-from .pipeline import Rejected, anonymized_context, protect, to_row
+from .pipeline import EventColumns, anonymized_context
 
 REQUEST, QUARANTINE = "request", "quarantine"
 
@@ -71,38 +72,31 @@ def weight(item: dict) -> int:
     return len(item.get("messages", ())) if item.get("_kind") == REQUEST else 1
 
 
-def expand(items: list[dict], config: dict) -> list[dict]:
-    """Spooled items as warehouse rows: events (``_kind`` absent) and quarantine rows."""
+def build(items: list[dict], config: dict) -> tuple[dict[str, list], list[dict]]:
+    """Spooled items as ``(events columns, quarantine rows)``.
+
+    Columns of plain values (``pipeline.EventColumns``) go to the driver or
+    to Arrow as they are, and cross back from the loader's worker processes
+    far cheaper than tens of thousands of dicts. A message that makes no row
+    is quarantined with why.
+    """
     from warehouse.queries.events import completed_row
 
-    rows = []
+    events, held = EventColumns(config), []
     for item in items:
-        if item.get("_kind") != REQUEST:
-            rows.append(item if item.get("_kind") is not None else completed_row(item))
+        kind = item.get("_kind")
+        if kind != REQUEST:
+            if kind is None:
+                events.add_row(completed_row(item))
+            else:
+                held.append(item)
             continue
+        site_id, ip, agent = item["site_id"], item["ip"], item["user_agent"]
         received = dt.datetime.fromisoformat(item["received_at"])
-        for msg in item["messages"]:
-            try:
-                row = to_row(msg, item["site_id"], received, item["ip"], item["user_agent"], config, item.get("trust"))
-                rows.append(protect(row, config, item.get("opt_out", False)))
-            except (Rejected, KeyError, TypeError, ValueError) as exc:
-                reason, detail = getattr(exc, "reason", "bad_schema"), getattr(exc, "detail", str(exc))
-                rows.append(
-                    held_row(msg, reason, detail, item["site_id"], received, item["ip"], item["user_agent"],
-                             config["ANONYMIZE_IP"])
-                )  # fmt: skip
-    return rows
-
-
-def build(items: list[dict], config: dict):
-    """``expand``, with the events as insertable columns: ``(events columns, quarantine rows)``.
-
-    Columns of plain values go to the driver or to Arrow as they are, and
-    cross back from the loader's worker processes far cheaper than tens of
-    thousands of dicts.
-    """
-    from warehouse.queries.events import event_columns
-
-    rows = expand(items, config)
-    held = [r for r in rows if r.get("_kind") is not None]
-    return event_columns([r for r in rows if r.get("_kind") is None]), held
+        failed = events.add(
+            item["messages"], site_id, received, ip, agent, item.get("trust"), item.get("opt_out", False)
+        )
+        for msg, exc in failed:
+            reason, detail = getattr(exc, "reason", "bad_schema"), getattr(exc, "detail", str(exc))
+            held.append(held_row(msg, reason, detail, site_id, received, ip, agent, config["ANONYMIZE_IP"]))
+    return events.columns, held
