@@ -124,6 +124,9 @@ def messages_of(doc: dict, route_type: str | None) -> list:
 
 
 def _text_id(value, field: str) -> str:
+    """An id as text, refused when it is not a string or number or is too long."""
+    if type(value) is str and len(value) <= MAX_ID:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -274,7 +277,10 @@ def _str(value, limit: int = 2048) -> str:
 
 
 def _num(value) -> float:
-    if isinstance(value, bool):
+    """A number for a Float64 column, 0 for anything else. An absent value
+    (the most common) is answered first: ``float(None)`` raising and being
+    caught costs ten times the check."""
+    if value is None or isinstance(value, bool):
         return 0.0
     try:
         number = float(value)
