@@ -289,6 +289,11 @@ def _num(value) -> float:
     return number if number == number and abs(number) < 1e15 else 0.0
 
 
+def _quantity(value) -> int:
+    """A count for a UInt32 column: a whole number from 0 to a million, 0 when absent."""
+    return 0 if value is None else max(0, min(int(_num(value)), 1_000_000))
+
+
 def _json(value) -> str:
     """Compact JSON text for a stored column (orjson: the loader builds every row)."""
     return orjson.dumps(value, default=str).decode()
@@ -321,7 +326,7 @@ def _products(props: dict) -> tuple[list[str], list[float], list[int]]:
         if item_id:
             ids.append(item_id)
             prices.append(_num(item.get("price")))
-            quantities.append(max(0, min(int(_num(item.get("quantity") or 1)), 1_000_000)))
+            quantities.append(_quantity(item.get("quantity") or 1))
     return ids, prices, quantities
 
 
@@ -470,9 +475,10 @@ class EventColumns:
                 ip = _str(context.get("ip") or request_ip, 64)
                 url = _str(page.get("url"))
                 campaign = _campaign(context, url)
-                ids, prices, quantities = _products(props)
+                ids, prices, quantities = _products(props) if "products" in props else ([], [], [])
                 message_id = _text_id(get("messageId"), "messageId") or content_id(msg)
-                score = props.get("score") if kind == "track" and get("event") == "Feedback Submitted" else None
+                event = get("event")
+                score = props.get("score") if kind == "track" and event == "Feedback Submitted" else None
                 user_id = _text_id(get("userId"), "userId")
                 anonymous_id = _text_id(get("anonymousId"), "anonymousId")
                 traits = traits or _object(context, "traits")
@@ -482,7 +488,7 @@ class EventColumns:
                 add_site_id(site_id)
                 add_message_id(message_id)
                 add_type(kind)
-                add_event(_str(get("event"), 256))
+                add_event(_str(event, 256))
                 add_name(_str(get("name"), 256))
                 add_anonymous_id(anonymous_id)
                 add_user_id(user_id)
@@ -509,15 +515,16 @@ class EventColumns:
                 add_library_name(_str(library.get("name"), 64))
                 add_library_version(_str(library.get("version"), 32))
                 add_properties(_json(props))
-                add_traits(_json(traits))
+                add_traits(_json(traits) if traits else "{}")
                 add_context(_json(context))
                 add_product_id(_str(props.get("product_id") or props.get("sku") or props.get("id"), MAX_ID))
                 add_product_name(_str(props.get("name"), 512) if kind == "track" else "")
                 add_category(_str(props.get("category"), 256))
                 add_price(_num(props.get("price")))
-                add_quantity(max(0, min(int(_num(props.get("quantity"))), 1_000_000)))
+                add_quantity(_quantity(props.get("quantity")))
                 add_order_id(_str(props.get("order_id"), MAX_ID))
-                add_revenue(_num(props.get("revenue") if props.get("revenue") is not None else props.get("total")))
+                revenue = props.get("revenue")
+                add_revenue(_num(revenue if revenue is not None else props.get("total")))
                 add_currency(_str(props.get("currency"), 8).upper())
                 add_query(_str(props.get("query"), 512))
                 add_item_ids(ids)
