@@ -210,6 +210,10 @@ def _open_worker(url: str, cluster: str) -> None:
     _WORKER.update(warehouse=warehouse, blocklist=Blocklist(warehouse))
 
 
+def _ready() -> None:
+    """A task for a worker just started: it returns once the worker is connected."""
+
+
 def _load_share(directory: str, spans: list[tuple[str, int, int]], config: dict) -> int:
     """A worker's share of a pass: its records read, built and inserted; returns the events inserted."""
     with _gc_paused():
@@ -300,6 +304,24 @@ class Loader:
             moved[key] = self._past_torn_tail(name, path, ends[-1] if ends else start, bool(ends))
             if budget <= 0:
                 break
+        shares = _shares(found, self.workers)
+        pool = self.start_workers()
+        try:
+            futures = [pool.submit(_load_share, self.directory, share, self.config) for share in shares]
+            inserted = sum(future.result() for future in futures)
+        except BrokenProcessPool:
+            self._pool = None
+            raise
+        return self._moved(positions, moved, inserted)
+
+    def start_workers(self) -> ProcessPoolExecutor | None:
+        """The worker processes, started and connected (None without workers).
+
+        Started once, when the loader starts or at its first large pass: an
+        interpreter with the warehouse driver takes about a second to start.
+        """
+        if self.workers <= 1:
+            return None
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers,
@@ -307,14 +329,14 @@ class Loader:
                 initializer=_open_worker,
                 initargs=(self.warehouse.url, getattr(self.warehouse, "cluster", "")),
             )
-        shares = _shares(found, self.workers)
-        try:
-            futures = [self._pool.submit(_load_share, self.directory, share, self.config) for share in shares]
-            inserted = sum(future.result() for future in futures)
-        except BrokenProcessPool:
-            self._pool = None
-            raise
-        return self._moved(positions, moved, inserted)
+            try:
+                for future in [self._pool.submit(_ready) for _ in range(self.workers)]:
+                    future.result()
+            except Exception:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+                raise
+        return self._pool
 
     def _past_torn_tail(self, name: str, path: str, end: int, read: bool) -> int:
         """Where a segment's pass ends: a closed segment whose tail cannot be read is skipped to its end."""
@@ -377,6 +399,8 @@ class Loader:
 
     def run(self) -> None:
         backoff = self.interval
+        with contextlib.suppress(Exception):  # workers that fail to start are started again by the first pass
+            self.start_workers()
         while not self._stop.is_set():
             try:
                 loaded = self.load_once()

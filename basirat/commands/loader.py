@@ -37,6 +37,7 @@ def _open_when_reachable(ctx: click.Context, stop: threading.Event, max_backoff:
 
 def _load_what_is_spooled(worker) -> None:
     """One drain of what is spooled now, with progress on stderr."""
+    worker.start_workers()
     started = time.monotonic()
 
     def progress(loaded: int, left: int) -> None:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import time
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
 
 from collector import loader as loader_module
 from collector.loader import Loader, _shares
@@ -70,6 +75,25 @@ def test_workers_load_every_row_once(server_warehouse, tmp_path, monkeypatch):
     )[0]
     assert (row["price"], row["product_id"], str(row["timestamp"])[:19]) == (12.5, "p3", "2026-11-01 10:00:00")
     assert segments(folder) == []  # every segment loaded and deleted
+
+
+def test_a_worker_that_dies_loses_nothing(server_warehouse, tmp_path, monkeypatch):
+    site = new_site(server_warehouse)
+    monkeypatch.setattr(loader_module, "PARALLEL_ROWS", 10)
+    monkeypatch.setattr(loader_module, "ROW_BYTES", 50)
+    folder = str(tmp_path / "spool")
+    _spool(folder, site["site_id"], 0, 6)
+    loader = Loader(server_warehouse, folder, batch_rows=100, config={**settings.load(), "LOADER_WORKERS": 2})
+    try:
+        os.kill(next(iter(loader.start_workers()._processes)), signal.SIGKILL)
+        time.sleep(0.5)
+        with pytest.raises(BrokenProcessPool):
+            loader.load_once()
+        assert loader._pool is None and len(segments(folder)) == 1
+        assert loader.drain() == 6 * 20
+    finally:
+        loader.stop(drain=False)
+    assert events.count_events(server_warehouse, site["site_id"]) == 6 * 20
 
 
 def test_an_embedded_warehouse_is_loaded_by_the_loader_itself(chdb_warehouse, tmp_path):
