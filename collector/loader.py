@@ -7,12 +7,19 @@ re-sends, or a pass that inserted but crashed before its checkpoint), inserts
 one statement, then moves the checkpoint. While the warehouse fails it backs
 off, keeping every row in the spool. The loader also turns spooled requests
 into warehouse rows (``records.build``), so that work stays off the HTTP path.
+
+Building rows is most of a pass. Over a ClickHouse server a large pass is
+cut into shares at record boundaries, and ``LOADER_WORKERS`` processes each
+read, build and insert a share; they take turns for the dedup lookup and
+the insert (a lock file in the spool folder), so a message re-sent into two
+shares still loads once. The checkpoint moves only when every share is in.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import gc
 import logging
 import multiprocessing
@@ -33,7 +40,9 @@ from .metrics import METRICS
 
 log = logging.getLogger("basirat.loader")
 LOOKUP_CHARS = 150_000  # ClickHouse refuses queries over max_query_size (256 KiB by default)
-PARALLEL_ROWS = 5_000  # a pass this large builds its rows in worker processes
+PARALLEL_ROWS = 5_000  # a pass this large goes to the worker processes
+ROW_BYTES = 500  # about what a spooled message takes: a pass of worker shares is measured in bytes
+INSERT_LOCK = "insert.lock"
 
 
 def dedupe(warehouse, rows: list[dict]) -> list[dict]:
@@ -121,10 +130,118 @@ def _gc_paused():
             gc.enable()
 
 
-def _build_share(items: list[dict], config: dict):
-    """A worker's share of a pass, with the cycle collector paused as in the loader's own passes."""
+@contextlib.contextmanager
+def _insert_turn(directory: str):
+    """One process at a time looks up loaded ids and inserts: between the two
+    no other share may land, or a message in both would load twice. A lock
+    file, which the kernel releases when a process holding it dies."""
+    with open(os.path.join(directory, INSERT_LOCK), "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def insert_pass(warehouse, columns: dict[str, list], held: list[dict]) -> int:
+    """Events (deduplicated) and quarantined messages; returns the events inserted."""
+    started = time.monotonic()
+    fresh = dedupe_columns(warehouse, columns)
+    inserted = _insert_events(warehouse, fresh, held)
+    if held:
+        quarantine.insert_quarantined(warehouse, held)
+    METRICS.observe_insert(time.monotonic() - started, inserted, _count(columns) - _count(fresh))
+    return inserted
+
+
+def _insert_events(warehouse, rows: dict[str, list], held: list[dict]) -> int:
+    """Insert; when ClickHouse is up but refuses the batch, find the rows it refuses.
+
+    Halves are retried (deduplicated again, in case part of a batch landed)
+    down to single rows; a row refused on its own goes to ``held`` (the
+    quarantine) as ``insert_failed``, so one bad row never stalls the spool.
+    """
+    try:
+        return events.insert_event_columns(warehouse, rows) if _count(rows) else 0
+    except Exception as exc:
+        if not _reachable(warehouse):
+            raise
+        if _count(rows) == 1:
+            log.warning("loader: ClickHouse refused a row (%s); quarantined", exc)
+            METRICS.reject("insert_failed")
+            row = {name: values[0] for name, values in rows.items()}
+            received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            held.append(records.held_row(row, "insert_failed", reason, row["site_id"], received, row["ip"], ""))
+            return 0
+    middle = _count(rows) // 2
+    halves = (_sliced(rows, 0, middle), _sliced(rows, middle, None))
+    return sum(_insert_events(warehouse, dedupe_columns(warehouse, half), held) for half in halves)
+
+
+def _reachable(warehouse) -> bool:
+    try:
+        warehouse.query("SELECT 1 AS one")
+        return True
+    except Exception:
+        return False
+
+
+def unblocked(blocklist: Blocklist, items: list[dict]) -> list[dict]:
+    """Spooled messages of people erased since they were accepted are dropped
+    here too; the list is read afresh for each pass that has rows."""
+    if not items:
+        return items
+    blocklist.refresh()
+    return [
+        {**item, "messages": blocklist.kept(item["site_id"], item["messages"])}
+        if item.get("_kind") == records.REQUEST
+        else item
+        for item in items
+    ]
+
+
+# -- worker processes ----------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _open_worker(url: str, cluster: str) -> None:
+    from warehouse import connect
+
+    warehouse = connect(url, cluster)
+    _WORKER.update(warehouse=warehouse, blocklist=Blocklist(warehouse))
+
+
+def _ready() -> None:
+    """A task for a worker just started: it returns once the worker is connected."""
+
+
+def _load_share(directory: str, spans: list[tuple[str, int, int]], config: dict) -> int:
+    """A worker's share of a pass: its records read, built and inserted; returns the events inserted."""
     with _gc_paused():
-        return records.build(items, config)
+        items = []
+        for path, start, end in spans:
+            got, _ = spool_files.read_records(path, start, end - start, end=end)
+            items.extend(got)
+        columns, held = records.build(unblocked(_WORKER["blocklist"], items), config)
+        with _insert_turn(directory):
+            inserted = insert_pass(_WORKER["warehouse"], columns, held)
+    METRICS.persist(directory, force=True)
+    return inserted
+
+
+def _shares(records_: list[tuple[str, int, int]], count: int) -> list[list[tuple[str, int, int]]]:
+    """Records ``(path, start, end)`` in ``count`` runs of about equal bytes, each run's
+    neighbouring records of one segment joined into one span."""
+    total = sum(end - start for _, start, end in records_) or 1
+    shares: list[list[tuple[str, int, int]]] = [[] for _ in range(count)]
+    done = 0
+    for path, start, end in records_:
+        share = shares[min(count - 1, (done + (end - start) // 2) * count // total)]
+        if share and share[-1][0] == path and share[-1][2] == start:
+            share[-1] = (path, share[-1][1], end)
+        else:
+            share.append((path, start, end))
+        done += end - start
+    return [share for share in shares if share]
 
 
 class Loader:
@@ -148,116 +265,95 @@ class Loader:
         self._lock = threading.Lock()
         self.blocklist = Blocklist(warehouse)
         workers = int(self.config.get("LOADER_WORKERS", 1))
-        self.workers = workers if workers > 0 else (os.cpu_count() or 1)
+        workers = workers if workers > 0 else (os.cpu_count() or 1)
+        # Worker processes open the warehouse themselves: a server, never an embedded folder (one process owns it).
+        self.workers = workers if str(getattr(warehouse, "url", "")).startswith("clickhouse") else 1
         self._pool: ProcessPoolExecutor | None = None
 
     def load_once(self) -> int:
         """One pass: load what is spooled now (up to a batch). Returns rows inserted."""
         with self._lock, _gc_paused():
             positions = spool_files.read_checkpoint(self.directory)
+            if self.workers > 1 and spool_files.pending_bytes(self.directory) >= PARALLEL_ROWS * ROW_BYTES:
+                return self._load_in_workers(positions)
             items, count, moved = [], 0, {}
             for name in spool_files.segments(self.directory):
                 path, key = os.path.join(self.directory, name), spool_files.stem(name)
                 start = positions.get(key, 0)
                 got, end = spool_files.read_records(path, start, self.batch_rows - count, records.weight)
-                items.extend(self._unblocked(got))
+                items.extend(unblocked(self.blocklist, got))
                 count += sum(map(records.weight, got))
-                moved[key] = end
-                if name.endswith(".seg") and end < os.path.getsize(path) and not got:
-                    log.warning(
-                        "segment %s has %d unreadable bytes at its end (torn write); skipped",
-                        name,
-                        os.path.getsize(path) - end,
-                    )
-                    moved[key] = os.path.getsize(path)
+                moved[key] = self._past_torn_tail(name, path, end, bool(got))
                 if count >= self.batch_rows:
                     break
             if not items and moved == {k: positions.get(k, 0) for k in moved}:
                 self._forget_loaded(positions)
                 return 0
-            inserted = self._insert(*self._build(items, count))
-            positions.update(moved)
-            spool_files.write_checkpoint(self.directory, positions)
-            self._forget_loaded(positions)
-            return inserted
+            inserted = insert_pass(self.warehouse, *records.build(items, self.config))
+            return self._moved(positions, moved, inserted)
 
-    def _unblocked(self, items: list[dict]) -> list[dict]:
-        """Spooled messages of people erased since they were accepted are dropped
-        here too; the list is read afresh for each pass that has rows."""
-        if not items:
-            return items
-        self.blocklist.refresh()
-        return [
-            {**item, "messages": self.blocklist.kept(item["site_id"], item["messages"])}
-            if item.get("_kind") == records.REQUEST
-            else item
-            for item in items
-        ]
-
-    def _build(self, items: list[dict], count: int) -> tuple[dict[str, list], list[dict]]:
-        """The pass's rows (``records.build``), by the worker processes when the pass is large.
-
-        Turning messages into rows is most of a pass; with ``LOADER_WORKERS``
-        above 1 (0: one per core) worker processes each take a share of the
-        requests. Starting them and passing columns back costs CPU, which pays
-        only where the loader has idle cores (not beside busy collectors). The
-        checkpoint moves only after the insert, so a worker that dies loses
-        nothing: the pass fails, and the next one reads the same records.
-        """
-        if self.workers <= 1 or count < PARALLEL_ROWS or len(items) < 2:
-            return records.build(items, self.config)
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
-        size = -(-len(items) // self.workers)
-        shares = [items[i : i + size] for i in range(0, len(items), size)]
+    def _load_in_workers(self, positions: dict[str, int]) -> int:
+        """A pass of about ``batch_rows`` rows' bytes, read, built and inserted by the worker processes."""
+        found, moved, budget = [], {}, self.batch_rows * ROW_BYTES
+        for name in spool_files.segments(self.directory):
+            path, key = os.path.join(self.directory, name), spool_files.stem(name)
+            start = positions.get(key, 0)
+            ends = spool_files.record_ends(path, start, budget)
+            found += [(path, begin, end) for begin, end in zip([start, *ends], ends)]
+            budget -= (ends[-1] - start) if ends else 0
+            moved[key] = self._past_torn_tail(name, path, ends[-1] if ends else start, bool(ends))
+            if budget <= 0:
+                break
+        shares = _shares(found, self.workers)
+        pool = self.start_workers()
         try:
-            built = list(self._pool.map(_build_share, shares, [self.config] * len(shares)))
+            futures = [pool.submit(_load_share, self.directory, share, self.config) for share in shares]
+            inserted = sum(future.result() for future in futures)
         except BrokenProcessPool:
             self._pool = None
             raise
-        columns = {name: [v for part, _ in built for v in part[name]] for name in built[0][0]}
-        return columns, [row for _, held in built for row in held]
+        return self._moved(positions, moved, inserted)
 
-    def _insert(self, columns: dict[str, list], held: list[dict]) -> int:
-        """Events (deduplicated) and quarantined messages; both retried until they land."""
-        started = time.monotonic()
-        fresh = dedupe_columns(self.warehouse, columns)
-        inserted = self._insert_events(fresh, held)
-        if held:
-            quarantine.insert_quarantined(self.warehouse, held)
-        METRICS.observe_insert(time.monotonic() - started, inserted, _count(columns) - _count(fresh))
-        return inserted
+    def start_workers(self) -> ProcessPoolExecutor | None:
+        """The worker processes, started and connected (None without workers).
 
-    def _insert_events(self, rows: dict[str, list], held: list[dict]) -> int:
-        """Insert; when ClickHouse is up but refuses the batch, find the rows it refuses.
-
-        Halves are retried (deduplicated again, in case part of a batch landed)
-        down to single rows; a row refused on its own goes to ``held`` (the
-        quarantine) as ``insert_failed``, so one bad row never stalls the spool.
+        Started once, when the loader starts or at its first large pass: an
+        interpreter with the warehouse driver takes about a second to start.
         """
-        try:
-            return events.insert_event_columns(self.warehouse, rows) if _count(rows) else 0
-        except Exception as exc:
-            if not self._reachable():
+        if self.workers <= 1:
+            return None
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_open_worker,
+                initargs=(self.warehouse.url, getattr(self.warehouse, "cluster", "")),
+            )
+            try:
+                for future in [self._pool.submit(_ready) for _ in range(self.workers)]:
+                    future.result()
+            except Exception:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
                 raise
-            if _count(rows) == 1:
-                log.warning("loader: ClickHouse refused a row (%s); quarantined", exc)
-                METRICS.reject("insert_failed")
-                row = {name: values[0] for name, values in rows.items()}
-                received = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-                reason = f"{type(exc).__name__}: {exc}"[:500]
-                held.append(records.held_row(row, "insert_failed", reason, row["site_id"], received, row["ip"], ""))
-                return 0
-        middle = _count(rows) // 2
-        halves = (_sliced(rows, 0, middle), _sliced(rows, middle, None))
-        return sum(self._insert_events(dedupe_columns(self.warehouse, half), held) for half in halves)
+        return self._pool
 
-    def _reachable(self) -> bool:
-        try:
-            self.warehouse.query("SELECT 1 AS one")
-            return True
-        except Exception:
-            return False
+    def _past_torn_tail(self, name: str, path: str, end: int, read: bool) -> int:
+        """Where a segment's pass ends: a closed segment whose tail cannot be read is skipped to its end."""
+        if name.endswith(".seg") and not read and end < os.path.getsize(path):
+            log.warning(
+                "segment %s has %d unreadable bytes at its end (torn write); skipped",
+                name,
+                os.path.getsize(path) - end,
+            )
+            return os.path.getsize(path)
+        return end
+
+    def _moved(self, positions: dict[str, int], moved: dict[str, int], inserted: int) -> int:
+        positions.update(moved)
+        spool_files.write_checkpoint(self.directory, positions)
+        self._forget_loaded(positions)
+        return inserted
 
     def _forget_loaded(self, positions: dict[str, int]) -> None:
         """Delete closed segments that are fully loaded.
@@ -303,6 +399,8 @@ class Loader:
 
     def run(self) -> None:
         backoff = self.interval
+        with contextlib.suppress(Exception):  # workers that fail to start are started again by the first pass
+            self.start_workers()
         while not self._stop.is_set():
             try:
                 loaded = self.load_once()

@@ -76,9 +76,7 @@ def build(items: list[dict], config: dict) -> tuple[dict[str, list], list[dict]]
     """Spooled items as ``(events columns, quarantine rows)``.
 
     Columns of plain values (``pipeline.EventColumns``) go to the driver or
-    to Arrow as they are, and cross back from the loader's worker processes
-    far cheaper than tens of thousands of dicts. A message that makes no row
-    is quarantined with why.
+    to Arrow as they are. A message that makes no row is quarantined with why.
     """
     from warehouse.queries.events import completed_row
 

@@ -537,13 +537,16 @@ def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
     return 0.0
 
 
-def read_records(path: str, offset: int, max_rows: int, weight=lambda item: 1) -> tuple[list[dict], int]:
-    """Items from ``offset`` up to about ``max_rows`` (as counted by ``weight``); stops at a torn or partial tail."""
+def read_records(
+    path: str, offset: int, max_rows: int, weight=lambda item: 1, end: int | None = None
+) -> tuple[list[dict], int]:
+    """Items from ``offset`` up to about ``max_rows`` (as counted by ``weight``) or to ``end``;
+    stops at a torn or partial tail."""
     rows: list[dict] = []
     counted = 0
     with open(path, "rb") as fh:
         fh.seek(offset)
-        while counted < max_rows:
+        while counted < max_rows and (end is None or offset < end):
             header = fh.read(HEADER.size)
             if len(header) < HEADER.size:
                 break
@@ -558,3 +561,29 @@ def read_records(path: str, offset: int, max_rows: int, weight=lambda item: 1) -
             counted += sum(weight(item) for item in items)
             offset += HEADER.size + length
     return rows, offset
+
+
+def record_ends(path: str, offset: int, max_bytes: int) -> list[int]:
+    """Where each whole record from ``offset`` ends, up to about ``max_bytes`` of them.
+
+    The records are checked as ``read_records`` checks them (length and
+    checksum) but not parsed: the loader cuts a pass into shares at these
+    boundaries, and each of its processes parses its own.
+    """
+    ends: list[int] = []
+    start = offset
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while offset - start < max_bytes:
+            header = fh.read(HEADER.size)
+            if len(header) < HEADER.size:
+                break
+            length, crc = HEADER.unpack(header)
+            if length == 0:
+                break
+            payload = fh.read(length)
+            if len(payload) < length or zlib.crc32(payload) != crc:
+                break
+            offset += HEADER.size + length
+            ends.append(offset)
+    return ends

@@ -84,8 +84,8 @@ SETTINGS = [
     Setting(
         "LOADER_WORKERS",
         1,
-        "Processes that build rows from a large loader pass (1: the loader's own; 0: one per core, for a loader "
-        "with cores of its own).",
+        "Processes that load a large pass into a ClickHouse server, each reading, building and inserting a share "
+        "(1: the loader alone; 0: one per core). An embedded warehouse is always loaded by the loader itself.",
     ),
     Setting("LOADER_MAX_BACKOFF", 30.0, "Longest wait, in seconds, between loader retries while ClickHouse fails."),
     Setting("MAX_MESSAGE_BYTES", 32 * 1024, "Largest accepted message, as Segment (32 KB)."),

@@ -37,13 +37,17 @@ def _open_when_reachable(ctx: click.Context, stop: threading.Event, max_backoff:
 
 def _load_what_is_spooled(worker) -> None:
     """One drain of what is spooled now, with progress on stderr."""
+    worker.start_workers()
     started = time.monotonic()
 
     def progress(loaded: int, left: int) -> None:
         rate = loaded / max(time.monotonic() - started, 1e-9)
         click.echo(f"{loaded} rows loaded ({rate:.0f} rows/s), {left / 1e6:.1f} MB left", err=True)
 
-    click.echo(f"{worker.drain(timeout=None, progress=progress)} rows loaded")
+    try:
+        click.echo(f"{worker.drain(timeout=None, progress=progress)} rows loaded")
+    finally:
+        worker.stop(drain=False)
 
 
 def _load_until_stopped(worker, stop: threading.Event, config: dict) -> None:
@@ -60,6 +64,8 @@ def _load_until_stopped(worker, stop: threading.Event, config: dict) -> None:
         worker.drain(timeout=30)
     except WarehouseError as exc:
         click.echo(f"stopped with rows still spooled ({exc}); they load on the next start", err=True)
+    finally:
+        worker.stop(drain=False)
 
 
 @click.command()
