@@ -4,7 +4,7 @@ One loader runs per spool folder: a thread of ``basirat serve`` (embedded), or
 the ``basirat loader`` process next to gunicorn collectors. Each pass reads up
 to ``LOADER_BATCH_ROWS`` rows, drops message ids already loaded (client
 re-sends, or a pass that inserted but crashed before its checkpoint), inserts
-one statement, then moves the checkpoint. While the warehouse fails it backs
+them, then moves the checkpoint. While the warehouse fails it backs
 off, keeping every row in the spool. The loader also turns spooled requests
 into warehouse rows (``records.build``), so that work stays off the HTTP path.
 
@@ -24,12 +24,14 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from core import settings
+from core.settings import clickhouse_settings
 from warehouse import WarehouseError
 from warehouse.queries import events, quarantine
 
@@ -203,28 +205,50 @@ def unblocked(blocklist: Blocklist, items: list[dict]) -> list[dict]:
 _WORKER: dict = {}
 
 
-def _open_worker(url: str, cluster: str) -> None:
-    from warehouse import connect
+def _start_worker(url: str, cluster: str, settings_: dict) -> None:
+    """Where a worker will connect; it does at its first task, so a warehouse that is
+    down fails that task with the warehouse's error rather than breaking the pool.
+    Ctrl-C, which reaches the whole process group, is the loader's to handle: it shuts
+    its workers down. (A stop signal is not ignored: a broken pool ends its workers with it.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER.update(url=url, cluster=cluster, settings=settings_)
 
-    warehouse = connect(url, cluster)
-    _WORKER.update(warehouse=warehouse, blocklist=Blocklist(warehouse))
+
+def _worker_warehouse():
+    if "warehouse" not in _WORKER:
+        from warehouse import connect
+
+        warehouse = connect(_WORKER["url"], _WORKER["cluster"], _WORKER["settings"])
+        _WORKER.update(warehouse=warehouse, blocklist=Blocklist(warehouse))
+    return _WORKER["warehouse"]
 
 
 def _ready() -> None:
-    """A task for a worker just started: it returns once the worker is connected."""
+    """A first task for a worker just started: it connects."""
+    _worker_warehouse()
 
 
-def _load_share(directory: str, spans: list[tuple[str, int, int]], config: dict) -> int:
-    """A worker's share of a pass: its records read, built and inserted; returns the events inserted."""
+def _load_share(directory: str, spans: list[tuple[str, int, int]], config: dict, batch_rows: int) -> int:
+    """A worker's share of a pass: its records read, built and inserted; returns the events inserted.
+
+    Its inserts hold at most ``batch_rows`` rows each, as the loader's own do.
+    """
+    warehouse = _worker_warehouse()
     with _gc_paused():
         items = []
         for path, start, end in spans:
-            got, _ = spool_files.read_records(path, start, end - start, end=end)
+            got, reached = spool_files.read_records(spool_files.current(path), start, end - start, end=end)
+            if reached != end:
+                raise OSError(f"spool segment {path} could not be read from {start} to {end} (stopped at {reached})")
             items.extend(got)
         columns, held = records.build(unblocked(_WORKER["blocklist"], items), config)
+        inserted = 0
         with _insert_turn(directory):
-            inserted = insert_pass(_WORKER["warehouse"], columns, held)
-    METRICS.persist(directory, force=True)
+            for start in range(0, max(_count(columns), 1), batch_rows):
+                part = _sliced(columns, start, start + batch_rows)
+                inserted += insert_pass(warehouse, part, held if start == 0 else [])
+    with contextlib.suppress(OSError):
+        METRICS.persist(directory, force=True)
     return inserted
 
 
@@ -307,15 +331,18 @@ class Loader:
         shares = _shares(found, self.workers)
         pool = self.start_workers()
         try:
-            futures = [pool.submit(_load_share, self.directory, share, self.config) for share in shares]
+            futures = [
+                pool.submit(_load_share, self.directory, share, self.config, self.batch_rows) for share in shares
+            ]
             inserted = sum(future.result() for future in futures)
         except BrokenProcessPool:
+            pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
             raise
         return self._moved(positions, moved, inserted)
 
     def start_workers(self) -> ProcessPoolExecutor | None:
-        """The worker processes, started and connected (None without workers).
+        """The worker processes, started (None without workers).
 
         Started once, when the loader starts or at its first large pass: an
         interpreter with the warehouse driver takes about a second to start.
@@ -326,8 +353,8 @@ class Loader:
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_open_worker,
-                initargs=(self.warehouse.url, getattr(self.warehouse, "cluster", "")),
+                initializer=_start_worker,
+                initargs=(self.warehouse.url, getattr(self.warehouse, "cluster", ""), clickhouse_settings(self.config)),
             )
             try:
                 for future in [self._pool.submit(_ready) for _ in range(self.workers)]:

@@ -10,8 +10,8 @@ quarantine rows.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-import uuid
 
 from .pipeline import EventColumns, anonymized_context
 
@@ -54,17 +54,27 @@ def held_row(
     sender put in ``context.ip`` is anonymized like the ``ip`` column."""
     if anonymize and isinstance(msg, dict) and isinstance(msg.get("context"), dict):
         msg = {**msg, "context": anonymized_context(msg["context"])}
+    raw = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), default=str)
+    received = received.replace(microsecond=0)
     return {
         "_kind": QUARANTINE,
         "site_id": site_id,
-        "quarantine_id": uuid.uuid4().hex,
-        "received_at": received.replace(microsecond=0),
+        "quarantine_id": quarantine_id(site_id, received, reason, raw),
+        "received_at": received,
         "reason": reason,
         "detail": detail,
-        "raw": json.dumps(msg, ensure_ascii=False, separators=(",", ":"), default=str),
+        "raw": raw,
         "ip": ip,
         "user_agent": agent,
     }
+
+
+def quarantine_id(site_id: str, received: dt.datetime, reason: str, raw: str) -> str:
+    """The same for the same message refused for the same reason in the same second: a loader
+    pass that is retried (one of its worker shares failed) quarantines its messages again, and
+    they must not count twice. Messages without an id are deduplicated by content as well."""
+    key = f"{site_id}|{received:%Y-%m-%d %H:%M:%S}|{reason}|{raw}"
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def weight(item: dict) -> int:

@@ -537,6 +537,14 @@ def oldest_pending_age(directory: str, now: dt.datetime | None = None) -> float:
     return 0.0
 
 
+def current(path: str) -> str:
+    """A segment's path now: an ``.open`` one its writer has since closed is the ``.seg`` of its
+    stem, with the same records at the same offsets."""
+    if path.endswith(".open") and not os.path.exists(path):
+        return path[: -len(".open")] + ".seg"
+    return path
+
+
 def read_records(
     path: str, offset: int, max_rows: int, weight=lambda item: 1, end: int | None = None
 ) -> tuple[list[dict], int]:

@@ -52,6 +52,8 @@ def _load_what_is_spooled(worker) -> None:
 
 def _load_until_stopped(worker, stop: threading.Event, config: dict) -> None:
     """Load as rows arrive until ``stop`` or Ctrl-C, then drain what is left (for at most 30 s)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from warehouse import WarehouseError
 
     worker._stop = stop
@@ -62,7 +64,7 @@ def _load_until_stopped(worker, stop: threading.Event, config: dict) -> None:
         pass
     try:
         worker.drain(timeout=30)
-    except WarehouseError as exc:
+    except (WarehouseError, BrokenProcessPool) as exc:
         click.echo(f"stopped with rows still spooled ({exc}); they load on the next start", err=True)
     finally:
         worker.stop(drain=False)

@@ -11,9 +11,10 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 
 from collector import loader as loader_module
+from collector import records
 from collector.loader import Loader, _shares
 from collector.records import request_record
-from collector.spool import Spool, record_ends, segments
+from collector.spool import Spool, current, record_ends, segments
 from core import settings
 from tests.conftest import new_site
 from warehouse.queries import events
@@ -56,14 +57,14 @@ def test_record_ends_stop_at_the_budget_and_at_a_torn_tail(tmp_path):
 def test_workers_load_every_row_once(server_warehouse, tmp_path, monkeypatch):
     site = new_site(server_warehouse)
     monkeypatch.setattr(loader_module, "PARALLEL_ROWS", 10)
-    monkeypatch.setattr(loader_module, "ROW_BYTES", 50)
+    monkeypatch.setattr(loader_module, "ROW_BYTES", 1000)  # one pass: both segments, a worker each
     config = {**settings.load(), "LOADER_WORKERS": 2}
     folder = str(tmp_path / "spool")
     _spool(folder, site["site_id"], 0, 6)
-    _spool(folder, site["site_id"], 3, 6)  # half of it again: a client's re-send, in another segment
+    _spool(folder, site["site_id"], 3, 6)  # half of it again: a client's re-send, in the other share
     loader = Loader(server_warehouse, folder, batch_rows=100, config=config)
     try:
-        assert loader.drain() == 9 * 20
+        assert loader.load_once() == 9 * 20  # in inserts of at most 100 rows
         assert loader._pool is not None
     finally:
         loader.stop(drain=False)
@@ -94,6 +95,29 @@ def test_a_worker_that_dies_loses_nothing(server_warehouse, tmp_path, monkeypatc
     finally:
         loader.stop(drain=False)
     assert events.count_events(server_warehouse, site["site_id"]) == 6 * 20
+
+
+def test_a_segment_closed_since_the_pass_began_is_read_under_its_new_name(tmp_path):
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    (folder / "7-1.seg").write_bytes(b"")
+    assert current(str(folder / "7-1.open")) == str(folder / "7-1.seg")
+    (folder / "8-2.open").write_bytes(b"")
+    assert current(str(folder / "8-2.open")) == str(folder / "8-2.open")
+
+
+def test_a_retried_pass_quarantines_a_message_once():
+    received = dt.datetime(2026, 12, 5, 6, 0, 0, 250000)
+    item = request_record(
+        [{"type": "track", "anonymousId": "a", "messageId": {"not": "an id"}}], "s", received, "203.0.113.9", "UA"
+    )
+    first, again = records.build([item], settings.load())[1], records.build([item], settings.load())[1]
+    assert len(first) == 1 and first[0]["reason"] == "bad_schema"
+    assert first[0]["quarantine_id"] == again[0]["quarantine_id"]
+    other = request_record(
+        [{"type": "track", "anonymousId": "b", "messageId": {"not": "an id"}}], "s", received, "203.0.113.9", "UA"
+    )
+    assert records.build([other], settings.load())[1][0]["quarantine_id"] != first[0]["quarantine_id"]
 
 
 def test_an_embedded_warehouse_is_loaded_by_the_loader_itself(chdb_warehouse, tmp_path):
