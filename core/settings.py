@@ -35,6 +35,11 @@ def _fraction(value) -> None:
         raise ValueError(f"{value} is not a fraction between 0 (excluded) and 1")
 
 
+def _at_least_one(value) -> None:
+    if value < 1:
+        raise ValueError(f"{value} is not 1 or more")
+
+
 def _minutes(value) -> None:
     if value < 1:
         raise ValueError(f"{value} is not a number of minutes (1 or more)")
@@ -80,7 +85,7 @@ SETTINGS = [
         _fraction,
     ),
     Setting("LOADER_INTERVAL", 1.0, "Seconds between loader passes (about one insert per second per table)."),
-    Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement."),
+    Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement.", _at_least_one),
     Setting(
         "LOADER_WORKERS",
         1,
