@@ -347,8 +347,9 @@ def to_row(
     with no verified user id.
     """
     columns = EventColumns(settings)
-    for _, error in columns.add([msg], site_id, received, request_ip, request_ua, trust, protected=False):
-        raise error
+    failed = columns.add([msg], site_id, received, request_ip, request_ua, trust, protected=False)
+    if failed:
+        raise failed[0][1]
     return columns.row(0)
 
 
