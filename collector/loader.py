@@ -346,6 +346,9 @@ class Loader:
 
         Started once, when the loader starts or at its first large pass: an
         interpreter with the warehouse driver takes about a second to start.
+        Each connects at its first task; a warehouse that is down fails those
+        tasks (its error is raised here) and the workers stay, to connect at
+        a later one.
         """
         if self.workers <= 1:
             return None
@@ -359,8 +362,8 @@ class Loader:
             try:
                 for future in [self._pool.submit(_ready) for _ in range(self.workers)]:
                     future.result()
-            except Exception:
-                self._pool.shutdown(cancel_futures=True)
+            except BrokenProcessPool:
+                self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
                 raise
         return self._pool
