@@ -545,6 +545,27 @@ def current(path: str) -> str:
     return path
 
 
+def _payloads(fh, offset: int):
+    """Each whole record's payload from ``offset``, with where the record ends.
+
+    Stops at a torn or partial tail (a short read or a checksum that does not
+    match) and at the zeros ahead of an open segment's records.
+    """
+    fh.seek(offset)
+    while True:
+        header = fh.read(HEADER.size)
+        if len(header) < HEADER.size:
+            return
+        length, crc = HEADER.unpack(header)
+        if length == 0:
+            return
+        payload = fh.read(length)
+        if len(payload) < length or zlib.crc32(payload) != crc:
+            return
+        offset += HEADER.size + length
+        yield payload, offset
+
+
 def read_records(
     path: str, offset: int, max_rows: int, weight=lambda item: 1, end: int | None = None
 ) -> tuple[list[dict], int]:
@@ -552,23 +573,17 @@ def read_records(
     stops at a torn or partial tail."""
     rows: list[dict] = []
     counted = 0
+    if max_rows <= 0 or (end is not None and offset >= end):
+        return rows, offset
+    reached = offset
     with open(path, "rb") as fh:
-        fh.seek(offset)
-        while counted < max_rows and (end is None or offset < end):
-            header = fh.read(HEADER.size)
-            if len(header) < HEADER.size:
-                break
-            length, crc = HEADER.unpack(header)
-            if length == 0:  # the zeros ahead of an open segment's records
-                break
-            payload = fh.read(length)
-            if len(payload) < length or zlib.crc32(payload) != crc:
-                break
+        for payload, reached in _payloads(fh, offset):
             items = _loads(payload)
             rows.extend(items)
             counted += sum(weight(item) for item in items)
-            offset += HEADER.size + length
-    return rows, offset
+            if counted >= max_rows or (end is not None and reached >= end):
+                break
+    return rows, reached
 
 
 def record_ends(path: str, offset: int, max_bytes: int) -> list[int]:
@@ -579,19 +594,11 @@ def record_ends(path: str, offset: int, max_bytes: int) -> list[int]:
     boundaries, and each of its processes parses its own.
     """
     ends: list[int] = []
-    start = offset
+    if max_bytes <= 0:
+        return ends
     with open(path, "rb") as fh:
-        fh.seek(offset)
-        while offset - start < max_bytes:
-            header = fh.read(HEADER.size)
-            if len(header) < HEADER.size:
+        for _, end in _payloads(fh, offset):
+            ends.append(end)
+            if end - offset >= max_bytes:
                 break
-            length, crc = HEADER.unpack(header)
-            if length == 0:
-                break
-            payload = fh.read(length)
-            if len(payload) < length or zlib.crc32(payload) != crc:
-                break
-            offset += HEADER.size + length
-            ends.append(offset)
     return ends
