@@ -336,8 +336,7 @@ class Loader:
             ]
             inserted = sum(future.result() for future in futures)
         except BrokenProcessPool:
-            pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+            self._close_pool(wait=False)
             raise
         return self._moved(positions, moved, inserted)
 
@@ -363,10 +362,15 @@ class Loader:
                 for future in [self._pool.submit(_ready) for _ in range(self.workers)]:
                     future.result()
             except BrokenProcessPool:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+                self._close_pool(wait=False)
                 raise
         return self._pool
+
+    def _close_pool(self, wait: bool) -> None:
+        """End the worker processes (a broken pool's are gone already: no waiting for them)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=True)
+            self._pool = None
 
     def _past_torn_tail(self, name: str, path: str, end: int, read: bool) -> int:
         """Where a segment's pass ends: a closed segment whose tail cannot be read is skipped to its end."""
@@ -469,6 +473,4 @@ class Loader:
                 self.drain(timeout=30)
             except WarehouseError as exc:
                 log.warning("loader: could not drain on stop (%s); rows stay spooled", exc)
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        self._close_pool(wait=True)
