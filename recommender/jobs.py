@@ -33,8 +33,6 @@ Progress = Callable[[str], None]
 PART_EVENTS = 1_000_000
 PART_PAIRS = 1_500_000
 PERSON_PARTS = 4
-# Rows of the previous per-person model copied forward in one statement.
-CARRY_ROWS = 4_000_000
 # Baskets the rules are mined from at most (the latest ones).
 MAX_BASKETS = 300_000
 
@@ -171,8 +169,10 @@ def run_session_index(warehouse, config: dict, progress: Progress = print) -> di
 def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
     """Per-person recommendations; after the first run, only the people whose history or identity changed.
 
-    Everyone else keeps the previous run's list, decayed to now (what a full
-    run from the same neighbours gives). Those lists were ranked against the
+    A later run writes only those people (and a marker for anyone left
+    without a list); everyone else keeps the list of an earlier run, read
+    decayed to now (``versions.person_model``), which is what a full run
+    from the same neighbours gives. Those lists were ranked against the
     neighbour models of their day, so every ``PERSON_FULL_HOURS`` (and with
     ``--full``) every person is recomputed against the current ones.
     """
@@ -186,33 +186,31 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
             continue
         upto = mining_store.received_upto(warehouse, site_id)
         found = visit_store.mark(warehouse, site_id, job="person")
-        full_since = found["generation"] if found else version
+        last_full = found["generation"] if found else 0
         if _person_incremental(config, found, versions.get("person"), version):
             since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
             changed = {"since": since, "upto": upto, "last": found["version"]}
             progress(f"person: {site_id}: people with events or identities since {since:%Y-%m-%d %H:%M}")
-            factor = 0.5 ** ((now - found["version"] / 1e9) / 86400.0 / 30.0)
-            carried = rec_store.model_rows(warehouse, "rec_person_items", site_id, found["version"])
-            carry_parts = max(1, math.ceil(carried / CARRY_ROWS))
-            for part in range(carry_parts):
-                mining_store.carry_person_items(
-                    warehouse, site_id, found["version"], version, factor, changed, part, carry_parts
-                )
-            warehouse.release_memory()
-            rows[site_id] = int(rec_store.model_rows(warehouse, "rec_person_items", site_id, version))
-            parts = 1
+            parts, full_since = 1, last_full
         else:
             changed, full_since = None, version
             # Each voting product brings up to 20 neighbours: people come in smaller parts.
             parts = PERSON_PARTS * _parts(warehouse, site_id)
+        written = 0
         for part in range(parts):
             progress(f"person: {site_id}: histories, part {part + 1}/{parts}")
             out = mining_store.person_recommendations(warehouse, site_id, now, part, parts, versions, changed=changed)
             warehouse.release_memory()
             out.insert(0, "site_id", site_id)
-            written = rec_store.insert_model_rows(warehouse, "rec_person_items", out, version)
-            rows[site_id] = rows.get(site_id, 0) + written
+            written += rec_store.insert_model_rows(warehouse, "rec_person_items", out, version)
             people += out["person_id"].nunique()
+        mining_store.mark_emptied_people(warehouse, site_id, version, last_full=last_full, changed=changed)
+        rows[site_id] = written
+        if changed is not None:
+            # The model's size: the previous one's, with the recomputed people's lists replaced.
+            before = rec_store.recorded_rows(warehouse, site_id, "person", found["version"])
+            replaced = mining_store.person_model_rows(warehouse, site_id, found["version"], people_of=version)
+            rows[site_id] = max(before - replaced, 0) + written
         if upto is not None:
             visit_store.set_mark(warehouse, site_id, full_since, upto, version, job="person")
     for site_id, count in rows.items():

@@ -270,6 +270,50 @@ def test_an_incremental_person_run_gives_what_a_full_run_gives(store_site):
     assert (both["score_y"] * decay).to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-9)
 
 
+def test_a_person_run_writes_only_who_changed_and_pruning_keeps_the_lists_still_read(store_site):
+    """An incremental run's version holds only the people it recomputed; the model read at it is still
+    everyone's, its recorded size is the model's, and pruning to one version keeps the full run it
+    builds on until the next full run."""
+    warehouse, site_id = store_site
+    neighbors = pd.DataFrame(
+        {"site_id": site_id, "relation": "also_viewed", "item_id": ITEMS, "neighbor_id": ITEMS[1:] + ITEMS[:1],
+         "score": 1.0, "support": 0.0, "lift": 0.0}
+    )  # fmt: skip
+    rec_store.write_model(warehouse, "rec_item_neighbors", "cooccurrence", neighbors, version=time.time_ns())
+    config = {"LATE_EVENTS_MINUTES": 60, "IDENTITY_MAX_IDS": 50, "sites": [site_id], "full": 0}
+    quiet = lambda _m: None  # noqa: E731
+    first = run_person(warehouse, config, quiet)["model_version"]
+    events.insert_events(warehouse, [recent(site_id, "newcomer", "Product Viewed", 1, product_id="p03")])
+    incremental = run_person(warehouse, config, quiet)["model_version"]
+
+    def written(version):
+        found = warehouse.query(
+            "SELECT DISTINCT person_id AS p FROM rec_person_items "
+            "WHERE site_id = {s:String} AND model_version = {v:UInt64}",
+            {"s": site_id, "v": version},
+        )
+        return {r["p"] for r in found}
+
+    # The newcomer, and the few whose events arrived within the late-event margin of the last run.
+    assert "newcomer" in written(incremental) and len(written(incremental)) < len(written(first)) / 2
+    model = rec_store.load_model(warehouse, "rec_person_items", site_id, incremental)
+    assert set(model["person_id"]) == set(rec_store.load_model(warehouse, "rec_person_items", site_id, first)[
+        "person_id"]) | {"newcomer"}  # fmt: skip
+    assert rec_store.recorded_rows(warehouse, site_id, "person", incremental) == len(model)
+
+    rec_store.prune_versions(warehouse, keep=1)
+    assert written(first) and len(rec_store.load_model(warehouse, "rec_person_items", site_id, incremental)) == len(
+        model
+    )
+    full = run_person(warehouse, {**config, "full": time.time_ns()}, quiet)["model_version"]
+    rec_store.prune_versions(warehouse, keep=1)
+    deadline = time.monotonic() + 30
+    while (written(first) or written(incremental)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not written(first) and not written(incremental)
+    assert len(rec_store.load_model(warehouse, "rec_person_items", site_id, full)) == len(model)
+
+
 def test_incremental_popularity_folds_give_what_a_full_fold_gives(store_site):
     """Two incremental runs (a new visitor, a known one buying, a late event in an old visit) and a
     refold of visitors whose oldest interaction left the window give the votes a full fold gives."""

@@ -14,7 +14,7 @@ from warehouse.engine.connection import Warehouse
 from .person_map import CHANNEL_ID_COLUMN
 from .scores import NEWEST
 from .segments import _OPEN
-from .versions import newest_run
+from .versions import person_model
 
 _TRAIT = "visitParamExtractString(traits, '{name}')"
 # Traits only a browser vouches for (``collector.trust``) are kept and shown on the profile, but
@@ -126,7 +126,10 @@ SORTS = {
     "satisfaction": "satisfaction",
     "likely": "likelihood",
 }
-_PERSON_MODEL = newest_run("rec_models", "model = 'person'")
+# The newest per-person model, for the people it has ever recommended ``{product:String}``.
+_WANTING = person_model(
+    people="SELECT person_id FROM rec_person_items WHERE site_id = {site_id:String} AND item_id = {product:String}"
+)
 _GRID_COLUMNS = (
     "person_id, orders, historic_value, predicted_value, churn_risk, satisfaction, "
     "recency_score, frequency_score, monetary_score, rfm"
@@ -138,10 +141,7 @@ def _grid_where(segment: str, product: str, min_churn: float | None) -> str:
     if segment:
         where.append(f"person_id IN (SELECT person_id FROM ({_OPEN}) WHERE segment = {{segment:String}})")
     if product:
-        where.append(
-            "person_id IN (SELECT person_id FROM rec_person_items WHERE site_id = {site_id:String} "
-            f"AND model_version = {_PERSON_MODEL} AND item_id = {{product:String}})"
-        )
+        where.append(f"person_id IN (SELECT person_id FROM ({_WANTING}) WHERE item_id = {{product:String}})")
     if min_churn is not None:
         where.append("churn_risk >= {min_churn:Float64}")
     return " AND ".join(where)
@@ -185,9 +185,8 @@ def customers(
         scored = f"""
             SELECT {_GRID_COLUMNS}, likelihood FROM ({scored}) AS people_scored
             ANY LEFT JOIN (
-                SELECT person_id, max(score) AS likelihood FROM rec_person_items
-                WHERE site_id = {{site_id:String}} AND model_version = {_PERSON_MODEL}
-                  AND item_id = {{product:String}}
+                SELECT person_id, max(score) AS likelihood FROM ({_WANTING})
+                WHERE item_id = {{product:String}}
                 GROUP BY person_id
             ) AS recommended USING person_id
         """

@@ -23,6 +23,7 @@ from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN, RAW_PERSON
 from .sessions import VISITOR
+from .versions import person_runs
 
 KIND_WEIGHT = "multiIf(kind = 'purchase', 5.0, kind = 'cart', 3.0, 1.0)"
 
@@ -243,41 +244,58 @@ def person_recommendations(
     return _typed(frame, ["person_id", "item_id"], {"score": "float64"})
 
 
-def carry_person_items(
-    warehouse: Warehouse,
-    site_id: str,
-    last: int,
-    version: int,
-    factor: float,
-    changed: dict,
-    part: int = 0,
-    parts: int = 1,
+def mark_emptied_people(
+    warehouse: Warehouse, site_id: str, version: int, last_full: int = 0, changed: dict | None = None
 ) -> None:
-    """Copy the previous per-person model's rows of everyone unchanged into ``version``.
+    """An empty row (``item_id = ''``) under ``version`` for each person who had a list and has none in it.
 
-    Their scores are a sum of weights that all decay by the same half-life,
-    so ``factor`` (the decay since the previous run) brings them to what a
-    full run now would compute from the same neighbours. ``part`` of ``parts``
-    copies the people whose id hashes to it: ClickHouse builds and sorts one
-    part's insert at a time.
+    ``version`` holds every person a full run recomputed, or after an
+    incremental one (``changed``), the ``CHANGED_PEOPLE`` recomputed: the
+    marker ends the older list of anyone among them the run left without
+    one (stitched into another person, history out of the window). Lists
+    older than ``last_full`` (the last full run) are already superseded.
     """
+    people = f"AND person_id IN ({CHANGED_PEOPLE})" if changed else ""
     warehouse.execute(
         f"""
         INSERT INTO rec_person_items (site_id, model_version, person_id, item_id, score)
-        SELECT site_id, {{version:UInt64}}, person_id, item_id, score * {{factor:Float64}} FROM rec_person_items
-        WHERE site_id = {{site_id:String}} AND model_version = {{last:UInt64}}
-          AND cityHash64(person_id) % {{parts:UInt64}} = {{part:UInt64}}
-          AND person_id NOT IN ({CHANGED_PEOPLE})
+        SELECT {{site_id:String}}, {{version:UInt64}}, person_id, '', 0 FROM rec_person_items
+        WHERE site_id = {{site_id:String}} AND model_version >= {{last_full:UInt64}} AND item_id != '' {people}
+          AND model_version IN (
+              SELECT model_version FROM rec_models WHERE site_id = {{site_id:String}} AND model = 'person')
+          AND person_id NOT IN (
+              SELECT person_id FROM rec_person_items
+              WHERE site_id = {{site_id:String}} AND model_version = {{version:UInt64}})
+        GROUP BY person_id
         """,
-        {
-            **changed,
-            "site_id": site_id,
-            "last": last,
-            "version": version,
-            "factor": factor,
-            "part": part,
-            "parts": max(int(parts), 1),
-        },
+        {**(changed or {}), "site_id": site_id, "version": version, "last_full": last_full},
+    )
+
+
+def person_model_rows(warehouse: Warehouse, site_id: str, version: int, people_of: int) -> int:
+    """Rows the per-person model as of ``version`` holds for the people the run ``people_of`` wrote.
+
+    Each person's newest run counts (``versions.person_model``); one pass
+    over their rows, through the set of those people.
+    """
+    return int(
+        warehouse.scalar(
+            f"""
+            SELECT sum(rows) FROM (
+                SELECT person_id, argMax(rows, model_version) AS rows FROM (
+                    SELECT person_id, model_version, countIf(item_id != '') AS rows FROM rec_person_items
+                    WHERE site_id = {{site_id:String}} AND model_version IN {person_runs("{version:UInt64}")}
+                      AND person_id IN (
+                          SELECT person_id FROM rec_person_items
+                          WHERE site_id = {{site_id:String}} AND model_version = {{people_of:UInt64}})
+                    GROUP BY person_id, model_version
+                )
+                GROUP BY person_id
+            )
+            """,
+            {"site_id": site_id, "version": version, "people_of": people_of},
+        )
+        or 0
     )
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN
-from .versions import newest_run
+from .versions import person_model
 
 # Imported orders carry their channel's customer id as user id (identity ``customer:``).
 _INTERACTIONS = f"""
@@ -107,19 +107,6 @@ def insert_model_rows(warehouse: Warehouse, table: str, frame: pd.DataFrame, ver
     return warehouse.insert(table, frame) if len(frame) else 0
 
 
-def model_rows(warehouse: Warehouse, table: str, site_id: str, version: int) -> int:
-    """Rows a site's model holds under ``version`` (a job that copies rows forward counts them here)."""
-    if table not in ("rec_item_neighbors", "rec_sessions", "rec_person_items", "rec_popularity"):
-        raise ValueError(table)
-    return int(
-        warehouse.scalar(
-            f"SELECT count() FROM {table} WHERE site_id = {{site_id:String}} AND model_version = {{version:UInt64}}",
-            {"site_id": site_id, "version": version},
-        )
-        or 0
-    )
-
-
 def record_version(warehouse: Warehouse, site_id: str, model: str, version: int, rows: int) -> None:
     """A complete version of a site's model: what the endpoint polls."""
     record = pd.DataFrame({"site_id": [site_id], "model": model, "model_version": version, "rows": rows})
@@ -128,6 +115,18 @@ def record_version(warehouse: Warehouse, site_id: str, model: str, version: int,
     record["computed_at"] = pd.Timestamp.now("UTC").floor("s").tz_localize(None)
     record["computed_at"] = record["computed_at"].astype("datetime64[s]")
     warehouse.insert("rec_models", record)
+
+
+def recorded_rows(warehouse: Warehouse, site_id: str, model: str, version: int) -> int:
+    """The rows ``record_version`` noted for a version of a site's model (0 if it was never recorded)."""
+    return int(
+        warehouse.scalar(
+            "SELECT max(rows) FROM rec_models WHERE site_id = {site_id:String} AND model = {model:String} "
+            "AND model_version = {version:UInt64}",
+            {"site_id": site_id, "model": model, "version": version},
+        )
+        or 0
+    )
 
 
 # Where each model's versions live: (table, extra condition on its rows).
@@ -144,7 +143,10 @@ def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int
     """Delete every model version of a site but its ``keep`` newest; returns the oldest kept per (site, model).
 
     A version that the endpoint may still be serving is among the newest, so
-    ``keep`` of 2 or more never pulls rows from under a reader.
+    ``keep`` of 2 or more never pulls rows from under a reader. The per-person
+    model also keeps every version since its last full run: a later run
+    holds only the people who changed, the others' lists are older
+    (``versions.person_model``).
     """
     rows = warehouse.query(
         """
@@ -159,13 +161,27 @@ def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int
         if row["model"] not in MODEL_TABLES:
             continue
         table, extra = MODEL_TABLES[row["model"]]
+        oldest = int(row["oldest"])
+        if row["model"] == "person":
+            oldest = min(oldest, _last_full_person_run(warehouse, row["site_id"]) or oldest)
         warehouse.execute(
             f"ALTER TABLE {table} DELETE WHERE site_id = {{site_id:String}} AND model_version < {{oldest:UInt64}}"
             + (f" AND {extra}" if extra else ""),
-            {"site_id": row["site_id"], "oldest": int(row["oldest"])},
+            {"site_id": row["site_id"], "oldest": oldest},
         )
-        pruned[(row["site_id"], row["model"])] = int(row["oldest"])
+        pruned[(row["site_id"], row["model"])] = oldest
     return pruned
+
+
+def _last_full_person_run(warehouse: Warehouse, site_id: str) -> int:
+    """The version of the site's last full per-person run (the person job's mark), 0 without one."""
+    return int(
+        warehouse.scalar(
+            "SELECT argMax(generation, version) FROM mining_marks WHERE site_id = {site_id:String} AND job = 'person'",
+            {"site_id": site_id},
+        )
+        or 0
+    )
 
 
 def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:
@@ -174,21 +190,13 @@ def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:
     return {(r["site_id"], r["model"]): int(r["v"]) for r in rows}
 
 
-# The newest per-person model of a site (``rec_models`` is small: a row per run).
-_PERSON_MODEL = newest_run("rec_models", "model = 'person'")
-
-
 def person_items(warehouse: Warehouse, site_id: str, keys: list[str], limit: int = 10) -> list[dict]:
     """The items the latest per-person model holds for one person, best first, with their names.
 
-    ``keys`` are the ids the job may have filed the person under; both reads
+    ``keys`` are the ids the job may have filed the person under; the reads
     go through the sort key ``(site_id, model_version, person_id)``.
     """
-    mine = f"""
-        SELECT item_id, score FROM rec_person_items
-        WHERE site_id = {{site_id:String}} AND model_version = {_PERSON_MODEL}
-          AND person_id IN (SELECT arrayJoin({{keys:Array(String)}}))
-    """
+    mine = f"SELECT item_id, score FROM ({person_model(people='SELECT arrayJoin({keys:Array(String)})')})"
     return warehouse.query(
         f"""
         SELECT item_id, score, name FROM (SELECT item_id, max(score) AS score FROM ({mine}) GROUP BY item_id) AS items
@@ -204,6 +212,10 @@ def person_items(warehouse: Warehouse, site_id: str, keys: list[str], limit: int
 
 
 def load_model(warehouse: Warehouse, table: str, site_id: str, version: int) -> pd.DataFrame:
+    """A model's rows as of ``version`` (the per-person model: each person's newest list, ``person_model``)."""
+    if table == "rec_person_items":
+        frame = warehouse.query_df(person_model("{version:UInt64}"), {"site_id": site_id, "version": version})
+        return _typed(frame, ["person_id", "item_id"], {"score": "float64"})
     columns, strings, numbers = {
         "rec_item_neighbors": (
             "relation, item_id, neighbor_id, score",
@@ -215,7 +227,6 @@ def load_model(warehouse: Warehouse, table: str, site_id: str, version: int) -> 
             ["session_id", "item_ids"],
             ["last_seen"],
         ),
-        "rec_person_items": ("person_id, item_id, score", ["person_id", "item_id"], ["score"]),
         "rec_popularity": ("context, item_id, score", ["context", "item_id"], ["score"]),
     }[table]
     frame = warehouse.query_df(
