@@ -101,6 +101,40 @@ def test_model_versions_beyond_the_setting_are_pruned(warehouse, site):
     assert versions() == [3, 4]
 
 
+def test_every_neighbour_model_is_pruned_alone_in_their_shared_table(warehouse, site):
+    """Co-occurrence, sequential rules and association rules share ``rec_item_neighbors``: each keeps
+    its own newest versions, whatever the others hold."""
+    import pandas as pd
+
+    from warehouse.queries import recommendations as store
+
+    sid = site["site_id"]
+
+    def rows(relation):
+        return pd.DataFrame({"site_id": [sid], "relation": relation, "item_id": "p1", "neighbor_id": "p2",
+                             "score": 1.0, "support": 0.0, "lift": 0.0})  # fmt: skip
+
+    for version in (1, 2, 3, 4):
+        store.write_model(warehouse, "rec_item_neighbors", "cooccurrence", rows("also_viewed"), version)
+        store.write_model(warehouse, "rec_item_neighbors", "sequential", rows("followed_by"), version + 10)
+    store.write_model(warehouse, "rec_item_neighbors", "rules", rows("bought_together"), 1)
+    run_retention(warehouse, config(MODEL_VERSIONS_KEPT=2), lambda _: None)
+
+    def versions():
+        found = warehouse.query(
+            "SELECT relation, groupUniqArray(model_version) AS v FROM rec_item_neighbors "
+            "WHERE site_id = {s:String} GROUP BY relation",
+            {"s": sid},
+        )
+        return {r["relation"]: sorted(map(int, r["v"])) for r in found}
+
+    expected = {"also_viewed": [3, 4], "followed_by": [13, 14], "bought_together": [1]}
+    deadline = time.monotonic() + 30
+    while versions() != expected and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert versions() == expected
+
+
 def test_folded_votes_of_older_generations_are_pruned(warehouse, site):
     """A full popularity fold starts a generation; retention keeps only the current one."""
     from recommender.jobs import visitor_votes

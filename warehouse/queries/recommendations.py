@@ -133,6 +133,7 @@ def recorded_rows(warehouse: Warehouse, site_id: str, model: str, version: int) 
 MODEL_TABLES = {
     "rules": ("rec_item_neighbors", "relation = 'bought_together'"),
     "cooccurrence": ("rec_item_neighbors", "relation IN ('also_viewed', 'bought_after_view')"),
+    "sequential": ("rec_item_neighbors", "relation = 'followed_by'"),
     "sessions": ("rec_sessions", ""),
     "person": ("rec_person_items", ""),
     "popularity": ("rec_popularity", ""),
@@ -156,7 +157,7 @@ def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int
         """,
         {"keep": max(int(keep), 1)},
     )
-    pruned = {}
+    pruned, deletes = {}, {}
     for row in rows:
         if row["model"] not in MODEL_TABLES:
             continue
@@ -164,12 +165,21 @@ def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int
         oldest = int(row["oldest"])
         if row["model"] == "person":
             oldest = min(oldest, _last_full_person_run(warehouse, row["site_id"]) or oldest)
-        warehouse.execute(
-            f"ALTER TABLE {table} DELETE WHERE site_id = {{site_id:String}} AND model_version < {{oldest:UInt64}}"
-            + (f" AND {extra}" if extra else ""),
-            {"site_id": row["site_id"], "oldest": oldest},
+        n = len(pruned)
+        condition = f"(site_id = {{site_{n}:String}} AND model_version < {{oldest_{n}:UInt64}}" + (
+            f" AND {extra})" if extra else ")"
         )
+        params = {f"site_{n}": row["site_id"], f"oldest_{n}": oldest}
+        # A mutation rewrites parts: none is started for a model with nothing to delete.
+        if not warehouse.scalar(f"SELECT count() FROM {table} WHERE {condition}", params):
+            continue
         pruned[(row["site_id"], row["model"])] = oldest
+        found = deletes.setdefault(table, ([], {}))
+        found[0].append(condition)
+        found[1].update(params)
+    # One mutation per table, whatever its models and sites.
+    for table, (conditions, params) in deletes.items():
+        warehouse.execute(f"ALTER TABLE {table} DELETE WHERE {' OR '.join(conditions)}", params)
     return pruned
 
 
