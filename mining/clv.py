@@ -107,9 +107,13 @@ def _fit(loglik, start: np.ndarray, columns: tuple, weights: np.ndarray) -> np.n
         prior = (log_params**2).sum() / (2 * PRIOR_SD**2)
         return -((weights * loglik(np.exp(log_params), *columns)).sum() - prior) / total
 
-    result = minimize(
-        objective, np.log(start), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10}
-    )
+    # BFGS reaches the simplex's optimum (to ten digits on CDNOW) in about a quarter of the
+    # evaluations; the simplex remains for an objective the gradient steps cannot follow.
+    result = minimize(objective, np.log(start), method="BFGS", options={"gtol": 1e-8})
+    if not (np.isfinite(result.fun) and np.isfinite(result.x).all()):
+        result = minimize(
+            objective, np.log(start), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10}
+        )
     return np.exp(result.x)
 
 
