@@ -247,26 +247,34 @@ def person_recommendations(
 def mark_emptied_people(
     warehouse: Warehouse, site_id: str, version: int, last_full: int = 0, changed: dict | None = None
 ) -> None:
-    """An empty row (``item_id = ''``) under ``version`` for each person who had a list and has none in it.
+    """An empty row (``item_id = ''``) under ``version`` for each person it leaves without a list.
 
     ``version`` holds every person a full run recomputed, or after an
     incremental one (``changed``), the ``CHANGED_PEOPLE`` recomputed: the
     marker ends the older list of anyone among them the run left without
-    one (stitched into another person, history out of the window). Lists
-    older than ``last_full`` (the last full run) are already superseded.
+    one (stitched into another person, history out of the window). After a
+    full run that is everyone with a list in the runs since ``last_full``
+    (older lists are already superseded); after an incremental one, every
+    changed id without a list now, whether or not it had one: a few rows,
+    where looking for their older lists would read the whole model.
     """
-    people = f"AND person_id IN ({CHANGED_PEOPLE})" if changed else ""
+    if changed:
+        people = f"SELECT DISTINCT key AS person_id FROM ({CHANGED_PEOPLE})"
+    else:
+        people = """
+            SELECT person_id FROM rec_person_items
+            WHERE site_id = {site_id:String} AND model_version >= {last_full:UInt64} AND item_id != ''
+              AND model_version IN (
+                  SELECT model_version FROM rec_models WHERE site_id = {site_id:String} AND model = 'person')
+            GROUP BY person_id
+        """
     warehouse.execute(
         f"""
         INSERT INTO rec_person_items (site_id, model_version, person_id, item_id, score)
-        SELECT {{site_id:String}}, {{version:UInt64}}, person_id, '', 0 FROM rec_person_items
-        WHERE site_id = {{site_id:String}} AND model_version >= {{last_full:UInt64}} AND item_id != '' {people}
-          AND model_version IN (
-              SELECT model_version FROM rec_models WHERE site_id = {{site_id:String}} AND model = 'person')
-          AND person_id NOT IN (
-              SELECT person_id FROM rec_person_items
-              WHERE site_id = {{site_id:String}} AND model_version = {{version:UInt64}})
-        GROUP BY person_id
+        SELECT {{site_id:String}}, {{version:UInt64}}, person_id, '', 0 FROM ({people})
+        WHERE person_id NOT IN (
+            SELECT person_id FROM rec_person_items
+            WHERE site_id = {{site_id:String}} AND model_version = {{version:UInt64}})
         """,
         {**(changed or {}), "site_id": site_id, "version": version, "last_full": last_full},
     )
