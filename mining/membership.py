@@ -40,8 +40,17 @@ def naive_times(frame: pd.DataFrame, columns) -> pd.DataFrame:
 FACT_PART_EVENTS = 3_000_000
 
 
+# Folded rows (pairs of ids) per part when the facts are read from the fold: each part reads every
+# folded row, and pairs are few next to events.
+FOLD_PART_ROWS = 1_500_000
+
+
 def fact_parts(warehouse, site_id: str) -> int:
     return max(1, math.ceil(store.event_count(warehouse, site_id) / FACT_PART_EVENTS))
+
+
+def fold_parts(warehouse, site_id: str, generation: int) -> int:
+    return max(1, math.ceil(store.fold_rows(warehouse, site_id, generation) / FOLD_PART_ROWS))
 
 
 def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Callable[[str], None] = print):
@@ -123,7 +132,7 @@ def site_facts(
         return pd.DataFrame(), None
     generation = fold_facts(warehouse, site_id, config, progress)
     # The buyers' facts are those of the pairs with an order: few next to the visitors'.
-    parts = 1 if orders_only else fact_parts(warehouse, site_id)
+    parts = 1 if orders_only else fold_parts(warehouse, site_id, generation)
     facts = person_facts(warehouse, site_id, orders_only=orders_only, parts=parts, generation=generation)
     return facts, pd.Timestamp(as_of)
 
@@ -207,7 +216,8 @@ def refresh_site(
         current = store.open_memberships(warehouse, site_id)
     warehouse.release_memory()
     generation = fold_facts(warehouse, site_id, config, progress)
-    built_in = built_in_members(warehouse, site_id, as_of, parts=fact_parts(warehouse, site_id), generation=generation)
+    parts = fold_parts(warehouse, site_id, generation)
+    built_in = built_in_members(warehouse, site_id, as_of, parts=parts, generation=generation)
     computed = pd.concat([built_in, custom_members(warehouse, site_id, progress)], ignore_index=True)
     computed = computed.drop_duplicates(["segment", "person_id"])
     del built_in

@@ -123,3 +123,25 @@ def test_retention_keeps_the_current_generation_of_folded_facts(warehouse, site)
     while {r["generation"] for r in pair_rows(warehouse, sid)} != {current} and time.monotonic() < deadline:
         time.sleep(0.3)
     assert {r["generation"] for r in pair_rows(warehouse, sid)} == {current}
+
+
+def test_pairs_with_events_past_the_retention_are_refolded(warehouse, site):
+    """Once a pair's oldest events are deleted, its folded facts are those of the events left."""
+    sid = site["site_id"]
+    old, recent = dt.datetime(1971, 6, 1, 12), dt.datetime(2026, 3, 1, 12)
+    rows = [
+        order(sid, old, "keeper", "o-old", 30.0),
+        tracked(sid, old, "Product Viewed", "keeper", product_id="p1"),
+        tracked(sid, recent, "Product Added", "keeper", product_id="p2", price=4.0, quantity=1),
+        tracked(sid, recent, "Product Viewed", "other", product_id="p1"),
+    ]
+    events.insert_events(warehouse, received(rows, RECEIVED))
+    days = (dt.date.today() - dt.date(1975, 1, 1)).days
+    settings = config(RETENTION_DAYS=days, LATE_EVENTS_MINUTES=0)  # no event is received again
+    generation = membership.fold_facts(warehouse, sid, settings, lambda _: None)
+    assert facts(warehouse, sid, generation).set_index("person_id").loc["keeper", "orders"] == 1
+    where = "site_id = {s:String} AND timestamp < {t:DateTime('UTC')}"
+    erasure.delete_rows(warehouse, "events", where, {"s": sid, "t": dt.datetime(1975, 1, 1)})
+    assert membership.fold_facts(warehouse, sid, settings, lambda _: None) == generation
+    assert_same_facts(warehouse, sid, generation)
+    assert facts(warehouse, sid, generation).set_index("person_id").loc["keeper", "orders"] == 0

@@ -203,12 +203,19 @@ def fold_part(warehouse: Warehouse, site_id: str, generation: int, part: int, pa
     )  # fmt: skip
 
 
-# Pairs of ids with events received in (since, upto].
+# Events received in (since, upto].
 _RECEIVED = """
-    SELECT anonymous_id, user_id FROM events
-    WHERE site_id = {site_id:String} AND received_at > {since:DateTime('UTC')}
-      AND received_at <= {upto:DateTime('UTC')}
+    SELECT {column} FROM events
+    WHERE site_id = {{site_id:String}} AND received_at > {{since:DateTime('UTC')}}
+      AND received_at <= {{upto:DateTime('UTC')}}
 """
+# The pairs whose anonymous id and user id both had events received in (since, upto]: every pair with new
+# events, and a few more (a pair refolded with no new events gets its rows again). Two lookups of one
+# column each cost a fifth of one lookup of the pair, over every event of the site.
+_RECEIVED_PAIRS = (
+    f"(anonymous_id IN ({_RECEIVED.format(column='anonymous_id')}) "
+    f"AND user_id IN ({_RECEIVED.format(column='user_id')}))"
+)
 # Pairs whose first event is past the retention limit (``days``, 0 for none): their facts lose those events.
 _EXPIRING = """
     SELECT anonymous_id, user_id FROM id_pair_facts $FINAL
@@ -235,27 +242,40 @@ def fold_changed(
     params = {"site_id": site_id, "generation": generation, "since": since, "upto": upto, "days": int(days)}
     # Pairs past the retention are few (a day's worth a day): the folded rows are read in full only when there are.
     expiring = warehouse.scalar(f"SELECT count() FROM ({_EXPIRING.replace('$FINAL', '')})", params)
-    changed = _RECEIVED + (f"UNION ALL {_EXPIRING.replace('$FINAL', 'FINAL')}" if expiring else "")
+    changed = _RECEIVED_PAIRS
+    if expiring:
+        changed += f" OR (anonymous_id, user_id) IN ({_EXPIRING.replace('$FINAL', 'FINAL')})"
     warehouse.execute(
         f"""
         INSERT INTO id_pair_facts (site_id, generation, anonymous_id, user_id, channel_id, seen_to, deleted, version)
         SELECT site_id, generation, anonymous_id, user_id, channel_id, max(seen_to), toUInt8(1) AS deleted,
                {{version:UInt64}} AS version
         FROM id_pair_facts
-        WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}}
-          AND (anonymous_id, user_id) IN ({changed})
+        WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}} AND ({changed})
         GROUP BY site_id, generation, anonymous_id, user_id, channel_id
         """,
         {**params, "version": version},
     )
-    # Those just retired (read back by their tombstones' version: the expiring ones are not after it), and the new.
-    retired = """
-        SELECT anonymous_id, user_id FROM id_pair_facts
-        WHERE site_id = {site_id:String} AND generation = {generation:UInt64} AND version = {retired:UInt64}
-    """
-    scope = f"(anonymous_id, user_id) IN ({_RECEIVED} UNION ALL {retired})"
+    # The new rows: of the received pairs, and of those just retired past the retention (read back by their
+    # tombstones' version: they are no longer past it once tombstoned).
+    scope = _RECEIVED_PAIRS
+    if expiring:
+        scope += """ OR (anonymous_id, user_id) IN (
+            SELECT anonymous_id, user_id FROM id_pair_facts
+            WHERE site_id = {site_id:String} AND generation = {generation:UInt64} AND version = {retired:UInt64})"""
     params |= {"version": version + 1, "retired": version, "until": FOREVER, "orders_only": 0}
-    warehouse.execute(_fold(scope), params)
+    warehouse.execute(_fold(f"({scope})"), params)
+
+
+def fold_rows(warehouse: Warehouse, site_id: str, generation: int) -> int:
+    """Rows stored for the generation (versions not yet merged count each): how many parts ``person_facts`` reads."""
+    return int(
+        warehouse.scalar(
+            "SELECT count() FROM id_pair_facts WHERE site_id = {site_id:String} AND generation = {generation:UInt64}",
+            {"site_id": site_id, "generation": generation},
+        )
+        or 0
+    )
 
 
 def drop_old_generations(warehouse: Warehouse) -> int:
