@@ -65,7 +65,7 @@ def run_segments(warehouse, config: dict, progress: Progress = print, webhook_op
     """Recompute every segment, then tell each site's webhooks who entered and left."""
     options = webhook_options or WebhookOptions.from_settings(config)
     progress("segments: recomputing RFM cells and behaviour segments")
-    moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]), config.get("sites"))
+    moved = refresh_all(warehouse, progress, int(config["SEGMENT_HISTORY_DAYS"]), config.get("sites"), config)
     _mark_run(warehouse, "segments", list(moved))
     for site_id, changes in moved.items():
         hooks = hook_store.list_webhooks(warehouse, site_id) if len(changes) else []
@@ -89,7 +89,7 @@ def run_scores(warehouse, config: dict, progress: Progress = print) -> dict:
     version, written = new_version(), 0
     for site in sites.list_sites(warehouse, config.get("sites")):
         # The models read buyers' orders only (RFM ranks buyers by their orders; value is fitted on orders).
-        facts, as_of = site_facts(warehouse, site["site_id"], orders_only=True)
+        facts, as_of = site_facts(warehouse, site["site_id"], orders_only=True, config=config, progress=progress)
         if as_of is None:
             continue
         progress(

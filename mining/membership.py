@@ -7,14 +7,18 @@ webhooks. Returns the changes so callers (and tests) see what moved.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Callable
 
 import pandas as pd
 
+from core.versions import new_version
 from warehouse.queries import conditions, sites
+from warehouse.queries import mining as mining_store
 from warehouse.queries import segments as store
+from warehouse.queries import visit_items as mark_store
 
 from .segments import RULE_NAMES, apply_changes, behaviour_segments, membership_changes, rfm_segments
 
@@ -36,15 +40,59 @@ def naive_times(frame: pd.DataFrame, columns) -> pd.DataFrame:
 FACT_PART_EVENTS = 3_000_000
 
 
+# Folded rows (pairs of ids) per part when the facts are read from the fold: each part reads every
+# folded row, and pairs are few next to events.
+FOLD_PART_ROWS = 1_500_000
+
+
 def fact_parts(warehouse, site_id: str) -> int:
     return max(1, math.ceil(store.event_count(warehouse, site_id) / FACT_PART_EVENTS))
 
 
-def person_facts(warehouse, site_id: str, until=None, orders_only: bool = False, parts: int = 1) -> pd.DataFrame:
-    """Every person's facts, read in ``parts`` parts (by hash of the person) and put together."""
+def fold_parts(warehouse, site_id: str, generation: int) -> int:
+    return max(1, math.ceil(store.fold_rows(warehouse, site_id, generation) / FOLD_PART_ROWS))
+
+
+def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Callable[[str], None] = print):
+    """Bring the site's facts per pair of ids (``id_pair_facts``) up to date; their generation (None: no events).
+
+    As ``recommender.jobs.visitor_votes``: the first run, and a ``--full``
+    one (``config["full"]``, the time the run began in ns), fold every pair
+    in parts under a new generation; later runs refold the pairs with events
+    received since the last run's high water less ``LATE_EVENTS_MINUTES``
+    (and those with events past ``RETENTION_DAYS``), which gives the same
+    rows. Segments and scores both read them, so a run folds once.
+    """
+    config = config or {}
+    upto = mining_store.received_upto(warehouse, site_id)
+    if upto is None:
+        return None
+    found = mark_store.mark(warehouse, site_id, job=store.FOLD_JOB)
+    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    if found and not full:
+        since = found["high_water"] - dt.timedelta(minutes=int(config.get("LATE_EVENTS_MINUTES", 60)))
+        progress(f"facts: {site_id}: refolding pairs of ids with events since {since:%Y-%m-%d %H:%M}")
+        days = int(config.get("RETENTION_DAYS", 0))
+        store.fold_changed(warehouse, site_id, found["generation"], since, upto, new_version(), days)
+        mark_store.set_mark(warehouse, site_id, found["generation"], upto, new_version(), job=store.FOLD_JOB)
+        return found["generation"]
+    parts, generation = fact_parts(warehouse, site_id), new_version()
+    for part in range(parts):
+        progress(f"facts: {site_id}: folding facts per pair of ids, part {part + 1}/{parts}")
+        store.fold_part(warehouse, site_id, generation, part, parts)
+        warehouse.release_memory()
+    mark_store.set_mark(warehouse, site_id, generation, upto, new_version(), job=store.FOLD_JOB)
+    return generation
+
+
+def person_facts(
+    warehouse, site_id: str, until=None, orders_only: bool = False, parts: int = 1, generation: int | None = None
+) -> pd.DataFrame:
+    """Every person's facts, read in ``parts`` parts (by hash of the person) and put together;
+    from the folded pairs of ``generation`` when given, else from the events (up to ``until``)."""
     frames = []
     for part in range(parts):
-        frame = store.person_facts(warehouse, site_id, until, orders_only, part, parts)
+        frame = store.person_facts(warehouse, site_id, until, orders_only, part, parts, generation)
         frames.append(naive_times(frame, TIME_COLUMNS))
         warehouse.release_memory()
     filled = [frame for frame in frames if len(frame)]
@@ -53,12 +101,15 @@ def person_facts(warehouse, site_id: str, until=None, orders_only: bool = False,
     return pd.concat(filled, ignore_index=True)
 
 
-def built_in_members(warehouse, site_id: str, as_of: pd.Timestamp, until=None, parts: int = 1) -> pd.DataFrame:
+def built_in_members(
+    warehouse, site_id: str, as_of: pd.Timestamp, until=None, parts: int = 1, generation: int | None = None
+) -> pd.DataFrame:
     """``segments.all_segments`` of every person's facts, read in ``parts``: each part is judged by
-    the behaviour rules as it comes, and only its buyers are kept for the RFM cells."""
+    the behaviour rules as it comes, and only its buyers are kept for the RFM cells. The facts are
+    the folded pairs' of ``generation`` when given, else the events' up to ``until``."""
     members, buyers = [], []
     for part in range(parts):
-        frame = store.person_facts(warehouse, site_id, until, False, part, parts)
+        frame = store.person_facts(warehouse, site_id, until, False, part, parts, generation)
         warehouse.release_memory()
         if not len(frame):
             continue
@@ -72,13 +123,18 @@ def built_in_members(warehouse, site_id: str, as_of: pd.Timestamp, until=None, p
     return pd.concat([cells, *members], ignore_index=True)
 
 
-def site_facts(warehouse, site_id: str, orders_only: bool = False) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+def site_facts(
+    warehouse, site_id: str, orders_only: bool = False, config: dict | None = None, progress=print
+) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """Every person's facts as of the site's latest event, from its folded pairs (brought up to date first)."""
     as_of = store.site_as_of(warehouse, site_id)
     if as_of is None:
         return pd.DataFrame(), None
-    # The buyers' facts aggregate order events alone: few next to the visitors'.
-    parts = 1 if orders_only else fact_parts(warehouse, site_id)
-    return person_facts(warehouse, site_id, orders_only=orders_only, parts=parts), pd.Timestamp(as_of)
+    generation = fold_facts(warehouse, site_id, config, progress)
+    # The buyers' facts are those of the pairs with an order: few next to the visitors'.
+    parts = 1 if orders_only else fold_parts(warehouse, site_id, generation)
+    facts = person_facts(warehouse, site_id, orders_only=orders_only, parts=parts, generation=generation)
+    return facts, pd.Timestamp(as_of)
 
 
 def backfill_site(warehouse, site_id: str, days: int, now: pd.Timestamp, progress: Callable[[str], None] = print):
@@ -136,11 +192,18 @@ def define_custom(warehouse, site_id: str, name: str, definition: list) -> int:
 
 
 def refresh_site(
-    warehouse, site_id: str, progress: Callable[[str], None] = print, history_days: int = 0
+    warehouse,
+    site_id: str,
+    progress: Callable[[str], None] = print,
+    history_days: int = 0,
+    config: dict | None = None,
 ) -> pd.DataFrame:
     """Recompute one site's built-in and custom segments and record who moved.
 
-    On a site's first run, ``history_days`` of past membership are computed first (``backfill_site``).
+    On a site's first run, ``history_days`` of past membership are computed
+    first (``backfill_site``). Every person is judged again each run (rules
+    read the time), from the facts per pair of ids brought up to date by
+    ``fold_facts`` (``config`` holds its settings).
     """
     as_of = store.site_as_of(warehouse, site_id)
     if as_of is None:
@@ -152,7 +215,9 @@ def refresh_site(
     else:
         current = store.open_memberships(warehouse, site_id)
     warehouse.release_memory()
-    built_in = built_in_members(warehouse, site_id, as_of, parts=fact_parts(warehouse, site_id))
+    generation = fold_facts(warehouse, site_id, config, progress)
+    parts = fold_parts(warehouse, site_id, generation)
+    built_in = built_in_members(warehouse, site_id, as_of, parts=parts, generation=generation)
     computed = pd.concat([built_in, custom_members(warehouse, site_id, progress)], ignore_index=True)
     computed = computed.drop_duplicates(["segment", "person_id"])
     del built_in
@@ -161,10 +226,12 @@ def refresh_site(
     return changes
 
 
-def refresh_all(warehouse, progress: Callable[[str], None] = print, history_days: int = 0, only=None) -> dict:
+def refresh_all(
+    warehouse, progress: Callable[[str], None] = print, history_days: int = 0, only=None, config: dict | None = None
+) -> dict:
     moved = {}
     for site in sites.list_sites(warehouse, only):
-        changes = refresh_site(warehouse, site["site_id"], progress, history_days)
+        changes = refresh_site(warehouse, site["site_id"], progress, history_days, config)
         counts = changes["change"].value_counts().to_dict()
         progress(f"segments: site {site['site_id']}: {counts.get('entered', 0)} entered, {counts.get('left', 0)} left")
         moved[site["site_id"]] = changes

@@ -116,8 +116,11 @@ def test_job_records_entries_and_exits_with_history(warehouse, site):
     assert members["person_id"].tolist() == ["u-c"] and members["value"].tolist() == [25.0]
     assert store.segment_members(warehouse, sid, "window_shoppers")["person_id"].tolist() == ["anon-w"]
 
-    # The cart becomes an order: the person leaves the abandoners, the stay is closed, not erased.
-    events.insert_events(warehouse, [order(sid, t0 + dt.timedelta(hours=2), "anon-c", "o2", 25.0, user_id="u-c")])
+    # The cart becomes an order (received after the first run): the person leaves the abandoners, the stay
+    # is closed, not erased.
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    ordered = order(sid, t0 + dt.timedelta(hours=2), "anon-c", "o2", 25.0, user_id="u-c")
+    events.insert_events(warehouse, [{**ordered, "received_at": now}])
     second = membership.refresh_site(warehouse, sid)
     left = second[second["change"] == "left"]
     assert ("cart_abandoners", "u-c") in set(zip(left["segment"], left["person_id"]))

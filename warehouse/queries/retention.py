@@ -17,7 +17,7 @@ from warehouse.engine.connection import Warehouse
 # Table -> the time column its retention counts from: raw events and every
 # table derived from them that holds visitor or user ids (visits, dashboard
 # rollups, the serving log and its experiment arms, webhook deliveries,
-# rejected messages, identity evidence, folded visits and votes). The logs are
+# rejected messages, identity evidence, folded visits, votes and facts). The logs are
 # partitioned by month, so expiry drops whole parts. The current identity map, segments and scores are rebuilt by the
 # jobs from what events remain; model versions are pruned by count instead.
 RETAINED = {
@@ -29,6 +29,7 @@ RETAINED = {
     "rec_served": "served_at",
     "rec_session_items": "last_seen",
     "rec_visitor_votes": "last_seen",
+    "id_pair_facts": "seen_to",
     "webhook_deliveries": "sent_at",
     "rec_served_arms": "served_at",
     "quarantine": "received_at",

@@ -3,6 +3,14 @@
 Who a "person" is gets decided in one place, ``person_map``: the identity
 map's person, so a cart added before logging in and the order placed on
 another device are one customer's.
+
+A person's facts are combined from facts per pair of ids, which are folded
+into ``id_pair_facts`` and kept up to date: a full fold starts a generation
+and reads the pairs in parts by hash; later folds refold only the pairs with
+events received since the last one (a tombstone for each of their rows, then
+their rows under a new version), so a run reads the events of the pairs that
+changed and one pass over the folded rows. Every statement runs on ClickHouse
+18.16 (one JOIN per SELECT, no window functions).
 """
 
 from __future__ import annotations
@@ -14,11 +22,15 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
+from . import visit_items
 from .person_map import CHANNEL_ID_COLUMN, CURRENT_PEOPLE, EVENT_IDENTITY, RAW_PERSON, resolve
 from .zones import check_zone
 
 EPOCH = dt.datetime(1970, 1, 1)
+FOREVER = dt.datetime(2105, 1, 1)
 ORDER = "'Order Completed'"
+# The mark (``visit_items.mark``) of the folded facts per pair of ids.
+FOLD_JOB = "person_facts"
 
 
 def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
@@ -32,7 +44,7 @@ def site_as_of(warehouse: Warehouse, site_id: str) -> dt.datetime | None:
 
 
 def event_count(warehouse: Warehouse, site_id: str) -> int:
-    """The site's events: how many parts ``person_facts`` is read in."""
+    """The site's events: how many parts ``person_facts`` is read, and the pairs folded, in."""
     return int(
         warehouse.scalar("SELECT count() FROM events WHERE site_id = {site_id:String}", {"site_id": site_id}) or 0
     )
@@ -51,33 +63,15 @@ _PART_ROWS = (
 )
 
 
-def person_facts(
-    warehouse: Warehouse,
-    site_id: str,
-    until: dt.datetime | None = None,
-    orders_only: bool = False,
-    part: int = 0,
-    parts: int = 1,
-) -> pd.DataFrame:
-    """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
+_FACT_COLUMNS = (
+    "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts".split()
+)
 
-    ``until`` reads only events up to that time: the facts as they stood then.
-    ``orders_only`` reads the order events alone, for the people with an
-    order: their order columns (``orders``, ``revenue``, ``deal_orders``,
-    ``first_order_at``, ``last_order_at``) are exact, the rest describe their
-    orders only. It is what the scores model, and ClickHouse then aggregates
-    orders rather than every event, Python holds a row per customer.
 
-    Facts are gathered per pair of ids, then combined per person: counts add
-    up, days and orders are unions (a device and a login may share both).
-    Carts added before the ids' own last order are dropped early: the
-    person's last order is no earlier, so they cannot be open.
-
-    ``part`` of ``parts`` reads the people whose id hashes to it
-    (``cityHash64(person_id) % parts``): ClickHouse aggregates, and the caller
-    holds, one part of the people at a time; the parts together are every person.
-    """
-    per_ids = f"""
+def _event_facts(scope: str) -> str:
+    """Facts per pair of ids from the site's events that ``scope`` picks (not bots, up to ``until``;
+    the order events alone under ``orders_only``)."""
+    return f"""
         SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN},
                min(timestamp) AS seen_from, max(timestamp) AS seen_to,
                groupUniqArray(toDate(timestamp)) AS days,
@@ -95,10 +89,56 @@ def person_facts(
                            groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added')) AS carts
         FROM events
         WHERE site_id = {{site_id:String}} AND is_bot = 0 AND timestamp <= {{until:DateTime('UTC')}}
-          AND (event = {ORDER} OR NOT {{orders_only:UInt8}}) AND {_PART_ROWS}
+          AND (event = {ORDER} OR NOT {{orders_only:UInt8}}) AND {scope}
         GROUP BY anonymous_id, user_id, channel_id
     """
-    columns = "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts"
+
+
+# The folded facts of the pairs of a part (and of the moved identities), as ``_event_facts`` gives them.
+_FOLDED_FACTS = f"""
+    SELECT anonymous_id, user_id, channel_id, seen_from, seen_to, days, views, adds, order_keys, sales,
+           deal_keys, first_order, last_order, last_cart,
+           arrayMap((v, t) -> (v, t), cart_values, cart_times) AS carts
+    FROM id_pair_facts FINAL
+    WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}} AND deleted = 0
+      AND (length(order_keys) > 0 OR NOT {{orders_only:UInt8}}) AND {_PART_ROWS}
+"""
+
+
+def person_facts(
+    warehouse: Warehouse,
+    site_id: str,
+    until: dt.datetime | None = None,
+    orders_only: bool = False,
+    part: int = 0,
+    parts: int = 1,
+    generation: int | None = None,
+) -> pd.DataFrame:
+    """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
+
+    Facts are gathered per pair of ids, then combined per person: counts add
+    up, days and orders are unions (a device and a login may share both).
+    Carts added before the ids' own last order are dropped early: the
+    person's last order is no earlier, so they cannot be open.
+
+    ``generation`` reads the pairs' facts as folded (``id_pair_facts``, kept up
+    to date by ``fold_part`` and ``fold_changed``) rather than from every
+    event: the same rows, read in one pass over the pairs. Without it they
+    are gathered from the events, and ``until`` reads only events up to that
+    time: the facts as they stood then (the segments' backfill).
+
+    ``orders_only`` keeps the people with an order, for the scores model:
+    their order columns (``orders``, ``revenue``, ``deal_orders``,
+    ``first_order_at``, ``last_order_at``) are exact, and Python holds a row
+    per customer. From the events it reads the order events alone (the other
+    columns then describe the orders only); from the fold, the pairs with an
+    order (the other columns describe all of those pairs' events).
+
+    ``part`` of ``parts`` reads the people whose id hashes to it
+    (``cityHash64(person_id) % parts``): ClickHouse aggregates, and the caller
+    holds, one part of the people at a time; the parts together are every person.
+    """
+    per_ids = _FOLDED_FACTS if generation is not None else _event_facts(_PART_ROWS)
     frame = warehouse.query_df(
         f"""
         SELECT person_id, first_seen, last_seen, active_days, product_views, cart_adds, orders, revenue,
@@ -113,7 +153,7 @@ def person_facts(
                    minIf(first_order, length(order_keys) > 0) AS first_order_at,
                    max(last_order) AS last_order_at, max(last_cart) AS last_cart_at,
                    groupArrayArray(carts) AS cart_list
-            FROM ({resolve(per_ids, columns.split())})
+            FROM ({resolve(per_ids, _FACT_COLUMNS)})
             WHERE {{parts:UInt64}} = 1 OR cityHash64(person_id) % {{parts:UInt64}} = {{part:UInt64}}
             GROUP BY person_id
         )
@@ -121,10 +161,11 @@ def person_facts(
         """,
         {
             "site_id": site_id,
-            "until": until or dt.datetime(2105, 1, 1),
+            "until": until or FOREVER,
             "orders_only": int(orders_only),
             "part": part,
             "parts": max(int(parts), 1),
+            "generation": generation or 0,
         },
     )
     if frame.empty:  # chDB answers no columns for no rows
@@ -133,6 +174,113 @@ def person_facts(
         columns = {"person_id": pd.Series(dtype=object)} | {c: pd.Series(dtype="datetime64[s]") for c in times}
         frame = pd.DataFrame(columns | {c: pd.Series(dtype="float64") for c in numbers})
     return frame
+
+
+FOLD_COLUMNS = (
+    "site_id, generation, anonymous_id, user_id, channel_id, seen_from, seen_to, days, views, adds, order_keys, "
+    "sales, deal_keys, first_order, last_order, last_cart, cart_values, cart_times, deleted, version"
+)
+
+
+def _fold(scope: str) -> str:
+    """``INSERT`` of the facts of the pairs of ids that ``scope`` picks, as ``person_facts`` reads them folded."""
+    return f"""
+        INSERT INTO id_pair_facts ({FOLD_COLUMNS})
+        SELECT {{site_id:String}} AS site_id, {{generation:UInt64}} AS generation, anonymous_id, user_id, channel_id,
+               seen_from, seen_to, days, views, adds, order_keys, sales, deal_keys, first_order, last_order,
+               last_cart, arrayMap(c -> c.1, carts) AS cart_values, arrayMap(c -> c.2, carts) AS cart_times,
+               toUInt8(0) AS deleted, {{version:UInt64}} AS version
+        FROM ({_event_facts(scope)})
+    """
+
+
+def fold_part(warehouse: Warehouse, site_id: str, generation: int, part: int, parts: int) -> None:
+    """A full fold, one part of the pairs of ids (by hash), under a new ``generation``."""
+    warehouse.execute(
+        _fold("cityHash64(anonymous_id, user_id) % {parts:UInt64} = {part:UInt64}"),
+        {"site_id": site_id, "generation": generation, "version": generation, "part": part, "parts": parts,
+         "until": FOREVER, "orders_only": 0},
+    )  # fmt: skip
+
+
+# Events received in (since, upto].
+_RECEIVED = """
+    SELECT {column} FROM events
+    WHERE site_id = {{site_id:String}} AND received_at > {{since:DateTime('UTC')}}
+      AND received_at <= {{upto:DateTime('UTC')}}
+"""
+# The pairs whose anonymous id and user id both had events received in (since, upto]: every pair with new
+# events, and a few more (a pair refolded with no new events gets its rows again). Two lookups of one
+# column each cost a fifth of one lookup of the pair, over every event of the site.
+_RECEIVED_PAIRS = (
+    f"(anonymous_id IN ({_RECEIVED.format(column='anonymous_id')}) "
+    f"AND user_id IN ({_RECEIVED.format(column='user_id')}))"
+)
+# Pairs whose first event is past the retention limit (``days``, 0 for none): their facts lose those events.
+_EXPIRING = """
+    SELECT anonymous_id, user_id FROM id_pair_facts $FINAL
+    WHERE site_id = {site_id:String} AND generation = {generation:UInt64} AND deleted = 0
+      AND {days:UInt32} > 0 AND seen_from < now() - toIntervalDay({days:UInt32})
+"""
+
+
+def fold_changed(
+    warehouse: Warehouse,
+    site_id: str,
+    generation: int,
+    since: dt.datetime,
+    upto: dt.datetime,
+    version: int,
+    days: int = 0,
+) -> None:
+    """Refold the pairs of ids with events received in (since, upto], and those with events past ``days``.
+
+    A tombstone for each of their rows (under ``version``), then their rows
+    anew (``version + 1``); a pair left with no events keeps only its
+    tombstone. ``days`` is the events' retention (0: kept forever).
+    """
+    params = {"site_id": site_id, "generation": generation, "since": since, "upto": upto, "days": int(days)}
+    # Pairs past the retention are few (a day's worth a day): the folded rows are read in full only when there are.
+    expiring = warehouse.scalar(f"SELECT count() FROM ({_EXPIRING.replace('$FINAL', '')})", params)
+    changed = _RECEIVED_PAIRS
+    if expiring:
+        changed += f" OR (anonymous_id, user_id) IN ({_EXPIRING.replace('$FINAL', 'FINAL')})"
+    warehouse.execute(
+        f"""
+        INSERT INTO id_pair_facts (site_id, generation, anonymous_id, user_id, channel_id, seen_to, deleted, version)
+        SELECT site_id, generation, anonymous_id, user_id, channel_id, max(seen_to), toUInt8(1) AS deleted,
+               {{version:UInt64}} AS version
+        FROM id_pair_facts
+        WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}} AND ({changed})
+        GROUP BY site_id, generation, anonymous_id, user_id, channel_id
+        """,
+        {**params, "version": version},
+    )
+    # The new rows: of the received pairs, and of those just retired past the retention (read back by their
+    # tombstones' version: they are no longer past it once tombstoned).
+    scope = _RECEIVED_PAIRS
+    if expiring:
+        scope += """ OR (anonymous_id, user_id) IN (
+            SELECT anonymous_id, user_id FROM id_pair_facts
+            WHERE site_id = {site_id:String} AND generation = {generation:UInt64} AND version = {retired:UInt64})"""
+    params |= {"version": version + 1, "retired": version, "until": FOREVER, "orders_only": 0}
+    warehouse.execute(_fold(f"({scope})"), params)
+
+
+def fold_rows(warehouse: Warehouse, site_id: str, generation: int) -> int:
+    """Rows stored for the generation (versions not yet merged count each): how many parts ``person_facts`` reads."""
+    return int(
+        warehouse.scalar(
+            "SELECT count() FROM id_pair_facts WHERE site_id = {site_id:String} AND generation = {generation:UInt64}",
+            {"site_id": site_id, "generation": generation},
+        )
+        or 0
+    )
+
+
+def drop_old_generations(warehouse: Warehouse) -> int:
+    """Delete every site's folded facts but those of its current generation; returns the sites pruned."""
+    return visit_items.drop_old_generations(warehouse, job=FOLD_JOB, tables=("id_pair_facts",))
 
 
 _OPEN = """
