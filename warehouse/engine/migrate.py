@@ -242,7 +242,11 @@ def plan(warehouse: Warehouse) -> list[tuple[int, str, list]]:
             else:
                 raise ValueError(f"{path.name}: REWRITE fills {new} from {source}, which names no view created before")
             # ``new`` is created by the step itself, only while the table is not yet rewritten.
-            creates = [s for s in steps if re.match(rf"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+{new}(_local)?\s", s)]
+            creates = [
+                s
+                for s in steps
+                if isinstance(s, str) and re.match(rf"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+{new}(_local)?\s", s)
+            ]
             steps = [s for s in steps if s not in creates]
             touching = {v: run for v, (_, run) in views.items() if _touches(run, table)}
             steps.append(Rewrite(table, new, fill, touching, creates))
