@@ -25,13 +25,20 @@ from warehouse.queries.retention import current_ttl_days, set_ttl
 
 BEFORE = 149  # the last migration before this room's rewrites
 SITE = "lifecycle"
-TABLES = ("events", "event_ids", "visit_slots", "attribution_events", "webhook_deliveries", "rec_served")
+TABLES = (
+    *("events", "event_ids", "visit_slots", "attribution_events", "webhook_deliveries", "rec_served"),
+    *("rec_person_items", "rec_item_neighbors"),
+)
 KEEP_DAYS = 4000
 GAP_DAY = dt.datetime(2025, 6, 2, 12, 0, 0)
 # What the rewrites create and drop on their way.
 TEMPORARY = [
     *("events_by_date", "visit_slots_by_minute", "webhook_deliveries_by_month"),
-    *(t + "_retired" for t in ("events", "visit_slots", "webhook_deliveries")),
+    *("rec_person_items_by_run", "rec_item_neighbors_by_run"),
+    *(
+        t + "_retired"
+        for t in ("events", "visit_slots", "webhook_deliveries", "rec_person_items", "rec_item_neighbors")
+    ),
 ]
 START = dt.datetime(2025, 1, 1, 10, 0, 0)
 
@@ -83,6 +90,18 @@ def store(wh) -> None:
             }
         ),
     )
+    for version in (1, 2):
+        wh.insert(
+            "rec_person_items",
+            pd.DataFrame({"site_id": [SITE] * 2, "model_version": pd.Series([version] * 2, dtype="uint64"),
+                          "person_id": ["v0", "v1"], "item_id": ["p1", "p2"], "score": [1.0, 2.0]}),
+        )  # fmt: skip
+        wh.insert(
+            "rec_item_neighbors",
+            pd.DataFrame({"site_id": [SITE], "model_version": pd.Series([version], dtype="uint64"),
+                          "relation": ["also_viewed"], "item_id": ["p1"], "neighbor_id": ["p2"], "score": [0.5],
+                          "support": [0.0], "lift": [0.0]}),
+        )  # fmt: skip
 
 
 class Crashed(Exception):
@@ -176,6 +195,7 @@ def check(url: str, cluster: str = "") -> dict:
             "ttl_days": {t: current_ttl_days(wh, t) for t in ("events", "visit_slots", "webhook_deliveries")},
             "events": definition(wh, "events"),
             "webhook_deliveries": definition(wh, "webhook_deliveries"),
+            "models": [definition(wh, t) for t in ("rec_person_items", "rec_item_neighbors")],
             "leftovers": sorted(
                 r["name"]
                 for r in wh.query(

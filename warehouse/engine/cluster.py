@@ -29,7 +29,7 @@ _ORDER = re.compile(r"\bORDER\s+BY\s+", re.I)
 _VIEW = re.compile(r"^CREATE\s+MATERIALIZED\s+VIEW\b", re.I)
 _ALTER = re.compile(r"^ALTER\s+TABLE\s+(\w+)(\s+ON\s+CLUSTER\s+\w+)", re.I)
 _COLUMN_CHANGE = re.compile(r"^\s*(ADD|DROP|MODIFY|CLEAR|COMMENT|RENAME)\s+COLUMN\b", re.I)
-_MUTATION = re.compile(r"^\s*ALTER\s+TABLE\s+(`?)(\w+)\1\s+(DELETE|UPDATE)\b", re.I)
+_MUTATION = re.compile(r"^\s*ALTER\s+TABLE\s+(`?)(\w+)\1\s+(DELETE|UPDATE|DROP\s+PARTITION)\b", re.I)
 _LOCAL_ALTER = re.compile(r"^\s*ALTER\s+TABLE\s+((?:\w+\.)?\w+_local)\s+ON\s+CLUSTER\s+\w+\s", re.I)
 LOCAL_SUFFIX = "_local"
 
@@ -140,8 +140,8 @@ def for_cluster(statements: list[str], database: str, tables: set[str]) -> list[
 
 
 def mutation_for_cluster(sql: str, cluster: str, database: str) -> str:
-    """``ALTER TABLE name DELETE|UPDATE`` acts on the rows, held by
-    ``name_local`` on every shard; a Distributed table cannot be mutated."""
+    """``ALTER TABLE name DELETE|UPDATE|DROP PARTITION`` acts on the rows,
+    held by ``name_local`` on every shard; a Distributed table cannot be mutated."""
     match = _MUTATION.match(sql)
     if match is None or not cluster or match.group(2).endswith(LOCAL_SUFFIX):
         return sql

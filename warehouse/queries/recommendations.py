@@ -140,6 +140,10 @@ MODEL_TABLES = {
 }
 
 
+# Model tables partitioned by run (``model_version``, migration 0168).
+BY_RUN = ("rec_person_items", "rec_item_neighbors")
+
+
 def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int]:
     """Delete every model version of a site but its ``keep`` newest; returns the oldest kept per (site, model).
 
@@ -177,9 +181,22 @@ def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int
         found = deletes.setdefault(table, ([], {}))
         found[0].append(condition)
         found[1].update(params)
-    # One mutation per table, whatever its models and sites.
     for table, (conditions, params) in deletes.items():
-        warehouse.execute(f"ALTER TABLE {table} DELETE WHERE {' OR '.join(conditions)}", params)
+        condition = " OR ".join(conditions)
+        if table in BY_RUN:
+            # A run every row of which goes is dropped whole: a mutation would read it all to delete it.
+            below = max(v for k, v in params.items() if k.startswith("oldest_"))
+            runs = warehouse.query(
+                f"SELECT model_version FROM {table} WHERE model_version < {{below:UInt64}} "
+                f"GROUP BY model_version HAVING countIf(NOT ({condition})) = 0",
+                {**params, "below": below},
+            )
+            for run in runs:
+                warehouse.execute(f"ALTER TABLE {table} DROP PARTITION {int(run['model_version'])}")
+            if not warehouse.scalar(f"SELECT count() FROM {table} WHERE {condition}", params):
+                continue
+        # One mutation per table, whatever its models and sites.
+        warehouse.execute(f"ALTER TABLE {table} DELETE WHERE {condition}", params)
     return pruned
 
 
