@@ -69,6 +69,11 @@ def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Ca
         return None
     found = mark_store.mark(warehouse, site_id, job=store.FOLD_JOB)
     full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    # Nothing received since the last fold (scores folded just before segments, say) and no events
+    # expire: a row loaded late is still read by the next refold, which goes back
+    # LATE_EVENTS_MINUTES before this mark.
+    if found and not full and found["high_water"] >= upto and not int(config.get("RETENTION_DAYS", 0)):
+        return found["generation"]
     if found and not full:
         since = found["high_water"] - dt.timedelta(minutes=int(config.get("LATE_EVENTS_MINUTES", 60)))
         progress(f"facts: {site_id}: refolding pairs of ids with events since {since:%Y-%m-%d %H:%M}")

@@ -15,7 +15,7 @@ from mining import membership, stitching
 from mining.retention import run_retention
 from tests.support.config import config
 from tests.support.factories import order, shop_rows, tracked
-from warehouse.queries import erasure, events, people
+from warehouse.queries import erasure, events, people, visit_items
 from warehouse.queries import segments as store
 
 RECEIVED = dt.datetime(2026, 4, 1, 12, 0)
@@ -73,6 +73,10 @@ def test_refolded_facts_are_those_read_from_every_event(warehouse, site):
     generation = membership.fold_facts(warehouse, sid, settings, lambda _: None)
     assert generation is not None
     assert_same_facts(warehouse, sid, generation)
+    # Nothing received since: no refold (the next one goes back LATE_EVENTS_MINUTES before the mark).
+    mark = visit_items.mark(warehouse, sid, job=store.FOLD_JOB)
+    assert membership.fold_facts(warehouse, sid, settings, lambda _: None) == generation
+    assert visit_items.mark(warehouse, sid, job=store.FOLD_JOB) == mark
 
     rows = more_rows(sid)
     late = rows[2]  # received before the last fold's high water, inserted after it
