@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from warehouse.queries import scores, visit_items, visitor_votes
+from warehouse.queries import basket_counts, scores, visit_items, visitor_votes
 from warehouse.queries.recommendations import prune_versions
 from warehouse.queries.retention import apply_retention
 
@@ -24,5 +24,6 @@ def run_retention(warehouse, config: dict, progress: Callable[[str], None] = pri
     pruned_scores = scores.prune_versions(warehouse, keep)
     visit_items.drop_old_generations(warehouse)
     visitor_votes.drop_old_generations(warehouse)
+    basket_counts.drop_old_generations(warehouse)
     progress(f"retention: {len(pruned) + pruned_scores} models pruned to their {keep} newest versions")
     return {"retention": done, "days": days, "pruned": len(pruned) + pruned_scores}
