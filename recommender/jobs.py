@@ -116,9 +116,7 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
             progress(f"rules: {site_id}: products whose pairs were not counted are now among the most frequent")
             generation = basket_counts(warehouse, site_id, config, progress, recount=True)
         pairs = basket_store.pair_counts(warehouse, site_id, generation, frequent, min_count)
-        progress(
-            f"rules: {site_id}: {len(pairs):,} pairs of {len(frequent):,} products, in >= {min_count} of {count:,}"
-        )
+        progress(f"rules: {site_id}: {len(pairs):,} pairs of {len(frequent):,} products in >= {min_count} of {count:,}")
         rules = top_rules(pair_rules(items, pairs, count, min_count=min_count, min_confidence=0.01))
         frames.append(rules.assign(site_id=site_id))
     rules = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "antecedent"])

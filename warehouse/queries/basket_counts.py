@@ -58,13 +58,17 @@ _ITEM_COUNTS = """
     GROUP BY item_id, neighbor_id
 """
 
-# The baskets holding each pair of counted products, item < neighbor, times {sign}.
+# The baskets holding each pair of counted products, item < neighbor, times {sign}: each counted product
+# of a basket (sorted) with those after it, half the rows of every product with every other.
 _PAIR_COUNTS = """
-    SELECT {site_id:String} AS site_id, {generation:UInt64} AS generation, item_id, arrayJoin(counted) AS neighbor_id,
+    SELECT {site_id:String} AS site_id, {generation:UInt64} AS generation, item_id, arrayJoin(after) AS neighbor_id,
            toInt64(count()) * {sign:Int64} AS baskets
     FROM (
-        SELECT arrayJoin(counted) AS item_id, counted
-        FROM (SELECT arrayFilter(x -> has({counted:Array(String)}, x), basket) AS counted FROM ($BASKETS))
+        SELECT counted[i] AS item_id, arraySlice(counted, i + 1) AS after FROM (
+            SELECT counted, arrayJoin(arrayEnumerate(counted)) AS i FROM (
+                SELECT arraySort(arrayFilter(x -> has({counted:Array(String)}, x), basket)) AS counted FROM ($BASKETS)
+            )
+        )
     )
     WHERE item_id < neighbor_id
     GROUP BY item_id, neighbor_id
