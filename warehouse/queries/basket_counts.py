@@ -31,17 +31,35 @@ from .mining import _typed
 
 COLUMNS = "site_id, generation, visitor_id, baskets, version"
 
-# Each visitor's baskets among the folded visits $SCOPE picks; with {every:UInt8} = 1 also the visitors
-# left without one (their row replaces the one last counted).
+# Each visitor's baskets among the folded visits $VISITS (visitor_id, deleted, carts, purchases); with
+# {every:UInt8} = 1 also the visitors left without one (their row replaces the one last counted).
 _VISITOR_BASKETS = """
     SELECT {site_id:String} AS site_id, {generation:UInt64} AS generation, visitor_id,
            groupArrayIf(basket, deleted = 0 AND length(basket) >= 2) AS baskets, {version:UInt64} AS version
-    FROM (
-        SELECT visitor_id, deleted, arrayJoin([carts, purchases]) AS basket FROM rec_session_items FINAL
-        WHERE site_id = {site_id:String} AND generation = {visits:UInt64} AND $SCOPE
-    )
+    FROM (SELECT visitor_id, deleted, arrayJoin([carts, purchases]) AS basket FROM ($VISITS))
     GROUP BY visitor_id
     HAVING length(baskets) > 0 OR {every:UInt8} = 1
+"""
+
+# The current visits of one part of the visitors.
+_PART_VISITS = """
+    SELECT visitor_id, deleted, carts, purchases FROM rec_session_items FINAL
+    WHERE site_id = {site_id:String} AND generation = {visits:UInt64} AND deleted = 0
+      AND cityHash64(visitor_id) % {parts:UInt64} = {part:UInt64}
+"""
+
+# The current visits of the visitors refolded after version {since}: a refold rewrites every visit of
+# the visitor (a tombstone or the visit anew), so their latest rows are all after it.
+_CHANGED = """
+    SELECT visitor_id FROM rec_session_items
+    WHERE site_id = {site_id:String} AND generation = {visits:UInt64} AND version > {since:UInt64}
+"""
+_CHANGED_VISITS = """
+    SELECT visitor_id, argMax(deleted, version) AS deleted, argMax(carts, version) AS carts,
+           argMax(purchases, version) AS purchases
+    FROM rec_session_items
+    WHERE site_id = {site_id:String} AND generation = {visits:UInt64} AND version > {since:UInt64}
+    GROUP BY visitor_id, session_id
 """
 
 # The baskets of the visitor rows $ROWS picks.
@@ -95,9 +113,7 @@ def count_part(warehouse: Warehouse, site_id: str, visits: int, generation: int,
     params = {"site_id": site_id, "generation": generation, "visits": visits, "version": generation,
               "part": part, "parts": parts, "every": 0, "sign": 1}  # fmt: skip
     warehouse.execute(
-        f"INSERT INTO rec_visitor_baskets ({COLUMNS}) "
-        + _VISITOR_BASKETS.replace("$SCOPE", f"deleted = 0 AND {_BY_PART}"),
-        params,
+        f"INSERT INTO rec_visitor_baskets ({COLUMNS}) " + _VISITOR_BASKETS.replace("$VISITS", _PART_VISITS), params
     )
     _add(warehouse, _ITEM_COUNTS, _BY_PART, final=False, params=params)
 
@@ -134,16 +150,12 @@ def count_changed(
     rows replaced by their baskets now (under ``version``; an empty row for a
     visitor left without one), and those counted.
     """
-    changed = """visitor_id IN (
-        SELECT visitor_id FROM rec_session_items
-        WHERE site_id = {site_id:String} AND generation = {visits:UInt64} AND version > {since:UInt64}
-    )"""
     params = {"site_id": site_id, "generation": generation, "visits": visits, "since": since, "version": version,
               "counted": counted, "every": 1}  # fmt: skip
     for counts in (_ITEM_COUNTS, _PAIR_COUNTS):
-        _add(warehouse, counts, changed, final=True, params={**params, "sign": -1})
+        _add(warehouse, counts, f"visitor_id IN ({_CHANGED})", final=True, params={**params, "sign": -1})
     warehouse.execute(
-        f"INSERT INTO rec_visitor_baskets ({COLUMNS}) " + _VISITOR_BASKETS.replace("$SCOPE", changed), params
+        f"INSERT INTO rec_visitor_baskets ({COLUMNS}) " + _VISITOR_BASKETS.replace("$VISITS", _CHANGED_VISITS), params
     )
     for counts in (_ITEM_COUNTS, _PAIR_COUNTS):
         _add(warehouse, counts, "version = {version:UInt64}", final=False, params={**params, "sign": 1})
