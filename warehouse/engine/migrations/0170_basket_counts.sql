@@ -31,5 +31,5 @@ CREATE TABLE IF NOT EXISTS rec_basket_items $ON_CLUSTER (
     site_id String,
     generation UInt64,
     item_id String
-) ENGINE = MergeTree
+) ENGINE = MergeTree()
 ORDER BY (site_id, generation, item_id);
