@@ -184,6 +184,20 @@ def test_a_product_rising_among_the_most_frequent_has_its_pairs_counted_anew(sto
     pd.testing.assert_frame_equal(incremental, full)
 
 
+def test_a_site_without_baskets_has_no_rules(warehouse, site):
+    """Views only: the counts hold no product, and the runs after the first have nothing to count again."""
+    site_id = site["site_id"]
+    events.insert_events(
+        warehouse, [recent(site_id, "v", "Product Viewed", 9 - i, product_id=p) for i, p in enumerate(ITEMS)]
+    )
+    sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
+    config = {"LATE_EVENTS_MINUTES": 60, "sites": [site_id], "full": 0}
+    assert run_rules(warehouse, config, lambda _m: None)["rules"] == 0
+    events.insert_events(warehouse, [recent(site_id, "w", "Product Viewed", 1, product_id="p01")])
+    sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
+    assert run_rules(warehouse, config, lambda _m: None)["rules"] == 0
+
+
 def test_a_site_with_nothing_recent_has_popular_items_and_no_trending():
     votes = pd.DataFrame(
         {"site_id": pd.Series(["s1"], dtype="str"), "item_id": pd.Series(["lamp"], dtype="str"), "overall": [3.0],
