@@ -286,8 +286,19 @@ def test_person_recommendations_in_parts_match_pandas(store_site):
     assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-6)
 
 
+def _bridging(site_id: str, now: dt.datetime, visitors: range) -> list[dict]:
+    """Late views every 20 minutes between each visitor's first and second visit (2 h apart), received now:
+    the two become one visit, and the visitor's last visit number is gone."""
+    return [
+        {**recent(site_id, f"v{n}", "Product Viewed", 3000 - n * 7 - minutes, product_id="p00"), "received_at": now}
+        for n in visitors
+        for minutes in range(20, 120, 20)
+    ]
+
+
 def test_an_incremental_fold_gives_what_a_full_fold_gives(store_site):
-    """New visitors, a visit extended and a late event in an old visit: refolding only them is exact."""
+    """New visitors, a visit extended, a late event in an old visit and two visits joined by late events:
+    refolding only them is exact (the visit numbers gone leave only their tombstones)."""
     warehouse, site_id = store_site
     settings = {"LATE_EVENTS_MINUTES": 60}
     generation = session_items(warehouse, site_id, settings, lambda _m: None)
@@ -296,6 +307,7 @@ def test_an_incremental_fold_gives_what_a_full_fold_gives(store_site):
     rows += [recent(site_id, "v0", "Product Viewed", 3, product_id="p11")]
     late = recent(site_id, "v5", "Product Viewed", 3000 - 5 * 7 - 1.5, product_id="p10")
     rows.append({**late, "received_at": now})
+    rows += _bridging(site_id, now, range(10, 20))
     events.insert_events(warehouse, rows)
     sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
     assert session_items(warehouse, site_id, settings, lambda _m: None) == generation

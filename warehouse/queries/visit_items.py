@@ -175,12 +175,15 @@ def fold_touched(
     touched = f"visitor_id IN ({_TOUCHED})"
     current = f"deleted = 0 AND {touched}"
     _add_weights(warehouse, params, current, final=True, sign=-1.0)
+    # The visits are picked in a subquery: an alias ``deleted`` beside the condition would stand for its column.
     warehouse.execute(
         f"""
         INSERT INTO rec_session_items (site_id, generation, visitor_id, session_id, deleted, version)
         SELECT site_id, generation, visitor_id, session_id, toUInt8(1) AS deleted, {{version:UInt64}} AS version
-        FROM rec_session_items FINAL
-        WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}} AND {current}
+        FROM (
+            SELECT site_id, generation, visitor_id, session_id FROM rec_session_items FINAL
+            WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}} AND {current}
+        )
         """,
         {**params, "version": version},
     )
