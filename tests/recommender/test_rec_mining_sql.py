@@ -150,8 +150,8 @@ def _incremental_and_full_rules(warehouse, site_id: str, rows: list[dict], said:
 
 
 def test_an_incremental_rules_run_gives_what_a_full_run_gives(store_site):
-    """A new visitor's order, a known visitor's new visit and a late cart add in an old visit: counting
-    again only their baskets gives the rules a full run gives."""
+    """A new visitor's order, a known visitor's new visit, a late cart add in an old visit and visits
+    joined by late events: counting again only their baskets gives the rules a full run gives."""
     warehouse, site_id = store_site
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     rows = [recent(site_id, "new", "Product Added", 5 - i, product_id=item) for i, item in enumerate(ITEMS[:3])]
@@ -159,6 +159,7 @@ def test_an_incremental_rules_run_gives_what_a_full_run_gives(store_site):
     rows += [recent(site_id, "v0", "Product Added", 3 - i, product_id=item) for i, item in enumerate(ITEMS[9:])]
     late = recent(site_id, "v5", "Product Added", 3000 - 5 * 7 - 1.5, product_id="p10")
     rows.append({**late, "received_at": now})
+    rows += _bridging(site_id, now, range(20, 40))
     said = []
     incremental, full = _incremental_and_full_rules(warehouse, site_id, rows, said)
     assert any("counting again the baskets" in line for line in said)
