@@ -189,7 +189,7 @@ def test_a_site_without_baskets_has_no_rules(warehouse, site):
     """Views only: the counts hold no product, and the runs after the first have nothing to count again."""
     site_id = site["site_id"]
     events.insert_events(
-        warehouse, [recent(site_id, "v", "Product Viewed", 9 - i, product_id=p) for i, p in enumerate(ITEMS)]
+        warehouse, [recent(site_id, "v", "Product Viewed", 20 - i, product_id=p) for i, p in enumerate(ITEMS)]
     )
     sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
     config = {"LATE_EVENTS_MINUTES": 60, "sites": [site_id], "full": 0}
