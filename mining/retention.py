@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from warehouse.queries import scores, segments, visit_items, visitor_votes
+from warehouse.queries import basket_counts, scores, segments, visit_items, visitor_votes
 from warehouse.queries.recommendations import prune_versions
 from warehouse.queries.retention import apply_retention
 
@@ -25,5 +25,6 @@ def run_retention(warehouse, config: dict, progress: Callable[[str], None] = pri
     visit_items.drop_old_generations(warehouse)
     visitor_votes.drop_old_generations(warehouse)
     segments.drop_old_generations(warehouse)
+    basket_counts.drop_old_generations(warehouse)
     progress(f"retention: {len(pruned) + pruned_scores} models pruned to their {keep} newest versions")
     return {"retention": done, "days": days, "pruned": len(pruned) + pruned_scores}

@@ -14,6 +14,7 @@ from typing import Callable
 import pandas as pd
 
 from core.versions import new_version
+from warehouse.queries import basket_counts as basket_store
 from warehouse.queries import mining as mining_store
 from warehouse.queries import recommendations as rec_store
 from warehouse.queries import sessions as session_store
@@ -22,7 +23,7 @@ from warehouse.queries import visit_items as visit_store
 from warehouse.queries import visitor_votes as vote_store
 
 from .mining import catalog_changes, known_products, popularity_from_votes
-from .rules import basket_rules, top_rules
+from .rules import frequent_items, min_pair_count, pair_rules, top_rules
 
 Progress = Callable[[str], None]
 
@@ -33,8 +34,12 @@ Progress = Callable[[str], None]
 PART_EVENTS = 1_000_000
 PART_PAIRS = 1_500_000
 PERSON_PARTS = 4
-# Baskets the rules are mined from at most (the latest ones).
-MAX_BASKETS = 300_000
+# Products the rules are made between at most (the most frequent), and those whose pairs the basket
+# counts keep: twice as many, so that a product rising among the first is already counted.
+RULE_ITEMS = 1000
+COUNTED_ITEMS = 2 * RULE_ITEMS
+# Events of the site a part of a full basket count covers (about): baskets are few beside events.
+BASKET_PART_EVENTS = 5_000_000
 
 
 def _parts(warehouse, site_id: str) -> int:
@@ -90,26 +95,27 @@ def run_catalog(warehouse, config: dict, progress: Callable[[str], None] = print
 
 
 def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
-    progress("rules: reading orders and carts")
+    """Two-item rules over every site's baskets (a visit's carted or bought products), from their counts.
+
+    The counts are kept in the warehouse (``basket_counts``); rules are made
+    between the ``RULE_ITEMS`` products in most baskets, each in at least
+    ``min_pair_count`` of them, from the pairs in as many.
+    """
+    progress("rules: counting orders and carts")
     frames = []
     for site_id in _site_ids(warehouse, config):
-        folded = session_items(warehouse, site_id, config, progress)
-        if folded is None:
+        generation = basket_counts(warehouse, site_id, config, progress)
+        if generation is None:
             continue
-        count, items = visit_store.basket_item_counts(warehouse, site_id, folded)
-        # A pair must recur in a share of baskets, not just twice, once a
-        # store has tens of thousands of baskets: the rules stay meaningful
-        # and the pair counts stay within the job's memory.
-        min_count = max(2, count // 3000)
-        frequent = items[items["baskets"] >= min_count]["item_id"].head(1000).tolist()
-        found = visit_store.frequent_baskets(warehouse, site_id, folded, frequent, MAX_BASKETS)
-        progress(
-            f"rules: {site_id}: item pairs of {found['basket_id'].nunique():,} of {count:,} baskets, "
-            f"pairs in >= {min_count}"
-        )
-        if found.empty:
-            continue
-        rules = top_rules(basket_rules(found, min_count=min_count, min_confidence=0.01, max_items=1000))
+        count, items = basket_store.item_counts(warehouse, site_id, generation)
+        min_count = min_pair_count(count)
+        frequent = frequent_items(items, min_count, RULE_ITEMS)
+        if not set(frequent) <= set(basket_store.counted_items(warehouse, site_id, generation)):
+            progress(f"rules: {site_id}: products whose pairs were not counted are now among the most frequent")
+            generation = basket_counts(warehouse, site_id, config, progress, recount=True)
+        pairs = basket_store.pair_counts(warehouse, site_id, generation, frequent, min_count)
+        progress(f"rules: {site_id}: {len(pairs):,} pairs of {len(frequent):,} products in >= {min_count} of {count:,}")
+        rules = top_rules(pair_rules(items, pairs, count, min_count=min_count, min_confidence=0.01))
         frames.append(rules.assign(site_id=site_id))
     rules = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "antecedent"])
     out = pd.DataFrame(
@@ -127,6 +133,45 @@ def run_rules(warehouse, config: dict, progress: Progress = print) -> dict:
     written = rec_store.write_model(warehouse, "rec_item_neighbors", "rules", out, version)
     progress(f"rules: {written:,} rules written (model_version {version})")
     return {"rules": written, "model_version": version}
+
+
+def basket_counts(
+    warehouse, site_id: str, config: dict, progress: Progress = print, recount: bool = False
+) -> int | None:
+    """Bring the site's basket counts up to date with its folded visits; their generation (None: no visits yet).
+
+    The first run, a ``--full`` one, one after the visits were folded anew,
+    and ``recount`` count every basket under a new generation, whose counted
+    pairs are those of the ``COUNTED_ITEMS`` products in most baskets then.
+    Later runs count again only the baskets of the visitors refolded since
+    the last run, which gives the same sums. Older generations are deleted by
+    the daily retention job.
+    """
+    visits = session_items(warehouse, site_id, config, progress)
+    if visits is None:
+        return None
+    found = visit_store.mark(warehouse, site_id, job="rules")
+    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    high_water = visit_store.mark(warehouse, site_id)["high_water"]
+    version = new_version()
+    # A generation newer than the visits' counts those visits; a newer visits generation needs a new count.
+    if found and found["generation"] > visits and not (full or recount):
+        progress(f"rules: {site_id}: counting again the baskets of visitors refolded since the last run")
+        counted = basket_store.counted_items(warehouse, site_id, found["generation"])
+        basket_store.count_changed(warehouse, site_id, visits, found["generation"], counted, found["version"], version)
+        visit_store.set_mark(warehouse, site_id, found["generation"], high_water, version, job="rules")
+        return found["generation"]
+    parts = max(1, math.ceil(mining_store.site_event_count(warehouse, site_id) / BASKET_PART_EVENTS))
+    for part in range(parts):
+        progress(f"rules: {site_id}: counting baskets, part {part + 1}/{parts}")
+        basket_store.count_part(warehouse, site_id, visits, version, part, parts)
+    counted = basket_store.item_counts(warehouse, site_id, version)[1]["item_id"].head(COUNTED_ITEMS).tolist()
+    basket_store.set_counted_items(warehouse, site_id, version, counted)
+    for part in range(parts):
+        progress(f"rules: {site_id}: counting pairs, part {part + 1}/{parts}")
+        basket_store.count_pairs(warehouse, site_id, version, counted, part, parts)
+    visit_store.set_mark(warehouse, site_id, version, high_water, version, job="rules")
+    return version
 
 
 def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dict:

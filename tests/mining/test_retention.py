@@ -4,6 +4,7 @@ import datetime as dt
 import time
 
 from mining.retention import run_retention
+from mining.sessions import sessionize_site
 from tests.support.config import CONFIG, config
 from tests.support.factories import row
 from warehouse.queries import events
@@ -158,3 +159,31 @@ def test_folded_votes_of_older_generations_are_pruned(warehouse, site):
     while generations() != [current] and time.monotonic() < deadline:
         time.sleep(0.3)
     assert generations() == [current]
+
+
+def test_basket_counts_of_older_generations_are_pruned(warehouse, site):
+    """A full basket count starts a generation; retention keeps only the current one in each of its tables."""
+    from recommender.jobs import basket_counts
+
+    sid = site["site_id"]
+    at = dt.datetime.now() - dt.timedelta(hours=1)
+    events.insert_events(warehouse, [row(sid, at, event="Product Added", anonymous_id="a", product_id=p, message_id=p)
+                                     for p in ("p1", "p2")])  # fmt: skip
+    sessionize_site(warehouse, sid, timeout_minutes=30)
+    settings = {"LATE_EVENTS_MINUTES": 60}
+    first = basket_counts(warehouse, sid, {**settings, "full": time.time_ns()}, lambda _: None)
+    current = basket_counts(warehouse, sid, {**settings, "full": time.time_ns()}, lambda _: None)
+    assert first != current
+    run_retention(warehouse, CONFIG, lambda _: None)
+
+    def generations():
+        return {
+            table: sorted(int(r["g"]) for r in warehouse.query(
+                f"SELECT DISTINCT generation AS g FROM {table} WHERE site_id = {{s:String}}", {"s": sid}))
+            for table in ("rec_basket_counts", "rec_visitor_baskets", "rec_basket_items")
+        }  # fmt: skip
+
+    deadline = time.monotonic() + 30
+    while set(map(tuple, generations().values())) != {(current,)} and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert set(map(tuple, generations().values())) == {(current,)}

@@ -15,7 +15,7 @@ from recommender.mining import (
     sessionize,
     with_person,
 )
-from recommender.rules import basket_rules
+from recommender.rules import basket_rules, frequent_items, min_pair_count, pair_rules
 from recommender.session_knn import SessionIndex, sknn_scores, stan_scores, top_items
 
 DAY = 86400.0
@@ -53,6 +53,25 @@ def test_rules_are_what_mlxtend_fp_growth_gives():
     assert len(got) > 40
     columns = ["antecedent", "consequent", "support", "confidence", "lift"]
     assert got[columns].values.tolist() == expected[columns].values.tolist()
+
+
+def test_rules_from_counts():
+    """4 baskets of two or more: a in 3, b in 3, c in 2; a and b together in 2, a and c in 1."""
+    items = pd.DataFrame({"item_id": ["a", "b", "c"], "baskets": [3, 3, 2]})
+    pairs = pd.DataFrame({"item_id": ["a", "a"], "neighbor_id": ["b", "c"], "baskets": [2, 1]})
+    rules = pair_rules(items, pairs, baskets=4, min_count=2, min_confidence=0.0)
+    assert rules[["antecedent", "consequent"]].values.tolist() == [["a", "b"], ["b", "a"]]
+    assert rules["support"].tolist() == [0.5, 0.5]
+    assert rules["confidence"].tolist() == pytest.approx([2 / 3, 2 / 3])
+    assert rules["lift"].tolist() == pytest.approx([(2 / 4) / (3 / 4 * 3 / 4)] * 2)
+    assert pair_rules(items, pairs, baskets=4, min_count=2, min_confidence=0.7).empty
+
+
+def test_rules_need_a_share_of_baskets_and_are_made_between_the_most_frequent_products():
+    assert [min_pair_count(n) for n in (0, 5_999, 9_000, 300_000)] == [2, 2, 3, 100]
+    items = pd.DataFrame({"item_id": ["d", "a", "c", "b"], "baskets": [1, 5, 3, 5]})
+    assert frequent_items(items, min_count=2, max_items=2) == ["a", "b"]
+    assert frequent_items(items, min_count=2, max_items=10) == ["a", "b", "c"]
 
 
 def test_rules_of_single_item_baskets_are_empty():

@@ -17,8 +17,9 @@ import pytest
 
 from mining import sessions as sessions_job
 from mining.jobs import run_identity
+from recommender import jobs as rec_jobs
 from recommender.cooccurrence import cooccurrence
-from recommender.jobs import run_person, session_items, visitor_votes
+from recommender.jobs import basket_counts, run_person, run_rules, session_items, visitor_votes
 from recommender.mining import (
     baskets,
     context_popularity,
@@ -29,7 +30,9 @@ from recommender.mining import (
     sessionize,
     with_person,
 )
+from recommender.rules import basket_rules, pair_rules
 from tests.support.factories import recent
+from warehouse.queries import basket_counts as basket_store
 from warehouse.queries import events, visit_items
 from warehouse.queries import mining as store
 from warehouse.queries import recommendations as rec_store
@@ -99,7 +102,7 @@ def test_cooccurrence_in_parts_matches_pandas(store_site):
     assert both["score_sql"].to_numpy() == pytest.approx(both["score_pandas"].to_numpy(), rel=1e-6)
 
 
-def test_session_index_and_baskets_match_pandas(store_site):
+def test_session_index_matches_pandas(store_site):
     warehouse, site_id = store_site
     version = _folded(warehouse, site_id, parts=2)
     sessions = _pandas_sessions(warehouse, site_id)
@@ -107,13 +110,93 @@ def test_session_index_and_baskets_match_pandas(store_site):
     got = visit_items.indexed_sessions(warehouse, site_id, version)
     assert len(got) == len(expected) > 20
     assert sorted(map(sorted, got["item_ids"])) == sorted(map(sorted, expected["item_ids"]))
-    count, items = visit_items.basket_item_counts(warehouse, site_id, version)
-    found = baskets(sessions)
-    assert count == found["basket_id"].nunique()
-    assert items.set_index("item_id")["baskets"].to_dict() == found["item_id"].value_counts().to_dict()
-    frequent = visit_items.frequent_baskets(warehouse, site_id, version, ITEMS, max_baskets=1000)
-    sizes = found.groupby("basket_id")["item_id"].transform("size")
-    assert len(frequent) == int((sizes >= 2).sum())
+
+
+def _two_or_more(found: pd.DataFrame) -> pd.DataFrame:
+    return found[found.groupby("basket_id")["item_id"].transform("size") >= 2]
+
+
+def test_basket_counts_match_pandas(store_site):
+    """Baskets of two products or more, each product's and each pair's, counted in parts: the rules of pandas."""
+    warehouse, site_id = store_site
+    generation = basket_counts(warehouse, site_id, {"LATE_EVENTS_MINUTES": 60}, lambda _m: None)
+    expected = _two_or_more(baskets(_pandas_sessions(warehouse, site_id)))
+    count, items = basket_store.item_counts(warehouse, site_id, generation)
+    assert count == expected["basket_id"].nunique() > 10
+    assert items.set_index("item_id")["baskets"].to_dict() == expected["item_id"].value_counts().to_dict()
+    pairs = basket_store.pair_counts(warehouse, site_id, generation, ITEMS, min_count=2)
+    got = pair_rules(items, pairs, count, min_count=2, min_confidence=0.0)
+    assert len(got) > 10
+    pd.testing.assert_frame_equal(got, basket_rules(expected, min_count=2, min_confidence=0.0))
+
+
+def _rules(warehouse, site_id: str, version: int) -> pd.DataFrame:
+    return warehouse.query_df(
+        "SELECT item_id, neighbor_id, score, support, lift FROM rec_item_neighbors "
+        "WHERE site_id = {site_id:String} AND relation = 'bought_together' AND model_version = {version:UInt64} "
+        "ORDER BY item_id, neighbor_id",
+        {"site_id": site_id, "version": version},
+    )
+
+
+def _incremental_and_full_rules(warehouse, site_id: str, rows: list[dict], said: list) -> tuple:
+    config = {"LATE_EVENTS_MINUTES": 60, "sites": [site_id], "full": 0}
+    run_rules(warehouse, config, said.append)
+    events.insert_events(warehouse, rows)
+    sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
+    incremental = run_rules(warehouse, config, said.append)["model_version"]
+    full = run_rules(warehouse, {**config, "full": time.time_ns()}, said.append)["model_version"]
+    return _rules(warehouse, site_id, incremental), _rules(warehouse, site_id, full)
+
+
+def test_an_incremental_rules_run_gives_what_a_full_run_gives(store_site):
+    """A new visitor's order, a known visitor's new visit, a late cart add in an old visit and visits
+    joined by late events: counting again only their baskets gives the rules a full run gives."""
+    warehouse, site_id = store_site
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    rows = [recent(site_id, "new", "Product Added", 5 - i, product_id=item) for i, item in enumerate(ITEMS[:3])]
+    rows.append(recent(site_id, "new", "Order Completed", 1, order_id="o-new", item_ids=ITEMS[:3]))
+    rows += [recent(site_id, "v0", "Product Added", 3 - i, product_id=item) for i, item in enumerate(ITEMS[9:])]
+    late = recent(site_id, "v5", "Product Added", 3000 - 5 * 7 - 1.5, product_id="p10")
+    rows.append({**late, "received_at": now})
+    rows += _bridging(site_id, now, range(20, 40))
+    said = []
+    incremental, full = _incremental_and_full_rules(warehouse, site_id, rows, said)
+    assert any("counting again the baskets" in line for line in said)
+    assert len(full) > 10
+    pd.testing.assert_frame_equal(incremental, full)
+
+
+def test_a_product_rising_among_the_most_frequent_has_its_pairs_counted_anew(store_site, monkeypatch):
+    """Rules between 3 products, pairs counted for 4: products outside those becoming the most frequent
+    start a new count, and the rules are still those of a full run."""
+    warehouse, site_id = store_site
+    monkeypatch.setattr(rec_jobs, "RULE_ITEMS", 3)
+    monkeypatch.setattr(rec_jobs, "COUNTED_ITEMS", 4)
+    found = baskets(_pandas_sessions(warehouse, site_id))
+    rare = _two_or_more(found)["item_id"].value_counts().sort_values(kind="stable").index[:2].tolist()
+    rows = []
+    for n in range(30):
+        rows += [recent(site_id, f"fan{n}", "Product Added", 5 - i, product_id=item) for i, item in enumerate(rare)]
+    said = []
+    incremental, full = _incremental_and_full_rules(warehouse, site_id, rows, said)
+    assert any("were not counted" in line for line in said)
+    assert set(rare) <= set(full["item_id"])
+    pd.testing.assert_frame_equal(incremental, full)
+
+
+def test_a_site_without_baskets_has_no_rules(warehouse, site):
+    """Views only: the counts hold no product, and the runs after the first have nothing to count again."""
+    site_id = site["site_id"]
+    events.insert_events(
+        warehouse, [recent(site_id, "v", "Product Viewed", 20 - i, product_id=p) for i, p in enumerate(ITEMS)]
+    )
+    sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
+    config = {"LATE_EVENTS_MINUTES": 60, "sites": [site_id], "full": 0}
+    assert run_rules(warehouse, config, lambda _m: None)["rules"] == 0
+    events.insert_events(warehouse, [recent(site_id, "w", "Product Viewed", 1, product_id="p01")])
+    sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
+    assert run_rules(warehouse, config, lambda _m: None)["rules"] == 0
 
 
 def test_a_site_with_nothing_recent_has_popular_items_and_no_trending():
@@ -204,8 +287,19 @@ def test_person_recommendations_in_parts_match_pandas(store_site):
     assert both["score_y"].to_numpy() == pytest.approx(both["score_x"].to_numpy(), rel=1e-6)
 
 
+def _bridging(site_id: str, now: dt.datetime, visitors: range) -> list[dict]:
+    """Late views every 20 minutes between each visitor's first and second visit (2 h apart), received now:
+    the two become one visit, and the visitor's last visit number is gone."""
+    return [
+        {**recent(site_id, f"v{n}", "Product Viewed", 3000 - n * 7 - minutes, product_id="p00"), "received_at": now}
+        for n in visitors
+        for minutes in range(20, 120, 20)
+    ]
+
+
 def test_an_incremental_fold_gives_what_a_full_fold_gives(store_site):
-    """New visitors, a visit extended and a late event in an old visit: refolding only them is exact."""
+    """New visitors, a visit extended, a late event in an old visit and two visits joined by late events:
+    refolding only them is exact (the visit numbers gone leave only their tombstones)."""
     warehouse, site_id = store_site
     settings = {"LATE_EVENTS_MINUTES": 60}
     generation = session_items(warehouse, site_id, settings, lambda _m: None)
@@ -214,6 +308,7 @@ def test_an_incremental_fold_gives_what_a_full_fold_gives(store_site):
     rows += [recent(site_id, "v0", "Product Viewed", 3, product_id="p11")]
     late = recent(site_id, "v5", "Product Viewed", 3000 - 5 * 7 - 1.5, product_id="p10")
     rows.append({**late, "received_at": now})
+    rows += _bridging(site_id, now, range(10, 20))
     events.insert_events(warehouse, rows)
     sessions_job.sessionize_site(warehouse, site_id, timeout_minutes=TIMEOUT)
     assert session_items(warehouse, site_id, settings, lambda _m: None) == generation

@@ -175,12 +175,15 @@ def fold_touched(
     touched = f"visitor_id IN ({_TOUCHED})"
     current = f"deleted = 0 AND {touched}"
     _add_weights(warehouse, params, current, final=True, sign=-1.0)
+    # The visits are picked in a subquery: an alias ``deleted`` beside the condition would stand for its column.
     warehouse.execute(
         f"""
         INSERT INTO rec_session_items (site_id, generation, visitor_id, session_id, deleted, version)
         SELECT site_id, generation, visitor_id, session_id, toUInt8(1) AS deleted, {{version:UInt64}} AS version
-        FROM rec_session_items FINAL
-        WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}} AND {current}
+        FROM (
+            SELECT site_id, generation, visitor_id, session_id FROM rec_session_items FINAL
+            WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}} AND {current}
+        )
         """,
         {**params, "version": version},
     )
@@ -324,42 +327,3 @@ def indexed_sessions(warehouse: Warehouse, site_id: str, generation: int, per_si
         {"site_id": site_id, "generation": generation, "per_site": per_site},
     )
     return _typed(frame, ["session_id", "item_ids"], {"last_seen": "datetime64[s]"})
-
-
-_BASKETS = f"""
-    SELECT concat(kind, ':', session_id) AS basket_id, basket, last_seen FROM ({_CURRENT})
-    ARRAY JOIN ['cart', 'purchase'] AS kind, [carts, purchases] AS basket
-    WHERE length(basket) > 0
-"""
-
-
-def basket_item_counts(warehouse: Warehouse, site_id: str, generation: int) -> tuple[int, pd.DataFrame]:
-    """The site's basket count and ``item_id, baskets``: in how many baskets each product is."""
-    params = {"site_id": site_id, "generation": generation}
-    count = int(warehouse.scalar(f"SELECT count() FROM ({_BASKETS})", params) or 0)
-    frame = warehouse.query_df(
-        f"""
-        SELECT item_id, count() AS baskets FROM ({_BASKETS}) ARRAY JOIN basket AS item_id
-        GROUP BY item_id ORDER BY baskets DESC, item_id
-        """,
-        params,
-    )
-    return count, _typed(frame, ["item_id"], {"baskets": "int64"})
-
-
-def frequent_baskets(
-    warehouse: Warehouse, site_id: str, generation: int, items: list[str], max_baskets: int
-) -> pd.DataFrame:
-    """``basket_id, item_id``: the latest ``max_baskets`` baskets holding two or more of ``items``."""
-    frame = warehouse.query_df(
-        f"""
-        SELECT basket_id, item_id FROM (
-            SELECT basket_id, arrayFilter(x -> has({{items:Array(String)}}, x), basket) AS frequent, last_seen
-            FROM ({_BASKETS})
-            WHERE length(frequent) >= 2
-            ORDER BY last_seen DESC, basket_id LIMIT {{max_baskets:UInt32}}
-        ) ARRAY JOIN frequent AS item_id
-        """,
-        {"site_id": site_id, "generation": generation, "items": items, "max_baskets": max_baskets},
-    )
-    return _typed(frame, ["basket_id", "item_id"], {})
