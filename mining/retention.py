@@ -6,7 +6,7 @@ from typing import Callable
 
 from warehouse.queries import basket_counts, scores, segments, visit_items, visitor_votes
 from warehouse.queries.recommendations import prune_versions
-from warehouse.queries.retention import apply_retention
+from warehouse.queries.retention import apply_retention, wait_for_deletes
 
 
 def run_retention(warehouse, config: dict, progress: Callable[[str], None] = print) -> dict:
@@ -26,5 +26,7 @@ def run_retention(warehouse, config: dict, progress: Callable[[str], None] = pri
     visitor_votes.drop_old_generations(warehouse)
     segments.drop_old_generations(warehouse)
     basket_counts.drop_old_generations(warehouse)
+    if waited := wait_for_deletes(warehouse):
+        progress(f"retention: {waited} deletes done")
     progress(f"retention: {len(pruned) + pruned_scores} models pruned to their {keep} newest versions")
     return {"retention": done, "days": days, "pruned": len(pruned) + pruned_scores}

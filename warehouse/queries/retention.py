@@ -10,6 +10,7 @@ cluster both act on the ``_local`` tables that hold the rows, on every node.
 from __future__ import annotations
 
 import re
+import time
 
 from warehouse.engine.cluster import LOCAL_SUFFIX
 from warehouse.engine.connection import Warehouse
@@ -112,3 +113,21 @@ def apply_retention(warehouse: Warehouse, days: int) -> str:
         return "ttl"
     delete_expired(warehouse, days)
     return "deleted"
+
+
+def wait_for_deletes(warehouse: Warehouse, timeout: float = 900.0) -> int:
+    """Wait until this server's mutations (the deletes retention started) are done; returns those waited for.
+
+    A mutation runs after its ALTER returns: without waiting, a ``jobs run``
+    process would exit with its deletes still to do, and the next process to
+    open an embedded folder would do them, beside its own work. Over a
+    cluster, the mutations of the shards this server holds are waited for.
+    """
+    pending = "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0"
+    waited = int(warehouse.scalar(pending) or 0)
+    deadline = time.monotonic() + timeout
+    while int(warehouse.scalar(pending) or 0):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"retention's deletes are still running after {timeout:.0f}s")
+        time.sleep(0.1)
+    return waited
