@@ -39,6 +39,27 @@ def test_scheduler_runs_a_job():
         scheduler.shutdown(wait=False)
 
 
+def test_scheduler_runs_one_job_at_a_time():
+    """Jobs share folds (the visits, the facts): two due together run one after the other."""
+    spans, done = [], threading.Semaphore(0)
+
+    def probe(wh, config, progress):
+        start = time.monotonic()
+        time.sleep(0.3)
+        spans.append((start, time.monotonic()))
+        done.release()
+
+    jobs = [Job(name, probe, 60, name) for name in ("first", "second", "third")]
+    scheduler = build_scheduler("wh", CONFIG, background=True, jobs=jobs, run_now=True)
+    scheduler.start()
+    try:
+        assert all(done.acquire(timeout=10) for _ in jobs)
+    finally:
+        scheduler.shutdown(wait=False)
+    spans.sort()
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:])), spans
+
+
 @pytest.mark.process
 def test_evaluate_prints_json_per_protocol_and_strategy(tmp_path):
     out = basirat(tmp_path, "evaluate", "--sessions", "40", "--json", "--data-dir", str(data_dir()))
