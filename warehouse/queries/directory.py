@@ -14,7 +14,7 @@ from warehouse.engine.connection import Warehouse
 from .person_map import CHANNEL_ID_COLUMN
 from .scores import NEWEST
 from .segments import _OPEN
-from .versions import person_model
+from .versions import newest_person_model, person_model
 
 _TRAIT = "visitParamExtractString(traits, '{name}')"
 # Traits only a browser vouches for (``collector.trust``) are kept and shown on the profile, but
@@ -128,7 +128,8 @@ SORTS = {
 }
 # The newest per-person model, for the people it has ever recommended ``{product:String}``.
 _WANTING = person_model(
-    people="SELECT person_id FROM rec_person_items WHERE site_id = {site_id:String} AND item_id = {product:String}"
+    "{person_version:UInt64}",
+    "SELECT person_id FROM rec_person_items WHERE site_id = {site_id:String} AND item_id = {product:String}",
 )
 _GRID_COLUMNS = (
     "person_id, orders, historic_value, predicted_value, churn_risk, satisfaction, "
@@ -153,7 +154,13 @@ def customer_count(
     return int(
         warehouse.scalar(
             f"SELECT count() FROM person_scores WHERE {_grid_where(segment, product, min_churn)}",
-            {"site_id": site_id, "segment": segment, "product": product, "min_churn": min_churn or 0.0},
+            {
+                "site_id": site_id,
+                "segment": segment,
+                "product": product,
+                "min_churn": min_churn or 0.0,
+                "person_version": newest_person_model(warehouse, site_id) if product else 0,
+            },  # fmt: skip
         )
         or 0
     )
@@ -207,6 +214,7 @@ def customers(
             "segment": segment,
             "product": product,
             "min_churn": min_churn or 0.0,
+            "person_version": newest_person_model(warehouse, site_id) if product else 0,
             "limit": limit,
             "offset": offset,
         },

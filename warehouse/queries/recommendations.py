@@ -14,7 +14,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN
-from .versions import person_model
+from .versions import newest_person_model, person_model
 
 # Imported orders carry their channel's customer id as user id (identity ``customer:``).
 _INTERACTIONS = f"""
@@ -223,7 +223,9 @@ def person_items(warehouse: Warehouse, site_id: str, keys: list[str], limit: int
     ``keys`` are the ids the job may have filed the person under; the reads
     go through the sort key ``(site_id, model_version, person_id)``.
     """
-    mine = f"SELECT item_id, score FROM ({person_model(people='SELECT arrayJoin({keys:Array(String)})')})"
+    version = newest_person_model(warehouse, site_id)
+    people = "SELECT arrayJoin({keys:Array(String)})"
+    mine = f"SELECT item_id, score FROM ({person_model('{version:UInt64}', people)})"
     return warehouse.query(
         f"""
         SELECT item_id, score, name FROM (SELECT item_id, max(score) AS score FROM ({mine}) GROUP BY item_id) AS items
@@ -234,7 +236,7 @@ def person_items(warehouse: Warehouse, site_id: str, keys: list[str], limit: int
         ) AS names USING item_id
         ORDER BY score DESC, item_id LIMIT {{limit:UInt32}}
         """,
-        {"site_id": site_id, "keys": keys, "limit": limit},
+        {"site_id": site_id, "keys": keys, "limit": limit, "version": version},
     )
 
 

@@ -19,7 +19,13 @@ PERSON_HALF_LIFE_NS = 30 * 86400 * 10**9
 NEWEST_PERSON_MODEL = newest_run("rec_models", "model = 'person'")
 
 
-def person_model(version: str = NEWEST_PERSON_MODEL, people: str = "") -> str:
+def newest_person_model(warehouse, site_id: str) -> int:
+    """The site's newest per-person run (0 without one), read first and then bound: a scalar
+    subquery in ``person_model``'s scores would break its reads over a cluster of 18.16 servers."""
+    return int(warehouse.scalar(f"SELECT {NEWEST_PERSON_MODEL}", {"site_id": site_id}) or 0)
+
+
+def person_model(version: str, people: str = "") -> str:
     """A subquery for the per-person model as of ``version`` (SQL): ``person_id, item_id, score``.
 
     A full run writes every person's list under its version; a later run
@@ -48,7 +54,7 @@ def person_model(version: str = NEWEST_PERSON_MODEL, people: str = "") -> str:
     """
 
 
-def person_runs(version: str = NEWEST_PERSON_MODEL) -> str:
+def person_runs(version: str) -> str:
     """A subquery for the per-person runs read as of ``version`` (SQL): the recorded ones since the last full run."""
     last_full = (
         "(SELECT argMax(generation, version) FROM mining_marks WHERE site_id = {site_id:String} "
