@@ -14,7 +14,7 @@ from typing import Callable
 
 import pandas as pd
 
-from core.versions import new_version
+from core.versions import new_version, refolds_in_full
 from warehouse.queries import conditions, sites
 from warehouse.queries import mining as mining_store
 from warehouse.queries import segments as store
@@ -68,7 +68,7 @@ def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Ca
     if upto is None:
         return None
     found = mark_store.mark(warehouse, site_id, job=store.FOLD_JOB)
-    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    full = refolds_in_full(config, found)
     # Nothing received since the last fold (scores folded just before segments, say) and no events
     # expire: a row loaded late is still read by the next refold, which goes back
     # LATE_EVENTS_MINUTES before this mark.

@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from core.versions import new_version
+from core.versions import new_version, refolds_in_full
 from warehouse.queries import basket_counts as basket_store
 from warehouse.queries import mining as mining_store
 from warehouse.queries import recommendations as rec_store
@@ -68,8 +68,7 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
     if upto is None:
         return None
     found = visit_store.mark(warehouse, site_id)
-    # A full run folds once: a generation started since the run began is already a full one.
-    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    full = refolds_in_full(config, found)
     if found and not full and found["high_water"] >= upto:
         return found["generation"]
     if found and not full:
@@ -151,7 +150,7 @@ def basket_counts(
     if visits is None:
         return None
     found = visit_store.mark(warehouse, site_id, job="rules")
-    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    full = refolds_in_full(config, found)
     high_water = visit_store.mark(warehouse, site_id)["high_water"]
     version = new_version()
     # A generation newer than the visits' counts those visits; a newer visits generation needs a new count.
@@ -310,7 +309,7 @@ def visitor_votes(warehouse, site_id: str, config: dict, progress: Progress = pr
     if upto is None:
         return None
     found = visit_store.mark(warehouse, site_id, job="popularity")
-    full = bool(config.get("full")) and not (found and found["generation"] >= int(config["full"]))
+    full = refolds_in_full(config, found)
     if found and not full:
         since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
         progress(f"popularity: {site_id}: refolding visitors with events since {since:%Y-%m-%d %H:%M}")
