@@ -13,6 +13,7 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
+from . import visit_items
 from .person_map import CHANNEL_ID_COLUMN
 from .versions import newest_person_model, person_model
 
@@ -162,14 +163,15 @@ def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int
         {"keep": max(int(keep), 1)},
     )
     pruned, deletes = {}, {}
-    for row in rows:
+    for n, row in enumerate(rows):
         if row["model"] not in MODEL_TABLES:
             continue
         table, extra = MODEL_TABLES[row["model"]]
         oldest = int(row["oldest"])
         if row["model"] == "person":
-            oldest = min(oldest, _last_full_person_run(warehouse, row["site_id"]) or oldest)
-        n = len(pruned)
+            last_full = visit_items.mark(warehouse, row["site_id"], job="person")
+            if last_full and last_full["generation"]:
+                oldest = min(oldest, last_full["generation"])
         condition = f"(site_id = {{site_{n}:String}} AND model_version < {{oldest_{n}:UInt64}}" + (
             f" AND {extra})" if extra else ")"
         )
@@ -198,17 +200,6 @@ def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int
         # One mutation per table, whatever its models and sites.
         warehouse.execute(f"ALTER TABLE {table} DELETE WHERE {condition}", params)
     return pruned
-
-
-def _last_full_person_run(warehouse: Warehouse, site_id: str) -> int:
-    """The version of the site's last full per-person run (the person job's mark), 0 without one."""
-    return int(
-        warehouse.scalar(
-            "SELECT argMax(generation, version) FROM mining_marks WHERE site_id = {site_id:String} AND job = 'person'",
-            {"site_id": site_id},
-        )
-        or 0
-    )
 
 
 def latest_versions(warehouse: Warehouse) -> dict[tuple[str, str], int]:
