@@ -169,23 +169,26 @@ def _members(person: pd.Series, segment: pd.Series, value: pd.Series) -> pd.Data
 
 
 def _pair_keys(left: pd.DataFrame, right: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """One int64 per (segment, person) pair, equal across both frames exactly when the pair is,
-    and ordered as the pairs are.
+    """One int64 per (segment, person) pair, equal across both frames exactly when the pair is.
 
     Millions of open stays are compared every run and on every day of a first
     run's backfill: integers compare in a fraction of the memory and time a
-    merge on two string columns takes.
+    merge on two string columns takes. The codes follow first appearance, not
+    the ids' order, so no string is sorted here (``_in_order`` sorts what is written).
     """
-    persons, person_names = pd.factorize(
-        pd.concat([left["person_id"], right["person_id"]], ignore_index=True), sort=True
-    )
-    segments, _ = pd.factorize(pd.concat([left["segment"], right["segment"]], ignore_index=True), sort=True)
+    persons, person_names = pd.factorize(pd.concat([left["person_id"], right["person_id"]], ignore_index=True))
+    segments, _ = pd.factorize(pd.concat([left["segment"], right["segment"]], ignore_index=True))
     keys = segments.astype(np.int64) * max(len(person_names), 1) + persons
     return keys[: len(left)], keys[len(left) :]
 
 
-def _in_order(frame: pd.DataFrame, keys: np.ndarray) -> pd.DataFrame:
-    return frame.take(np.argsort(keys, kind="stable")).reset_index(drop=True)
+def _in_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows by segment, then person: the order stays are written in, whatever the run's codes."""
+    if len(frame) < 2:
+        return frame.reset_index(drop=True)
+    persons = pd.factorize(frame["person_id"], sort=True)[0]
+    segments = pd.factorize(frame["segment"], sort=True)[0]
+    return frame.take(np.lexsort((persons, segments))).reset_index(drop=True)
 
 
 def _rows_of(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -226,14 +229,12 @@ def membership_changes(current: pd.DataFrame, computed: pd.DataFrame, now: pd.Ti
     gone = ~np.isin(old, new)
     # Blocks in the order of ``change``, each in the order of its pairs.
     entered = _in_order(
-        computed[~stays][key].assign(entered_at=now, left_at=EPOCH, value=new_value[~stays], change="entered"),
-        new[~stays],
+        computed[~stays][key].assign(entered_at=now, left_at=EPOCH, value=new_value[~stays], change="entered")
     )
     left = _in_order(
         current[gone][key].assign(
             entered_at=current["entered_at"].to_numpy()[gone], left_at=now, value=old_value[gone], change="left"
-        ),
-        old[gone],
+        )
     )
     revalued = _in_order(
         computed[moved][key].assign(
@@ -241,8 +242,7 @@ def membership_changes(current: pd.DataFrame, computed: pd.DataFrame, now: pd.Ti
             left_at=EPOCH,
             value=new_value[moved],
             change="revalued",
-        ),
-        new[moved],
+        )
     )
     out = pd.concat([entered, left, revalued], ignore_index=True)
     out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
@@ -260,7 +260,7 @@ def apply_changes(current: pd.DataFrame, changes: pd.DataFrame) -> pd.DataFrame:
     keep = ~np.isin(old, changed[kind != "entered"])
     stays = kind != "left"
     out = pd.concat([current[keep][columns], changes[stays][columns]], ignore_index=True)
-    out = _in_order(out, np.concatenate([old[keep], changed[stays]]))
+    out = _in_order(out)
     out["entered_at"] = pd.to_datetime(out["entered_at"]).astype("datetime64[s]")
     out["value"] = out["value"].astype("float64")
     return out
