@@ -187,3 +187,42 @@ def test_basket_counts_of_older_generations_are_pruned(warehouse, site):
     while set(map(tuple, generations().values())) != {(current,)} and time.monotonic() < deadline:
         time.sleep(0.3)
     assert set(map(tuple, generations().values())) == {(current,)}
+
+
+def test_score_runs_beyond_the_setting_go_and_another_sites_stay(warehouse, site):
+    """Each run of the scores is a partition: a site's old runs are dropped whole, and a run that
+    another site's kept scores share loses only this site's rows."""
+    import pandas as pd
+
+    from warehouse.queries import scores, sites
+
+    sid, other = site["site_id"], sites.create_site(warehouse, "other scores")["site_id"]
+    base = 7_000_000_000_000_000_000  # above any version the other tests write
+    zero = {name: pd.Series([0], dtype="uint32") for name in ("orders", "feedback_count")}
+    cells = {name: pd.Series([3], dtype="uint8") for name in ("recency_score", "frequency_score", "monetary_score")}
+
+    def write(site_id, version):
+        frame = pd.DataFrame({"site_id": [site_id], "model_version": pd.Series([version], dtype="uint64"),
+                              "person_id": ["p1"], "historic_value": [1.0], **zero, **cells,
+                              "computed_at": pd.to_datetime(["2026-01-01"]).astype("datetime64[s]")})  # fmt: skip
+        scores.write_scores(warehouse, frame)
+
+    for n in (1, 2, 3, 4):
+        write(sid, base + n)
+    write(other, base + 2)
+    write(other, base + 5)
+    run_retention(warehouse, config(MODEL_VERSIONS_KEPT=2), lambda _: None)
+
+    def runs(site_id):
+        found = warehouse.query(
+            "SELECT DISTINCT model_version AS v FROM person_scores "
+            "WHERE site_id = {s:String} AND model_version > {b:UInt64}",
+            {"s": site_id, "b": base},
+        )
+        return sorted(int(r["v"]) - base for r in found)
+
+    deadline = time.monotonic() + 30
+    while runs(sid) != [3, 4] and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert runs(sid) == [3, 4]
+    assert runs(other) == [2, 5]

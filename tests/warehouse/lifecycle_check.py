@@ -27,18 +27,16 @@ BEFORE = 149  # the last migration before this room's rewrites
 SITE = "lifecycle"
 TABLES = (
     *("events", "event_ids", "visit_slots", "attribution_events", "webhook_deliveries", "rec_served"),
-    *("rec_person_items", "rec_item_neighbors"),
+    *("rec_person_items", "rec_item_neighbors", "person_scores", "rec_sessions", "rec_popularity"),
 )
+MODELS = ("rec_person_items", "rec_item_neighbors", "person_scores", "rec_sessions", "rec_popularity")
 KEEP_DAYS = 4000
 GAP_DAY = dt.datetime(2025, 6, 2, 12, 0, 0)
 # What the rewrites create and drop on their way.
 TEMPORARY = [
     *("events_by_date", "visit_slots_by_minute", "webhook_deliveries_by_month"),
-    *("rec_person_items_by_run", "rec_item_neighbors_by_run"),
-    *(
-        t + "_retired"
-        for t in ("events", "visit_slots", "webhook_deliveries", "rec_person_items", "rec_item_neighbors")
-    ),
+    *(t + "_by_run" for t in MODELS),
+    *(t + "_retired" for t in ("events", "visit_slots", "webhook_deliveries", *MODELS)),
 ]
 START = dt.datetime(2025, 1, 1, 10, 0, 0)
 
@@ -102,6 +100,22 @@ def store(wh) -> None:
                           "relation": ["also_viewed"], "item_id": ["p1"], "neighbor_id": ["p2"], "score": [0.5],
                           "support": [0.0], "lift": [0.0]}),
         )  # fmt: skip
+        runs = {"site_id": [SITE], "model_version": pd.Series([version], dtype="uint64")}
+        wh.insert(
+            "person_scores",
+            pd.DataFrame({**runs, "person_id": ["v0"], "orders": pd.Series([1], dtype="uint32"),
+                          "historic_value": [9.5], "recency_score": pd.Series([3], dtype="uint8"),
+                          "frequency_score": pd.Series([1], dtype="uint8"),
+                          "monetary_score": pd.Series([2], dtype="uint8"),
+                          "feedback_count": pd.Series([0], dtype="uint32"),
+                          "computed_at": pd.to_datetime(["2025-01-05"]).astype("datetime64[s]")}),
+        )  # fmt: skip
+        wh.insert(
+            "rec_sessions",
+            pd.DataFrame({**runs, "session_id": ["s1"], "item_ids": [["p1", "p2"]],
+                          "last_seen": pd.to_datetime(["2025-01-05"]).astype("datetime64[s]")}),
+        )  # fmt: skip
+        wh.insert("rec_popularity", pd.DataFrame({**runs, "context": ["overall"], "item_id": ["p1"], "score": [1.0]}))
 
 
 class Crashed(Exception):
@@ -195,7 +209,7 @@ def check(url: str, cluster: str = "") -> dict:
             "ttl_days": {t: current_ttl_days(wh, t) for t in ("events", "visit_slots", "webhook_deliveries")},
             "events": definition(wh, "events"),
             "webhook_deliveries": definition(wh, "webhook_deliveries"),
-            "models": [definition(wh, t) for t in ("rec_person_items", "rec_item_neighbors")],
+            "models": [definition(wh, t) for t in MODELS],
             "leftovers": sorted(
                 r["name"]
                 for r in wh.query(

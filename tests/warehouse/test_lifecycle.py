@@ -34,7 +34,8 @@ def assert_rewritten(result: dict, extra_event: int = 1) -> None:
     assert "ORDER BY (site_id, toDate(timestamp), anonymous_id, message_id)" in result["events"]
     assert "PARTITION BY toYYYYMM(sent_at)" in result["webhook_deliveries"]
     # The model tables keep each run in a partition of their own.
-    assert "0168_models_by_run" in result["applied"]
+    assert {"0168_models_by_run", "0172_scores_by_run"} <= set(result["applied"])
+    assert len(result["models"]) == 5
     assert all("PARTITION BY model_version" in model for model in result["models"])
     # Rows stored under the 30-minute rollup were recomputed: the gap is chosen when read.
     assert {int(minutes): n for minutes, n in result["visits"].items()} == {10: [2], 30: [1]}

@@ -15,7 +15,7 @@ from warehouse.engine.connection import Warehouse
 
 from . import visit_items
 from .person_map import CHANNEL_ID_COLUMN
-from .versions import newest_person_model, person_model
+from .versions import delete_versions, newest_person_model, person_model
 
 # Imported orders carry their channel's customer id as user id (identity ``customer:``).
 _INTERACTIONS = f"""
@@ -141,10 +141,6 @@ MODEL_TABLES = {
 }
 
 
-# Model tables partitioned by run (``model_version``, migration 0168).
-BY_RUN = ("rec_person_items", "rec_item_neighbors")
-
-
 def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int]:
     """Delete every model version of a site but its ``keep`` newest; returns the oldest kept per (site, model).
 
@@ -184,21 +180,9 @@ def prune_versions(warehouse: Warehouse, keep: int) -> dict[tuple[str, str], int
         found[0].append(condition)
         found[1].update(params)
     for table, (conditions, params) in deletes.items():
-        condition = " OR ".join(conditions)
-        if table in BY_RUN:
-            # A run every row of which goes is dropped whole: a mutation would read it all to delete it.
-            below = max(v for k, v in params.items() if k.startswith("oldest_"))
-            runs = warehouse.query(
-                f"SELECT model_version FROM {table} WHERE model_version < {{below:UInt64}} "
-                f"GROUP BY model_version HAVING countIf(NOT ({condition})) = 0",
-                {**params, "below": below},
-            )
-            for run in runs:
-                warehouse.execute(f"ALTER TABLE {table} DROP PARTITION {int(run['model_version'])}")
-            if not warehouse.scalar(f"SELECT count() FROM {table} WHERE {condition}", params):
-                continue
-        # One mutation per table, whatever its models and sites.
-        warehouse.execute(f"ALTER TABLE {table} DELETE WHERE {condition}", params)
+        # One statement per table, whatever its models and sites.
+        below = max(v for k, v in params.items() if k.startswith("oldest_"))
+        delete_versions(warehouse, table, " OR ".join(conditions), params, below)
     return pruned
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from warehouse.engine.connection import Warehouse
 
 from .person_map import CHANNEL_ID_COLUMN, resolve
-from .versions import newest_run
+from .versions import delete_versions, newest_run
 
 
 def order_days(warehouse: Warehouse, site_id: str) -> pd.DataFrame:
@@ -79,8 +79,8 @@ def prune_versions(warehouse: Warehouse, keep: int) -> int:
         {"keep": max(int(keep), 1)},
     )
     for row in rows:
-        warehouse.execute(
-            "ALTER TABLE person_scores DELETE WHERE site_id = {site_id:String} AND model_version < {oldest:UInt64}",
-            {"site_id": row["site_id"], "oldest": int(row["oldest"])},
-        )
+        oldest = int(row["oldest"])
+        params = {"site_id": row["site_id"], "oldest": oldest}
+        condition = "site_id = {site_id:String} AND model_version < {oldest:UInt64}"
+        delete_versions(warehouse, "person_scores", condition, params, oldest)
     return len(rows)

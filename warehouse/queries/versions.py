@@ -64,3 +64,20 @@ def person_runs(version: str) -> str:
         "(SELECT model_version FROM rec_models WHERE site_id = {site_id:String} AND model = 'person' "
         f"AND model_version <= {version} AND model_version >= {last_full})"
     )
+
+
+def delete_versions(warehouse, table: str, condition: str, params: dict, below: int) -> None:
+    """Delete the rows of ``table`` that ``condition`` (SQL, ``params`` bound) selects, all of
+    them older than version ``below``. The model tables keep each run in a partition of its
+    own (migrations 0168 and 0172): a run every row of which goes is dropped whole, where a
+    mutation would read and rewrite it. One mutation takes what is left (another site's run
+    shares its partition with a kept one), and none is started when nothing is."""
+    runs = warehouse.query(
+        f"SELECT model_version FROM {table} WHERE model_version < {{below:UInt64}} "
+        f"GROUP BY model_version HAVING countIf(NOT ({condition})) = 0",
+        {**params, "below": below},
+    )
+    for run in runs:
+        warehouse.execute(f"ALTER TABLE {table} DROP PARTITION {int(run['model_version'])}")
+    if warehouse.scalar(f"SELECT count() FROM {table} WHERE {condition}", params):
+        warehouse.execute(f"ALTER TABLE {table} DELETE WHERE {condition}", params)
