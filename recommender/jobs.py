@@ -180,11 +180,11 @@ def run_cooccurrence(warehouse, config: dict, progress: Progress = print) -> dic
         folded = session_items(warehouse, site_id, config, progress)
         if folded is None:
             continue
-        # A part's cost is mostly fixed, its memory follows its pairs: parts by the summed pairs' rows.
-        parts = max(1, math.ceil(visit_store.pair_rows(warehouse, site_id, folded) / PART_PAIRS))
-        for part in range(parts):
-            progress(f"cooccurrence: {site_id}: pairs, part {part + 1}/{parts}")
-            found = visit_store.cooccurrence_neighbors(warehouse, site_id, folded, part, parts)
+        # A part's memory follows its pairs: parts by the stored pairs' rows.
+        ranges = visit_store.pair_ranges(warehouse, site_id, folded, PART_PAIRS)
+        for part, items in enumerate(ranges):
+            progress(f"cooccurrence: {site_id}: pairs, part {part + 1}/{len(ranges)}")
+            found = visit_store.cooccurrence_neighbors(warehouse, site_id, folded, items)
             frames.append(found.assign(site_id=site_id))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["site_id", "score"])
     out = out.assign(support=0.0, lift=0.0)

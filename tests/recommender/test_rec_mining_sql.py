@@ -83,8 +83,10 @@ def _folded(warehouse, site_id: str, parts: int) -> int:
 
 
 def _neighbors(warehouse, site_id: str, generation: int) -> pd.DataFrame:
+    ranges = visit_items.pair_ranges(warehouse, site_id, generation, rows_per_part=5)
+    assert len(ranges) > 2  # the items come in several ranges, each scored alone
     return pd.concat(
-        [visit_items.cooccurrence_neighbors(warehouse, site_id, generation, part, 2) for part in range(2)],
+        [visit_items.cooccurrence_neighbors(warehouse, site_id, generation, items) for items in ranges],
         ignore_index=True,
     )
 

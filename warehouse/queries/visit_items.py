@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from warehouse.engine.connection import Warehouse
@@ -253,16 +254,26 @@ def drop_old_generations(
     return pruned
 
 
-def pair_rows(warehouse: Warehouse, site_id: str, generation: int) -> int:
-    """Stored pair weights of a generation (parts not yet summed count each): how many parts scoring takes."""
-    return int(
-        warehouse.scalar(
-            "SELECT count() FROM rec_pair_weights WHERE site_id = {site_id:String} "
-            "AND generation = {generation:UInt64} AND relation IN ('also_viewed', 'bought_after_view')",
-            {"site_id": site_id, "generation": generation},
-        )
-        or 0
+def pair_ranges(warehouse: Warehouse, site_id: str, generation: int, rows_per_part: int) -> list[tuple[str, str]]:
+    """Ranges of items, ``[first, next)`` (``''`` for no bound), each of about ``rows_per_part`` stored
+    pair weights (parts not yet summed count each): the parts ``cooccurrence_neighbors`` scores.
+
+    The table's sort key ends with the item: a range reads only its own
+    granules, where a part by hash of the item read every pair each time.
+    An item's pairs are never split.
+    """
+    counts = warehouse.query_df(
+        "SELECT item_id, count() AS n FROM rec_pair_weights WHERE site_id = {site_id:String} "
+        "AND generation = {generation:UInt64} AND relation IN ('also_viewed', 'bought_after_view') "
+        "GROUP BY item_id ORDER BY item_id",
+        {"site_id": site_id, "generation": generation},
     )
+    if counts.empty:
+        return []
+    n = counts["n"].astype("int64")
+    part = ((n.cumsum() - n) // max(int(rows_per_part), 1)).to_numpy()
+    starts = counts["item_id"][np.r_[True, part[1:] != part[:-1]]].tolist()
+    return list(zip(["", *starts[1:]], [*starts[1:], ""]))
 
 
 _ITEM_WEIGHTS = """
@@ -274,9 +285,9 @@ _ITEM_WEIGHTS = """
 
 
 def cooccurrence_neighbors(
-    warehouse: Warehouse, site_id: str, generation: int, part: int, parts: int, per_item: int = 50
+    warehouse: Warehouse, site_id: str, generation: int, items: tuple[str, str] = ("", ""), per_item: int = 50
 ) -> pd.DataFrame:
-    """``relation, item_id, neighbor_id, score`` for the items of one part (by hash of the item).
+    """``relation, item_id, neighbor_id, score`` for the items of one range (``pair_ranges``).
 
     The model of ``recommender.cooccurrence.cooccurrence``: a pair's weight is
     the sum over the visits holding both, divided by the square root of the
@@ -284,11 +295,12 @@ def cooccurrence_neighbors(
     ``bought_after_view`` views with purchases; the best ``per_item`` per item
     and relation.
     """
-    pairs = """
+    first, after = items
+    bounds = ("AND item_id >= {first:String} " if first else "") + ("AND item_id < {after:String}" if after else "")
+    pairs = f"""
         SELECT relation, item_id, neighbor_id, sum(weight) AS weight FROM rec_pair_weights
-        WHERE site_id = {site_id:String} AND generation = {generation:UInt64}
-          AND relation IN ('also_viewed', 'bought_after_view')
-          AND cityHash64(item_id) % {parts:UInt64} = {part:UInt64}
+        WHERE site_id = {{site_id:String}} AND generation = {{generation:UInt64}}
+          AND relation IN ('also_viewed', 'bought_after_view') {bounds}
         GROUP BY relation, item_id, neighbor_id
         HAVING weight > 1e-9
     """
@@ -306,7 +318,7 @@ def cooccurrence_neighbors(
         ORDER BY relation, item_id, score DESC, neighbor_id
         LIMIT {{per_item:UInt32}} BY relation, item_id
         """,
-        {"site_id": site_id, "generation": generation, "part": part, "parts": parts, "per_item": per_item},
+        {"site_id": site_id, "generation": generation, "first": first, "after": after, "per_item": per_item},
     )
     return _typed(frame, ["relation", "item_id", "neighbor_id"], {"score": "float64"})
 
