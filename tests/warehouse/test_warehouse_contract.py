@@ -133,6 +133,35 @@ def test_an_insert_larger_than_a_slice_arrives_whole(chdb_warehouse, monkeypatch
     ]
 
 
+def test_array_results_read_as_arrow_match_chdbs_own_frames(chdb_warehouse):
+    """The embedded engine reads a result with arrays of strings or numbers through Arrow (chDB's
+    DataFrame output is slow for them); the frame is the one chDB's DataFrame output gives."""
+    import pandas as pd
+
+    sql = (
+        "SELECT concat('s', toString(number)) AS session_id, [toString(number), 'p'] AS items, "
+        "range(number % 3) AS counts, toDateTime(1700000000 + number, 'UTC') AS last_seen, "
+        "number * 0.5 AS score FROM numbers({n:UInt32})"
+    )
+    for n in (5, 0):
+        got = chdb_warehouse.query_df(sql, {"n": n})
+        expected = chdb_warehouse._run(sql, {"n": n}, "DataFrame")
+        expected = expected if isinstance(expected, pd.DataFrame) else pd.DataFrame()
+        assert list(got.columns) == ["session_id", "items", "counts", "last_seen", "score"]
+        assert chdb_warehouse._result_types[sql] is not None  # read through Arrow
+        if n:
+            assert got.dtypes.to_dict() == expected.dtypes.to_dict()
+            assert [list(v) for v in got["items"]] == [list(v) for v in expected["items"]]
+            assert [list(v) for v in got["counts"]] == [list(v) for v in expected["counts"]]
+            assert got.drop(columns=["items", "counts"]).equals(expected.drop(columns=["items", "counts"]))
+        else:
+            assert got.empty
+    # A tuple has no Arrow form that chDB's frames share: that result is read as before.
+    tuples = "SELECT [(1, 'x')] AS pairs"
+    assert list(chdb_warehouse.query_df(tuples)["pairs"][0][0]) == [1, "x"]
+    assert chdb_warehouse._result_types[tuples] is None
+
+
 def test_known_message_ids_finds_only_loaded_ids(warehouse, site):
     events.insert_events(warehouse, [row(site["site_id"], "seen")])
     assert events.known_message_ids(warehouse, site["site_id"], ["seen", "new"]) == {"seen"}

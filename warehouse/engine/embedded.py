@@ -26,6 +26,13 @@ DATABASE = "basirat"
 SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 SOCKET_NAME = "basirat.sock"
 INSERT_SLICE_ROWS = 250_000
+# chDB's DataFrame output turns each value of an Array column into a numpy
+# array one at a time: 50,000 visits' item lists took 0.3 s of a 0.45 s read.
+# A result with such arrays is read as Arrow instead, when every one of its
+# columns is of a type Arrow gives pandas as chDB's DataFrame does (DateTime
+# comes as seconds, and is turned back into UTC times).
+_ARROW_ARRAY = re.compile(r"^Array\((?:String|LowCardinality\(String\)|U?Int(?:8|16|32|64)|Float(?:32|64))\)$")
+_ARROW_SAME = re.compile(r"^(?:String|LowCardinality\(String\)|U?Int(?:8|16|32|64)|Float(?:32|64)|DateTime\('UTC'\))$")
 
 
 def open_embedded(path: str, settings: dict | None = None) -> Warehouse:
@@ -114,6 +121,7 @@ class ChdbWarehouse(Warehouse):
         self.database = DATABASE
         self._lock = threading.RLock()
         self._column_types: dict[str, dict[str, str]] = {}
+        self._result_types: dict[str, list[str] | None] = {}
         self.closed = False
         try:
             self._session = session.Session(path)
@@ -166,8 +174,33 @@ class ChdbWarehouse(Warehouse):
         return [dict(zip(names, row)) for row in rows]
 
     def query_df(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        types = self._types_of_result(sql, params)
+        if types and any(map(_ARROW_ARRAY.match, types)):
+            table = self._run(sql, params, "ArrowTable")
+            frame = table.to_pandas()
+            for name, type_ in zip(table.column_names, types):
+                if type_.startswith("DateTime"):
+                    frame[name] = pd.to_datetime(frame[name].astype("int64"), unit="s", utc=True).astype(
+                        "datetime64[s, UTC]"
+                    )
+            return frame
         frame = self._run(sql, params, "DataFrame")
         return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
+
+    def _types_of_result(self, sql: str, params: dict | None) -> list[str] | None:
+        """The result's column types when Arrow reads it as chDB's DataFrame would (``_ARROW_SAME``,
+        ``_ARROW_ARRAY``), else None. Asked once per statement: its placeholders fix its types."""
+        if sql not in self._result_types:
+            if len(self._result_types) >= 2000:  # statements with values written in: keep the memory bounded
+                self._result_types.clear()
+            try:
+                names, _, rows = self._typed_rows(f"DESCRIBE TABLE ({sql})", params)
+            except WarehouseError:
+                rows, names = [], []
+            types = [row[names.index("type")] for row in rows] if "type" in names else []
+            fits = bool(types) and all(_ARROW_SAME.match(t) or _ARROW_ARRAY.match(t) for t in types)
+            self._result_types[sql] = types if fits else None
+        return self._result_types[sql]
 
     def execute(self, sql: str, params: dict | None = None) -> None:
         self._run(sql, params)
