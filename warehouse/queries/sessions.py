@@ -176,14 +176,24 @@ COLUMNS = (
     "cart_value, checkouts, orders, revenue, order_ids, deleted, version"
 )
 
-# Visits of the affected visitors that the recomputation did not rewrite.
+# Visits of the affected visitors that the recomputation did not rewrite:
+# those from each visitor's boundary on (as in ``_BOUNDARIES``) that are still
+# of an older version, found in the one read of their stored visits.
 _TOMBSTONES = f"""
-    SELECT site_id, visitor_id, started_at, toUInt8(1) AS deleted, {{version:UInt64}} AS version
-    FROM (SELECT site_id, visitor_id, started_at, version AS stored_version FROM sessions FINAL
-          WHERE site_id = {{site_id:String}} AND deleted = 0
-            AND visitor_id IN (SELECT visitor_id FROM ({_NEW_EVENTS}))) AS open_visits
-    ALL INNER JOIN ({_BOUNDARIES}) AS bounds USING visitor_id
-    WHERE started_at >= boundary AND stored_version < {{version:UInt64}}
+    SELECT {{site_id:String}} AS site_id, visitor_id, visit.1 AS started_at, toUInt8(1) AS deleted,
+           {{version:UInt64}} AS version
+    FROM (
+        SELECT visitor_id, groupArray((started_at, stored_version)) AS visits,
+               maxIf(started_at, started_at <= first_new) AS boundary
+        FROM ({_NEW_EVENTS}) AS fresh
+        ALL INNER JOIN (
+            SELECT visitor_id, started_at, version AS stored_version FROM sessions FINAL
+            WHERE site_id = {{site_id:String}} AND deleted = 0
+              AND visitor_id IN (SELECT visitor_id FROM ({_NEW_EVENTS}))
+        ) AS stored USING visitor_id
+        GROUP BY visitor_id
+    ) ARRAY JOIN visits AS visit
+    WHERE visit.1 >= boundary AND visit.2 < {{version:UInt64}}
 """
 
 # A full run rewrote every visit the events support; the rest are gone.
