@@ -190,17 +190,18 @@ class ChdbWarehouse(Warehouse):
     def _types_of_result(self, sql: str, params: dict | None) -> list[str] | None:
         """The result's column types when Arrow reads it as chDB's DataFrame would (``_ARROW_SAME``,
         ``_ARROW_ARRAY``), else None. Asked once per statement: its placeholders fix its types."""
-        if sql not in self._result_types:
-            if len(self._result_types) >= 2000:  # statements with values written in: keep the memory bounded
-                self._result_types.clear()
-            try:
-                names, _, rows = self._typed_rows(f"DESCRIBE TABLE ({sql})", params)
-            except WarehouseError:
-                rows, names = [], []
-            types = [row[names.index("type")] for row in rows] if "type" in names else []
-            fits = bool(types) and all(_ARROW_SAME.match(t) or _ARROW_ARRAY.match(t) for t in types)
-            self._result_types[sql] = types if fits else None
-        return self._result_types[sql]
+        if sql in self._result_types:
+            return self._result_types[sql]
+        if len(self._result_types) >= 2000:  # statements with values written in: keep the memory bounded
+            self._result_types.clear()
+        try:
+            names, _, rows = self._typed_rows(f"DESCRIBE TABLE ({sql})", params)
+        except WarehouseError:
+            rows, names = [], []
+        types = [row[names.index("type")] for row in rows] if "type" in names else []
+        found = types if types and all(_ARROW_SAME.match(t) or _ARROW_ARRAY.match(t) for t in types) else None
+        self._result_types[sql] = found
+        return found
 
     def execute(self, sql: str, params: dict | None = None) -> None:
         self._run(sql, params)

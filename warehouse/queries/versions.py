@@ -1,5 +1,6 @@
-"""The read side of model versions: a job writes each run's rows under a new
-``model_version`` (``core.versions``), and readers take the site's newest run."""
+"""Model versions: a job writes each run's rows under a new ``model_version``
+(``core.versions``), readers take the site's newest run, and old runs are
+pruned (``delete_versions``)."""
 
 from __future__ import annotations
 

@@ -258,9 +258,9 @@ def pair_ranges(warehouse: Warehouse, site_id: str, generation: int, rows_per_pa
     """Ranges of items, ``[first, next)`` (``''`` for no bound), each of about ``rows_per_part`` stored
     pair weights (parts not yet summed count each): the parts ``cooccurrence_neighbors`` scores.
 
-    The table's sort key ends with the item: a range reads only its own
-    granules, where a part by hash of the item read every pair each time.
-    An item's pairs are never split.
+    The table is sorted by item within each relation: a range reads only
+    its own granules, where a part by hash of the item read every pair each
+    time. An item's pairs are never split.
     """
     counts = warehouse.query_df(
         "SELECT item_id, count() AS n FROM rec_pair_weights WHERE site_id = {site_id:String} "
