@@ -189,7 +189,9 @@ class ChdbWarehouse(Warehouse):
 
     def _types_of_result(self, sql: str, params: dict | None) -> list[str] | None:
         """The result's column types when Arrow reads it as chDB's DataFrame would (``_ARROW_SAME``,
-        ``_ARROW_ARRAY``), else None. Asked once per statement: its placeholders fix its types."""
+        ``_ARROW_ARRAY``), else None. Asked once per statement: its placeholders fix its types.
+        DESCRIBE evaluates the statement's scalar subqueries (a newest version, a latest time):
+        a heavy one would run twice on its statement's first read."""
         if sql in self._result_types:
             return self._result_types[sql]
         if len(self._result_types) >= 2000:  # statements with values written in: keep the memory bounded
