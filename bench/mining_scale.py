@@ -50,10 +50,12 @@ def load(data: Path, total: int, extra: bool) -> dict:
     migrate(wh)
     if extra:
         site = sites.list_sites(wh)[0]
-        # New visitors of the last hour: copy 0 of the data, recent, with ids no earlier run used.
+        # New visitors of the last hour: copy 0 of the data, recent, with ids no earlier run used
+        # (a --reuse run adds its own: the same ids again would be events re-sent by known visitors).
+        batch = f"n{time.time_ns()}"
         frame = million_events(site["site_id"], max(total // 100, 1), now=time.time() + 3000)
-        frame["anonymous_id"] = frame["anonymous_id"] + "-new"
-        frame["message_id"] = "n" + frame["message_id"]
+        frame["anonymous_id"] = frame["anonymous_id"] + "-" + batch
+        frame["message_id"] = batch + "-" + frame["message_id"]
         # They arrive now, whenever they happened (what the incremental jobs go by).
         frame["received_at"] = pd.Timestamp.now("UTC").floor("s").tz_localize(None)
         frame["received_at"] = frame["received_at"].astype("datetime64[s]")
