@@ -148,19 +148,24 @@ def _grid_where(segment: str, product: str, min_churn: float | None) -> str:
     return " AND ".join(where)
 
 
+def _grid_params(warehouse: Warehouse, site_id: str, segment: str, product: str, min_churn: float | None) -> dict:
+    """The values ``_grid_where`` binds; the newest per-person run is read only when a product filters."""
+    return {
+        "site_id": site_id,
+        "segment": segment,
+        "product": product,
+        "min_churn": min_churn or 0.0,
+        "person_version": newest_person_model(warehouse, site_id) if product else 0,
+    }
+
+
 def customer_count(
     warehouse: Warehouse, site_id: str, segment: str = "", product: str = "", min_churn: float | None = None
 ) -> int:
     return int(
         warehouse.scalar(
             f"SELECT count() FROM person_scores WHERE {_grid_where(segment, product, min_churn)}",
-            {
-                "site_id": site_id,
-                "segment": segment,
-                "product": product,
-                "min_churn": min_churn or 0.0,
-                "person_version": newest_person_model(warehouse, site_id) if product else 0,
-            },  # fmt: skip
+            _grid_params(warehouse, site_id, segment, product, min_churn),
         )
         or 0
     )
@@ -209,15 +214,7 @@ def customers(
         ORDER BY isNull({column}), {column} {order}, person_id
         LIMIT {{offset:UInt32}}, {{limit:UInt32}}
         """,
-        {
-            "site_id": site_id,
-            "segment": segment,
-            "product": product,
-            "min_churn": min_churn or 0.0,
-            "person_version": newest_person_model(warehouse, site_id) if product else 0,
-            "limit": limit,
-            "offset": offset,
-        },
+        _grid_params(warehouse, site_id, segment, product, min_churn) | {"limit": limit, "offset": offset},
     )
 
 
