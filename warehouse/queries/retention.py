@@ -124,10 +124,11 @@ def wait_for_deletes(warehouse: Warehouse, timeout: float = 900.0) -> int:
     cluster, the mutations of the shards this server holds are waited for.
     """
     pending = "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0"
-    waited = int(warehouse.scalar(pending) or 0)
+    waited = remaining = int(warehouse.scalar(pending) or 0)
     deadline = time.monotonic() + timeout
-    while int(warehouse.scalar(pending) or 0):
+    while remaining:
         if time.monotonic() > deadline:
             raise TimeoutError(f"retention's deletes are still running after {timeout:.0f}s")
         time.sleep(0.1)
+        remaining = int(warehouse.scalar(pending) or 0)
     return waited
