@@ -41,7 +41,6 @@ from .blocklist import Blocklist
 from .metrics import METRICS
 
 log = logging.getLogger("basirat.loader")
-LOOKUP_CHARS = 150_000  # ClickHouse refuses queries over max_query_size (256 KiB by default)
 PARALLEL_ROWS = 5_000  # a pass this large goes to the worker processes
 ROW_BYTES = 500  # about what a spooled message takes: a pass of worker shares is measured in bytes
 INSERT_LOCK = "insert.lock"
@@ -58,12 +57,7 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
     by_site: dict[str, list[str]] = {}
     for row in fresh:
         by_site.setdefault(row["site_id"], []).append(row["message_id"])
-    known = {
-        (site, mid)
-        for site, ids in by_site.items()
-        for chunk in _chunks(ids)
-        for mid in events.known_message_ids(warehouse, site, chunk)
-    }
+    known = {(site, mid) for site, ids in by_site.items() for mid in events.known_message_ids(warehouse, site, ids)}
     return [r for r in fresh if (r["site_id"], r["message_id"]) not in known]
 
 
@@ -78,12 +72,7 @@ def dedupe_columns(warehouse, columns: dict[str, list]) -> dict[str, list]:
     else:
         for site, mid in keys:
             by_site.setdefault(site, []).append(mid)
-    known = {
-        (site, mid)
-        for site, ids in by_site.items()
-        for chunk in _chunks(ids)
-        for mid in events.known_message_ids(warehouse, site, chunk)
-    }
+    known = {(site, mid) for site, ids in by_site.items() for mid in events.known_message_ids(warehouse, site, ids)}
     if not known and len(keys) == _count(columns):
         return columns
     first: dict[tuple[str, str], int] = {}
@@ -99,19 +88,6 @@ def _count(columns: dict[str, list]) -> int:
 
 def _sliced(columns: dict[str, list], start: int, stop: int | None) -> dict[str, list]:
     return {name: values[start:stop] for name, values in columns.items()}
-
-
-def _chunks(ids: list[str], max_chars: int = LOOKUP_CHARS):
-    """Id lists small enough for a server's query size limit (ids are inlined by the driver)."""
-    chunk, size = [], 0
-    for mid in ids:
-        if chunk and size + len(mid) + 4 > max_chars:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(mid)
-        size += len(mid) + 4
-    if chunk:
-        yield chunk
 
 
 @contextlib.contextmanager

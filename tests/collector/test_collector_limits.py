@@ -1,6 +1,7 @@
 """Limits and bad input at the collector: spool full, rate limits, quarantine, group commit."""
 
 import base64
+import datetime as dt
 import gzip
 import json
 import threading
@@ -153,8 +154,6 @@ def test_a_segment_closed_after_loading_is_not_read_again(chdb_warehouse, tmp_pa
 
 
 def _row():
-    import datetime as dt
-
     from collector.pipeline import to_row
 
     now = dt.datetime(2026, 1, 1)
@@ -162,12 +161,18 @@ def _row():
     return to_row(track(), "s_rename", now, "127.0.0.1", "test", config)
 
 
-def test_a_large_batch_dedupes_within_the_server_query_limit(server_warehouse):
+def test_a_large_batch_dedupes_beyond_the_server_query_limit(server_warehouse):
     from collector.loader import dedupe
 
     site_id = "s_" + uuid.uuid4().hex[:12]
     rows = [{"site_id": site_id, "message_id": f"{uuid.uuid4().hex}-{'m' * 60}"} for _ in range(12_000)]
-    assert len(dedupe(server_warehouse, rows + rows[:5])) == 12_000  # ~1.1 MB of ids: several lookups
+    loaded = [row["message_id"] for row in rows[-300:]]
+    server_warehouse.insert_columns(
+        "event_ids",
+        {"site_id": [site_id] * len(loaded), "message_id": loaded, "received_at": [dt.datetime(2026, 1, 1)] * 300},
+    )
+    # ~1.1 MB of ids, four times the server's largest statement, in one lookup
+    assert dedupe(server_warehouse, rows + rows[:5]) == rows[:-300]
 
 
 def test_bots_and_future_times_are_flagged_after_loading(chdb_warehouse, tmp_path):
@@ -206,8 +211,6 @@ def test_a_skew_correction_before_1971_does_not_block_the_loader(warehouse, tmp_
 
 
 def test_a_row_clickhouse_refuses_is_quarantined_not_retried_forever(server_warehouse, tmp_path):
-    import datetime as dt
-
     site_id = "s_" + uuid.uuid4().hex[:12]
     good, bad = {**_row(), "site_id": site_id}, {**_row(), "site_id": site_id}
     bad["timestamp"] = dt.datetime(1800, 1, 1)  # before what a DateTime column holds
@@ -367,8 +370,6 @@ def test_open_segments_hold_exactly_their_records(chdb_warehouse, tmp_path, capl
 
 
 def test_a_pass_keeps_the_first_row_of_each_id_not_yet_loaded(chdb_warehouse):
-    import datetime as dt
-
     from collector.loader import dedupe_columns
     from tests.support.factories import row
     from warehouse.queries import events

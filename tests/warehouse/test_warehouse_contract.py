@@ -163,10 +163,27 @@ def test_array_results_read_as_arrow_match_chdbs_own_frames(chdb_warehouse):
 
 
 def test_known_message_ids_finds_only_loaded_ids(warehouse, site):
-    events.insert_events(warehouse, [row(site["site_id"], "seen")])
-    assert events.known_message_ids(warehouse, site["site_id"], ["seen", "new"]) == {"seen"}
+    hostile = "x' OR 1=1 --\\'\t{ids:String}"
+    events.insert_events(warehouse, [row(site["site_id"], "seen"), row(site["site_id"], hostile)])
+    assert events.known_message_ids(warehouse, site["site_id"], ["seen", "new", hostile, "x"]) == {"seen", hostile}
     other = sites.create_site(warehouse, "other")
     assert events.known_message_ids(warehouse, other["site_id"], ["seen"]) == set()
+
+
+def test_tables_sent_with_a_statement_are_data_and_last_one_statement(warehouse):
+    values = ["plain", "it's", "back\\slash", "tab\tnew\nline", "{x:String}", "100%", "ناشناس", ""]
+    got = warehouse.query(
+        "SELECT value, value IN second AS also FROM first ORDER BY value",
+        tables={"first": values, "second": ["it's", "ناشناس"]},
+    )
+    assert [r["value"] for r in got] == sorted(values)
+    assert {r["value"] for r in got if r["also"]} == {"it's", "ناشناس"}
+    again = warehouse.query("SELECT count() AS n FROM first", tables={"first": ["one"]})
+    assert again == [{"n": 1}]
+    with pytest.raises(WarehouseError):
+        warehouse.query("SELECT count() FROM first")
+    with pytest.raises(WarehouseError, match="not a name"):
+        warehouse.query("SELECT 1", tables={"x; DROP TABLE events": ["a"]})
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ statement holds the session lock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -18,7 +19,7 @@ import threading
 import pandas as pd
 import pyarrow as pa
 
-from .connection import Warehouse, WarehouseError, WarehouseLocked, check_readonly, parse_version
+from .connection import Warehouse, WarehouseError, WarehouseLocked, check_readonly, parse_version, table_name
 from .params import for_chdb
 from .render import render
 
@@ -169,9 +170,35 @@ class ChdbWarehouse(Warehouse):
         rows = [[_typed(v, t) for t, v in zip(types, row)] for row in doc["data"]]
         return names, types, rows
 
-    def query(self, sql: str, params: dict | None = None) -> list[dict]:
-        names, _, rows = self._typed_rows(sql, params)
+    def query(self, sql: str, params: dict | None = None, tables: dict[str, list[str]] | None = None) -> list[dict]:
+        if tables:
+            with self._lock, self._sent_tables(tables):
+                names, _, rows = self._typed_rows(sql, params)
+        else:
+            names, _, rows = self._typed_rows(sql, params)
         return [dict(zip(names, row)) for row in rows]
+
+    @contextlib.contextmanager
+    def _sent_tables(self, tables: dict[str, list[str]]):
+        """``query``'s tables as temporary tables of the session, dropped after the
+        statement; the caller holds the lock throughout, so no other statement sees them."""
+        made = []
+        try:
+            for name, values in tables.items():
+                name = table_name(name)
+                self._run(f"DROP TEMPORARY TABLE IF EXISTS {name}")
+                self._run(f"CREATE TEMPORARY TABLE {name} (value String)")
+                made.append(name)
+                try:
+                    basirat_sent_table = pa.table({"value": pa.array(values, pa.string())})  # noqa: F841 (read by name)
+                    self._session.query(f"INSERT INTO {name} SELECT value FROM Python(basirat_sent_table)")
+                except Exception as exc:  # Arrow's conversion errors and chDB's bare RuntimeError
+                    raise WarehouseError(_first_line(exc)) from exc
+            yield
+        finally:
+            for name in made:
+                with contextlib.suppress(WarehouseError):
+                    self._run(f"DROP TEMPORARY TABLE IF EXISTS {name}")
 
     def query_df(self, sql: str, params: dict | None = None) -> pd.DataFrame:
         types = self._types_of_result(sql, params)

@@ -76,8 +76,8 @@ class SocketWarehouse(Warehouse):
     def features(self) -> dict[str, bool]:
         return self._call("features")
 
-    def query(self, sql, params=None):
-        return self._call("query", sql, params)
+    def query(self, sql, params=None, tables=None):
+        return self._call("query", sql, params, tables)
 
     def query_df(self, sql, params=None) -> pd.DataFrame:
         return self._call("query_df", sql, params)
