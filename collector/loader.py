@@ -8,11 +8,14 @@ them, then moves the checkpoint. While the warehouse fails it backs
 off, keeping every row in the spool. The loader also turns spooled requests
 into warehouse rows (``records.build``), so that work stays off the HTTP path.
 
-Building rows is most of a pass. Over a ClickHouse server a large pass is
-cut into shares at record boundaries, and ``LOADER_WORKERS`` processes each
-read, build and insert a share; they take turns for the dedup lookup and
-the insert (a lock file in the spool folder), so a message re-sent into two
-shares still loads once. The checkpoint moves only when every share is in.
+Building rows is most of a pass, and a loader process builds on one core.
+Over a ClickHouse server a backlog is loaded by ``LOADER_WORKERS`` processes
+(one per core by default): each pass is cut into shares at record
+boundaries, and each worker reads, builds and inserts a share. They take
+turns for the dedup lookup and the insert (a lock file in the spool folder),
+so a message re-sent into two shares still loads once, and the next pass is
+handed out before the last is in, so one worker builds while another
+inserts. The checkpoint moves past a pass once every share of it is in.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from core import settings
@@ -44,6 +47,7 @@ log = logging.getLogger("basirat.loader")
 PARALLEL_ROWS = 5_000  # a pass this large goes to the worker processes
 ROW_BYTES = 500  # about what a spooled message takes: a pass of worker shares is measured in bytes
 INSERT_LOCK = "insert.lock"
+BACKLOG_SECONDS = 10.0
 
 
 def dedupe(warehouse, rows: list[dict]) -> list[dict]:
@@ -264,7 +268,7 @@ class Loader:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.blocklist = Blocklist(warehouse)
-        workers = int(self.config.get("LOADER_WORKERS", 1))
+        workers = int(self.config.get("LOADER_WORKERS", 0))
         workers = workers if workers > 0 else (os.cpu_count() or 1)
         # Worker processes open the warehouse themselves: a server, never an embedded folder (one process owns it).
         self.workers = workers if str(getattr(warehouse, "url", "")).startswith("clickhouse") else 1
@@ -293,7 +297,41 @@ class Loader:
             return self._moved(positions, moved, inserted)
 
     def _load_in_workers(self, positions: dict[str, int]) -> int:
-        """A pass of about ``batch_rows`` rows' bytes, read, built and inserted by the worker processes."""
+        """Passes of about ``batch_rows`` rows' bytes, read, built and inserted by the worker
+        processes, back to back while the spool holds more (starting none after
+        ``BACKLOG_SECONDS``, so a running loader still saves its metrics and sees a stop);
+        returns the rows inserted.
+
+        The next pass's shares are handed out before the last pass is in, so a worker
+        builds its next share while another takes its turn to insert; the checkpoint
+        moves past a pass once all its shares are in, and the passes in order.
+        """
+        ahead, inserted, passes = dict(positions), 0, []  # the passes in flight: (futures, moved)
+        pool, until = self.start_workers(), time.monotonic() + BACKLOG_SECONDS
+        try:
+            more = True
+            while more:
+                found, moved, full = self._worker_pass(ahead)
+                more = full and time.monotonic() < until
+                shares = _shares(found, self.workers)
+                futures = [pool.submit(_load_share, self.directory, s, self.config, self.batch_rows) for s in shares]
+                passes.append((futures, moved))
+                ahead.update(moved)
+                while len(passes) > (1 if more else 0):
+                    futures, landed = passes[0]
+                    inserted += self._moved(positions, landed, sum(future.result() for future in futures))
+                    passes.pop(0)
+            return inserted
+        except BrokenProcessPool:
+            self._close_pool(wait=False)
+            raise
+        finally:
+            # After a failed pass, what is still running ends before any next pass reads the spool.
+            wait([future for futures, _ in passes for future in futures])
+
+    def _worker_pass(self, positions: dict[str, int]) -> tuple[list[tuple[str, int, int]], dict[str, int], bool]:
+        """The records ``(path, start, end)`` of the next pass from ``positions``, where each
+        segment's part ends, and whether the pass is full (more may be spooled)."""
         found, moved, budget = [], {}, self.batch_rows * ROW_BYTES
         for name in spool_files.segments(self.directory):
             path, key = os.path.join(self.directory, name), spool_files.stem(name)
@@ -304,17 +342,7 @@ class Loader:
             moved[key] = self._past_torn_tail(name, path, ends[-1] if ends else start, bool(ends))
             if budget <= 0:
                 break
-        shares = _shares(found, self.workers)
-        pool = self.start_workers()
-        try:
-            futures = [
-                pool.submit(_load_share, self.directory, share, self.config, self.batch_rows) for share in shares
-            ]
-            inserted = sum(future.result() for future in futures)
-        except BrokenProcessPool:
-            self._close_pool(wait=False)
-            raise
-        return self._moved(positions, moved, inserted)
+        return found, moved, budget <= 0
 
     def start_workers(self) -> ProcessPoolExecutor | None:
         """The worker processes, started (None without workers).

@@ -88,9 +88,10 @@ SETTINGS = [
     Setting("LOADER_BATCH_ROWS", 50000, "Most rows the loader inserts in one statement.", _at_least_one),
     Setting(
         "LOADER_WORKERS",
-        1,
-        "Processes that load a large pass into a ClickHouse server, each reading, building and inserting a share "
-        "(1: the loader alone; 0: one per core). An embedded warehouse is always loaded by the loader itself.",
+        0,
+        "Processes that load a backlog into a ClickHouse server, each reading, building and inserting a share of "
+        "each pass (0: one per core; 1: the loader alone). An embedded warehouse is always loaded by the loader "
+        "itself.",
     ),
     Setting("LOADER_MAX_BACKOFF", 30.0, "Longest wait, in seconds, between loader retries while ClickHouse fails."),
     Setting("MAX_MESSAGE_BYTES", 32 * 1024, "Largest accepted message, as Segment (32 KB)."),

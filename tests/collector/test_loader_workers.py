@@ -78,6 +78,26 @@ def test_workers_load_every_row_once(server_warehouse, tmp_path, monkeypatch):
     assert segments(folder) == []  # every segment loaded and deleted
 
 
+def test_a_backlog_loads_in_passes_handed_out_before_the_last_is_in(server_warehouse, tmp_path, monkeypatch):
+    site = new_site(server_warehouse)
+    monkeypatch.setattr(loader_module, "PARALLEL_ROWS", 10)
+    monkeypatch.setattr(loader_module, "ROW_BYTES", 60)  # a pass of about two requests
+    folder = str(tmp_path / "spool")
+    _spool(folder, site["site_id"], 0, 10)
+    _spool(folder, site["site_id"], 0, 2)  # the first pass's messages again, passes later
+    loader = Loader(server_warehouse, folder, batch_rows=100, config={**settings.load(), "LOADER_WORKERS": 2})
+    passes = []
+    read = loader._worker_pass
+    monkeypatch.setattr(loader, "_worker_pass", lambda positions: passes.append(dict(positions)) or read(positions))
+    try:
+        assert loader.load_once() == 10 * 20
+    finally:
+        loader.stop(drain=False)
+    assert len(passes) >= 5
+    assert events.count_events(server_warehouse, site["site_id"]) == 10 * 20
+    assert segments(folder) == []  # the checkpoint reached the end of both segments
+
+
 def test_a_worker_that_dies_loses_nothing(server_warehouse, tmp_path, monkeypatch):
     site = new_site(server_warehouse)
     monkeypatch.setattr(loader_module, "PARALLEL_ROWS", 10)
