@@ -8,7 +8,9 @@ there are ``--events``) as the tracker sends them: 20 messages a request, a
 page view opening each session and a Product Viewed for every click, each with
 its page context, user agent and times. Then ``Loader.drain`` loads the spool,
 which covers reading the segments, building the rows, deduplicating against
-what is loaded and inserting, and prints rows/s. The baseline is the same rows,
+what is loaded and inserting, and prints rows/s (into the server with the
+worker processes of ``BASIRAT_LOADER_WORKERS``, started first as ``basirat
+loader`` starts them). The baseline is the same rows,
 already built, inserted a pass at a time as the loader inserts them (what
 ClickHouse and the driver cost alone); the ratio shows the loader's own share.
 Runs on chDB and on Debian's clickhouse-server, each in a folder of its own
@@ -155,12 +157,15 @@ def measure(url: str, work: Path, batch: list[dict], config: dict) -> dict:
         events.insert_event_columns(wh, {name: values[start : start + size] for name, values in columns.items()})
     baseline = time.perf_counter() - started
     del columns
+    loader = Loader(wh, str(spool_dir), batch_rows=config["LOADER_BATCH_ROWS"], config=config)
+    loader.start_workers()  # as `basirat loader` does before it drains: started once, not per drain
     started = time.perf_counter()
-    loaded = Loader(wh, str(spool_dir), batch_rows=config["LOADER_BATCH_ROWS"], config=config).drain(timeout=None)
+    loaded = loader.drain(timeout=None)
     took = time.perf_counter() - started
+    loader.stop(drain=False)
     stored = events.count_events(wh, site["site_id"])
     wh.close()
-    return {"loaded": loaded, "stored": stored, "seconds": took, "baseline": baseline}
+    return {"loaded": loaded, "stored": stored, "seconds": took, "baseline": baseline, "workers": loader.workers}
 
 
 def main() -> None:
@@ -182,7 +187,7 @@ def main() -> None:
     batch = messages(clicks, copies, events_wanted)
     config = settings.load()
     print(f"{len(batch):,} messages from {len(clicks):,} YOOCHOOSE clicks; {config['LOADER_BATCH_ROWS']:,} rows a pass")
-    print(f"{'':<20}{'loader rows/s':>15}{'insert alone rows/s':>21}{'ratio':>8}")
+    print(f"{'':<30}{'loader rows/s':>15}{'insert alone rows/s':>21}{'ratio':>8}")
     work = Path(tempfile.mkdtemp(prefix="basirat-loader-bench-"))
     try:
         backends = ("chdb", "server") if args.backend == "both" else (args.backend,)
@@ -198,9 +203,11 @@ def main() -> None:
                 if server:
                     server.stop()
             name = "clickhouse-server" if server else "chDB"
+            if result["workers"] > 1:
+                name += f", {result['workers']} workers"
             rate, base = result["loaded"] / result["seconds"], len(batch) / result["baseline"]
             check = "all there" if result["loaded"] == result["stored"] == len(batch) else "MISMATCH"
-            print(f"{name:<20}{rate:>15,.0f}{base:>21,.0f}{rate / base:>8.0%}   ({result['stored']:,} rows: {check})")
+            print(f"{name:<30}{rate:>15,.0f}{base:>21,.0f}{rate / base:>8.0%}   ({result['stored']:,} rows: {check})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
