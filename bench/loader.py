@@ -8,11 +8,11 @@ there are ``--events``) as the tracker sends them: 20 messages a request, a
 page view opening each session and a Product Viewed for every click, each with
 its page context, user agent and times. Then ``Loader.drain`` loads the spool,
 which covers reading the segments, building the rows, deduplicating against
-what is loaded and inserting, and prints rows/s (into the server with the
-worker processes of ``BASIRAT_LOADER_WORKERS``, started first as ``basirat
-loader`` starts them). The baseline is the same rows,
-already built, inserted a pass at a time as the loader inserts them (what
-ClickHouse and the driver cost alone); the ratio shows the loader's own share.
+what is loaded and inserting, and prints rows/s; into the server it drains with
+the worker processes of ``BASIRAT_LOADER_WORKERS``, started first as ``basirat
+loader`` starts them. The baseline is the same rows, already built, inserted a
+pass at a time as the loader inserts them (what ClickHouse and the driver cost
+alone); the ratio shows the loader's own share.
 Runs on chDB and on Debian's clickhouse-server, each in a folder of its own
 under a temporary directory; the server listens on 127.0.0.1 and is stopped.
 
