@@ -65,9 +65,14 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
     return [r for r in fresh if (r["site_id"], r["message_id"]) not in known]
 
 
-def dedupe_columns(warehouse, columns: dict[str, list]) -> dict[str, list]:
+def dedupe_columns(warehouse, columns: dict[str, list], recheck: bool = False) -> dict[str, list]:
     """``dedupe`` for a pass held as columns (``records.build``): the rows whose
-    (site, message id) is neither earlier in the pass nor loaded."""
+    (site, message id) is neither earlier in the pass nor loaded.
+
+    With ``recheck`` the ids are also looked for among the events themselves
+    (``events.loaded_since`` the pass's earliest receive time): the first pass
+    after a start or a failure may be one a killed process inserted without
+    its ids reaching ``event_ids``."""
     keys = dict.fromkeys(zip(columns["site_id"], columns["message_id"]))
     sites = set(columns["site_id"])
     by_site: dict[str, list[str]] = {}
@@ -77,6 +82,11 @@ def dedupe_columns(warehouse, columns: dict[str, list]) -> dict[str, list]:
         for site, mid in keys:
             by_site.setdefault(site, []).append(mid)
     known = {(site, mid) for site, ids in by_site.items() for mid in events.known_message_ids(warehouse, site, ids)}
+    if recheck and by_site:
+        since = min(columns["received_at"])
+        known |= {
+            (site, mid) for site, ids in by_site.items() for mid in events.loaded_since(warehouse, site, ids, since)
+        }
     if not known and len(keys) == _count(columns):
         return columns
     first: dict[tuple[str, str], int] = {}
@@ -122,10 +132,11 @@ def _insert_turn(directory: str):
         yield
 
 
-def insert_pass(warehouse, columns: dict[str, list], held: list[dict]) -> int:
-    """Events (deduplicated) and quarantined messages; returns the events inserted."""
+def insert_pass(warehouse, columns: dict[str, list], held: list[dict], recheck: bool = False) -> int:
+    """Events (deduplicated; ``recheck`` as in ``dedupe_columns``) and quarantined messages;
+    returns the events inserted."""
     started = time.monotonic()
-    fresh = dedupe_columns(warehouse, columns)
+    fresh = dedupe_columns(warehouse, columns, recheck)
     inserted = _insert_events(warehouse, fresh, held)
     if held:
         quarantine.insert_quarantined(warehouse, held)
@@ -155,7 +166,7 @@ def _insert_events(warehouse, rows: dict[str, list], held: list[dict]) -> int:
             return 0
     middle = _count(rows) // 2
     halves = (_sliced(rows, 0, middle), _sliced(rows, middle, None))
-    return sum(_insert_events(warehouse, dedupe_columns(warehouse, half), held) for half in halves)
+    return sum(_insert_events(warehouse, dedupe_columns(warehouse, half, recheck=True), held) for half in halves)
 
 
 def _reachable(warehouse) -> bool:
@@ -208,10 +219,13 @@ def _ready() -> None:
     _worker_warehouse()
 
 
-def _load_share(directory: str, spans: list[tuple[str, int, int]], config: dict, batch_rows: int) -> int:
+def _load_share(
+    directory: str, spans: list[tuple[str, int, int]], config: dict, batch_rows: int, recheck: bool = False
+) -> int:
     """A worker's share of a pass: its records read, built and inserted; returns the events inserted.
 
-    Its inserts hold at most ``batch_rows`` rows each, as the loader's own do.
+    Its inserts hold at most ``batch_rows`` rows each, as the loader's own do (``recheck``: as in
+    ``dedupe_columns``).
     """
     warehouse = _worker_warehouse()
     with _gc_paused():
@@ -226,7 +240,7 @@ def _load_share(directory: str, spans: list[tuple[str, int, int]], config: dict,
         with _insert_turn(directory):
             for start in range(0, max(_count(columns), 1), batch_rows):
                 part = _sliced(columns, start, start + batch_rows)
-                inserted += insert_pass(warehouse, part, held if start == 0 else [])
+                inserted += insert_pass(warehouse, part, held if start == 0 else [], recheck)
     with contextlib.suppress(OSError):
         METRICS.persist(directory, force=True)
     return inserted
@@ -273,9 +287,23 @@ class Loader:
         # Worker processes open the warehouse themselves: a server, never an embedded folder (one process owns it).
         self.workers = workers if str(getattr(warehouse, "url", "")).startswith("clickhouse") else 1
         self._pool: ProcessPoolExecutor | None = None
+        self._recheck = True  # the first pass may be one a killed process inserted (``dedupe_columns``)
 
     def load_once(self) -> int:
-        """One pass: load what is spooled now (up to a batch). Returns rows inserted."""
+        """One pass: load what is spooled now (up to a batch). Returns rows inserted.
+
+        The first pass after the loader starts, and after a pass that failed, also looks
+        for its ids among the events themselves (``dedupe_columns``' recheck).
+        """
+        try:
+            inserted = self._load_once()
+        except BaseException:
+            self._recheck = True
+            raise
+        self._recheck = False
+        return inserted
+
+    def _load_once(self) -> int:
         with self._lock, _gc_paused():
             positions = spool_files.read_checkpoint(self.directory)
             if self.workers > 1 and spool_files.pending_bytes(self.directory) >= PARALLEL_ROWS * ROW_BYTES:
@@ -293,7 +321,7 @@ class Loader:
             if not items and moved == {k: positions.get(k, 0) for k in moved}:
                 self._forget_loaded(positions)
                 return 0
-            inserted = insert_pass(self.warehouse, *records.build(items, self.config))
+            inserted = insert_pass(self.warehouse, *records.build(items, self.config), recheck=self._recheck)
             return self._moved(positions, moved, inserted)
 
     def _load_in_workers(self, positions: dict[str, int]) -> int:
@@ -314,13 +342,17 @@ class Loader:
                 found, moved, full = self._worker_pass(ahead)
                 more = full and time.monotonic() < until
                 shares = _shares(found, self.workers)
-                futures = [pool.submit(_load_share, self.directory, s, self.config, self.batch_rows) for s in shares]
+                futures = [
+                    pool.submit(_load_share, self.directory, share, self.config, self.batch_rows, self._recheck)
+                    for share in shares
+                ]
                 passes.append((futures, moved))
                 ahead.update(moved)
                 while len(passes) > (1 if more else 0):
                     futures, landed = passes[0]
                     inserted += self._moved(positions, landed, sum(future.result() for future in futures))
                     passes.pop(0)
+                    self._recheck = False
             return inserted
         except BrokenProcessPool:
             self._close_pool(wait=False)

@@ -161,6 +161,25 @@ def _row():
     return to_row(track(), "s_rename", now, "127.0.0.1", "test", config)
 
 
+def test_events_whose_ids_were_not_recorded_load_once_after_a_restart(warehouse, tmp_path):
+    """A process killed between the events' write and the view that records their ids leaves events
+    the dedup lookup does not know: the first pass after a start looks among the events too."""
+    from warehouse.queries import events
+    from warehouse.queries.retention import wait_for_deletes
+
+    site_id = "s_" + uuid.uuid4().hex[:12]
+    rows = [{**_row(), "site_id": site_id, "message_id": uuid.uuid4().hex} for _ in range(5)]
+    spool = Spool(str(tmp_path))
+    spool.append(rows)
+    spool.close()
+    events.insert_events(warehouse, rows[:3])  # the killed process's insert, whose ids then go missing:
+    warehouse.execute("ALTER TABLE event_ids DELETE WHERE site_id = {s:String}", {"s": site_id})
+    wait_for_deletes(warehouse, timeout=60)
+    assert events.known_message_ids(warehouse, site_id, [r["message_id"] for r in rows]) == set()
+    assert Loader(warehouse, str(tmp_path)).drain() == 2
+    assert events.count_events(warehouse, site_id) == 5
+
+
 def test_a_large_batch_dedupes_beyond_the_server_query_limit(server_warehouse):
     from collector.loader import dedupe
 
