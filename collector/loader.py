@@ -61,8 +61,19 @@ def dedupe(warehouse, rows: list[dict]) -> list[dict]:
     by_site: dict[str, list[str]] = {}
     for row in fresh:
         by_site.setdefault(row["site_id"], []).append(row["message_id"])
-    known = {(site, mid) for site, ids in by_site.items() for mid in events.known_message_ids(warehouse, site, ids)}
+    known = _loaded(warehouse, by_site)
     return [r for r in fresh if (r["site_id"], r["message_id"]) not in known]
+
+
+def _loaded(warehouse, by_site: dict[str, list[str]], since=None) -> set[tuple[str, str]]:
+    """The (site, message id) pairs of ``by_site`` already loaded; with ``since`` (a receive
+    time), also those found among the events received since then (``dedupe_columns``)."""
+    known: set[tuple[str, str]] = set()
+    for site, ids in by_site.items():
+        known.update((site, mid) for mid in events.known_message_ids(warehouse, site, ids))
+        if since is not None:
+            known.update((site, mid) for mid in events.loaded_since(warehouse, site, ids, since))
+    return known
 
 
 def dedupe_columns(warehouse, columns: dict[str, list], recheck: bool = False) -> dict[str, list]:
@@ -81,12 +92,7 @@ def dedupe_columns(warehouse, columns: dict[str, list], recheck: bool = False) -
     else:
         for site, mid in keys:
             by_site.setdefault(site, []).append(mid)
-    known = {(site, mid) for site, ids in by_site.items() for mid in events.known_message_ids(warehouse, site, ids)}
-    if recheck and by_site:
-        since = min(columns["received_at"])
-        known |= {
-            (site, mid) for site, ids in by_site.items() for mid in events.loaded_since(warehouse, site, ids, since)
-        }
+    known = _loaded(warehouse, by_site, min(columns["received_at"]) if recheck and by_site else None)
     if not known and len(keys) == _count(columns):
         return columns
     first: dict[tuple[str, str], int] = {}
