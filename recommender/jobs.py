@@ -78,9 +78,11 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
         visit_store.set_mark(warehouse, site_id, found["generation"], upto, new_version())
         return found["generation"]
     parts, generation = _parts(warehouse, site_id), new_version()
-    for part in range(parts):
-        progress(f"visits: {site_id}: folding products of visits, part {part + 1}/{parts}")
-        visit_store.fold_part(warehouse, site_id, generation, part, parts)
+    progress(f"visits: {site_id}: copying interactions by visitor")
+    with mining_store.copied(warehouse, site_id, new_version(), "visitor") as run:
+        for part in range(parts):
+            progress(f"visits: {site_id}: folding products of visits, part {part + 1}/{parts}")
+            visit_store.fold_part(warehouse, site_id, generation, run, part, parts)
     visit_store.set_mark(warehouse, site_id, generation, upto, new_version())
     return generation
 
@@ -235,19 +237,18 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
             since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
             changed = {"since": since, "upto": upto, "last": found["version"]}
             progress(f"person: {site_id}: people with events or identities since {since:%Y-%m-%d %H:%M}")
-            parts, full_since = 1, last_full
+            full_since = last_full
+            written, recomputed = _person_parts(warehouse, site_id, now, 1, versions, version, progress, changed)
         else:
             changed, full_since = None, version
             # Each voting product brings up to 20 neighbours: people come in smaller parts.
             parts = PERSON_PARTS * _parts(warehouse, site_id)
-        written = 0
-        for part in range(parts):
-            progress(f"person: {site_id}: histories, part {part + 1}/{parts}")
-            out = mining_store.person_recommendations(warehouse, site_id, now, part, parts, versions, changed=changed)
-            warehouse.release_memory()
-            out.insert(0, "site_id", site_id)
-            written += rec_store.insert_model_rows(warehouse, "rec_person_items", out, version)
-            people += out["person_id"].nunique()
+            progress(f"person: {site_id}: copying interactions by person")
+            with mining_store.copied(warehouse, site_id, new_version(), "person") as run:
+                written, recomputed = _person_parts(
+                    warehouse, site_id, now, parts, versions, version, progress, run=run
+                )
+        people += recomputed
         mining_store.mark_emptied_people(warehouse, site_id, version, last_full=last_full, changed=changed)
         rows[site_id] = written
         if changed is not None:
@@ -262,6 +263,21 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
     written = sum(rows.values())
     progress(f"person: {written:,} recommendations, {people:,} people recomputed (model_version {version})")
     return {"items": written, "model_version": version}
+
+
+def _person_parts(warehouse, site_id, now, parts, versions, version, progress, changed=None, run=0) -> tuple[int, int]:
+    """Write the lists of each part of the people under ``version``; the rows and people written."""
+    written = people = 0
+    for part in range(parts):
+        progress(f"person: {site_id}: histories, part {part + 1}/{parts}")
+        out = mining_store.person_recommendations(
+            warehouse, site_id, now, part, parts, versions, changed=changed, run=run
+        )
+        warehouse.release_memory()
+        out.insert(0, "site_id", site_id)
+        written += rec_store.insert_model_rows(warehouse, "rec_person_items", out, version)
+        people += out["person_id"].nunique()
+    return written, people
 
 
 # How long people without new events keep lists ranked against older neighbour models.
@@ -317,9 +333,11 @@ def visitor_votes(warehouse, site_id: str, config: dict, progress: Progress = pr
         visit_store.set_mark(warehouse, site_id, found["generation"], upto, new_version(), job="popularity")
         return found["generation"]
     parts, generation = _parts(warehouse, site_id), new_version()
-    for part in range(parts):
-        progress(f"popularity: {site_id}: folding visitors' votes, part {part + 1}/{parts}")
-        vote_store.fold_part(warehouse, site_id, generation, part, parts)
+    progress(f"popularity: {site_id}: copying interactions by visitor")
+    with mining_store.copied(warehouse, site_id, new_version(), "visitor") as run:
+        for part in range(parts):
+            progress(f"popularity: {site_id}: folding visitors' votes, part {part + 1}/{parts}")
+            vote_store.fold_part(warehouse, site_id, generation, run, part, parts)
     visit_store.set_mark(warehouse, site_id, generation, upto, new_version(), job="popularity")
     return generation
 

@@ -33,7 +33,7 @@ from recommender.mining import (
 from recommender.rules import basket_rules, pair_rules
 from tests.support.factories import recent
 from warehouse.queries import basket_counts as basket_store
-from warehouse.queries import events, visit_items
+from warehouse.queries import erasure, events, mining_rows, visit_items
 from warehouse.queries import mining as store
 from warehouse.queries import recommendations as rec_store
 from warehouse.queries import visitor_votes as vote_store
@@ -77,8 +77,9 @@ def _pandas_sessions(warehouse, site_id: str) -> pd.DataFrame:
 
 def _folded(warehouse, site_id: str, parts: int) -> int:
     generation = time.time_ns()
-    for part in range(parts):
-        visit_items.fold_part(warehouse, site_id, generation, part, parts)
+    with store.copied(warehouse, site_id, generation, "visitor") as run:
+        for part in range(parts):
+            visit_items.fold_part(warehouse, site_id, generation, run, part, parts)
     return generation
 
 
@@ -211,10 +212,11 @@ def test_a_site_with_nothing_recent_has_popular_items_and_no_trending():
     assert got[["context", "item_id", "score"]].values.tolist() == [["overall", "lamp", 3.0]]
 
 
-def _folded_votes(warehouse, site_id: str, parts: int) -> int:
+def _folded_votes(warehouse, site_id: str, parts: int, days: int = 180) -> int:
     generation = time.time_ns()
-    for part in range(parts):
-        vote_store.fold_part(warehouse, site_id, generation, part, parts)
+    with store.copied(warehouse, site_id, generation, "visitor", days=days) as run:
+        for part in range(parts):
+            vote_store.fold_part(warehouse, site_id, generation, run, part, parts)
     return generation
 
 
@@ -244,9 +246,11 @@ def test_person_votes_in_parts_match_pandas(store_site):
             "score": [1.0 + i / 10 for i in range(len(ITEMS))],
         }
     )
-    votes = pd.concat(
-        [store.person_votes(warehouse, site_id, now, part, 2, max_history=3) for part in range(2)], ignore_index=True
-    )
+    with store.copied(warehouse, site_id, time.time_ns(), "person") as run:
+        votes = pd.concat(
+            [store.person_votes(warehouse, site_id, now, run, part, 2, max_history=3) for part in range(2)],
+            ignore_index=True,
+        )
     got = person_items_from_votes(votes.assign(site_id=site_id), neighbors)
     found = rec_store.interactions(warehouse)
     history = with_person(found[found["site_id"] == site_id], rec_store.person_links(warehouse))
@@ -273,13 +277,16 @@ def test_person_recommendations_in_parts_match_pandas(store_site):
         }
     )
     rec_store.write_model(warehouse, "rec_item_neighbors", "cooccurrence", neighbors, version=77)
-    got = pd.concat(
-        [
-            store.person_recommendations(warehouse, site_id, now, part, 3, {"cooccurrence": 77}, per_item=1)
-            for part in range(3)
-        ],
-        ignore_index=True,
-    )
+    with store.copied(warehouse, site_id, time.time_ns(), "person") as run:
+        got = pd.concat(
+            [
+                store.person_recommendations(
+                    warehouse, site_id, now, part, 3, {"cooccurrence": 77}, per_item=1, run=run
+                )
+                for part in range(3)
+            ],
+            ignore_index=True,
+        )
     found = rec_store.interactions(warehouse)
     history = with_person(found[found["site_id"] == site_id], rec_store.person_links(warehouse))
     expected = person_items(history, neighbors, now=now, per_item=1)
@@ -433,8 +440,7 @@ def test_incremental_popularity_folds_give_what_a_full_fold_gives(store_site):
     pd.testing.assert_frame_equal(_by_item(incremental), _by_item(full), rtol=1e-12)
     # A day's window: visitors with older interactions are refolded to what a one-day fold holds.
     vote_store.fold_changed(warehouse, site_id, rebuilt, now, now, time.time_ns(), days=1)
-    one_day = time.time_ns()
-    vote_store.fold_part(warehouse, site_id, one_day, 0, 1, days=1)
+    one_day = _folded_votes(warehouse, site_id, 1, days=1)
     expired, expected = (vote_store.popularity_votes(warehouse, site_id, g, at, cut) for g in (rebuilt, one_day))
     assert expected["visitors"].sum() < full["visitors"].sum()
     pd.testing.assert_frame_equal(_by_item(expired), _by_item(expected), rtol=1e-12)
@@ -442,3 +448,44 @@ def test_incremental_popularity_folds_give_what_a_full_fold_gives(store_site):
 
 def _by_item(votes: pd.DataFrame) -> pd.DataFrame:
     return votes.sort_values("item_id").reset_index(drop=True)
+
+
+def test_a_full_runs_copy_gives_each_part_its_own_people_and_is_dropped_after(store_site):
+    """Every interaction is in one part, each visitor in one part only, and nothing of the copy outlives
+    the run, nor a run that fails; a copy a stopped process left is dropped by the retention's sweep."""
+    warehouse, site_id = store_site
+    interactions = warehouse.scalar(
+        f"SELECT count() FROM ({store.interactions_sql('1')})", {"site_id": site_id, "days": 180}
+    )
+    run = time.time_ns()
+    with store.copied(warehouse, site_id, run, "visitor"):
+        parts = [
+            warehouse.query_df(
+                f"SELECT * FROM ({mining_rows.part_rows('visitor_id', 'visitor')})",
+                {"site_id": site_id, "run": run} | mining_rows.bounds(part, 3),
+            )
+            for part in range(3)
+        ]
+        assert "mining_rows" in erasure.person_tables(warehouse)
+    assert sum(len(p) for p in parts) == interactions > 0
+    visitors = [set(p["visitor"]) for p in parts]
+    assert all(visitors) and sum(len(v) for v in visitors) == len(set.union(*visitors)) == 40
+    assert warehouse.scalar("SELECT count() FROM mining_rows WHERE run = {r:UInt64}", {"r": run}) == 0
+    with pytest.raises(RuntimeError):
+        with store.copied(warehouse, site_id, run + 1, "person"):
+            assert warehouse.scalar("SELECT count() FROM mining_rows WHERE run = {r:UInt64}", {"r": run + 1})
+            raise RuntimeError("the run stops")
+    assert warehouse.scalar("SELECT count() FROM mining_rows WHERE run = {r:UInt64}", {"r": run + 1}) == 0
+    for left in (run, run + 2):
+        mining_rows.copy(
+            warehouse,
+            site_id,
+            left,
+            "person_id",
+            "SELECT 'p' AS key, 'i' AS item_id, 'view' AS kind, toUInt32(1) AS time",
+            {},
+        )
+    assert mining_rows.drop_stale(warehouse, before=run + 1) == 1
+    kept = warehouse.query("SELECT DISTINCT run FROM mining_rows WHERE site_id = {s:String}", {"s": site_id})
+    assert [row["run"] for row in kept] == [run + 2]
+    mining_rows.drop(warehouse, run + 2)

@@ -1,10 +1,12 @@
 """Aggregations the mining jobs run where the events are.
 
 Python only sees what a model keeps: a product's neighbours, a visitor's vote
-per product, a sample of baskets. Every read that grows with the events is cut
-into parts by a hash of the visitor (``cityHash64(visitor) % parts``), so one
-query holds one part's visitors at a time, on chDB as on a server or a
-cluster; the jobs add the parts' results up (visitors never span two parts).
+per product, a sample of baskets. A full run's reads that grow with the events
+are cut into parts of the visitors or people, so one query holds one part at a
+time, on chDB as on a server or a cluster; the jobs add the parts' results up
+(a visitor or person never spans two parts). The run first copies the
+interactions in the order of a hash of whom they belong to (``mining_rows``),
+so that each part reads its own share of them.
 
 Visits and what the co-occurrence, session-kNN and rule jobs read from them
 are in ``visit_items``.
@@ -16,19 +18,19 @@ SELECT, no ``WITH`` subqueries).
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
+from typing import Iterator
 
 import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
+from . import mining_rows
 from .person_map import CHANNEL_ID_COLUMN, RAW_PERSON
 from .sessions import VISITOR
 from .versions import person_runs
 
 KIND_WEIGHT = "multiIf(kind = 'purchase', 5.0, kind = 'cart', 3.0, 1.0)"
-
-_PART = "cityHash64({visitor}) % {{parts:UInt64}} = {{part:UInt64}}"
-BY_PART = _PART.format(visitor=VISITOR)
 
 
 def interactions_sql(scope: str) -> str:
@@ -49,9 +51,6 @@ def interactions_sql(scope: str) -> str:
       AND timestamp >= now() - toIntervalDay({{days:UInt32}})
       AND {scope}
 """
-
-
-_INTERACTIONS = interactions_sql(BY_PART)
 
 
 def site_event_count(warehouse: Warehouse, site_id: str, days: int = 180) -> int:
@@ -93,14 +92,15 @@ def _keyed_history(rows: str) -> str:
                if(own_user, user_id, anonymous_id) AS raw,
                if(own_user, concat(if(channel_id = 1, 'customer:', 'user:'), user_id),
                   concat('anon:', anonymous_id)) AS identity
-        FROM ({_INTERACTIONS.replace("{parts:UInt64}", "1").replace("{part:UInt64}", "0")})
+        FROM ({interactions_sql("1")})
         WHERE {rows}
     ) AS history
     ANY LEFT JOIN ({_LINKED}) AS links USING identity
 """
 
 
-def _person_votes(rows: str, people: str) -> str:
+def _person_votes(history: str, people: str) -> str:
+    """Each person's votes from ``history`` (``person, item_id, kind, time``), of the people ``people`` picks."""
     return f"""
     SELECT person_id, t.1 AS item_id, t.2 AS weight, t.3 AS bought, t.4 AS votes FROM (
         SELECT person AS person_id,
@@ -110,7 +110,7 @@ def _person_votes(rows: str, people: str) -> str:
                    sum({KIND_WEIGHT} * pow(0.5, greatest({{now:Float64}} - toFloat64(time), 0.) / 86400. / 30.))
                        AS weight,
                    max(kind = 'purchase') AS bought, max(time) AS last
-            FROM ({_keyed_history(rows)})
+            FROM ({history})
             WHERE {people}
             GROUP BY person, item_id
         )
@@ -122,12 +122,24 @@ def _person_votes(rows: str, people: str) -> str:
 """
 
 
-# A part's rows: those whose own id falls in it, and every linked identity's
-# (few), whose person is known only after the join.
-_PERSON_VOTES = _person_votes(
-    f"cityHash64(raw) % {{parts:UInt64}} = {{part:UInt64}} OR identity IN (SELECT identity FROM ({_LINKED}))",
-    "cityHash64(person) % {parts:UInt64} = {part:UInt64}",
-)
+# A full run's part: the people of a range of buckets, from their copy (``copied``).
+_PERSON_VOTES = _person_votes(mining_rows.part_rows("person_id", "person"), "1")
+
+
+# Every interaction of the window with its visitor, and with its person: what full runs copy.
+_BY_COPY = {
+    "visitor": f"SELECT visitor_id AS key, item_id, kind, time FROM ({interactions_sql('1')})",
+    "person": f"SELECT person AS key, item_id, kind, time FROM ({_keyed_history('1')})",
+}
+
+
+@contextmanager
+def copied(warehouse: Warehouse, site_id: str, run: int, by: str, days: int = 180) -> Iterator[int]:
+    """The site's interactions in the window, copied under ``run`` with their visitor or person (``by``) for
+    the ``with`` block: a full run's parts read their share (``mining_rows.part_rows``), not every event."""
+    with mining_rows.copied(warehouse, site_id, run, f"{by}_id", _BY_COPY[by], {"days": days}):
+        yield run
+
 
 # The ids whose person may have changed since the last per-person run: the own
 # ids of rows received in (since, upto], and every id and person an identity
@@ -154,16 +166,18 @@ CHANGED_PEOPLE = f"""
     SELECT person_id AS key FROM ({_LINKED}) WHERE {_RAW_OF_IDENTITY} IN (SELECT key FROM ({_CHANGED_KEYS}))
 """
 _CHANGED_VOTES = _person_votes(
-    f"raw IN ({CHANGED_PEOPLE}) "
-    f"OR identity IN (SELECT identity FROM ({_LINKED}) WHERE person_id IN ({CHANGED_PEOPLE}))",
-    f"person IN ({CHANGED_PEOPLE}) AND cityHash64(person) % {{parts:UInt64}} = {{part:UInt64}}",
+    _keyed_history(
+        f"raw IN ({CHANGED_PEOPLE}) "
+        f"OR identity IN (SELECT identity FROM ({_LINKED}) WHERE person_id IN ({CHANGED_PEOPLE}))"
+    ),
+    f"person IN ({CHANGED_PEOPLE})",
 )
 
 
 def person_votes(
-    warehouse: Warehouse, site_id: str, now: float, part: int, parts: int, max_history: int = 20, days: int = 180
+    warehouse: Warehouse, site_id: str, now: float, run: int, part: int, parts: int, max_history: int = 20
 ) -> pd.DataFrame:
-    """``person_id, item_id, weight, bought, votes`` for one part of the people (by hash of the person).
+    """``person_id, item_id, weight, bought, votes`` for one part of the people copied under ``run``.
 
     A row's person is the stitched one (``person_links``), else its own user
     id (a user id the browser only claimed is not), else its anonymous id.
@@ -173,7 +187,8 @@ def person_votes(
     """
     frame = warehouse.query_df(
         _PERSON_VOTES,
-        {"site_id": site_id, "now": float(now), "part": part, "parts": parts, "days": days, "max_history": max_history},
+        {"site_id": site_id, "now": float(now), "run": run, "max_history": max_history}
+        | mining_rows.bounds(part, parts),
     )
     return _typed(frame, ["person_id", "item_id"], {"weight": "float64", "bought": "uint8", "votes": "uint8"})
 
@@ -190,11 +205,14 @@ def person_recommendations(
     max_history: int = 20,
     days: int = 180,
     changed: dict | None = None,
+    run: int = 0,
 ) -> pd.DataFrame:
     """``person_id, item_id, score``: ``recommender.mining.person_items`` for one part of the people.
 
-    With ``changed`` (``since``, ``upto``: receive times; ``last``: the
-    previous per-person version), only the people ``CHANGED_PEOPLE`` names.
+    A full run reads the part from the people copied under ``run``
+    (``copied``). With ``changed`` (``since``, ``upto``: receive times;
+    ``last``: the previous per-person version), it reads the events of the
+    people ``CHANGED_PEOPLE`` names instead, in one part.
 
     ``versions`` maps the neighbour models (``rules``, ``cooccurrence``) to
     the version read; each voting product's best ``per_item`` neighbours get
@@ -202,6 +220,8 @@ def person_recommendations(
     Each joined row also carries the voted product itself as a "bought"
     marker, so one grouping both sums the votes and drops the purchases.
     """
+    if not (changed or run):
+        raise ValueError("person_recommendations reads a copy of the people (run) or the changed ones")
     neighbors = """
         SELECT item_id, neighbor_id, score FROM rec_item_neighbors
         WHERE site_id = {site_id:String}
@@ -231,15 +251,15 @@ def person_recommendations(
         | {
             "site_id": site_id,
             "now": float(now),
-            "part": part,
-            "parts": parts,
+            "run": run,
             "days": days,
             "max_history": max_history,
             "rules": int(versions.get("rules", 0)),
             "cooccurrence": int(versions.get("cooccurrence", 0)),
             "per_item": per_item,
             "per_person": per_person,
-        },
+        }
+        | mining_rows.bounds(part, parts),
     )
     return _typed(frame, ["person_id", "item_id"], {"score": "float64"})
 

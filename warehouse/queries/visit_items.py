@@ -26,7 +26,8 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-from .mining import BY_PART, _typed, interactions_sql
+from . import mining_rows
+from .mining import _typed, interactions_sql
 from .sessions import VISITOR
 
 _TOUCHED = f"""
@@ -37,13 +38,14 @@ _TOUCHED = f"""
 BY_TOUCHED = f"{VISITOR} IN ({_TOUCHED})"
 
 
-def _session_events(scope: str, visit_scope: str) -> str:
-    """Each interaction with its visit: "<visitor>#<n>", n the count of the
-    visitor's visits started at or before it (0 before the first)."""
+def _session_events(interactions: str, visit_scope: str) -> str:
+    """Each interaction of ``interactions`` (``visitor_id, item_id, kind, time``) with its visit:
+    "<visitor>#<n>", n the count of the visitor's visits started at or before it (0 before the first);
+    ``visit_scope`` picks the same visitors' visits."""
     return f"""
     SELECT visitor_id, concat(visitor_id, '#', toString(visit)) AS session_id, item_id, kind, time,
            arrayCount((s, t) -> s <= t, starts, arrayResize([time], length(starts), time)) AS visit
-    FROM ({interactions_sql(scope)}) AS interactions
+    FROM ({interactions}) AS interactions
     ANY LEFT JOIN (
         SELECT visitor_id, groupArray(toUInt32(started_at)) AS starts
         FROM sessions FINAL
@@ -53,7 +55,7 @@ def _session_events(scope: str, visit_scope: str) -> str:
     """
 
 
-def _folded(scope: str, visit_scope: str) -> str:
+def _folded(interactions: str, visit_scope: str) -> str:
     return f"""
     SELECT {{site_id:String}} AS site_id, {{generation:UInt64}} AS generation, visitor_id, session_id,
            toDateTime(last, 'UTC') AS last_seen,
@@ -72,7 +74,7 @@ def _folded(scope: str, visit_scope: str) -> str:
                    arrayMap(x -> x.2, arraySort(groupArrayIf((time, item_id), kind != 'purchase'))) AS sequence,
                    arrayMap(x -> x.2, arraySort(groupArrayIf((time, item_id), kind = 'purchase'))) AS bought,
                    arraySort(groupUniqArrayIf(item_id, kind = 'cart')) AS carted
-            FROM ({_session_events(scope, visit_scope)})
+            FROM ({_session_events(interactions, visit_scope)})
             GROUP BY session_id
         )
     )
@@ -134,6 +136,7 @@ def fold_part(
     warehouse: Warehouse,
     site_id: str,
     generation: int,
+    run: int,
     part: int,
     parts: int,
     half_life_days: float = 30.0,
@@ -141,7 +144,8 @@ def fold_part(
     days: int = 180,
     item_parts: int = 4,
 ) -> None:
-    """A full fold, one part of the visitors: their visits and weights under a new ``generation``.
+    """A full fold, one part of the visitors copied under ``run`` (``mining.copied``): their visits
+    and weights under a new ``generation``.
 
     ``items`` is a visit's last ``max_items`` views and cart adds in time
     order (repeats kept: session-kNN weighs positions); ``views`` the distinct
@@ -149,13 +153,11 @@ def fold_part(
     ``purchases`` the distinct bought products by last purchase; ``carts`` the
     distinct carted products.
     """
-    params = _params(site_id, generation, half_life_days, max_items, days) | {
-        "version": generation,
-        "part": part,
-        "parts": parts,
-    }
-    by_part = "cityHash64(visitor_id) % {parts:UInt64} = {part:UInt64}"
-    warehouse.execute(f"INSERT INTO rec_session_items ({COLUMNS}) {_folded(BY_PART, by_part)}", params)
+    params = _params(site_id, generation, half_life_days, max_items, days) | {"version": generation, "run": run}
+    params |= mining_rows.bounds(part, parts)
+    by_part = mining_rows.in_part("visitor_id")
+    interactions = mining_rows.part_rows("visitor_id", "visitor_id")
+    warehouse.execute(f"INSERT INTO rec_session_items ({COLUMNS}) {_folded(interactions, by_part)}", params)
     rows = f"version = {{version:UInt64}} AND {by_part}"
     _add_weights(warehouse, params, rows, final=False, sign=1.0, item_parts=item_parts)
 
@@ -190,7 +192,8 @@ def fold_touched(
     )
     fresh = version + 1
     warehouse.execute(
-        f"INSERT INTO rec_session_items ({COLUMNS}) {_folded(BY_TOUCHED, touched)}", {**params, "version": fresh}
+        f"INSERT INTO rec_session_items ({COLUMNS}) {_folded(interactions_sql(BY_TOUCHED), touched)}",
+        {**params, "version": fresh},
     )
     _add_weights(warehouse, {**params, "version": fresh}, "version = {version:UInt64}", final=False, sign=1.0)
 

@@ -27,8 +27,8 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-from . import visit_items
-from .mining import BY_PART, _typed, interactions_sql
+from . import mining_rows, visit_items
+from .mining import _typed, interactions_sql
 from .sessions import VISITOR
 
 COLUMNS = (
@@ -37,8 +37,8 @@ COLUMNS = (
 )
 
 
-def _folded(scope: str) -> str:
-    """The visitors ``scope`` picks, one row per product they touched in the window."""
+def _folded(interactions: str) -> str:
+    """One row per visitor and product in ``interactions`` (``visitor_id, item_id, kind, time``)."""
     return f"""
     SELECT {{site_id:String}} AS site_id, {{generation:UInt64}} AS generation, visitor_id, item_id,
            minIf(time, kind = 'view') AS first_view, maxIf(time, kind = 'view') AS last_view,
@@ -46,18 +46,19 @@ def _folded(scope: str) -> str:
            minIf(time, kind = 'purchase') AS first_purchase, maxIf(time, kind = 'purchase') AS last_purchase,
            toDateTime(min(time), 'UTC') AS first_seen, toDateTime(max(time), 'UTC') AS last_seen,
            toUInt8(0) AS deleted, {{version:UInt64}} AS version
-    FROM ({interactions_sql(scope)})
+    FROM ({interactions})
     GROUP BY visitor_id, item_id
     """
 
 
-def fold_part(warehouse: Warehouse, site_id: str, generation: int, part: int, parts: int, days: int = 180) -> None:
-    """A full fold, one part of the visitors (by hash), under a new ``generation``."""
+def fold_part(warehouse: Warehouse, site_id: str, generation: int, run: int, part: int, parts: int) -> None:
+    """A full fold, one part of the visitors copied under ``run`` (``mining.copied``), under a new
+    ``generation``."""
     warehouse.execute(
-        f"INSERT INTO rec_visitor_votes ({COLUMNS}) {_folded(BY_PART)}",
-        {"site_id": site_id, "generation": generation, "version": generation, "part": part, "parts": parts,
-         "days": days},
-    )  # fmt: skip
+        f"INSERT INTO rec_visitor_votes ({COLUMNS}) {_folded(mining_rows.part_rows('visitor_id', 'visitor_id'))}",
+        {"site_id": site_id, "generation": generation, "version": generation, "run": run}
+        | mining_rows.bounds(part, parts),
+    )
 
 
 # Visitors with events received in (since, upto].
@@ -111,7 +112,7 @@ def fold_changed(
     """
     scope = f"{VISITOR} IN ({_RECEIVED} UNION ALL {retired})"
     params |= {"version": version + 1, "retired": version}
-    warehouse.execute(f"INSERT INTO rec_visitor_votes ({COLUMNS}) {_folded(scope)}", params)
+    warehouse.execute(f"INSERT INTO rec_visitor_votes ({COLUMNS}) {_folded(interactions_sql(scope))}", params)
 
 
 def drop_old_generations(warehouse: Warehouse) -> int:
