@@ -8,7 +8,8 @@ hash, a part reads the granules of its range of buckets: the run reads the
 events once, whatever the number of parts.
 
 Each copy is a ``run`` (a partition of its own), dropped when the run ends;
-the retention job drops any a stopped process left. A copy keyed by visitor
+the retention job drops any a stopped process left (``visit_rows``, the
+sessions job's copy of the events, is swept too). A copy keyed by visitor
 fills ``visitor_id``, one keyed by person ``person_id``, so that erasure finds
 either by its column's name.
 """
@@ -20,6 +21,8 @@ from typing import Iterator
 
 from warehouse.engine.connection import Warehouse, WarehouseError
 
+# The tables copies go to: interactions (this module's), and events for the visits (``sessions``).
+TABLES = ("mining_rows", "visit_rows")
 # Buckets of the hash: a part's rows are a range of them, so parts are even up to this many.
 BUCKETS = 65536
 KEYS = ("visitor_id", "person_id")
@@ -78,8 +81,10 @@ def bounds(part: int, parts: int) -> dict:
     return {"first_bucket": part * BUCKETS // parts, "end_bucket": (part + 1) * BUCKETS // parts}
 
 
-def drop(warehouse: Warehouse, run: int) -> None:
-    warehouse.execute(f"ALTER TABLE mining_rows DROP PARTITION {int(run)}")
+def drop(warehouse: Warehouse, run: int, table: str = "mining_rows") -> None:
+    if table not in TABLES:
+        raise ValueError(f"copies are in one of {TABLES}, not {table!r}")
+    warehouse.execute(f"ALTER TABLE {table} DROP PARTITION {int(run)}")
 
 
 @contextmanager
@@ -100,7 +105,10 @@ def copied(warehouse: Warehouse, site_id: str, run: int, key: str, rows: str, pa
 
 def drop_stale(warehouse: Warehouse, before: int) -> int:
     """Drop the copies of runs begun before ``before`` (ns): a process stopped mid-run leaves its copy."""
-    runs = warehouse.query("SELECT DISTINCT run FROM mining_rows WHERE run < {before:UInt64}", {"before": before})
-    for row in runs:
-        drop(warehouse, row["run"])
-    return len(runs)
+    dropped = 0
+    for table in TABLES:
+        runs = warehouse.query(f"SELECT DISTINCT run FROM {table} WHERE run < {{before:UInt64}}", {"before": before})
+        for row in runs:
+            drop(warehouse, row["run"], table)
+        dropped += len(runs)
+    return dropped

@@ -25,6 +25,8 @@ import datetime as dt
 
 from warehouse.engine.connection import Warehouse
 
+from . import mining_rows
+
 EPOCH = dt.datetime(1970, 1, 1)
 
 # A visitor is its anonymous id; server-side events with only a user id are
@@ -71,11 +73,14 @@ DEVICE = (
     "match(ua, '(?i)mobi|iphone|android'), 'mobile', match(ua, '(?i)bot|crawl|spider'), 'bot', 'desktop')"
 )
 
-# Which events a run reads: all of the site's, or those of the visitors that
-# new events touch (then cut at each visitor's boundary after the join).
-_ALL_VISITORS = (
-    f"site_id = {{site_id:String}} AND is_bot = 0 AND cityHash64({VISITOR}) % {{parts:UInt64}} = {{part:UInt64}}"
-)
+# Which events a run reads: those of the visitors that new events touch
+# (then cut at each visitor's boundary after the join), or all of the site's,
+# copied once for a full run in the order of a bucket of the visitor
+# (``visit_rows``, as ``mining_rows`` does for the mining jobs), so that each
+# part reads its own visitors' events rather than every event.
+_ALL_VISITORS = """
+    site_id = {site_id:String} AND run = {run:UInt64}
+    AND bucket >= {first_bucket:UInt32} AND bucket < {end_bucket:UInt32}"""
 _NEW_VISITORS = """site_id = {site_id:String} AND is_bot = 0
       AND anonymous_id IN (
           SELECT anonymous_id FROM events WHERE site_id = {site_id:String}
@@ -115,7 +120,9 @@ _STARTS = f"""
 """
 
 _STARTS_ALL = _STARTS.replace(
-    "$SOURCE", f"SELECT {_PASS_ONE_COLUMNS}, toDateTime(0, 'UTC') AS boundary FROM events WHERE {_ALL_VISITORS}"
+    "$SOURCE",
+    "SELECT visitor_id, timestamp, t, c, user_agent, utm_medium, toDateTime(0, 'UTC') AS boundary "
+    f"FROM visit_rows WHERE {_ALL_VISITORS}",
 )
 _STARTS_NEW = _STARTS.replace(
     "$SOURCE",
@@ -126,8 +133,8 @@ _STARTS_NEW = _STARTS.replace(
 # Pass two: every event with its visit number, then one row per visit. The
 # landing fields come from the visit's first event by time, then by kind, so
 # that events in one millisecond give the same answer on every run.
-_VISITS = f"""
-    SELECT {{site_id:String}} AS site_id, any(visitor_id) AS visitor_id,
+_VISITS = """
+    SELECT {site_id:String} AS site_id, any(visitor_id) AS visitor_id,
            toDateTime(intDiv(min(t), 1000), 'UTC') AS started_at,
            toDateTime(intDiv(max(t), 1000), 'UTC') AS ended_at,
            toUInt32(ended_at - started_at) AS duration_seconds,
@@ -150,25 +157,47 @@ _VISITS = f"""
            sumIf(revenue, kind = 5) AS revenue,
            groupUniqArrayIf(order_id, kind = 5 AND order_id != '') AS order_ids,
            toUInt8(0) AS deleted,
-           {{version:UInt64}} AS version
+           {version:UInt64} AS version
     FROM (
         SELECT visitor_id, t, t * 8 + kind AS first, kind, page, referrer, utm_source, utm_medium, utm_campaign,
                user_id, product_id, line_value, order_id, revenue, device,
                bitShiftLeft(visitor_no, 32) + arrayCount(s -> s <= t, starts) AS visit
-        FROM (
-            SELECT {VISITOR} AS visitor_id, timestamp, {TIME_MS} AS t, {KIND} AS kind,
-                   if(path != '', path, url) AS page, referrer, toString(utm_source) AS utm_source,
-                   toString(utm_medium) AS utm_medium, utm_campaign, user_id, product_id,
-                   price * greatest(quantity, 1) AS line_value, order_id, revenue
-            FROM events WHERE $SCOPE
-        ) AS visitor_events ALL INNER JOIN ($STARTS) AS visit_starts USING visitor_id
+        FROM ($EVENTS) AS visitor_events ALL INNER JOIN ($STARTS) AS visit_starts USING visitor_id
         WHERE timestamp >= boundary
     )
     GROUP BY visit
 """
 
-_VISITS_ALL = _VISITS.replace("$SCOPE", _ALL_VISITORS).replace("$STARTS", _STARTS_ALL)
-_VISITS_NEW = _VISITS.replace("$SCOPE", _NEW_VISITORS).replace("$STARTS", _STARTS_NEW)
+# Each event with what a visit is made of; ``visit_rows`` holds them so, and pass two reads them back as strings.
+_EVENT_COLUMNS = f"""
+    {VISITOR} AS visitor_id, timestamp, {TIME_MS} AS t, {KIND} AS kind, if(path != '', path, url) AS page, referrer,
+    utm_source, utm_medium, utm_campaign, user_id, product_id, price * greatest(quantity, 1) AS line_value, order_id,
+    revenue"""
+_PASS_TWO_COLUMNS = (
+    "visitor_id, timestamp, t, kind, page, referrer, toString(utm_source) AS utm_source, "
+    "toString(utm_medium) AS utm_medium, utm_campaign, user_id, product_id, line_value, order_id, revenue"
+)
+
+
+def _events_where(scope: str) -> str:
+    """Pass two's events, read from the events table where ``scope`` holds."""
+    return f"SELECT {_PASS_TWO_COLUMNS} FROM (SELECT {_EVENT_COLUMNS} FROM events WHERE {scope})"
+
+
+_VISITS_ALL = _VISITS.replace("$EVENTS", f"SELECT {_PASS_TWO_COLUMNS} FROM visit_rows WHERE {_ALL_VISITORS}").replace(
+    "$STARTS", _STARTS_ALL
+)
+_VISITS_NEW = _VISITS.replace("$EVENTS", _events_where(_NEW_VISITORS)).replace("$STARTS", _STARTS_NEW)
+
+# A full run's copy of the site's events (pass one's columns and pass two's), under ``run``.
+_COPY = f"""
+    INSERT INTO visit_rows (site_id, run, bucket, visitor_id, timestamp, t, kind, c, user_agent, page, referrer,
+                            utm_source, utm_medium, utm_campaign, user_id, product_id, line_value, order_id, revenue)
+    SELECT {{site_id:String}}, {{run:UInt64}}, cityHash64(visitor_id) % {mining_rows.BUCKETS}, visitor_id, timestamp,
+           t, kind, {CAMPAIGN} AS c, user_agent, page, referrer, utm_source, utm_medium, utm_campaign, user_id,
+           product_id, line_value, order_id, revenue
+    FROM (SELECT {_EVENT_COLUMNS}, user_agent FROM events WHERE site_id = {{site_id:String}} AND is_bot = 0)
+"""
 
 COLUMNS = (
     "site_id, visitor_id, started_at, ended_at, duration_seconds, events, pageviews, landing_page, referrer, "
@@ -250,8 +279,9 @@ def sessionize(
 ) -> int:
     """Recompute the visits touched by events received in (since, upto]; returns visits written.
 
-    A full run (since the epoch) reads the visitors in ``parts`` by a hash of
-    the visitor, so its memory stays that of one part however many events.
+    A full run (since the epoch) copies the events once and reads the
+    visitors in ``parts`` of the copy, so its memory stays that of one part
+    however many events.
     """
     params = {"site_id": site_id, "since": since, "upto": upto, "timeout_ms": timeout_minutes * 60_000}
     full = since <= EPOCH
@@ -259,10 +289,11 @@ def sessionize(
     # A ReplacingMergeTree that folds equal keys while inserting spends more
     # on that than on computing the visits; FINAL reads fold them anyway.
     fold = "\nSETTINGS optimize_on_insert = 0" if warehouse.features.get("optimize_on_insert") else ""
-    for part in range(parts if full else 1):
+    if full:
+        _sessionize_all(warehouse, params | {"version": version, "run": version}, parts, fold)
+    else:
         warehouse.execute(
-            f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM ({visits}){fold}",
-            {**params, "version": version, "part": part, "parts": parts},
+            f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM ({visits}){fold}", {**params, "version": version}
         )
     warehouse.execute(
         "INSERT INTO sessions (site_id, visitor_id, started_at, deleted, version) "
@@ -270,6 +301,19 @@ def sessionize(
         {**params, "version": version},
     )
     return _count(warehouse, site_id, version)
+
+
+def _sessionize_all(warehouse: Warehouse, params: dict, parts: int, fold: str) -> None:
+    """Every visit of the site, a part of the visitors at a time, from one copy of the events."""
+    try:
+        warehouse.execute(_COPY + mining_rows.small_blocks(warehouse), params)
+        for part in range(parts):
+            warehouse.execute(
+                f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM ({_VISITS_ALL}){fold}",
+                params | mining_rows.bounds(part, parts),
+            )
+    finally:
+        mining_rows.drop(warehouse, params["run"], "visit_rows")
 
 
 def _count(warehouse: Warehouse, site_id: str, version: int) -> int:
@@ -317,7 +361,7 @@ _TAIL_STARTS = _STARTS.replace(
     f"""SELECT * FROM (SELECT {_PASS_ONE_COLUMNS} FROM events WHERE {_TAIL_SCOPE}) AS visitor_events
         ALL INNER JOIN ({_TAIL_BOUNDARIES}) AS bounds USING visitor_id""",
 )
-_TAIL_VISITS = _VISITS.replace("$SCOPE", _TAIL_SCOPE).replace("$STARTS", _TAIL_STARTS)
+_TAIL_VISITS = _VISITS.replace("$EVENTS", _events_where(_TAIL_SCOPE)).replace("$STARTS", _TAIL_STARTS)
 
 
 def _anonymous_ids(visitor_ids: list[str]) -> list[str]:
