@@ -82,10 +82,12 @@ def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Ca
         mark_store.set_mark(warehouse, site_id, found["generation"], upto, new_version(), job=store.FOLD_JOB)
         return found["generation"]
     parts, generation = fact_parts(warehouse, site_id), new_version()
-    for part in range(parts):
-        progress(f"facts: {site_id}: folding facts per pair of ids, part {part + 1}/{parts}")
-        store.fold_part(warehouse, site_id, generation, part, parts)
-        warehouse.release_memory()
+    progress(f"facts: {site_id}: copying events by person")
+    with store.copied_facts(warehouse, site_id, new_version()) as run:
+        for part in range(parts):
+            progress(f"facts: {site_id}: folding facts per pair of ids, part {part + 1}/{parts}")
+            store.fold_part(warehouse, site_id, generation, run, part, parts)
+            warehouse.release_memory()
     mark_store.set_mark(warehouse, site_id, generation, upto, new_version(), job=store.FOLD_JOB)
     return generation
 
@@ -107,14 +109,21 @@ def person_facts(
 
 
 def built_in_members(
-    warehouse, site_id: str, as_of: pd.Timestamp, until=None, parts: int = 1, generation: int | None = None
+    warehouse,
+    site_id: str,
+    as_of: pd.Timestamp,
+    until=None,
+    parts: int = 1,
+    generation: int | None = None,
+    run: int = 0,
 ) -> pd.DataFrame:
     """``segments.all_segments`` of every person's facts, read in ``parts``: each part is judged by
     the behaviour rules as it comes, and only its buyers are kept for the RFM cells. The facts are
-    the folded pairs' of ``generation`` when given, else the events' up to ``until``."""
+    the folded pairs' of ``generation`` when given, else the events' up to ``until`` (from the copy
+    ``run`` when given, ``store.copied_facts``)."""
     members, buyers = [], []
     for part in range(parts):
-        frame = store.person_facts(warehouse, site_id, until, False, part, parts, generation)
+        frame = store.person_facts(warehouse, site_id, until, False, part, parts, generation, run)
         warehouse.release_memory()
         if not len(frame):
             continue
@@ -158,16 +167,17 @@ def backfill_site(warehouse, site_id: str, days: int, now: pd.Timestamp, progres
         return current
     progress(f"segments: site {site_id}: first run, membership as of each of the last {days} days")
     parts = fact_parts(warehouse, site_id)
-    for back in range(days, 0, -1):
-        judged = pd.Timestamp(as_of) - pd.Timedelta(days=back)
-        progress(f"segments: site {site_id}: day {days - back + 1} of {days} ({judged:%Y-%m-%d})")
-        computed = built_in_members(warehouse, site_id, judged, judged.to_pydatetime(), parts)
-        changes = membership_changes(current, computed, now - pd.Timedelta(days=back))
-        # Each day's moves are written as they come: later days' versions are newer, as in one insert.
-        store.write_memberships(warehouse, site_id, changes)
-        current = apply_changes(current, changes)
-        del computed, changes
-        warehouse.release_memory()
+    with store.copied_facts(warehouse, site_id, new_version()) as run:
+        for back in range(days, 0, -1):
+            judged = pd.Timestamp(as_of) - pd.Timedelta(days=back)
+            progress(f"segments: site {site_id}: day {days - back + 1} of {days} ({judged:%Y-%m-%d})")
+            computed = built_in_members(warehouse, site_id, judged, judged.to_pydatetime(), parts, run=run)
+            changes = membership_changes(current, computed, now - pd.Timedelta(days=back))
+            # Each day's moves are written as they come: later days' versions are newer, as in one insert.
+            store.write_memberships(warehouse, site_id, changes)
+            current = apply_changes(current, changes)
+            del computed, changes
+            warehouse.release_memory()
     return current
 
 

@@ -94,6 +94,28 @@ def test_refolded_facts_are_those_read_from_every_event(warehouse, site):
     assert_same_facts(warehouse, sid, again)
 
 
+def test_facts_from_a_copy_by_person_are_those_read_from_every_event(warehouse, site):
+    """The segments' backfill reads a copy of the events, a range of people's buckets a part: each part
+    holds every event of its people (a device stitched to a user included), up to any day, and the
+    copy is dropped after."""
+    sid = site["site_id"]
+    events.insert_events(warehouse, received(shop_rows(sid) + more_rows(sid), RECEIVED))
+    stitching.stitch_site(warehouse, sid)
+    as_of = pd.Timestamp(store.site_as_of(warehouse, sid))
+    checked = 0
+    with store.copied_facts(warehouse, sid, time.time_ns()) as run:
+        for until in (as_of - pd.Timedelta(days=2), as_of):
+            whole = store.person_facts(warehouse, sid, until.to_pydatetime()).sort_values("person_id")
+            copied = pd.concat(
+                [store.person_facts(warehouse, sid, until.to_pydatetime(), False, p, 3, run=run) for p in range(3)]
+            ).sort_values("person_id")
+            assert any(person.startswith("p_") for person in copied["person_id"])  # stitched people
+            pd.testing.assert_frame_equal(copied.reset_index(drop=True), whole.reset_index(drop=True))
+            checked += len(whole)
+    assert checked > 10
+    assert warehouse.scalar("SELECT count() FROM fact_rows WHERE site_id = {s:String}", {"s": sid}) == 0
+
+
 def test_site_without_events_has_no_fold(warehouse, site):
     assert membership.fold_facts(warehouse, site["site_id"], config(), lambda _: None) is None
 

@@ -8,8 +8,8 @@ hash, a part reads the granules of its range of buckets: the run reads the
 events once, whatever the number of parts.
 
 Each copy is a ``run`` (a partition of its own), dropped when the run ends;
-the retention job drops any a stopped process left (``visit_rows``, the
-sessions job's copy of the events, is swept too). A copy keyed by visitor
+the retention job drops any a stopped process left (``visit_rows`` and
+``fact_rows``, the sessions' and the facts' copies of the events, too). A copy keyed by visitor
 fills ``visitor_id``, one keyed by person ``person_id``, so that erasure finds
 either by its column's name.
 """
@@ -21,8 +21,9 @@ from typing import Iterator
 
 from warehouse.engine.connection import Warehouse, WarehouseError
 
-# The tables copies go to: interactions (this module's), and events for the visits (``sessions``).
-TABLES = ("mining_rows", "visit_rows")
+# The tables copies go to: interactions (this module's), events for the visits (``sessions``) and for
+# the people's facts (``segments``).
+TABLES = ("mining_rows", "visit_rows", "fact_rows")
 # Buckets of the hash: a part's rows are a range of them, so parts are even up to this many.
 BUCKETS = 65536
 KEYS = ("visitor_id", "person_id")

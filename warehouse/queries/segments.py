@@ -6,7 +6,8 @@ another device are one customer's.
 
 A person's facts are combined from facts per pair of ids, which are folded
 into ``id_pair_facts`` and kept up to date: a full fold starts a generation
-and reads the pairs in parts by hash; later folds refold only the pairs with
+and reads the pairs in parts from one copy of the events (``fact_rows``, by a
+bucket of the person, as ``mining_rows``); later folds refold only the pairs with
 events received since the last one (a tombstone for each of their rows, then
 their rows under a new version), so a run reads the events of the pairs that
 changed and one pass over the folded rows. Every statement runs on ClickHouse
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-from . import visit_items
+from . import mining_rows, visit_items
 from .person_map import CHANNEL_ID_COLUMN, CURRENT_PEOPLE, EVENT_IDENTITY, RAW_PERSON, resolve
 from .zones import check_zone
 
@@ -50,13 +53,14 @@ def event_count(warehouse: Warehouse, site_id: str) -> int:
     )
 
 
-# Identities whose person is not their own id (stitched to another): a part's
-# rows are those whose own id falls in it, and these (few), whose person is
-# known only after the join.
-_MOVED = f"""
-    SELECT identity FROM ({CURRENT_PEOPLE}) AS current
+# Identities whose person is not their own id (stitched to another), with
+# that person: a part's rows are those whose own id falls in it, and these
+# (few), whose person is known only after the join.
+_MOVED_PEOPLE = f"""
+    SELECT identity, mapped_person FROM ({CURRENT_PEOPLE}) AS current
     WHERE mapped_person != '' AND mapped_person != replaceRegexpOne(identity, '^[a-z]+:', '')
 """
+_MOVED = f"SELECT identity FROM ({_MOVED_PEOPLE})"
 _PART_ROWS = (
     f"({{parts:UInt64}} = 1 OR cityHash64({RAW_PERSON}) % {{parts:UInt64}} = {{part:UInt64}} "
     f"OR {EVENT_IDENTITY} IN ({_MOVED}))"
@@ -67,31 +71,75 @@ _FACT_COLUMNS = (
     "seen_from seen_to days views adds order_keys sales deal_keys first_order last_order last_cart carts".split()
 )
 
+# An order's key, whether it had a deal, and a cart line's value: read from the events, or as copied.
+_EVENT_TERMS = {
+    "channel": CHANNEL_ID_COLUMN,
+    "order_key": "if(order_id != '', order_id, message_id)",
+    "deal": f"""event = {ORDER}
+                   AND (visitParamExtractString(properties, 'coupon') != ''
+                        OR visitParamExtractFloat(properties, 'discount') > 0)""",
+    "line_value": "price * greatest(quantity, 1)",
+}
+_COPIED_TERMS = {"channel": "channel_id", "order_key": "order_key", "deal": "deal = 1", "line_value": "line_value"}
 
-def _event_facts(scope: str) -> str:
-    """Facts per pair of ids from the site's events that ``scope`` picks (not bots, up to ``until``;
-    the order events alone under ``orders_only``)."""
+
+def _event_facts(scope: str, table: str = "events", terms: dict = _EVENT_TERMS) -> str:
+    """Facts per pair of ids from the site's events that ``scope`` picks (up to ``until``; the order
+    events alone under ``orders_only``), read from ``events`` (bots left out) or a copy (``fact_rows``)."""
+    not_bots = "is_bot = 0 AND " if table == "events" else ""
     return f"""
-        SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN},
+        SELECT anonymous_id, user_id, {terms["channel"]},
                min(timestamp) AS seen_from, max(timestamp) AS seen_to,
                groupUniqArray(toDate(timestamp)) AS days,
                countIf(event IN ('Product Viewed', 'Product Clicked')) AS views,
                countIf(event = 'Product Added') AS adds,
-               groupUniqArrayIf(if(order_id != '', order_id, message_id), event = {ORDER}) AS order_keys,
+               groupUniqArrayIf({terms["order_key"]}, event = {ORDER}) AS order_keys,
                sumIf(revenue, event = {ORDER}) AS sales,
-               groupUniqArrayIf(if(order_id != '', order_id, message_id), event = {ORDER}
-                   AND (visitParamExtractString(properties, 'coupon') != ''
-                        OR visitParamExtractFloat(properties, 'discount') > 0)) AS deal_keys,
+               groupUniqArrayIf({terms["order_key"]}, event = {ORDER} AND {terms["deal"]}) AS deal_keys,
                minIf(timestamp, event = {ORDER}) AS first_order,
                maxIf(timestamp, event = {ORDER}) AS last_order,
                maxIf(timestamp, event = 'Product Added') AS last_cart,
                arrayFilter(c -> c.2 > last_order,
-                           groupArrayIf((price * greatest(quantity, 1), timestamp), event = 'Product Added')) AS carts
-        FROM events
-        WHERE site_id = {{site_id:String}} AND is_bot = 0 AND timestamp <= {{until:DateTime('UTC')}}
+                           groupArrayIf(({terms["line_value"]}, timestamp), event = 'Product Added')) AS carts
+        FROM {table}
+        WHERE site_id = {{site_id:String}} AND {not_bots}timestamp <= {{until:DateTime('UTC')}}
           AND (event = {ORDER} OR NOT {{orders_only:UInt8}}) AND {scope}
         GROUP BY anonymous_id, user_id, channel_id
     """
+
+
+# A full run's copy of the site's events as the facts read them (``fact_rows``), each row in the bucket
+# of its person: its identity's if the identity was stitched to another, else its own id.
+_COPY_FACTS = f"""
+    INSERT INTO fact_rows (site_id, run, bucket, anonymous_id, user_id, channel_id, timestamp, event, order_key,
+                           revenue, deal, line_value)
+    SELECT {{site_id:String}}, {{run:UInt64}},
+           cityHash64(if(mapped_person != '', mapped_person, raw_person)) % {mining_rows.BUCKETS},
+           anonymous_id, user_id, channel_id, timestamp, event, order_key, revenue, deal, line_value
+    FROM (
+        SELECT anonymous_id, user_id, channel_id, {EVENT_IDENTITY} AS identity, {RAW_PERSON} AS raw_person,
+               timestamp, event, order_key, revenue, deal, line_value
+        FROM (
+            SELECT anonymous_id, user_id, {CHANNEL_ID_COLUMN}, timestamp, event,
+                   {_EVENT_TERMS["order_key"]} AS order_key, revenue, toUInt8({_EVENT_TERMS["deal"]}) AS deal,
+                   {_EVENT_TERMS["line_value"]} AS line_value
+            FROM events WHERE site_id = {{site_id:String}} AND is_bot = 0
+        )
+    ) AS copied ANY LEFT JOIN ({_MOVED_PEOPLE}) AS moved USING identity
+"""
+# One part of the copy: its buckets' rows are every event of its people.
+_COPIED_PART = "run = {run:UInt64} AND bucket >= {first_bucket:UInt32} AND bucket < {end_bucket:UInt32}"
+
+
+@contextmanager
+def copied_facts(warehouse: Warehouse, site_id: str, run: int) -> Iterator[int]:
+    """The site's events copied as the facts read them, by a bucket of the person, for the ``with`` block:
+    a full fold's and the backfill's parts (``run=``) each read their own people's rows, not every event."""
+    try:
+        warehouse.execute(_COPY_FACTS + mining_rows.small_blocks(warehouse), {"site_id": site_id, "run": run})
+        yield run
+    finally:
+        mining_rows.drop(warehouse, run, "fact_rows")
 
 
 # The folded facts of the pairs of a part (and of the moved identities), as ``_event_facts`` gives them.
@@ -113,6 +161,7 @@ def person_facts(
     part: int = 0,
     parts: int = 1,
     generation: int | None = None,
+    run: int = 0,
 ) -> pd.DataFrame:
     """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
 
@@ -137,8 +186,16 @@ def person_facts(
     ``part`` of ``parts`` reads the people whose id hashes to it
     (``cityHash64(person_id) % parts``): ClickHouse aggregates, and the caller
     holds, one part of the people at a time; the parts together are every person.
+    With ``run`` (a copy of the events, ``copied_facts``) a part is a range
+    of the copy's buckets, and reads its own people's events only.
     """
-    per_ids = _FOLDED_FACTS if generation is not None else _event_facts(_PART_ROWS)
+    people = "{parts:UInt64} = 1 OR cityHash64(person_id) % {parts:UInt64} = {part:UInt64}"
+    if generation is not None:
+        per_ids = _FOLDED_FACTS
+    elif run:
+        per_ids, people = _event_facts(_COPIED_PART, "fact_rows", _COPIED_TERMS), mining_rows.in_part("person_id")
+    else:
+        per_ids = _event_facts(_PART_ROWS)
     frame = warehouse.query_df(
         f"""
         SELECT person_id, first_seen, last_seen, active_days, product_views, cart_adds, orders, revenue,
@@ -154,7 +211,7 @@ def person_facts(
                    max(last_order) AS last_order_at, max(last_cart) AS last_cart_at,
                    groupArrayArray(carts) AS cart_list
             FROM ({resolve(per_ids, _FACT_COLUMNS)})
-            WHERE {{parts:UInt64}} = 1 OR cityHash64(person_id) % {{parts:UInt64}} = {{part:UInt64}}
+            WHERE {people}
             GROUP BY person_id
         )
         WHERE person_id != '' AND (orders > 0 OR NOT {{orders_only:UInt8}})
@@ -166,7 +223,9 @@ def person_facts(
             "part": part,
             "parts": max(int(parts), 1),
             "generation": generation or 0,
-        },
+            "run": run,
+        }
+        | mining_rows.bounds(part, max(int(parts), 1)),
     )
     if frame.empty:  # chDB answers no columns for no rows
         times = dict.fromkeys(["first_seen", "last_seen", "first_order_at", "last_order_at", "last_cart_at"])
@@ -182,24 +241,25 @@ FOLD_COLUMNS = (
 )
 
 
-def _fold(scope: str) -> str:
-    """``INSERT`` of the facts of the pairs of ids that ``scope`` picks, as ``person_facts`` reads them folded."""
+def _fold(facts: str) -> str:
+    """``INSERT`` of the facts per pair of ids ``facts`` (``_event_facts``), as ``person_facts`` reads them folded."""
     return f"""
         INSERT INTO id_pair_facts ({FOLD_COLUMNS})
         SELECT {{site_id:String}} AS site_id, {{generation:UInt64}} AS generation, anonymous_id, user_id, channel_id,
                seen_from, seen_to, days, views, adds, order_keys, sales, deal_keys, first_order, last_order,
                last_cart, arrayMap(c -> c.1, carts) AS cart_values, arrayMap(c -> c.2, carts) AS cart_times,
                toUInt8(0) AS deleted, {{version:UInt64}} AS version
-        FROM ({_event_facts(scope)})
+        FROM ({facts})
     """
 
 
-def fold_part(warehouse: Warehouse, site_id: str, generation: int, part: int, parts: int) -> None:
-    """A full fold, one part of the pairs of ids (by hash), under a new ``generation``."""
+def fold_part(warehouse: Warehouse, site_id: str, generation: int, run: int, part: int, parts: int) -> None:
+    """A full fold, one part of the people's pairs of ids from the copy ``run`` (``copied_facts``), under a
+    new ``generation``: a pair's events all have one person, so each pair is in one part."""
     warehouse.execute(
-        _fold("cityHash64(anonymous_id, user_id) % {parts:UInt64} = {part:UInt64}"),
-        {"site_id": site_id, "generation": generation, "version": generation, "part": part, "parts": parts,
-         "until": FOREVER, "orders_only": 0},
+        _fold(_event_facts(_COPIED_PART, "fact_rows", _COPIED_TERMS)),
+        {"site_id": site_id, "generation": generation, "version": generation, "run": run, "until": FOREVER,
+         "orders_only": 0} | mining_rows.bounds(part, parts),
     )  # fmt: skip
 
 
@@ -264,7 +324,7 @@ def fold_changed(
             SELECT anonymous_id, user_id FROM id_pair_facts
             WHERE site_id = {site_id:String} AND generation = {generation:UInt64} AND version = {retired:UInt64})"""
     params |= {"version": version + 1, "retired": version, "until": FOREVER, "orders_only": 0}
-    warehouse.execute(_fold(f"({scope})"), params)
+    warehouse.execute(_fold(_event_facts(f"({scope})")), params)
 
 
 def fold_rows(warehouse: Warehouse, site_id: str, generation: int) -> int:
