@@ -82,12 +82,10 @@ def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Ca
         mark_store.set_mark(warehouse, site_id, found["generation"], upto, new_version(), job=store.FOLD_JOB)
         return found["generation"]
     parts, generation = fact_parts(warehouse, site_id), new_version()
-    progress(f"facts: {site_id}: copying events by person")
-    with store.copied_facts(warehouse, site_id, new_version()) as run:
-        for part in range(parts):
-            progress(f"facts: {site_id}: folding facts per pair of ids, part {part + 1}/{parts}")
-            store.fold_part(warehouse, site_id, generation, run, part, parts)
-            warehouse.release_memory()
+    for part in range(parts):
+        progress(f"facts: {site_id}: folding facts per pair of ids, part {part + 1}/{parts}")
+        store.fold_part(warehouse, site_id, generation, part, parts)
+        warehouse.release_memory()
     mark_store.set_mark(warehouse, site_id, generation, upto, new_version(), job=store.FOLD_JOB)
     return generation
 

@@ -8,10 +8,11 @@ hash, a part reads the granules of its range of buckets: the run reads the
 events once, whatever the number of parts.
 
 Each copy is a ``run`` (a partition of its own), dropped when the run ends;
-the retention job drops any a stopped process left (``visit_rows`` and
-``fact_rows``, the sessions' and the facts' copies of the events, too). A copy keyed by visitor
-fills ``visitor_id``, one keyed by person ``person_id``, so that erasure finds
-either by its column's name.
+the retention job drops any a stopped process left (and those of
+``visit_rows`` and ``fact_rows``, the sessions' and the segments' backfill's
+copies of the events). A copy keyed by visitor fills ``visitor_id``, one
+keyed by person ``person_id``, so that erasure finds either by its column's
+name.
 """
 
 from __future__ import annotations

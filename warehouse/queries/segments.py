@@ -6,8 +6,7 @@ another device are one customer's.
 
 A person's facts are combined from facts per pair of ids, which are folded
 into ``id_pair_facts`` and kept up to date: a full fold starts a generation
-and reads the pairs in parts from one copy of the events (``fact_rows``, by a
-bucket of the person, as ``mining_rows``); later folds refold only the pairs with
+and reads the pairs in parts by hash; later folds refold only the pairs with
 events received since the last one (a tombstone for each of their rows, then
 their rows under a new version), so a run reads the events of the pairs that
 changed and one pass over the folded rows. Every statement runs on ClickHouse
@@ -108,8 +107,8 @@ def _event_facts(scope: str, table: str = "events", terms: dict = _EVENT_TERMS) 
     """
 
 
-# A full run's copy of the site's events as the facts read them (``fact_rows``), each row in the bucket
-# of its person: its identity's if the identity was stitched to another, else its own id.
+# The segments' backfill's copy of the site's events as the facts read them (``fact_rows``), each row in
+# the bucket of its person: its identity's if the identity was stitched to another, else its own id.
 _COPY_FACTS = f"""
     INSERT INTO fact_rows (site_id, run, bucket, anonymous_id, user_id, channel_id, timestamp, event, order_key,
                            revenue, deal, line_value)
@@ -134,7 +133,8 @@ _COPIED_PART = "run = {run:UInt64} AND bucket >= {first_bucket:UInt32} AND bucke
 @contextmanager
 def copied_facts(warehouse: Warehouse, site_id: str, run: int) -> Iterator[int]:
     """The site's events copied as the facts read them, by a bucket of the person, for the ``with`` block:
-    a full fold's and the backfill's parts (``run=``) each read their own people's rows, not every event."""
+    the backfill judges each of 30 days a part at a time (``run=``), each part reading its own people's
+    rows, not every event up to the day."""
     try:
         warehouse.execute(_COPY_FACTS + mining_rows.small_blocks(warehouse), {"site_id": site_id, "run": run})
         yield run
@@ -253,13 +253,17 @@ def _fold(facts: str) -> str:
     """
 
 
-def fold_part(warehouse: Warehouse, site_id: str, generation: int, run: int, part: int, parts: int) -> None:
-    """A full fold, one part of the people's pairs of ids from the copy ``run`` (``copied_facts``), under a
-    new ``generation``: a pair's events all have one person, so each pair is in one part."""
+def fold_part(warehouse: Warehouse, site_id: str, generation: int, part: int, parts: int) -> None:
+    """A full fold, one part of the pairs of ids (by hash), under a new ``generation``.
+
+    Read from the events, not from a copy by person as the backfill's: a fold
+    reads the events once a part, the backfill once a part and day, and the
+    copy cost more than the reads it saved (scores at 10M events: 8.7 s
+    against 5.4 s; at 30M, 26.2 s against 23.2 s)."""
     warehouse.execute(
-        _fold(_event_facts(_COPIED_PART, "fact_rows", _COPIED_TERMS)),
-        {"site_id": site_id, "generation": generation, "version": generation, "run": run, "until": FOREVER,
-         "orders_only": 0} | mining_rows.bounds(part, parts),
+        _fold(_event_facts("cityHash64(anonymous_id, user_id) % {parts:UInt64} = {part:UInt64}")),
+        {"site_id": site_id, "generation": generation, "version": generation, "part": part, "parts": parts,
+         "until": FOREVER, "orders_only": 0},
     )  # fmt: skip
 
 

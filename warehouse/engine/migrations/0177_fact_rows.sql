@@ -1,7 +1,6 @@
--- As mining_rows, for a full fold of the facts per pair of ids and for the
--- segments' first-run backfill: the site's events as the facts read them,
--- each in the bucket of its person, one partition per run
--- (warehouse.queries.segments).
+-- As mining_rows, for the segments' first-run backfill: the site's events as
+-- the facts read them, each in the bucket of its person, one partition per
+-- run (warehouse.queries.segments).
 CREATE TABLE IF NOT EXISTS fact_rows $ON_CLUSTER (
     site_id String,
     run UInt64,
