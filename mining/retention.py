@@ -29,9 +29,9 @@ def run_retention(warehouse, config: dict, progress: Callable[[str], None] = pri
     visitor_votes.drop_old_generations(warehouse)
     segments.drop_old_generations(warehouse)
     basket_counts.drop_old_generations(warehouse)
-    # A full run drops its copy of the interactions as it ends; one a stopped process left goes after a day.
+    # A full run drops its copy of the events as it ends; one a stopped process left goes after a day.
     if stale := mining_rows.drop_stale(warehouse, before=time.time_ns() - STALE_COPY_NS):
-        progress(f"retention: {stale} copies of interactions left by stopped runs dropped")
+        progress(f"retention: {stale} copies of events left by stopped runs dropped")
     if waited := wait_for_deletes(warehouse):
         progress(f"retention: {waited} deletes done")
     progress(f"retention: {len(pruned) + pruned_scores} models pruned to their {keep} newest versions")
