@@ -42,19 +42,25 @@ def small_blocks(warehouse: Warehouse) -> str:
     return f"\nSETTINGS min_insert_block_size_rows = {BLOCK_ROWS}, min_insert_block_size_bytes = 0"
 
 
-def copy(warehouse: Warehouse, site_id: str, run: int, key: str, rows: str, params: dict) -> None:
-    """Copy the rows ``rows`` selects (SQL, ``params`` bound: ``key, item_id, kind, time``) under ``run``."""
+def _insert(key: str, rows: str) -> str:
     if key not in KEYS:
         raise ValueError(f"mining rows are keyed by one of {KEYS}, not {key!r}")
     other = KEYS[1 - KEYS.index(key)]
-    warehouse.execute(
-        f"""
+    return f"""
         INSERT INTO mining_rows (site_id, run, bucket, {key}, {other}, item_id, kind, time)
         SELECT {{site_id:String}}, {{run:UInt64}}, cityHash64(key) % {BUCKETS}, key, '', item_id, kind, time
-        FROM ({rows}){small_blocks(warehouse)}
-        """,
-        {**params, "site_id": site_id, "run": run},
-    )
+        FROM ({rows})
+        """
+
+
+def copy(warehouse: Warehouse, site_id: str, run: int, key: str, rows: str, params: dict) -> None:
+    """Copy the rows ``rows`` selects (SQL, ``params`` bound: ``key, item_id, kind, time``) under ``run``."""
+    warehouse.execute(_insert(key, rows) + small_blocks(warehouse), {**params, "site_id": site_id, "run": run})
+
+
+# One part of a copy, in any of ``TABLES``: its run and its range of buckets (``bounds``), which the
+# copy's sort key reads alone.
+PART = "run = {run:UInt64} AND bucket >= {first_bucket:UInt32} AND bucket < {end_bucket:UInt32}"
 
 
 def part_rows(key: str, name: str) -> str:
@@ -62,11 +68,7 @@ def part_rows(key: str, name: str) -> str:
     ``{site_id:String}``, ``{run:UInt64}`` and the part's bucket range (``bounds``) bound."""
     if key not in KEYS:
         raise ValueError(f"mining rows are keyed by one of {KEYS}, not {key!r}")
-    return f"""
-    SELECT {key} AS {name}, item_id, kind, time FROM mining_rows
-    WHERE site_id = {{site_id:String}} AND run = {{run:UInt64}}
-      AND bucket >= {{first_bucket:UInt32}} AND bucket < {{end_bucket:UInt32}}
-    """
+    return f"SELECT {key} AS {name}, item_id, kind, time FROM mining_rows WHERE site_id = {{site_id:String}} AND {PART}"
 
 
 def in_part(column: str) -> str:
@@ -90,19 +92,29 @@ def drop(warehouse: Warehouse, run: int, table: str = "mining_rows") -> None:
 
 
 @contextmanager
-def copied(warehouse: Warehouse, site_id: str, run: int, key: str, rows: str, params: dict) -> Iterator[int]:
-    """The rows copied under ``run`` for the ``with`` block; dropped after it, however it ends."""
+def copying(warehouse: Warehouse, table: str, run: int, insert: str, params: dict) -> Iterator[int]:
+    """Run ``insert`` (an INSERT ... SELECT into ``table``, one of ``TABLES``, under ``run``) for the
+    ``with`` block; the copy is dropped after it, however it ends."""
+    if table not in TABLES:
+        raise ValueError(f"copies are in one of {TABLES}, not {table!r}")
     try:
-        copy(warehouse, site_id, run, key, rows, params)
+        warehouse.execute(insert + small_blocks(warehouse), params)
     except Exception:
         # What a failed copy wrote goes too; the copy's own error is the one to see.
         with suppress(WarehouseError):
-            drop(warehouse, run)
+            drop(warehouse, run, table)
         raise
     try:
         yield run
     finally:
-        drop(warehouse, run)
+        drop(warehouse, run, table)
+
+
+@contextmanager
+def copied(warehouse: Warehouse, site_id: str, run: int, key: str, rows: str, params: dict) -> Iterator[int]:
+    """The rows ``rows`` selects copied under ``run`` (as ``copy``) for the ``with`` block, then dropped."""
+    with copying(warehouse, "mining_rows", run, _insert(key, rows), {**params, "site_id": site_id, "run": run}):
+        yield run
 
 
 def drop_stale(warehouse: Warehouse, before: int) -> int:

@@ -126,8 +126,6 @@ _COPY_FACTS = f"""
         )
     ) AS copied ANY LEFT JOIN ({_MOVED_PEOPLE}) AS moved USING identity
 """
-# One part of the copy: its buckets' rows are every event of its people.
-_COPIED_PART = "run = {run:UInt64} AND bucket >= {first_bucket:UInt32} AND bucket < {end_bucket:UInt32}"
 
 
 @contextmanager
@@ -135,11 +133,8 @@ def copied_facts(warehouse: Warehouse, site_id: str, run: int) -> Iterator[int]:
     """The site's events copied as the facts read them, by a bucket of the person, for the ``with`` block:
     the backfill judges each of 30 days a part at a time (``run=``), each part reading its own people's
     rows, not every event up to the day."""
-    try:
-        warehouse.execute(_COPY_FACTS + mining_rows.small_blocks(warehouse), {"site_id": site_id, "run": run})
+    with mining_rows.copying(warehouse, "fact_rows", run, _COPY_FACTS, {"site_id": site_id, "run": run}):
         yield run
-    finally:
-        mining_rows.drop(warehouse, run, "fact_rows")
 
 
 # The folded facts of the pairs of a part (and of the moved identities), as ``_event_facts`` gives them.
@@ -187,13 +182,13 @@ def person_facts(
     (``cityHash64(person_id) % parts``): ClickHouse aggregates, and the caller
     holds, one part of the people at a time; the parts together are every person.
     With ``run`` (a copy of the events, ``copied_facts``) a part is a range
-    of the copy's buckets, and reads its own people's events only.
+    of the copy's buckets, whose rows are every event of its people.
     """
     people = "{parts:UInt64} = 1 OR cityHash64(person_id) % {parts:UInt64} = {part:UInt64}"
     if generation is not None:
         per_ids = _FOLDED_FACTS
     elif run:
-        per_ids, people = _event_facts(_COPIED_PART, "fact_rows", _COPIED_TERMS), mining_rows.in_part("person_id")
+        per_ids, people = _event_facts(mining_rows.PART, "fact_rows", _COPIED_TERMS), mining_rows.in_part("person_id")
     else:
         per_ids = _event_facts(_PART_ROWS)
     frame = warehouse.query_df(

@@ -78,9 +78,7 @@ DEVICE = (
 # copied once for a full run in the order of a bucket of the visitor
 # (``visit_rows``, as ``mining_rows`` does for the mining jobs), so that each
 # part reads its own visitors' events rather than every event.
-_ALL_VISITORS = """
-    site_id = {site_id:String} AND run = {run:UInt64}
-    AND bucket >= {first_bucket:UInt32} AND bucket < {end_bucket:UInt32}"""
+_ALL_VISITORS = f"site_id = {{site_id:String}} AND {mining_rows.PART}"
 _NEW_VISITORS = """site_id = {site_id:String} AND is_bot = 0
       AND anonymous_id IN (
           SELECT anonymous_id FROM events WHERE site_id = {site_id:String}
@@ -285,7 +283,7 @@ def sessionize(
     """
     params = {"site_id": site_id, "since": since, "upto": upto, "timeout_ms": timeout_minutes * 60_000}
     full = since <= EPOCH
-    visits, tombstones = (_VISITS_ALL, _TOMBSTONES_ALL) if full else (_VISITS_NEW, _TOMBSTONES)
+    tombstones = _TOMBSTONES_ALL if full else _TOMBSTONES
     # A ReplacingMergeTree that folds equal keys while inserting spends more
     # on that than on computing the visits; FINAL reads fold them anyway.
     fold = "\nSETTINGS optimize_on_insert = 0" if warehouse.features.get("optimize_on_insert") else ""
@@ -293,7 +291,8 @@ def sessionize(
         _sessionize_all(warehouse, params | {"version": version, "run": version}, parts, fold)
     else:
         warehouse.execute(
-            f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM ({visits}){fold}", {**params, "version": version}
+            f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM ({_VISITS_NEW}){fold}",
+            {**params, "version": version},
         )
     warehouse.execute(
         "INSERT INTO sessions (site_id, visitor_id, started_at, deleted, version) "
@@ -305,15 +304,12 @@ def sessionize(
 
 def _sessionize_all(warehouse: Warehouse, params: dict, parts: int, fold: str) -> None:
     """Every visit of the site, a part of the visitors at a time, from one copy of the events."""
-    try:
-        warehouse.execute(_COPY + mining_rows.small_blocks(warehouse), params)
+    with mining_rows.copying(warehouse, "visit_rows", params["run"], _COPY, params):
         for part in range(parts):
             warehouse.execute(
                 f"INSERT INTO sessions ({COLUMNS}) SELECT {COLUMNS} FROM ({_VISITS_ALL}){fold}",
                 params | mining_rows.bounds(part, parts),
             )
-    finally:
-        mining_rows.drop(warehouse, params["run"], "visit_rows")
 
 
 def _count(warehouse: Warehouse, site_id: str, version: int) -> int:

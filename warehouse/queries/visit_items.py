@@ -141,7 +141,6 @@ def fold_part(
     parts: int,
     half_life_days: float = 30.0,
     max_items: int = 50,
-    days: int = 180,
     item_parts: int = 4,
 ) -> None:
     """A full fold, one part of the visitors copied under ``run`` (``mining.copied``): their visits
@@ -153,7 +152,8 @@ def fold_part(
     ``purchases`` the distinct bought products by last purchase; ``carts`` the
     distinct carted products.
     """
-    params = _params(site_id, generation, half_life_days, max_items, days) | {"version": generation, "run": run}
+    # The copy holds the mining window's interactions already (``mining.copied``'s ``days``).
+    params = _params(site_id, generation, half_life_days, max_items, 0) | {"version": generation, "run": run}
     params |= mining_rows.bounds(part, parts)
     by_part = mining_rows.in_part("visitor_id")
     interactions = mining_rows.part_rows("visitor_id", "visitor_id")
