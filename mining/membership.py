@@ -165,7 +165,8 @@ def backfill_site(warehouse, site_id: str, days: int, now: pd.Timestamp, progres
         return current
     progress(f"segments: site {site_id}: first run, membership as of each of the last {days} days")
     parts = fact_parts(warehouse, site_id)
-    with store.copied_facts(warehouse, site_id, new_version()) as run:
+    progress(f"segments: site {site_id}: copying the facts by day")
+    with store.copied_facts(warehouse, site_id, new_version(), as_of, days, parts) as run:
         for back in range(days, 0, -1):
             judged = pd.Timestamp(as_of) - pd.Timedelta(days=back)
             progress(f"segments: site {site_id}: day {days - back + 1} of {days} ({judged:%Y-%m-%d})")

@@ -95,16 +95,17 @@ def test_refolded_facts_are_those_read_from_every_event(warehouse, site):
 
 
 def test_facts_from_a_copy_by_person_are_those_read_from_every_event(warehouse, site):
-    """The segments' backfill reads a copy of the events, a range of people's buckets a part: each part
-    holds every event of its people (a device stitched to a user included), up to any day, and the
-    copy is dropped after."""
+    """The segments' backfill reads the events' facts by day, a range of people's buckets a part: each part
+    holds every event of its people (a device stitched to a user included), up to any of the days (the
+    oldest with every earlier event), and the copies are dropped after."""
     sid = site["site_id"]
     events.insert_events(warehouse, received(shop_rows(sid) + more_rows(sid), RECEIVED))
     stitching.stitch_site(warehouse, sid)
     as_of = pd.Timestamp(store.site_as_of(warehouse, sid))
     checked = 0
-    with store.copied_facts(warehouse, sid, time.time_ns()) as run:
-        for until in (as_of - pd.Timedelta(days=2), as_of):
+    with store.copied_facts(warehouse, sid, time.time_ns(), as_of.to_pydatetime(), 3, parts=2) as run:
+        assert warehouse.scalar("SELECT count() FROM fact_rows WHERE site_id = {s:String}", {"s": sid}) == 0
+        for until in (as_of - pd.Timedelta(days=back) for back in (3, 2, 1, 0)):
             whole = store.person_facts(warehouse, sid, until.to_pydatetime()).sort_values("person_id")
             copied = pd.concat(
                 [store.person_facts(warehouse, sid, until.to_pydatetime(), False, p, 3, run=run) for p in range(3)]
@@ -113,7 +114,7 @@ def test_facts_from_a_copy_by_person_are_those_read_from_every_event(warehouse, 
             pd.testing.assert_frame_equal(copied.reset_index(drop=True), whole.reset_index(drop=True))
             checked += len(whole)
     assert checked > 10
-    assert warehouse.scalar("SELECT count() FROM fact_rows WHERE site_id = {s:String}", {"s": sid}) == 0
+    assert warehouse.scalar("SELECT count() FROM fact_days WHERE site_id = {s:String}", {"s": sid}) == 0
 
 
 def test_site_without_events_has_no_fold(warehouse, site):

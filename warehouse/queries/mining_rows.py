@@ -10,7 +10,7 @@ events once, whatever the number of parts.
 Each copy is a ``run`` (a partition of its own), dropped when the run ends;
 the retention job drops any a stopped process left (and those of
 ``visit_rows`` and ``fact_rows``, the sessions' and the segments' backfill's
-copies of the events). A copy keyed by visitor fills ``visitor_id``, one
+copies of the events, and ``fact_days``, the backfill's facts by day). A copy keyed by visitor fills ``visitor_id``, one
 keyed by person ``person_id``, so that erasure finds either by its column's
 name.
 """
@@ -23,8 +23,8 @@ from typing import Iterator
 from warehouse.engine.connection import Warehouse, WarehouseError
 
 # The tables copies go to: interactions (this module's), events for the visits (``sessions``) and for
-# the people's facts (``segments``).
-TABLES = ("mining_rows", "visit_rows", "fact_rows")
+# the people's facts, and those facts by day (``segments``).
+TABLES = ("mining_rows", "visit_rows", "fact_rows", "fact_days")
 # Buckets of the hash: a part's rows are a range of them, so parts are even up to this many.
 BUCKETS = 65536
 KEYS = ("visitor_id", "person_id")

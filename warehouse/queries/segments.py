@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Iterator
 
 import pandas as pd
 
-from warehouse.engine.connection import Warehouse
+from warehouse.engine.connection import Warehouse, WarehouseError
 
 from . import mining_rows, visit_items
 from .person_map import CHANNEL_ID_COLUMN, CURRENT_PEOPLE, EVENT_IDENTITY, RAW_PERSON, resolve
@@ -82,12 +82,13 @@ _EVENT_TERMS = {
 _COPIED_TERMS = {"channel": "channel_id", "order_key": "order_key", "deal": "deal = 1", "line_value": "line_value"}
 
 
-def _event_facts(scope: str, table: str = "events", terms: dict = _EVENT_TERMS) -> str:
+def _event_facts(scope: str, table: str = "events", terms: dict = _EVENT_TERMS, by: tuple[str, str] = ("", "")) -> str:
     """Facts per pair of ids from the site's events that ``scope`` picks (up to ``until``; the order
-    events alone under ``orders_only``), read from ``events`` (bots left out) or a copy (``fact_rows``)."""
+    events alone under ``orders_only``), read from ``events`` (bots left out) or a copy (``fact_rows``);
+    ``by`` adds keys to the pair's (as selected, as grouped by)."""
     not_bots = "is_bot = 0 AND " if table == "events" else ""
     return f"""
-        SELECT anonymous_id, user_id, {terms["channel"]},
+        SELECT {by[0]}anonymous_id, user_id, {terms["channel"]},
                min(timestamp) AS seen_from, max(timestamp) AS seen_to,
                groupUniqArray(toDate(timestamp)) AS days,
                countIf(event IN ('Product Viewed', 'Product Clicked')) AS views,
@@ -103,7 +104,7 @@ def _event_facts(scope: str, table: str = "events", terms: dict = _EVENT_TERMS) 
         FROM {table}
         WHERE site_id = {{site_id:String}} AND {not_bots}timestamp <= {{until:DateTime('UTC')}}
           AND (event = {ORDER} OR NOT {{orders_only:UInt8}}) AND {scope}
-        GROUP BY anonymous_id, user_id, channel_id
+        GROUP BY {by[1]}anonymous_id, user_id, channel_id
     """
 
 
@@ -128,13 +129,71 @@ _COPY_FACTS = f"""
 """
 
 
+# The day before ``as_of`` an event falls in, as the latest time judged with it: ``as_of`` less whole days
+# (at most ``days``: every older event is judged with each of them).
+_UPTO = (
+    "{as_of:DateTime('UTC')} - 86400 * least(intDiv(toUInt32({as_of:DateTime('UTC')}) - toUInt32(timestamp), 86400), "
+    "{days:UInt32})"
+)
+# One part of the copy folded into ``fact_days``: facts per pair of ids and day, as ``id_pair_facts`` holds them.
+_BY_DAY = (f"bucket, {_UPTO} AS upto, ", "bucket, upto, ")
+_FOLD_DAYS = f"""
+    INSERT INTO fact_days (site_id, run, bucket, anonymous_id, user_id, channel_id, upto, seen_from, seen_to, days,
+                           views, adds, order_keys, sales, deal_keys, first_order, last_order, last_cart,
+                           cart_values, cart_times)
+    SELECT {{site_id:String}}, {{run:UInt64}}, bucket, anonymous_id, user_id, channel_id, upto, seen_from, seen_to,
+           days, views, adds, order_keys, sales, deal_keys, first_order, last_order, last_cart,
+           arrayMap(c -> c.1, carts), arrayMap(c -> c.2, carts)
+    FROM ({_event_facts(mining_rows.PART, "fact_rows", _COPIED_TERMS, _BY_DAY)})
+"""
+# The facts per pair of ids up to ``until`` (a day of the copy's), from the pair's rows of ``fact_days``
+# up to it, in ``_event_facts``' columns.
+_DAY_FACTS = f"""
+    SELECT anonymous_id, user_id, channel_id, first_seen AS seen_from, last_seen AS seen_to, active_days AS days,
+           view_count AS views, add_count AS adds, ordered AS order_keys, revenue AS sales, deals AS deal_keys,
+           first_ordered AS first_order, last_ordered AS last_order, last_carted AS last_cart,
+           arrayFilter(c -> c.2 > last_ordered, cart_list) AS carts
+    FROM (
+        SELECT anonymous_id, user_id, channel_id, min(seen_from) AS first_seen, max(seen_to) AS last_seen,
+               groupUniqArrayArray(days) AS active_days, sum(views) AS view_count, sum(adds) AS add_count,
+               groupUniqArrayArray(order_keys) AS ordered, sum(sales) AS revenue,
+               groupUniqArrayArray(deal_keys) AS deals, minIf(first_order, length(order_keys) > 0) AS first_ordered,
+               max(last_order) AS last_ordered, max(last_cart) AS last_carted,
+               groupArrayArray(arrayMap((v, t) -> (v, t), cart_values, cart_times)) AS cart_list
+        FROM fact_days
+        WHERE site_id = {{site_id:String}} AND {mining_rows.PART} AND upto <= {{until:DateTime('UTC')}}
+        GROUP BY anonymous_id, user_id, channel_id
+    )
+"""
+
+
 @contextmanager
-def copied_facts(warehouse: Warehouse, site_id: str, run: int) -> Iterator[int]:
-    """The site's events copied as the facts read them, by a bucket of the person, for the ``with`` block:
-    the backfill judges each of 30 days a part at a time (``run=``), each part reading its own people's
-    rows, not every event up to the day."""
-    with mining_rows.copying(warehouse, "fact_rows", run, _COPY_FACTS, {"site_id": site_id, "run": run}):
+def copied_facts(
+    warehouse: Warehouse, site_id: str, run: int, as_of: dt.datetime, days: int, parts: int = 1
+) -> Iterator[int]:
+    """The site's facts per pair of ids and day before ``as_of`` (the last ``days``; older events in one row),
+    by a bucket of the person, for the ``with`` block.
+
+    The backfill judges the people as of each of ``days`` days before
+    ``as_of``, a part at a time (``person_facts(..., run=)``, with ``until``
+    one of those days): each part reads its own people's rows, and a pair has
+    a row a day it was seen, not one an event. The events are copied first
+    (``fact_rows``, sorted by bucket) and folded by day from there in
+    ``parts``; the copy goes once folded, the folded rows when the block ends.
+    """
+    params = {"site_id": site_id, "run": run, "as_of": as_of, "until": as_of, "days": int(days), "orders_only": 0}
+    try:
+        with mining_rows.copying(warehouse, "fact_rows", run, _COPY_FACTS, params):
+            for part in range(parts):
+                warehouse.execute(_FOLD_DAYS, params | mining_rows.bounds(part, parts))
+    except Exception:
+        with suppress(WarehouseError):
+            mining_rows.drop(warehouse, run, "fact_days")
+        raise
+    try:
         yield run
+    finally:
+        mining_rows.drop(warehouse, run, "fact_days")
 
 
 # The folded facts of the pairs of a part (and of the moved identities), as ``_event_facts`` gives them.
@@ -181,14 +240,15 @@ def person_facts(
     ``part`` of ``parts`` reads the people whose id hashes to it
     (``cityHash64(person_id) % parts``): ClickHouse aggregates, and the caller
     holds, one part of the people at a time; the parts together are every person.
-    With ``run`` (a copy of the events, ``copied_facts``) a part is a range
-    of the copy's buckets, whose rows are every event of its people.
+    With ``run`` (the facts by day of ``copied_facts``) a part is a range
+    of the copy's buckets, whose rows are every day of its people's pairs;
+    ``until`` is then one of the copy's days.
     """
     people = "{parts:UInt64} = 1 OR cityHash64(person_id) % {parts:UInt64} = {part:UInt64}"
     if generation is not None:
         per_ids = _FOLDED_FACTS
     elif run:
-        per_ids, people = _event_facts(mining_rows.PART, "fact_rows", _COPIED_TERMS), mining_rows.in_part("person_id")
+        per_ids, people = _DAY_FACTS, mining_rows.in_part("person_id")
     else:
         per_ids = _event_facts(_PART_ROWS)
     frame = warehouse.query_df(
