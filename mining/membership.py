@@ -20,7 +20,7 @@ from warehouse.queries import mining as mining_store
 from warehouse.queries import segments as store
 from warehouse.queries import visit_items as mark_store
 
-from .segments import RULE_NAMES, apply_changes, behaviour_segments, membership_changes, rfm_segments
+from .segments import RULE_NAMES, behaviour_segments, membership_changes, membership_step, rfm_segments
 
 CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
@@ -171,10 +171,9 @@ def backfill_site(warehouse, site_id: str, days: int, now: pd.Timestamp, progres
             judged = pd.Timestamp(as_of) - pd.Timedelta(days=back)
             progress(f"segments: site {site_id}: day {days - back + 1} of {days} ({judged:%Y-%m-%d})")
             computed = built_in_members(warehouse, site_id, judged, judged.to_pydatetime(), parts, run=run)
-            changes = membership_changes(current, computed, now - pd.Timedelta(days=back))
+            changes, current = membership_step(current, computed, now - pd.Timedelta(days=back))
             # Each day's moves are written as they come: later days' versions are newer, as in one insert.
             store.write_memberships(warehouse, site_id, changes)
-            current = apply_changes(current, changes)
             del computed, changes
             warehouse.release_memory()
     return current

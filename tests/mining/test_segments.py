@@ -7,7 +7,7 @@ import pandas as pd
 
 from mining import membership
 from mining import segments as rules
-from mining.segments import apply_changes, membership_changes
+from mining.segments import membership_changes, membership_step
 from tests.support.factories import AS_OF, facts, order, person, tracked
 from warehouse.queries import segments as store
 
@@ -141,17 +141,21 @@ def test_job_records_entries_and_exits_with_history(warehouse, site):
     assert [r["size"] for r in trend] == [0, 1]
 
 
-def test_apply_changes_keeps_open_stays_in_step():
+def test_membership_step_keeps_open_stays_in_step():
     t1, t2 = pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-02")
     current = pd.DataFrame(
-        {"segment": ["a", "a"], "person_id": ["p", "q"], "entered_at": [t1, t1], "value": [1.0, 2.0]}
+        {"segment": ["a", "a", "c"], "person_id": ["p", "q", "r"], "entered_at": [t1, t1, t1], "value": [1.0, 2.0, 3.0]}
     ).astype({"entered_at": "datetime64[s]"})
-    computed = pd.DataFrame({"segment": ["a", "b"], "person_id": ["p", "q"], "value": [5.0, 0.0]})
-    after = apply_changes(current, membership_changes(current, computed, t2))
-    # p stays since t1 at its new value, q left a and entered b at t2
+    computed = pd.DataFrame(
+        {"segment": ["a", "b", "c"], "person_id": ["p", "q", "r"], "value": [5.0, 0.0, 3.0 + 1e-12]}
+    )
+    changes, after = membership_step(current, computed, t2)
+    assert list(changes["change"]) == ["entered", "left", "revalued"]
+    # p stays since t1 at its new value, q left a and entered b at t2, r stays at the value stored
     assert after.to_dict("records") == [
         {"segment": "a", "person_id": "p", "entered_at": t1, "value": 5.0},
         {"segment": "b", "person_id": "q", "entered_at": t2, "value": 0.0},
+        {"segment": "c", "person_id": "r", "entered_at": t1, "value": 3.0},
     ]
     assert membership_changes(after, computed, t2).empty
 
@@ -208,8 +212,10 @@ def test_membership_changes_match_a_plain_diff_of_random_stays():
 
     order = ["change", "segment", "person_id"]
     assert changes[order].equals(changes[order].sort_values(order, ignore_index=True))
-    after = apply_changes(current, changes)
+    stepped, after = membership_step(current, computed, now)
+    pd.testing.assert_frame_equal(stepped, changes)
     assert dict(zip(zip(after["segment"], after["person_id"]), after["value"])) == new
-    pairs = after[["segment", "person_id"]]
-    assert pairs.equals(pairs.sort_values(["segment", "person_id"], ignore_index=True))
+    assert dict(zip(zip(after["segment"], after["person_id"]), after["entered_at"])) == {
+        pair: entered_at.get(pair, now) for pair in new
+    }
     assert membership_changes(after, computed, now).empty
