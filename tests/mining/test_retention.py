@@ -3,14 +3,19 @@
 import datetime as dt
 import time
 
+import pandas as pd
+
 from mining.retention import run_retention
 from mining.sessions import sessionize_site
 from tests.support.config import CONFIG, config
 from tests.support.factories import row
+from warehouse.engine.cluster import LOCAL_SUFFIX
 from warehouse.queries import events
+from warehouse.queries import segments as store
 from warehouse.queries.retention import RETAINED, current_ttl_days
 
 OLD = dt.datetime(1971, 6, 1, 12)
+EPOCH = dt.datetime(1970, 1, 1)
 # A limit that reaches back only to 1975: no other test keeps rows that old.
 DAYS = (dt.date.today() - dt.date(1975, 1, 1)).days
 
@@ -226,3 +231,53 @@ def test_score_runs_beyond_the_setting_go_and_another_sites_stay(warehouse, site
         time.sleep(0.3)
     assert runs(sid) == [3, 4]
     assert runs(other) == [2, 5]
+
+
+def stays(warehouse, site_id):
+    rows = warehouse.query(
+        "SELECT segment, person_id, entered_at, left_at, version FROM segment_members WHERE site_id = {s:String}",
+        {"s": site_id},
+    )
+    return {(r["segment"], r["person_id"], r["entered_at"].replace(tzinfo=None)) for r in rows}
+
+
+def test_segment_stays_that_ended_past_the_limit_go_whole_and_open_ones_stay(warehouse, site):
+    """A stay is written open, then closed by a newer row of the same key in another part: the delete
+    takes both rows (checked with merges stopped, so both are there), or the opening row would read as
+    a member again once the closing one is gone. Open stays stay, however old."""
+    sid = site["site_id"]
+    day = dt.timedelta(days=1)
+    ended_long_ago = ("window_shoppers", "ann", OLD, OLD + 3 * day)
+    open_since_long_ago = ("window_shoppers", "bob", OLD, None)
+    came_back = ("window_shoppers", "ann", OLD + 10 * day, None)
+    ended_lately = ("repeat_buyers", "cy", OLD, dt.datetime.now() - day)
+    local = "segment_members" + (LOCAL_SUFFIX if warehouse.cluster else "")
+    warehouse.execute(f"SYSTEM STOP MERGES {local}")
+    try:
+        for segment, person, entered, left in (ended_long_ago, open_since_long_ago, came_back, ended_lately):
+            opened = pd.DataFrame(
+                [{"segment": segment, "person_id": person, "entered_at": entered, "left_at": EPOCH, "value": 1.0}]
+            )
+            store.write_memberships(warehouse, sid, opened)
+            if left:
+                store.write_memberships(warehouse, sid, opened.assign(left_at=left))
+        assert warehouse.scalar("SELECT count() FROM segment_members WHERE site_id = {s:String}", {"s": sid}) == 6
+        cutoff = dt.datetime.now().replace(microsecond=0) - dt.timedelta(days=DAYS)
+        found = store.ended_stays(warehouse, cutoff)
+        assert (found["site_id"], found["segment"]) == (sid, "window_shoppers") and len(found["stays"]) == 1
+        taken = warehouse.query(f"SELECT person_id, left_at FROM segment_members WHERE {store.ENDED_ROWS}", found)
+        assert sorted((r["person_id"], r["left_at"].year) for r in taken) == [("ann", 1970), ("ann", 1971)]
+    finally:
+        warehouse.execute(f"SYSTEM START MERGES {local}")
+
+    messages = []
+    run_retention(warehouse, config(RETENTION_DAYS=DAYS), messages.append)
+
+    assert stays(warehouse, sid) == {stay[:3] for stay in (open_since_long_ago, came_back, ended_lately)}
+    members = store.open_memberships(warehouse, sid)
+    assert set(zip(members["segment"], members["person_id"])) == {
+        ("window_shoppers", "bob"),
+        ("window_shoppers", "ann"),
+    }
+    assert any("1 segment stays" in m for m in messages)
+    assert store.expire_stays(warehouse, DAYS) == 0

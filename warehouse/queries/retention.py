@@ -20,7 +20,8 @@ from warehouse.engine.connection import Warehouse
 # rollups, the serving log and its experiment arms, webhook deliveries,
 # rejected messages, identity evidence, folded visits, votes and facts). The logs are
 # partitioned by month, so expiry drops whole parts. The current identity map, segments and scores are rebuilt by the
-# jobs from what events remain; model versions are pruned by count instead.
+# jobs from what events remain; model versions are pruned by count instead; segment stays that ended past the limit
+# are deleted by the retention job (``segments.expire_stays``).
 RETAINED = {
     "events": "timestamp",
     "event_ids": "received_at",

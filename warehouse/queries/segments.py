@@ -24,7 +24,7 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse, WarehouseError
 
-from . import mining_rows, visit_items
+from . import erasure, mining_rows, visit_items
 from .person_map import CHANNEL_ID_COLUMN, CURRENT_PEOPLE, EVENT_IDENTITY, RAW_PERSON, resolve
 from .zones import check_zone
 
@@ -430,6 +430,58 @@ def write_memberships(warehouse: Warehouse, site_id: str, rows: pd.DataFrame) ->
     frame["value"] = frame["value"].astype("float64")
     frame["version"] = pd.Series(range(len(frame)), dtype="uint64") + time.time_ns()
     return warehouse.insert("segment_members", frame.reset_index(drop=True))
+
+
+# A stay's key as one string, so that a delete can name stays in a bound array.
+_STAY = "concat(person_id, '|', toString(toUInt32(entered_at)))"
+# Stays that ended before ``cutoff``, some of them (``limit``) and one site and segment's at a time.
+_ENDED = f"""
+    SELECT site_id, segment, groupArray({{limit:UInt32}})(stay) AS stays
+    FROM (
+        SELECT site_id, segment, {_STAY} AS stay
+        FROM segment_members
+        WHERE entered_at < {{cutoff:DateTime('UTC')}}
+        GROUP BY site_id, segment, person_id, entered_at
+        HAVING argMax(left_at, version) > toDateTime(0, 'UTC') AND argMax(left_at, version) < {{cutoff:DateTime('UTC')}}
+    )
+    GROUP BY site_id, segment
+    LIMIT 1
+"""
+# Every row of the ended stays ``stays`` names (``_STAY``) of one site and segment: the rows a delete takes.
+ENDED_ROWS = (
+    "site_id = {site_id:String} AND segment = {segment:String} AND entered_at < {cutoff:DateTime('UTC')} "
+    f"AND has({{stays:Array(String)}}, {_STAY})"
+)
+# Stays deleted a statement at most.
+EXPIRE_BATCH = 50_000
+
+
+def ended_stays(warehouse: Warehouse, cutoff: dt.datetime, limit: int = EXPIRE_BATCH) -> dict | None:
+    """Up to ``limit`` stays of one site and segment that ended before ``cutoff``, as ``ENDED_ROWS`` binds
+    them (``site_id``, ``segment``, ``cutoff``, ``stays``); None when there are none."""
+    found = warehouse.query(_ENDED, {"cutoff": cutoff, "limit": limit})
+    return {**found[0], "cutoff": cutoff} if found else None
+
+
+def expire_stays(warehouse: Warehouse, days: int, now: dt.datetime | None = None) -> int:
+    """Delete the stays that ended more than ``days`` ago (0: none), as the events they were judged on
+    go; returns how many. Open stays are kept however old.
+
+    A stay's rows share its key (segment, person, entry) and a read takes the
+    newest: deleting the closing row alone would leave the opening one, read
+    as open again. So every row of each ended stay goes, named by its key.
+    """
+    if days <= 0:
+        return 0
+    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    cutoff, expired, last = now - dt.timedelta(days=int(days)), 0, None
+    while found := ended_stays(warehouse, cutoff):
+        if (found["site_id"], found["segment"], found["stays"][0]) == last:
+            raise WarehouseError(f"segment stays of {found['segment']!r} were not deleted")
+        last = (found["site_id"], found["segment"], found["stays"][0])
+        erasure.delete_rows(warehouse, "segment_members", ENDED_ROWS, found)
+        expired += len(found["stays"])
+    return expired
 
 
 def has_history(warehouse: Warehouse, site_id: str) -> bool:
