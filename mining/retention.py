@@ -22,8 +22,8 @@ def run_retention(warehouse, config: dict, progress: Callable[[str], None] = pri
         "deleted": f"retention: events older than {days} days deleted (no TTL on this server)",
     }
     progress(messages[done])
-    if expired := segments.expire_stays(warehouse, days):
-        progress(f"retention: {expired} segment stays that ended over {days} days ago deleted")
+    if expired := segments.expire_stays(warehouse, days, progress=progress):
+        progress(f"retention: {expired:,} segment stays that ended over {days} days ago deleted")
     keep = int(config["MODEL_VERSIONS_KEPT"])
     pruned = prune_versions(warehouse, keep)
     pruned_scores = scores.prune_versions(warehouse, keep)

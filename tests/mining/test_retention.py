@@ -281,3 +281,18 @@ def test_segment_stays_that_ended_past_the_limit_go_whole_and_open_ones_stay(war
     }
     assert any("1 segment stays" in m for m in messages)
     assert store.expire_stays(warehouse, DAYS) == 0
+
+
+def test_ended_stays_go_in_deletes_of_bounded_size(warehouse, site):
+    sid = site["site_id"]
+    for person in ("dee", "eve", "fay"):
+        opened = pd.DataFrame(
+            [{"segment": "at_risk", "person_id": person, "entered_at": OLD, "left_at": EPOCH, "value": 0.0}]
+        )
+        store.write_memberships(warehouse, sid, opened)
+        store.write_memberships(warehouse, sid, opened.assign(left_at=OLD + dt.timedelta(days=1)))
+    said = []
+    # A key is "dee|44539200": each delete names one.
+    assert store.expire_stays(warehouse, DAYS, chars=16, progress=said.append) == 3
+    assert stays(warehouse, sid) == set()
+    assert said == ["retention: 3 ended segment stays deleted"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from contextlib import contextmanager, suppress
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pandas as pd
 
@@ -450,10 +450,13 @@ _ENDED = f"""
 # Every row of the ended stays ``stays`` names (``_STAY``) of one site and segment: the rows a delete takes.
 ENDED_ROWS = (
     "site_id = {site_id:String} AND segment = {segment:String} AND entered_at < {cutoff:DateTime('UTC')} "
-    f"AND has({{stays:Array(String)}}, {_STAY})"
+    f"AND {_STAY} IN (SELECT arrayJoin({{stays:Array(String)}}))"
 )
-# Stays deleted a statement at most.
+# Stays read a statement at most.
 EXPIRE_BATCH = 50_000
+# Characters of stays' keys a delete names at most, on a server: the statement goes as text, under the
+# server's default max_query_size (256 KiB) and, over a cluster, ZooKeeper's 1 MB a node. chDB binds them.
+EXPIRE_CHARS = 200_000
 
 
 def ended_stays(warehouse: Warehouse, cutoff: dt.datetime, limit: int = EXPIRE_BATCH) -> dict | None:
@@ -463,24 +466,51 @@ def ended_stays(warehouse: Warehouse, cutoff: dt.datetime, limit: int = EXPIRE_B
     return {**found[0], "cutoff": cutoff} if found else None
 
 
-def expire_stays(warehouse: Warehouse, days: int, now: dt.datetime | None = None) -> int:
+def _chunks(stays: list[str], chars: int | None) -> Iterator[list[str]]:
+    """``stays`` in runs of at most ``chars`` characters (at least one stay each); all at once for None."""
+    if chars is None:
+        yield stays
+        return
+    run, size = [], 0
+    for stay in stays:
+        if run and size + len(stay) + 3 > chars:
+            yield run
+            run, size = [], 0
+        run.append(stay)
+        size += len(stay) + 3
+    if run:
+        yield run
+
+
+def expire_stays(
+    warehouse: Warehouse,
+    days: int,
+    now: dt.datetime | None = None,
+    chars: int | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> int:
     """Delete the stays that ended more than ``days`` ago (0: none), as the events they were judged on
     go; returns how many. Open stays are kept however old.
 
     A stay's rows share its key (segment, person, entry) and a read takes the
     newest: deleting the closing row alone would leave the opening one, read
-    as open again. So every row of each ended stay goes, named by its key.
+    as open again. So every row of each ended stay goes, named by its key, in
+    deletes of at most ``chars`` characters of keys (``EXPIRE_CHARS`` on a server).
     """
     if days <= 0:
         return 0
+    if chars is None and not warehouse.features.get("embedded"):
+        chars = EXPIRE_CHARS
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     cutoff, expired, last = now - dt.timedelta(days=int(days)), 0, None
     while found := ended_stays(warehouse, cutoff):
         if (found["site_id"], found["segment"], found["stays"][0]) == last:
             raise WarehouseError(f"segment stays of {found['segment']!r} were not deleted")
         last = (found["site_id"], found["segment"], found["stays"][0])
-        erasure.delete_rows(warehouse, "segment_members", ENDED_ROWS, found)
+        for run in _chunks(found["stays"], chars):
+            erasure.delete_rows(warehouse, "segment_members", ENDED_ROWS, {**found, "stays": run})
         expired += len(found["stays"])
+        progress(f"retention: {expired:,} ended segment stays deleted")
     return expired
 
 
