@@ -434,18 +434,13 @@ def write_memberships(warehouse: Warehouse, site_id: str, rows: pd.DataFrame) ->
 
 # A stay's key as one string, so that a delete can name stays in a bound array.
 _STAY = "concat(person_id, '|', toString(toUInt32(entered_at)))"
-# Stays that ended before ``cutoff``, some of them (``limit``) and one site and segment's at a time.
-_ENDED = f"""
-    SELECT site_id, segment, groupArray({{limit:UInt32}})(stay) AS stays
-    FROM (
-        SELECT site_id, segment, {_STAY} AS stay
-        FROM segment_members
-        WHERE entered_at < {{cutoff:DateTime('UTC')}}
-        GROUP BY site_id, segment, person_id, entered_at
-        HAVING argMax(left_at, version) > toDateTime(0, 'UTC') AND argMax(left_at, version) < {{cutoff:DateTime('UTC')}}
-    )
-    GROUP BY site_id, segment
-    LIMIT 1
+# Closing rows of stays that ended before ``cutoff``. A stay is closed once, by its newest row, and a
+# member who comes back opens a stay of their own (another entry time): so these find the ended stays
+# without grouping every row of the history.
+_CLOSED = """
+    FROM segment_members
+    WHERE left_at > toDateTime(0, 'UTC') AND left_at < {cutoff:DateTime('UTC')}
+      AND entered_at < {cutoff:DateTime('UTC')}
 """
 # Every row of the ended stays ``stays`` names (``_STAY``) of one site and segment: the rows a delete takes.
 ENDED_ROWS = (
@@ -462,8 +457,16 @@ EXPIRE_CHARS = 200_000
 def ended_stays(warehouse: Warehouse, cutoff: dt.datetime, limit: int = EXPIRE_BATCH) -> dict | None:
     """Up to ``limit`` stays of one site and segment that ended before ``cutoff``, as ``ENDED_ROWS`` binds
     them (``site_id``, ``segment``, ``cutoff``, ``stays``); None when there are none."""
-    found = warehouse.query(_ENDED, {"cutoff": cutoff, "limit": limit})
-    return {**found[0], "cutoff": cutoff} if found else None
+    params = {"cutoff": cutoff, "limit": limit}
+    pair = warehouse.query(f"SELECT site_id, segment {_CLOSED} LIMIT 1", params)
+    if not pair:
+        return None
+    stays = warehouse.query(
+        f"SELECT DISTINCT {_STAY} AS stay {_CLOSED} AND site_id = {{site_id:String}} AND segment = {{segment:String}} "
+        "LIMIT {limit:UInt32}",
+        params | pair[0],
+    )
+    return {**pair[0], "cutoff": cutoff, "stays": [r["stay"] for r in stays]}
 
 
 def _chunks(stays: list[str], chars: int | None) -> Iterator[list[str]]:
