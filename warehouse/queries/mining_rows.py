@@ -18,7 +18,7 @@ name.
 from __future__ import annotations
 
 from contextlib import contextmanager, suppress
-from typing import Iterator
+from typing import Callable, Iterator
 
 from warehouse.engine.connection import Warehouse, WarehouseError
 
@@ -92,13 +92,13 @@ def drop(warehouse: Warehouse, run: int, table: str = "mining_rows") -> None:
 
 
 @contextmanager
-def copying(warehouse: Warehouse, table: str, run: int, insert: str, params: dict) -> Iterator[int]:
-    """Run ``insert`` (an INSERT ... SELECT into ``table``, one of ``TABLES``, under ``run``) for the
-    ``with`` block; the copy is dropped after it, however it ends."""
+def filled(warehouse: Warehouse, table: str, run: int, fill: Callable[[], None]) -> Iterator[int]:
+    """Call ``fill`` (which writes ``table``, one of ``TABLES``, under ``run``) for the ``with`` block;
+    what it wrote is dropped after the block, however it ends."""
     if table not in TABLES:
         raise ValueError(f"copies are in one of {TABLES}, not {table!r}")
     try:
-        warehouse.execute(insert + small_blocks(warehouse), params)
+        fill()
     except Exception:
         # What a failed copy wrote goes too; the copy's own error is the one to see.
         with suppress(WarehouseError):
@@ -108,6 +108,14 @@ def copying(warehouse: Warehouse, table: str, run: int, insert: str, params: dic
         yield run
     finally:
         drop(warehouse, run, table)
+
+
+@contextmanager
+def copying(warehouse: Warehouse, table: str, run: int, insert: str, params: dict) -> Iterator[int]:
+    """Run ``insert`` (an INSERT ... SELECT into ``table``, one of ``TABLES``, under ``run``) for the
+    ``with`` block; the copy is dropped after it, however it ends."""
+    with filled(warehouse, table, run, lambda: warehouse.execute(insert + small_blocks(warehouse), params)):
+        yield run
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Callable, Iterator
 
 import pandas as pd
@@ -182,18 +182,14 @@ def copied_facts(
     ``parts``; the copy goes once folded, the folded rows when the block ends.
     """
     params = {"site_id": site_id, "run": run, "as_of": as_of, "until": as_of, "days": int(days), "orders_only": 0}
-    try:
+
+    def fold_by_day() -> None:
         with mining_rows.copying(warehouse, "fact_rows", run, _COPY_FACTS, params):
             for part in range(parts):
                 warehouse.execute(_FOLD_DAYS, params | mining_rows.bounds(part, parts))
-    except Exception:
-        with suppress(WarehouseError):
-            mining_rows.drop(warehouse, run, "fact_days")
-        raise
-    try:
+
+    with mining_rows.filled(warehouse, "fact_days", run, fold_by_day):
         yield run
-    finally:
-        mining_rows.drop(warehouse, run, "fact_days")
 
 
 # The folded facts of the pairs of a part (and of the moved identities), as ``_event_facts`` gives them.
