@@ -271,7 +271,10 @@ def test_segment_stays_that_ended_past_the_limit_go_whole_and_open_ones_stay(war
         warehouse.execute(f"SYSTEM START MERGES {local}")
 
     messages = []
-    run_retention(warehouse, config(RETENTION_DAYS=DAYS), messages.append)
+    try:
+        run_retention(warehouse, config(RETENTION_DAYS=DAYS), messages.append)
+    finally:
+        run_retention(warehouse, CONFIG, messages.append)
 
     assert stays(warehouse, sid) == {stay[:3] for stay in (open_since_long_ago, came_back, ended_lately)}
     members = store.open_memberships(warehouse, sid)
