@@ -267,6 +267,10 @@ def test_segment_stays_that_ended_past_the_limit_go_whole_and_open_ones_stay(war
         assert (found["site_id"], found["segment"]) == (sid, "window_shoppers") and len(found["stays"]) == 1
         taken = warehouse.query(f"SELECT person_id, left_at FROM segment_members WHERE {store.ENDED_ROWS}", found)
         assert sorted((r["person_id"], r["left_at"].year) for r in taken) == [("ann", 1970), ("ann", 1971)]
+        # Unmerged, a closed stay's opening row is still stored: the open stays are each stay's newest row.
+        members = store.open_memberships(warehouse, sid)
+        assert sorted(zip(members["person_id"], members["entered_at"])) == [("ann", came_back[2]), ("bob", OLD)]
+        assert {r["segment"]: r["size"] for r in store.segment_sizes(warehouse, sid)} == {"window_shoppers": 2}
     finally:
         warehouse.execute(f"SYSTEM START MERGES {local}")
 

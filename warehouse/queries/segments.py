@@ -398,12 +398,12 @@ def drop_old_generations(warehouse: Warehouse) -> int:
     return visit_items.drop_old_generations(warehouse, job=FOLD_JOB, tables=("id_pair_facts",))
 
 
+# The stays still open: each stay's newest row (FINAL merges the rows of a key in sort order, where a
+# GROUP BY over the whole history held it all in memory and spilled to disk past CLICKHOUSE_SPILL_MB).
 _OPEN = """
-SELECT segment, person_id, entered_at, argMax(value, version) AS value, argMax(left_at, version) AS left
-FROM segment_members
-WHERE site_id = {site_id:String}
-GROUP BY segment, person_id, entered_at
-HAVING left = toDateTime(0, 'UTC')
+SELECT segment, person_id, entered_at, value, left_at AS left
+FROM segment_members FINAL
+WHERE site_id = {site_id:String} AND left_at = toDateTime(0, 'UTC')
 """
 
 
