@@ -158,7 +158,12 @@ SETTINGS = [
         "HONOUR_DNT", True, "Strip IP, user agent and lasting identifiers of events sent with DNT: 1 or Sec-GPC: 1."
     ),
     Setting("LOG_FORMAT", "text", "Log lines as `text` or `json` (one object a line, for log collectors)."),
-    Setting("LATE_EVENTS_MINUTES", 60, "Incremental jobs re-read events received this long before their last run."),
+    Setting(
+        "LATE_EVENTS_MINUTES",
+        60,
+        "Incremental jobs go back this long before their last run's mark when events arrived behind it "
+        "(received before the mark, loaded after the run).",
+    ),
     Setting(
         "SEGMENT_HISTORY_DAYS",
         30,

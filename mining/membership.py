@@ -7,7 +7,6 @@ webhooks. Returns the changes so callers (and tests) see what moved.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from typing import Callable
@@ -15,7 +14,7 @@ from typing import Callable
 import pandas as pd
 
 from core.versions import new_version, refolds_in_full
-from warehouse.queries import conditions, sites
+from warehouse.queries import conditions, late_rows, sites
 from warehouse.queries import mining as mining_store
 from warehouse.queries import segments as store
 from warehouse.queries import visit_items as mark_store
@@ -59,7 +58,7 @@ def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Ca
     As ``recommender.jobs.visitor_votes``: the first run, and a ``--full``
     one (``config["full"]``, the time the run began in ns), fold every pair
     in parts under a new generation; later runs refold the pairs with events
-    received since the last run's high water less ``LATE_EVENTS_MINUTES``
+    received since the last run's high water (less ``LATE_EVENTS_MINUTES`` when rows arrived late)
     (and those with events past ``RETENTION_DAYS``), which gives the same
     rows. Segments and scores both read them, so a run folds once.
     """
@@ -70,16 +69,17 @@ def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Ca
     found = mark_store.mark(warehouse, site_id, job=store.FOLD_JOB)
     full = refolds_in_full(config, found)
     # Nothing received since the last fold (scores folded just before segments, say) and no events
-    # expire: a row loaded late is still read by the next refold, which goes back
-    # LATE_EVENTS_MINUTES before this mark.
+    # expire: a row loaded late behind this mark is still read by the next refold (``late_rows``).
     if found and not full and found["high_water"] >= upto and not int(config.get("RETENTION_DAYS", 0)):
         return found["generation"]
+    late = int(config.get("LATE_EVENTS_MINUTES", 60))
+    since, print_ = late_rows.window(warehouse, site_id, store.FOLD_JOB, found and found["high_water"], upto, late)
     if found and not full:
-        since = found["high_water"] - dt.timedelta(minutes=int(config.get("LATE_EVENTS_MINUTES", 60)))
         progress(f"facts: {site_id}: refolding pairs of ids with events since {since:%Y-%m-%d %H:%M}")
         days = int(config.get("RETENTION_DAYS", 0))
         store.fold_changed(warehouse, site_id, found["generation"], since, upto, new_version(), days)
         mark_store.set_mark(warehouse, site_id, found["generation"], upto, new_version(), job=store.FOLD_JOB)
+        late_rows.keep(warehouse, site_id, store.FOLD_JOB, upto, print_)
         return found["generation"]
     parts, generation = fact_parts(warehouse, site_id), new_version()
     for part in range(parts):
@@ -87,6 +87,7 @@ def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Ca
         store.fold_part(warehouse, site_id, generation, part, parts)
         warehouse.release_memory()
     mark_store.set_mark(warehouse, site_id, generation, upto, new_version(), job=store.FOLD_JOB)
+    late_rows.keep(warehouse, site_id, store.FOLD_JOB, upto, print_)
     return generation
 
 

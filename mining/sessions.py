@@ -7,14 +7,13 @@ each site and moves the site's high-water mark once the slice is written.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import time
 from typing import Callable
 
+from warehouse.queries import late_rows, sites
 from warehouse.queries import mining as mining_store
 from warehouse.queries import sessions as store
-from warehouse.queries import sites
 
 JOB = "sessions"
 EPOCH = store.EPOCH
@@ -27,19 +26,20 @@ def sessionize_site(
 ) -> dict:
     """Recompute the visits of one site touched since its last run.
 
-    Events are picked by receive time, with ``late_minutes`` of overlap so that
-    rows that sat in the spool a while are still seen; recomputing a visit is
-    idempotent, so the overlap costs time, never correctness.
+    Events are picked by receive time, going back ``late_minutes`` when rows
+    that sat in the spool a while arrived behind the last mark (``late_rows``);
+    recomputing a visit is idempotent, so going back costs time, never correctness.
     """
     upto = store.event_window(warehouse, site_id)
     if upto is None:
         return {"site_id": site_id, "visits": 0}
     mark = None if full else store.high_water(warehouse, site_id, JOB)
-    since = EPOCH if mark is None else mark - dt.timedelta(minutes=late_minutes)
+    since, print_ = late_rows.window(warehouse, site_id, JOB, mark, upto, late_minutes)
     version = time.time_ns()
     parts = 1 if mark else max(1, math.ceil(mining_store.site_event_count(warehouse, site_id) / PART_EVENTS))
     written = store.sessionize(warehouse, site_id, since, upto, timeout_minutes, version, parts)
     store.set_high_water(warehouse, site_id, JOB, upto, version)
+    late_rows.keep(warehouse, site_id, JOB, upto, print_)
     return {"site_id": site_id, "visits": written}
 
 

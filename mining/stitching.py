@@ -13,7 +13,6 @@ move a browser into a customer's person nor hand it their data.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Callable
 
@@ -21,12 +20,11 @@ import numpy as np
 import pandas as pd
 
 from warehouse.queries import identity as store
+from warehouse.queries import late_rows, sites
 from warehouse.queries import matching as matches
 from warehouse.queries import sessions as marks
-from warehouse.queries import sites
 
 from .identity import MANUAL, person_id_of, stitch_identities
-from .sessions import EPOCH
 
 JOB = "identity"
 
@@ -37,7 +35,7 @@ def stitch_site(warehouse, site_id: str, max_ids: int = 200, late_minutes: int =
     version = time.time_ns()
     if upto is not None:
         mark = marks.high_water(warehouse, site_id, JOB)
-        since = EPOCH if mark is None else mark - dt.timedelta(minutes=late_minutes)
+        since, print_ = late_rows.window(warehouse, site_id, JOB, mark, upto, late_minutes)
         store.extract_links(warehouse, site_id, since, upto)
     links, blocks = _evidence(warehouse, site_id)
     claimed = links["reason"].astype(str).str.startswith(store.CLAIMED).to_numpy(dtype=bool)
@@ -47,6 +45,7 @@ def stitch_site(warehouse, site_id: str, max_ids: int = 200, late_minutes: int =
     written = store.write_map(warehouse, site_id, changed, version)
     if upto is not None:
         marks.set_high_water(warehouse, site_id, JOB, upto, version)
+        late_rows.keep(warehouse, site_id, JOB, upto, print_)
     return {
         "site_id": site_id,
         "identities": len(result.assignment),

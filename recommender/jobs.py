@@ -6,7 +6,6 @@ with the other jobs and their intervals.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import time
 from typing import Callable
@@ -15,10 +14,10 @@ import pandas as pd
 
 from core.versions import new_version, refolds_in_full
 from warehouse.queries import basket_counts as basket_store
+from warehouse.queries import late_rows, sites
 from warehouse.queries import mining as mining_store
 from warehouse.queries import recommendations as rec_store
 from warehouse.queries import sessions as session_store
-from warehouse.queries import sites
 from warehouse.queries import visit_items as visit_store
 from warehouse.queries import visitor_votes as vote_store
 
@@ -71,11 +70,13 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
     full = refolds_in_full(config, found)
     if found and not full and found["high_water"] >= upto:
         return found["generation"]
+    late = int(config["LATE_EVENTS_MINUTES"])
+    since, print_ = late_rows.window(warehouse, site_id, "visit_items", found and found["high_water"], upto, late)
     if found and not full:
-        since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
         progress(f"visits: {site_id}: refolding visitors with events since {since:%Y-%m-%d %H:%M}")
         visit_store.fold_touched(warehouse, site_id, found["generation"], since, upto, new_version())
         visit_store.set_mark(warehouse, site_id, found["generation"], upto, new_version())
+        late_rows.keep(warehouse, site_id, "visit_items", upto, print_)
         return found["generation"]
     parts, generation = _parts(warehouse, site_id), new_version()
     progress(f"visits: {site_id}: copying interactions by visitor")
@@ -84,6 +85,7 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
             progress(f"visits: {site_id}: folding products of visits, part {part + 1}/{parts}")
             visit_store.fold_part(warehouse, site_id, generation, run, part, parts)
     visit_store.set_mark(warehouse, site_id, generation, upto, new_version())
+    late_rows.keep(warehouse, site_id, "visit_items", upto, print_)
     return generation
 
 
@@ -233,8 +235,9 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
         upto = mining_store.received_upto(warehouse, site_id)
         found = visit_store.mark(warehouse, site_id, job="person")
         last_full = found["generation"] if found else 0
+        mark, late = found and found["high_water"], int(config["LATE_EVENTS_MINUTES"])
+        since, print_ = (mark, 0) if upto is None else late_rows.window(warehouse, site_id, "person", mark, upto, late)
         if _person_incremental(config, found, versions.get("person"), version):
-            since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
             changed = {"since": since, "upto": upto, "last": found["version"]}
             progress(f"person: {site_id}: people with events or identities since {since:%Y-%m-%d %H:%M}")
             full_since = last_full
@@ -258,6 +261,7 @@ def run_person(warehouse, config: dict, progress: Progress = print) -> dict:
             rows[site_id] = max(before - replaced, 0) + written
         if upto is not None:
             visit_store.set_mark(warehouse, site_id, full_since, upto, version, job="person")
+            late_rows.keep(warehouse, site_id, "person", upto, print_)
     for site_id, count in rows.items():
         rec_store.record_version(warehouse, site_id, "person", version, count)
     written = sum(rows.values())
@@ -326,11 +330,13 @@ def visitor_votes(warehouse, site_id: str, config: dict, progress: Progress = pr
         return None
     found = visit_store.mark(warehouse, site_id, job="popularity")
     full = refolds_in_full(config, found)
+    late = int(config["LATE_EVENTS_MINUTES"])
+    since, print_ = late_rows.window(warehouse, site_id, "popularity", found and found["high_water"], upto, late)
     if found and not full:
-        since = found["high_water"] - dt.timedelta(minutes=int(config["LATE_EVENTS_MINUTES"]))
         progress(f"popularity: {site_id}: refolding visitors with events since {since:%Y-%m-%d %H:%M}")
         vote_store.fold_changed(warehouse, site_id, found["generation"], since, upto, new_version())
         visit_store.set_mark(warehouse, site_id, found["generation"], upto, new_version(), job="popularity")
+        late_rows.keep(warehouse, site_id, "popularity", upto, print_)
         return found["generation"]
     parts, generation = _parts(warehouse, site_id), new_version()
     progress(f"popularity: {site_id}: copying interactions by visitor")
@@ -339,6 +345,7 @@ def visitor_votes(warehouse, site_id: str, config: dict, progress: Progress = pr
             progress(f"popularity: {site_id}: folding visitors' votes, part {part + 1}/{parts}")
             vote_store.fold_part(warehouse, site_id, generation, run, part, parts)
     visit_store.set_mark(warehouse, site_id, generation, upto, new_version(), job="popularity")
+    late_rows.keep(warehouse, site_id, "popularity", upto, print_)
     return generation
 
 
