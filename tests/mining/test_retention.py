@@ -1,5 +1,6 @@
 """Retention on both backends: a TTL where the server has one, a delete where not."""
 
+import contextlib
 import datetime as dt
 import time
 
@@ -9,6 +10,7 @@ from mining.retention import run_retention
 from mining.sessions import sessionize_site
 from tests.support.config import CONFIG, config
 from tests.support.factories import row
+from warehouse import connect
 from warehouse.engine.cluster import LOCAL_SUFFIX
 from warehouse.queries import events
 from warehouse.queries import segments as store
@@ -18,6 +20,26 @@ OLD = dt.datetime(1971, 6, 1, 12)
 EPOCH = dt.datetime(1970, 1, 1)
 # A limit that reaches back only to 1975: no other test keeps rows that old.
 DAYS = (dt.date.today() - dt.date(1975, 1, 1)).days
+
+
+@contextlib.contextmanager
+def merges_stopped(warehouse, request, table):
+    """No merge of ``table`` while the block runs; on a cluster on every node, as a statement reaches one."""
+    if warehouse.cluster:
+        cluster = request.getfixturevalue("clickhouse_cluster")
+        nodes = [connect(cluster.url(index)) for index in range(len(cluster.nodes))]
+        table += LOCAL_SUFFIX
+    else:
+        nodes = [warehouse]
+    for node in nodes:
+        node.execute(f"SYSTEM STOP MERGES {table}")
+    try:
+        yield
+    finally:
+        for node in nodes:
+            node.execute(f"SYSTEM START MERGES {table}")
+            if node is not warehouse:
+                node.close()
 
 
 def ids(warehouse, site_id):
@@ -241,7 +263,7 @@ def stays(warehouse, site_id):
     return {(r["segment"], r["person_id"], r["entered_at"].replace(tzinfo=None)) for r in rows}
 
 
-def test_segment_stays_that_ended_past_the_limit_go_whole_and_open_ones_stay(warehouse, site):
+def test_segment_stays_that_ended_past_the_limit_go_whole_and_open_ones_stay(warehouse, site, request):
     """A stay is written open, then closed by a newer row of the same key in another part: the delete
     takes both rows (checked with merges stopped, so both are there), or the opening row would read as
     a member again once the closing one is gone. Open stays stay, however old."""
@@ -251,9 +273,7 @@ def test_segment_stays_that_ended_past_the_limit_go_whole_and_open_ones_stay(war
     open_since_long_ago = ("window_shoppers", "bob", OLD, None)
     came_back = ("window_shoppers", "ann", OLD + 10 * day, None)
     ended_lately = ("repeat_buyers", "cy", OLD, dt.datetime.now() - day)
-    local = "segment_members" + (LOCAL_SUFFIX if warehouse.cluster else "")
-    warehouse.execute(f"SYSTEM STOP MERGES {local}")
-    try:
+    with merges_stopped(warehouse, request, "segment_members"):
         for segment, person, entered, left in (ended_long_ago, open_since_long_ago, came_back, ended_lately):
             opened = pd.DataFrame(
                 [{"segment": segment, "person_id": person, "entered_at": entered, "left_at": EPOCH, "value": 1.0}]
@@ -271,8 +291,6 @@ def test_segment_stays_that_ended_past_the_limit_go_whole_and_open_ones_stay(war
         members = store.open_memberships(warehouse, sid)
         assert sorted(zip(members["person_id"], members["entered_at"])) == [("ann", came_back[2]), ("bob", OLD)]
         assert {r["segment"]: r["size"] for r in store.segment_sizes(warehouse, sid)} == {"window_shoppers": 2}
-    finally:
-        warehouse.execute(f"SYSTEM START MERGES {local}")
 
     messages = []
     try:
