@@ -10,10 +10,11 @@ prints the same span again and goes back over it only when the two differ.
 Rows received further back than those minutes are not looked for.
 
 A print is the sum of a hash of each distinct event (``message_id``,
-``anonymous_id``, ``timestamp``): a row added or removed changes it, and a
-re-delivered message that the events table collapses later does not. Both
-prints of a run come from one statement, taken before the run reads: a row
-loaded after it is in neither, so the next run's check sees it.
+``anonymous_id``, ``timestamp``, with its receive time): a row added or
+removed changes it, and a row stored twice until the events table collapses
+it counts once. Both prints of a run come from one statement, taken before
+the run reads: a row loaded after it is in neither, so the next run's check
+sees it.
 """
 
 from __future__ import annotations
