@@ -70,8 +70,8 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
     full = refolds_in_full(config, found)
     if found and not full and found["high_water"] >= upto:
         return found["generation"]
-    late = int(config["LATE_EVENTS_MINUTES"])
-    since, print_ = late_rows.window(warehouse, site_id, "visit_items", found and found["high_water"], upto, late)
+    mark, late = found and found["high_water"], int(config["LATE_EVENTS_MINUTES"])
+    since, print_ = late_rows.window(warehouse, site_id, "visit_items", mark, upto, late, after="sessions")
     if found and not full:
         progress(f"visits: {site_id}: refolding visitors with events since {since:%Y-%m-%d %H:%M}")
         visit_store.fold_touched(warehouse, site_id, found["generation"], since, upto, new_version())

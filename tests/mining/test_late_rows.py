@@ -50,3 +50,16 @@ def test_the_sessions_job_recomputes_only_the_visits_new_events_touch(warehouse,
     assert sessionize_site(warehouse, sid)["visits"] == 3  # every visitor of the last 60 minutes
     (visit,) = sessions.visits(warehouse, sid, ["b"])
     assert visit["pages"] == ["/", "/late"]
+
+
+def test_the_folded_visits_read_again_a_row_the_sessions_job_had_not_seen(warehouse, site):
+    """The visits are folded from the events with the sessions job's visits, up to its mark: a row
+    loaded after the sessions run was placed without its own visit, so the next fold reads it again."""
+    sid = site["site_id"]
+    load(warehouse, [page(sid, 0, "a"), page(sid, 10, "a")])
+    sessionize_site(warehouse, sid)
+    mark = sessions.high_water(warehouse, sid, "sessions")
+    load(warehouse, [page(sid, 5, "a", path="/late")])  # behind the sessions' mark, before the fold
+    since, kept = late_rows.window(warehouse, sid, "visit_items", None, mark, 60, after="sessions")
+    late_rows.keep(warehouse, sid, "visit_items", mark, kept)
+    assert late_rows.window(warehouse, sid, "visit_items", mark, mark, 60, after="sessions")[0] == mark - 60 * MINUTE

@@ -56,7 +56,13 @@ def stored(warehouse: Warehouse, site_id: str, job: str) -> tuple[dt.datetime, i
 
 
 def window(
-    warehouse: Warehouse, site_id: str, job: str, mark: dt.datetime | None, upto: dt.datetime, minutes: int
+    warehouse: Warehouse,
+    site_id: str,
+    job: str,
+    mark: dt.datetime | None,
+    upto: dt.datetime,
+    minutes: int,
+    after: str | None = None,
 ) -> tuple[dt.datetime, int]:
     """``(since, print)``: where a run reads from (it reads receive times in ``(since, upto]``), and the
     print that ``keep`` stores with ``upto`` once the run is done.
@@ -65,6 +71,12 @@ def window(
     before it are those its last run printed, else ``minutes`` before it
     (a row arrived late, or no print was kept for that mark); ``EPOCH``
     without a mark.
+
+    ``after`` names the job whose results this one reads with the events, up
+    to that job's mark ``upto`` (the folded visits read the sessions job's
+    visits). The print kept is then the one that job took at ``upto``: a row
+    it had not seen yet was placed in a visit it did not have, so the next
+    run reads that row again.
     """
     late = dt.timedelta(minutes=minutes)
     checked = mark if mark is not None else upto
@@ -79,11 +91,16 @@ def window(
             "low": min(checked, upto) - late,
         },
     )[0]
+    kept = int(row["kept"])
+    if after is not None:
+        theirs = stored(warehouse, site_id, after)
+        # No print of theirs at that mark: 0, which only an empty span prints, so the next run goes back.
+        kept = theirs[1] if theirs is not None and theirs[0] == _naive(upto) else 0
     if mark is None:
-        return EPOCH, int(row["kept"])
+        return EPOCH, kept
     before = stored(warehouse, site_id, job)
     on_time = before is not None and before[0] == _naive(mark) and before[1] == int(row["checked"])
-    return (mark if on_time else mark - late), int(row["kept"])
+    return (mark if on_time else mark - late), kept
 
 
 def keep(warehouse: Warehouse, site_id: str, job: str, upto: dt.datetime, print_: int) -> None:
