@@ -16,7 +16,6 @@ from warehouse.queries import mining as mining_store
 from warehouse.queries import sessions as store
 
 JOB = "sessions"
-EPOCH = store.EPOCH
 # Events a full run reads per part (by a hash of the visitor), bounding its memory.
 PART_EVENTS = 1_000_000
 
