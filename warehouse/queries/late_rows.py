@@ -26,7 +26,8 @@ import pandas as pd
 
 from warehouse.engine.connection import Warehouse
 
-EPOCH = dt.datetime(1970, 1, 1)
+from .sessions import EPOCH
+from .sessions import _naive_utc as _naive
 
 _PRINTS = """
 SELECT sumIf(h, received_at > {checked_from:DateTime('UTC')} AND received_at <= {checked_to:DateTime('UTC')})
@@ -37,12 +38,6 @@ FROM (
     WHERE site_id = {site_id:String} AND received_at > {low:DateTime('UTC')}
 )
 """
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def stored(warehouse: Warehouse, site_id: str, job: str) -> tuple[dt.datetime, int] | None:
