@@ -84,6 +84,9 @@ def session_items(warehouse, site_id: str, config: dict, progress: Progress = pr
         for part in range(parts):
             progress(f"visits: {site_id}: folding products of visits, part {part + 1}/{parts}")
             visit_store.fold_part(warehouse, site_id, generation, run, part, parts)
+    progress(f"visits: {site_id}: summing co-occurrence weights")
+    # Each statement reads every visit and holds the pairs of its share of the items.
+    visit_store.fold_weights(warehouse, site_id, generation, item_parts=max(4, parts // 2))
     visit_store.set_mark(warehouse, site_id, generation, upto, new_version())
     late_rows.keep(warehouse, site_id, "visit_items", upto, print_)
     return generation

@@ -31,6 +31,7 @@ from recommender.mining import (
     with_person,
 )
 from recommender.rules import basket_rules, pair_rules
+from tests.mining.test_retention import merges_stopped
 from tests.support.factories import recent
 from warehouse.queries import basket_counts as basket_store
 from warehouse.queries import erasure, events, mining_rows, visit_items
@@ -80,6 +81,7 @@ def _folded(warehouse, site_id: str, parts: int) -> int:
     with store.copied(warehouse, site_id, generation, "visitor") as run:
         for part in range(parts):
             visit_items.fold_part(warehouse, site_id, generation, run, part, parts)
+    visit_items.fold_weights(warehouse, site_id, generation, item_parts=2)
     return generation
 
 
@@ -103,6 +105,21 @@ def test_cooccurrence_in_parts_matches_pandas(store_site):
     assert set(both["relation"]) == {"also_viewed", "bought_after_view"}
     assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"]
     assert both["score_sql"].to_numpy() == pytest.approx(both["score_pandas"].to_numpy(), rel=1e-6)
+
+
+def test_a_full_fold_stores_each_pair_once(store_site, request):
+    """The runs after a rebuild read one row per pair, not one per part of the visitors that saw it."""
+    warehouse, site_id = store_site
+    with merges_stopped(warehouse, request, "rec_pair_weights"):
+        generation = _folded(warehouse, site_id, parts=3)
+        [row] = warehouse.query(
+            """
+            SELECT count() AS stored, uniqExact(relation, item_id, neighbor_id) AS pairs FROM rec_pair_weights
+            WHERE site_id = {site_id:String} AND generation = {generation:UInt64}
+            """,
+            {"site_id": site_id, "generation": generation},
+        )
+    assert row["stored"] == row["pairs"] > 100
 
 
 def test_session_index_matches_pandas(store_site):

@@ -7,11 +7,13 @@ folds read only the visitors with events received since the last one, and
 rewrite all their visits (a tombstone, then the visits under a new version).
 
 Co-occurrence weights follow the folded visits in ``rec_pair_weights``: a
-fold adds the weights of the visits it writes and the negated weights of
-those it replaces, so the sums are always those of the current visits and a
-run costs what the new events touch. A visit weighs 2^(age/half-life)
-against the generation's start, a factor common to every weight that the
-cosine normalisation cancels.
+full fold sums every visit's weights once its parts are written, a share of
+the items at a time, so that each pair starts as one row; a later fold adds
+the weights of the visits it writes and the negated weights of those it
+replaces, so the sums are always those of the current visits and a run costs
+what the new events touch. A visit weighs 2^(age/half-life) against the
+generation's start, a factor common to every weight that the cosine
+normalisation cancels.
 
 Every statement runs on ClickHouse 18.16 (no lambda captures, one JOIN per
 SELECT).
@@ -141,10 +143,9 @@ def fold_part(
     parts: int,
     half_life_days: float = 30.0,
     max_items: int = 50,
-    item_parts: int = 4,
 ) -> None:
     """A full fold, one part of the visitors copied under ``run`` (``mining.copied``): their visits
-    and weights under a new ``generation``.
+    under a new ``generation``; ``fold_weights`` sums the weights once every part is written.
 
     ``items`` is a visit's last ``max_items`` views and cart adds in time
     order (repeats kept: session-kNN weighs positions); ``views`` the distinct
@@ -158,8 +159,26 @@ def fold_part(
     by_part = mining_rows.in_part("visitor_id")
     interactions = mining_rows.part_rows("visitor_id", "visitor_id")
     warehouse.execute(f"INSERT INTO rec_session_items ({COLUMNS}) {_folded(interactions, by_part)}", params)
-    rows = f"version = {{version:UInt64}} AND {by_part}"
-    _add_weights(warehouse, params, rows, final=False, sign=1.0, item_parts=item_parts)
+
+
+def fold_weights(
+    warehouse: Warehouse,
+    site_id: str,
+    generation: int,
+    item_parts: int,
+    half_life_days: float = 30.0,
+    max_items: int = 50,
+) -> None:
+    """The co-occurrence weights of a full fold's visits (``fold_part``), ``item_parts`` statements each
+    summing the pairs of a share of the items over every visit.
+
+    Summed per part of the visitors instead, a pair seen in ten parts was
+    stored as ten rows until ClickHouse merged them, and the runs after a
+    rebuild read every one to score the pairs; and each part read every visit
+    folded so far, since a part's visitors are picked by hash, not by key.
+    """
+    params = _params(site_id, generation, half_life_days, max_items, 0) | {"version": generation}
+    _add_weights(warehouse, params, "version = {version:UInt64}", final=False, sign=1.0, item_parts=item_parts)
 
 
 def fold_touched(
