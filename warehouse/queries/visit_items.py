@@ -141,7 +141,6 @@ def fold_part(
     run: int,
     part: int,
     parts: int,
-    half_life_days: float = 30.0,
     max_items: int = 50,
 ) -> None:
     """A full fold, one part of the visitors copied under ``run`` (``mining.copied``): their visits
@@ -154,7 +153,7 @@ def fold_part(
     distinct carted products.
     """
     # The copy holds the mining window's interactions already (``mining.copied``'s ``days``).
-    params = _params(site_id, generation, half_life_days, max_items, 0) | {"version": generation, "run": run}
+    params = {"site_id": site_id, "generation": generation, "max_items": max_items, "version": generation, "run": run}
     params |= mining_rows.bounds(part, parts)
     by_part = mining_rows.in_part("visitor_id")
     interactions = mining_rows.part_rows("visitor_id", "visitor_id")
