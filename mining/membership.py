@@ -19,7 +19,15 @@ from warehouse.queries import mining as mining_store
 from warehouse.queries import segments as store
 from warehouse.queries import visit_items as mark_store
 
-from .segments import RULE_NAMES, behaviour_segments, membership_changes, membership_step, rfm_segments
+from .segments import (
+    RULE_NAMES,
+    all_segments,
+    behaviour_segments,
+    membership_changes,
+    membership_step,
+    rfm_segments,
+    time_bands,
+)
 
 CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
@@ -92,13 +100,20 @@ def fold_facts(warehouse, site_id: str, config: dict | None = None, progress: Ca
 
 
 def person_facts(
-    warehouse, site_id: str, until=None, orders_only: bool = False, parts: int = 1, generation: int | None = None
+    warehouse,
+    site_id: str,
+    until=None,
+    orders_only: bool = False,
+    parts: int = 1,
+    generation: int | None = None,
+    judged: dict | None = None,
 ) -> pd.DataFrame:
     """Every person's facts, read in ``parts`` parts (by hash of the person) and put together;
-    from the folded pairs of ``generation`` when given, else from the events (up to ``until``)."""
+    from the folded pairs of ``generation`` when given, else from the events (up to ``until``);
+    only the people a segments run judges again with ``judged`` (``store.person_facts``)."""
     frames = []
     for part in range(parts):
-        frame = store.person_facts(warehouse, site_id, until, orders_only, part, parts, generation)
+        frame = store.person_facts(warehouse, site_id, until, orders_only, part, parts, generation, judged=judged)
         frames.append(naive_times(frame, TIME_COLUMNS))
         warehouse.release_memory()
     filled = [frame for frame in frames if len(frame)]
@@ -205,6 +220,14 @@ def define_custom(warehouse, site_id: str, name: str, definition: list) -> int:
     return len(people)
 
 
+# The mark (``visit_items.mark``) of a site's last segments run: the version of its last run judging
+# everyone (generation), the as-of it judged (high water), its version.
+SEGMENTS_JOB = "segments"
+# How long a site's runs judge only the people who may have moved before one judges everyone again.
+SEGMENTS_FULL_HOURS = 24
+BUILT_IN = {*RULE_NAMES, "other"}
+
+
 def refresh_site(
     warehouse,
     site_id: str,
@@ -215,9 +238,13 @@ def refresh_site(
     """Recompute one site's built-in and custom segments and record who moved.
 
     On a site's first run, ``history_days`` of past membership are computed
-    first (``backfill_site``). Every person is judged again each run (rules
-    read the time), from the facts per pair of ids brought up to date by
-    ``fold_facts`` (``config`` holds its settings).
+    first (``backfill_site``). People are judged from the facts per pair of
+    ids brought up to date by ``fold_facts`` (``config`` holds its settings).
+    A run judges everyone when ``_judging`` says so; otherwise only who may
+    have moved since the last run: every buyer, the people whose facts
+    changed, and those a rule's time window crossed (``time_bands``). The
+    others' built-in stays are left as they are, which is what judging them
+    would give. Custom segments are judged whole.
     """
     as_of = store.site_as_of(warehouse, site_id)
     if as_of is None:
@@ -225,19 +252,49 @@ def refresh_site(
     as_of = pd.Timestamp(as_of)
     now = pd.Timestamp.now("UTC").tz_localize(None).floor("s")
     if history_days > 0 and not store.has_history(warehouse, site_id):
-        current = backfill_site(warehouse, site_id, history_days, now, progress)
+        current, last = backfill_site(warehouse, site_id, history_days, now, progress), None
     else:
         current = store.open_memberships(warehouse, site_id)
+        last = mark_store.mark(warehouse, site_id, job=SEGMENTS_JOB)
     warehouse.release_memory()
     generation = fold_facts(warehouse, site_id, config, progress)
+    # After the fold, before the facts are read: pairs refolded and identities mapped anew from now on are
+    # newer, and the next run judges their people again.
+    version = new_version()
     parts = fold_parts(warehouse, site_id, generation)
-    built_in = built_in_members(warehouse, site_id, as_of, parts=parts, generation=generation)
+    judged = _judging(config or {}, last, generation, as_of, version)
+    if judged is None:
+        built_in, last_full = built_in_members(warehouse, site_id, as_of, parts=parts, generation=generation), version
+    else:
+        facts = person_facts(warehouse, site_id, parts=parts, generation=generation, judged=judged)
+        progress(
+            f"segments: site {site_id}: judging {len(facts):,} people again "
+            "(every buyer, and those whose facts changed or who crossed a rule's time window)"
+        )
+        built_in, last_full = all_segments(facts, as_of), last["generation"]
+        people = set(facts["person_id"]).union(store.changed_people(warehouse, site_id, generation, judged["since"]))
+        current = current[~current["segment"].isin(BUILT_IN) | current["person_id"].isin(people)]
+        del facts, people
     computed = pd.concat([built_in, custom_members(warehouse, site_id, progress)], ignore_index=True)
     computed = computed.drop_duplicates(["segment", "person_id"])
     del built_in
     changes = membership_changes(current, computed, now)
     store.write_memberships(warehouse, site_id, changes)
+    mark_store.set_mark(warehouse, site_id, last_full, as_of.to_pydatetime(), version, job=SEGMENTS_JOB)
     return changes
+
+
+def _judging(config: dict, last: dict | None, generation: int, as_of: pd.Timestamp, version: int) -> dict | None:
+    """What ``store.person_facts`` judges again (``judged``), or None for everyone: on ``--full``, without
+    a last run, when the facts were folded anew after its last full judgement, when that is
+    ``SEGMENTS_FULL_HOURS`` old, or when the site's as-of went back (events deleted)."""
+    if config.get("full") or last is None or generation > last["generation"]:
+        return None
+    before = pd.Timestamp(last["high_water"])
+    if version - last["generation"] >= SEGMENTS_FULL_HOURS * 3600 * 10**9 or as_of < before:
+        return None
+    bands = [(column, first.to_pydatetime(), end.to_pydatetime()) for column, first, end in time_bands(before, as_of)]
+    return {"since": last["version"], "bands": bands}
 
 
 def refresh_all(

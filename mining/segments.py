@@ -138,6 +138,26 @@ def returning_visitors(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame
 BEHAVIOUR_RULES = [cart_abandoners, window_shoppers, deal_seekers, repeat_buyers, new_visitors, returning_visitors]
 
 
+def time_bands(before: pd.Timestamp, as_of: pd.Timestamp) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """``(column, first, last)``: where one of a person's times must lie (both ends included) for a
+    behaviour rule to judge them otherwise as of ``as_of`` than as of ``before`` (not later), every other
+    fact the same.
+
+    Each rule bound in time compares one time with the judging time less a
+    window, so its answer turns only for a time between the two cuts. Besides
+    the people whose facts changed and the buyers (the RFM cells rank every
+    buyer against the others), only the people with a time in a band need
+    judging again; a new time-bound rule needs its band here.
+    """
+    windows = [
+        ("first_seen", NEW_VISITOR_DAYS * DAY),
+        ("last_seen", RETURNING_ACTIVE_DAYS * DAY),
+        ("last_cart_at", pd.Timedelta(hours=ABANDONED_CART_HOURS)),
+        ("last_cart_at", ABANDONED_CART_DAYS * DAY),
+    ]
+    return [(column, before - window, as_of - window) for column, window in windows]
+
+
 def behaviour_segments(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """The behaviour rules' members: each person is judged on their own facts alone."""
     return pd.concat([rule(facts, as_of) for rule in BEHAVIOUR_RULES], ignore_index=True)

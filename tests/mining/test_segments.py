@@ -8,7 +8,7 @@ import pandas as pd
 from mining import membership
 from mining import segments as rules
 from mining.segments import membership_changes, membership_step
-from tests.support.factories import AS_OF, facts, order, person, tracked
+from tests.support.factories import AS_OF, NEVER, facts, order, person, tracked
 from warehouse.queries import segments as store
 
 DAYS = pd.Timedelta(days=1)
@@ -219,3 +219,119 @@ def test_membership_changes_match_a_plain_diff_of_random_stays():
         pair: entered_at.get(pair, now) for pair in new
     }
     assert membership_changes(after, computed, now).empty
+
+
+def test_time_bands_hold_everyone_a_later_judgement_moves():
+    """Random people judged at two times: whoever a behaviour rule judges otherwise (in or out, or at
+    another value) has a time in a band; the hand-set ones at the edges are in and out as expected."""
+    rng = np.random.default_rng(3)
+    before, as_of = AS_OF, AS_OF + pd.Timedelta(hours=30)
+
+    def near(n: int) -> pd.Series:
+        # Times around every cut of both judgements, to the second.
+        return pd.Series(as_of - pd.to_timedelta(rng.integers(0, 40 * 86400, n), unit="s")).astype("datetime64[s]")
+
+    n = 4000
+    frame = pd.DataFrame(
+        {
+            "person_id": [f"p{i}" for i in range(n)],
+            "first_seen": near(n),
+            "active_days": rng.integers(1, 4, n),
+            "product_views": rng.integers(0, 5, n),
+            "cart_adds": rng.integers(0, 2, n),
+            "orders": 0,
+            "revenue": 0.0,
+            "deal_orders": 0,
+            "first_order_at": NEVER,
+            "last_order_at": NEVER,
+            "last_cart_at": near(n),
+            "open_cart_value": rng.integers(0, 3, n).astype(float),
+        }
+    )
+    frame["last_seen"] = frame["first_seen"] + pd.to_timedelta(rng.integers(0, 86400 * 9, n), unit="s")
+    edges = facts(
+        person("cart-now-old-enough", cart_adds=1, open_cart_value=5.0, last_cart_at=as_of - pd.Timedelta(hours=1)),
+        person("first-seen-week-ago", first_seen=before - 7 * DAYS, last_seen=before - 7 * DAYS),
+        person("still-new", first_seen=as_of - 7 * DAYS + pd.Timedelta(seconds=1), last_seen=as_of),
+    )
+    frame = pd.concat([frame, edges], ignore_index=True)
+
+    def judged(at: pd.Timestamp) -> set:
+        members = rules.behaviour_segments(frame, at)
+        return set(zip(members["segment"], members["person_id"], members["value"]))
+
+    moved = {person for _, person, _ in judged(before) ^ judged(as_of)}
+    in_band = pd.Series(False, index=frame.index)
+    for column, first, last in rules.time_bands(before, as_of):
+        in_band |= frame[column].between(first, last)
+    banded = set(frame.loc[in_band, "person_id"])
+    assert len(moved) > 100 and moved <= banded
+    assert {"cart-now-old-enough", "first-seen-week-ago"} <= moved
+    assert "still-new" not in banded
+    # With no time between the judgements, no band holds anyone a rule could move.
+    assert all(first == last for _, first, last in rules.time_bands(as_of, as_of))
+
+
+def test_a_run_judging_who_may_have_moved_leaves_the_stays_a_full_judgement_gives(warehouse, site):
+    """A site judged in full, then events arriving over the next day and a half: a login stitching a
+    device to a customer, an order, new visitors, a cart, and the site's latest event a day and a half
+    later, so that every time-bound rule moves someone who had no event. The next run judges only who
+    may have moved, and leaves the open stays exactly as judging everyone would."""
+    from mining import stitching
+    from tests.support.factories import shop_rows
+    from warehouse.queries import events
+
+    sid = site["site_id"]
+    settings = {"LATE_EVENTS_MINUTES": 60}
+    received = dt.datetime(2026, 4, 1, 12)
+    start = max(r["timestamp"] for r in shop_rows(sid))
+    before = start + dt.timedelta(hours=1)
+    rows = shop_rows(sid) + [
+        tracked(sid, before - dt.timedelta(days=6, hours=20), "Product Viewed", "newbie", product_id="p1"),
+        tracked(sid, before - dt.timedelta(minutes=30), "Product Added", "carter", product_id="p2", price=9.0),
+        tracked(sid, before - dt.timedelta(days=29, hours=20), "Product Added", "old-cart", product_id="p1", price=4.0),
+        tracked(sid, before - dt.timedelta(days=40), "Page Viewed", "returner"),
+        tracked(sid, before - dt.timedelta(days=29, hours=22), "Page Viewed", "returner"),
+        tracked(sid, before, "Page Viewed", "anon-last"),
+    ]
+    events.insert_events(warehouse, [{**r, "received_at": received} for r in rows])
+    stitching.stitch_site(warehouse, sid)
+    first = membership.refresh_site(warehouse, sid, lambda _m: None, config=settings)
+    assert {("new_visitors", "newbie"), ("cart_abandoners", "old-cart"), ("returning_visitors", "returner")} <= set(
+        zip(first["segment"], first["person_id"])
+    )
+
+    later = before + dt.timedelta(days=1, hours=12)
+    more = [
+        tracked(sid, later - dt.timedelta(hours=5), "Product Viewed", "anon4", product_id="p2"),
+        tracked(sid, later - dt.timedelta(hours=4), "", "anon4", user_id="user3", type="identify"),
+        order(sid, later - dt.timedelta(hours=3), "anon4", "o-new", 60.0, user_id="user3"),
+        tracked(sid, later - dt.timedelta(hours=2), "Product Viewed", "fresh", product_id="p3"),
+        tracked(sid, later - dt.timedelta(hours=2), "Product Viewed", "fresh", product_id="p1"),
+        tracked(sid, later - dt.timedelta(hours=2), "Product Viewed", "fresh", product_id="p2"),
+        tracked(sid, later, "Page Viewed", "anon-last"),
+    ]
+    events.insert_events(warehouse, [{**r, "received_at": received + dt.timedelta(hours=2)} for r in more])
+    stitching.stitch_site(warehouse, sid)
+    said = []
+    second = membership.refresh_site(warehouse, sid, said.append, config=settings)
+
+    judging = [m for m in said if "judging" in m]
+    everyone = len(membership.person_facts(warehouse, sid))
+    assert judging and int(judging[0].split("judging ")[1].split()[0].replace(",", "")) < everyone
+    moves = set(zip(second["change"], second["segment"], second["person_id"]))
+    assert {
+        ("left", "new_visitors", "newbie"),
+        ("entered", "cart_abandoners", "carter"),
+        ("left", "cart_abandoners", "old-cart"),
+        ("left", "returning_visitors", "returner"),
+        ("entered", "window_shoppers", "fresh"),
+    } <= moves
+
+    as_of = pd.Timestamp(store.site_as_of(warehouse, sid))
+    everyone_judged = pd.concat(
+        [membership.built_in_members(warehouse, sid, as_of), membership.custom_members(warehouse, sid)],
+        ignore_index=True,
+    )
+    left_over = membership_changes(store.open_memberships(warehouse, sid), everyone_judged, pd.Timestamp.now())
+    assert left_over.empty, left_over.to_dict("records")

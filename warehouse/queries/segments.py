@@ -203,6 +203,49 @@ _FOLDED_FACTS = f"""
 """
 
 
+# The pairs of ids of a folded generation written since a version (refolded, or tombstoned), with their person.
+_REFOLDED_PAIRS = """
+    SELECT anonymous_id, user_id, channel_id FROM id_pair_facts
+    WHERE site_id = {site_id:String} AND generation = {generation:UInt64} AND version > {since:UInt64}
+"""
+# The people whose facts may differ from what they were at version ``since``: those of the pairs refolded
+# since, and every person and own id that an identity mapped anew since ever had (``identity_history``).
+_CHANGED_PEOPLE = f"""
+    SELECT person_id FROM ({resolve(_REFOLDED_PAIRS, ["user_id"])})
+    UNION ALL
+    SELECT person_id FROM identity_history
+    WHERE site_id = {{site_id:String}} AND person_id != '' AND identity IN (
+        SELECT identity FROM identity_history WHERE site_id = {{site_id:String}} AND version > {{since:UInt64}})
+    UNION ALL
+    SELECT replaceRegexpOne(identity, '^[a-z]+:', '') AS person_id FROM identity_history
+    WHERE site_id = {{site_id:String}} AND version > {{since:UInt64}}
+"""
+# The times ``person_facts`` can pick people by (``judged``'s bands).
+BAND_COLUMNS = ("first_seen", "last_seen", "last_cart_at")
+
+
+def changed_people(warehouse: Warehouse, site_id: str, generation: int, since: int) -> list[str]:
+    """The people whose facts may have changed since ``since`` (a version), as ``_CHANGED_PEOPLE`` finds them."""
+    rows = warehouse.query(
+        f"SELECT DISTINCT person_id FROM ({_CHANGED_PEOPLE}) WHERE person_id != ''",
+        {"site_id": site_id, "generation": generation, "since": since},
+    )
+    return [row["person_id"] for row in rows]
+
+
+def _judged(judged: dict | None) -> tuple[str, dict]:
+    """``person_facts``' condition on a person for ``judged``, and its parameters."""
+    if judged is None:
+        return "1", {}
+    terms, params = ["orders > 0", f"person_id IN ({_CHANGED_PEOPLE})"], {"since": int(judged["since"])}
+    for i, (column, first, last) in enumerate(judged["bands"]):
+        if column not in BAND_COLUMNS:
+            raise ValueError(f"not a time of the facts: {column!r}")
+        terms.append(f"{column} BETWEEN {{band_{i}_first:DateTime('UTC')}} AND {{band_{i}_last:DateTime('UTC')}}")
+        params |= {f"band_{i}_first": first, f"band_{i}_last": last}
+    return " OR ".join(terms), params
+
+
 def person_facts(
     warehouse: Warehouse,
     site_id: str,
@@ -212,6 +255,7 @@ def person_facts(
     parts: int = 1,
     generation: int | None = None,
     run: int = 0,
+    judged: dict | None = None,
 ) -> pd.DataFrame:
     """Per person: when seen, what viewed, carted and ordered, and the cart left open since the last order.
 
@@ -239,7 +283,13 @@ def person_facts(
     With ``run`` (the facts by day of ``copied_facts``) a part is a range
     of the copy's buckets, whose rows are every day of its people's pairs;
     ``until`` is then one of the copy's days.
+
+    ``judged`` (with ``generation``) keeps only the people a segments run
+    must judge again: every buyer, the people ``_CHANGED_PEOPLE`` names
+    since the version ``since``, and those with a time in one of ``bands``
+    (``(column, first, last)``, of ``BAND_COLUMNS``).
     """
+    picked, picked_params = _judged(judged)
     people = "{parts:UInt64} = 1 OR cityHash64(person_id) % {parts:UInt64} = {part:UInt64}"
     if generation is not None:
         per_ids = _FOLDED_FACTS
@@ -265,7 +315,7 @@ def person_facts(
             WHERE {people}
             GROUP BY person_id
         )
-        WHERE person_id != '' AND (orders > 0 OR NOT {{orders_only:UInt8}})
+        WHERE person_id != '' AND (orders > 0 OR NOT {{orders_only:UInt8}}) AND ({picked})
         """,
         {
             "site_id": site_id,
@@ -276,7 +326,8 @@ def person_facts(
             "generation": generation or 0,
             "run": run,
         }
-        | mining_rows.bounds(part, max(int(parts), 1)),
+        | mining_rows.bounds(part, max(int(parts), 1))
+        | picked_params,
     )
     if frame.empty:  # chDB answers no columns for no rows
         times = dict.fromkeys(["first_seen", "last_seen", "first_order_at", "last_order_at", "last_cart_at"])
