@@ -85,7 +85,8 @@ def test_every_job_gives_the_same_models_on_both_backends(chdb_warehouse, server
     site = new_site(chdb_warehouse, domains=["shop.example"])
     sites._write(server_warehouse, site)  # the same site, keys and all, on the server
 
-    # The laptop's visit, its login as alice (stitched to her phone) and a late view come after a first run.
+    # The laptop's visit, its login as alice (stitched to her phone) and a view of a product out of stock come
+    # after a first run.
     rows = store_history(site["site_id"])
     laptop = next(i for i, row in enumerate(rows) if row["anonymous_id"] == "laptop-1")
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
