@@ -186,7 +186,9 @@ def copied_facts(
     def fold_by_day() -> None:
         with mining_rows.copying(warehouse, "fact_rows", run, _COPY_FACTS, params):
             for part in range(parts):
-                warehouse.execute(_FOLD_DAYS, params | mining_rows.bounds(part, parts))
+                warehouse.execute(
+                    _FOLD_DAYS + mining_rows.one_thread(warehouse), params | mining_rows.bounds(part, parts)
+                )
 
     with mining_rows.filled(warehouse, "fact_days", run, fold_by_day):
         yield run
