@@ -20,6 +20,7 @@ from warehouse.queries import segments as store
 from warehouse.queries import visit_items as mark_store
 
 from .segments import (
+    BUILT_IN,
     RULE_NAMES,
     all_segments,
     behaviour_segments,
@@ -225,7 +226,6 @@ def define_custom(warehouse, site_id: str, name: str, definition: list) -> int:
 SEGMENTS_JOB = "segments"
 # How long a site's runs judge only the people who may have moved before one judges everyone again.
 SEGMENTS_FULL_HOURS = 24
-BUILT_IN = {*RULE_NAMES, "other"}
 
 
 def refresh_site(

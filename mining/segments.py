@@ -45,6 +45,10 @@ RULE_NAMES = [name for name, _, _ in RFM_CELLS] + [
     "new_visitors",
     "returning_visitors",
 ]
+# The cell of a buyer no named cell holds (``rfm_cell``).
+OTHER_CELL = "other"
+# Every segment the rules fill, as opposed to custom ones.
+BUILT_IN = {*RULE_NAMES, OTHER_CELL}
 
 
 def quintile(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
@@ -84,7 +88,7 @@ def rfm_cell(r: int, f: int) -> str:
     for name, (r_lo, r_hi), (f_lo, f_hi) in RFM_CELLS:
         if r_lo <= r <= r_hi and f_lo <= f <= f_hi:
             return name
-    return "other"
+    return OTHER_CELL
 
 
 def rfm_segments(facts: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
