@@ -5,10 +5,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from mining import membership
+from mining import membership, stitching
 from mining import segments as rules
 from mining.segments import membership_changes, membership_step
-from tests.support.factories import AS_OF, NEVER, facts, order, person, tracked
+from tests.support.factories import AS_OF, NEVER, facts, order, person, shop_rows, tracked
+from warehouse.queries import events
 from warehouse.queries import segments as store
 
 DAYS = pd.Timedelta(days=1)
@@ -107,7 +108,6 @@ def test_job_records_entries_and_exits_with_history(warehouse, site):
         order(sid, t0 - dt.timedelta(days=5), "anon-c", "o1", 12.0, user_id="u-c"),
         tracked(sid, t0 + dt.timedelta(days=1), "Page Viewed", "anon-x"),
     ]
-    from warehouse.queries import events
 
     events.insert_events(warehouse, rows)
     first = membership.refresh_site(warehouse, sid)
@@ -163,7 +163,6 @@ def test_membership_step_keeps_open_stays_in_step():
 def test_first_run_replays_past_days_so_members_have_real_entry_days(warehouse, site):
     sid = site["site_id"]
     latest = dt.datetime(2026, 3, 31, 12)
-    from warehouse.queries import events
 
     events.insert_events(
         warehouse,
@@ -277,10 +276,6 @@ def test_a_run_judging_who_may_have_moved_leaves_the_stays_a_full_judgement_give
     device to a customer, an order, new visitors, a cart, and the site's latest event a day and a half
     later, so that every time-bound rule moves someone who had no event. The next run judges only who
     may have moved, and leaves the open stays exactly as judging everyone would."""
-    from mining import stitching
-    from tests.support.factories import shop_rows
-    from warehouse.queries import events
-
     sid = site["site_id"]
     settings = {"LATE_EVENTS_MINUTES": 60}
     received = dt.datetime(2026, 4, 1, 12)
